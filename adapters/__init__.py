@@ -1,0 +1,1 @@
+"""One folder per platform; each brings its client wrapper, converters and emulator."""

@@ -1,0 +1,79 @@
+"""The small interfaces through which platforms meet the core.
+
+Implementations need not inherit anything: these are structural ``Protocol``s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from bridge.config import AccountConfig, Config, Destination
+from bridge.models import Mention, MentionCard, MirrorRef
+from bridge.settings import Settings
+from bridge.store import Store
+
+
+@dataclass(frozen=True)
+class RateBudget:
+    """What the platform said about the rate limit of the last call."""
+
+    limit: int | None = None
+    remaining: int | None = None
+    reset_at: float | None = None  # epoch seconds
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """New mentions of one account, oldest first, and the cursor to store once they are safe."""
+
+    mentions: list[Mention]
+    cursor: str | None
+    budget: RateBudget
+    calls: int
+
+
+class MentionSource(Protocol):
+    """A network whose public mentions of institutional accounts we poll."""
+
+    network: str
+
+    async def fetch_new(self, account: AccountConfig, *, since_id: str | None) -> FetchResult:
+        """Every mention newer than ``since_id`` (or the ``backfill`` newest when None)."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class ChatSink(Protocol):
+    """A chat platform that shows mirrored mentions and turns staff actions into events."""
+
+    chat: str
+
+    async def post_mention(self, *, destination: Destination, card: MentionCard,
+                           reply_to: MirrorRef | None, effect_key: str) -> MirrorRef:
+        """Post one mirrored mention; ``reply_to`` is the thread's first message there."""
+        ...
+
+    async def find_posted(self, *, destination: Destination, reply_to: MirrorRef | None,
+                          effect_key: str) -> MirrorRef | None:
+        """The message an earlier, interrupted attempt of ``effect_key`` posted, if any."""
+        ...
+
+    def web_routes(self) -> Sequence[Any]:
+        """Starlette routes this chat needs on the bridge's web app (events, interactions)."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class AdapterContext:
+    settings: Settings
+    config: Callable[[], Config]
+    store: Store
+
+
+SourceFactory = Callable[[AdapterContext], Awaitable[MentionSource]]
+SinkFactory = Callable[[AdapterContext], Awaitable[ChatSink]]

@@ -1,0 +1,149 @@
+"""The ``reachable`` command."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from pathlib import Path
+
+import click
+
+from bridge.config import load_config
+from bridge.errors import ConfigError, ReachableError
+from bridge.settings import Settings
+
+log = logging.getLogger("reachable")
+
+
+def setup_logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(),
+                        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    # httpx logs full URLs (Telegram's carry the bot token); bolt may log bodies at INFO.
+    for noisy in ("httpx", "httpcore", "slack_bolt", "slack_sdk", "uvicorn.error", "aiohttp"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+async def run_until_signalled(main: asyncio.Future[None] | None, stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    if main is not None:
+        await main
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """Reachable: answer public mentions of your institution from Slack and Telegram."""
+
+
+@cli.command()
+@click.option("--config", "config_path", type=click.Path(path_type=Path),
+              help="YAML config file (default: REACHABLE_CONFIG or config/reachable.yaml).")
+@click.option("--role", "roles", multiple=True, type=click.Choice(["poller", "worker", "web"]),
+              help="Run only this role (repeatable). Default: all roles in one process.")
+def run(config_path: Path | None, roles: tuple[str, ...]) -> None:
+    """Run the bridge."""
+    from bridge.runtime import ROLES, Runtime
+
+    settings = Settings()
+    setup_logging(settings.log_level)
+    path = config_path or settings.config
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        click.echo(f"Not starting: the config has problems.\n{exc}", err=True)
+        sys.exit(2)
+    runtime = Runtime(settings=settings, config=config, roles=roles or ROLES)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        await run_until_signalled(None, stop)
+        await runtime.run(stop)
+
+    try:
+        asyncio.run(main())
+    except ReachableError as exc:
+        click.echo(f"Not starting: {exc}", err=True)
+        sys.exit(2)
+
+
+@cli.group("config")
+def config_group() -> None:
+    """Check configuration files."""
+
+
+@config_group.command("check")
+@click.argument("file", type=click.Path(path_type=Path))
+def config_check(file: Path) -> None:
+    """Check FILE and print a summary, or every problem with its place in the file."""
+    try:
+        config = load_config(file)
+    except ConfigError as exc:
+        click.echo(f"{file}: {len(exc.problems)} problem(s):", err=True)
+        for path, detail in exc.problems:
+            click.echo(f"  {path}: {detail}" if path else f"  {detail}", err=True)
+        sys.exit(1)
+    click.echo(f"{file}: OK")
+    click.echo(config.summary())
+
+
+@cli.command()
+@click.option("--x-port", default=8701, show_default=True)
+@click.option("--slack-port", default=8702, show_default=True)
+@click.option("--bridge-url", default="http://127.0.0.1:8700/slack/events", show_default=True,
+              help="Where the Slack emulator sends signed events and clicks.")
+def emulate(x_port: int, slack_port: int, bridge_url: str) -> None:
+    """Serve the X and Slack emulators on 127.0.0.1 with the demo credentials."""
+    from bridge import demo
+
+    setup_logging("INFO")
+    asyncio.run(demo.serve_emulators_forever(x_port=x_port, slack_port=slack_port,
+                                             bridge_url=bridge_url))
+
+
+@cli.group("demo", invoke_without_command=True)
+@click.option("--no-seed", is_flag=True, help="Do not post the sample mentions.")
+@click.option("--config", "config_path", type=click.Path(path_type=Path),
+              default=Path("config/demo.yaml"), show_default=True)
+@click.pass_context
+def demo_group(ctx: click.Context, no_seed: bool, config_path: Path) -> None:
+    """Run the whole bridge against local emulators and show what staff would see."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from bridge import demo
+
+    setup_logging("WARNING")
+    try:
+        asyncio.run(demo.run_demo(config_path=config_path, seed=not no_seed))
+    except ConfigError as exc:
+        click.echo(f"Not starting: the demo config has problems.\n{exc}", err=True)
+        sys.exit(2)
+    except ReachableError as exc:
+        click.echo(f"Demo stopped: {exc}", err=True)
+        sys.exit(2)
+
+
+@demo_group.command("post")
+@click.argument("text")
+@click.option("--author", default="warga_budi", show_default=True, help="Who posts it on X.")
+@click.option("--reply-to", default=None, help="Id of the post this one answers.")
+@click.option("--x-url", default="http://127.0.0.1:8701", show_default=True,
+              help="The running X emulator.")
+def demo_post(text: str, author: str, reply_to: str | None, x_url: str) -> None:
+    """Post TEXT on the X emulator as a member of the public."""
+    from bridge import demo
+
+    try:
+        post = demo.post_to_x_emulator(x_url, author=author, text=text, in_reply_to=reply_to)
+    except ReachableError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    click.echo(f"Posted {post['id']} as @{author}; it appears in Slack within a few seconds.")
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,280 @@
+"""The YAML configuration: institutional accounts, chat destinations, people and routes.
+
+Loading never half-succeeds: :func:`load_config` returns a fully checked :class:`Config` or
+raises :class:`~bridge.errors.ConfigError` listing every problem with the file, the line and the
+path inside the file (``routes[1].to[0]: unknown destination 'humas-slak' (known: ...)``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from bridge.durations import format_duration, parse_duration
+from bridge.errors import ConfigError
+
+KEY_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+Key = Annotated[str, Field(pattern=KEY_PATTERN)]
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+NETWORKS = ("x",)
+CHATS = ("slack",)
+ROLES = ("staff", "supervisor", "admin")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+def _strip_at(value: object) -> object:
+    return value.lstrip("@") if isinstance(value, str) else value
+
+
+class AccountConfig(Strict):
+    """An institutional account whose mentions we watch."""
+
+    key: Key
+    network: Literal["x"] = "x"
+    handle: Annotated[str, BeforeValidator(_strip_at), Field(pattern=r"^[A-Za-z0-9_]{1,15}$")]
+    user_id: Annotated[str, Field(pattern=r"^\d+$")] | None = None
+    poll_every: Duration = timedelta(seconds=60)
+    backfill: Annotated[int, Field(ge=0, le=100)] = 10
+
+
+class SlackDestination(Strict):
+    chat: Literal["slack"]
+    channel: Annotated[str, Field(pattern=r"^[CGD][A-Z0-9]{2,}$")]
+
+    def describe(self) -> str:
+        return f"Slack channel {self.channel}"
+
+
+Destination = SlackDestination
+
+
+class PersonConfig(Strict):
+    """A staff member, known by chat user ids; never by display name."""
+
+    key: Key
+    name: str | None = None
+    slack: Annotated[str, Field(pattern=r"^[UW][A-Z0-9]{2,}$")] | None = None
+    telegram: Annotated[int, Field(gt=0)] | None = None
+    roles: list[Literal["staff", "supervisor", "admin"]] = ["staff"]
+    speaks_for: list[str] = []
+
+
+def _as_list(value: object) -> object:
+    return [value] if isinstance(value, str) else value
+
+
+class RouteMatch(Strict):
+    """Conditions of a route; all given conditions must hold. The full rule language comes later."""
+
+    account: Annotated[list[str], BeforeValidator(_as_list)] | None = None
+    any_words: list[Annotated[str, Field(min_length=1)]] | None = None
+    lang: Annotated[list[str], BeforeValidator(_as_list)] | None = None
+
+    def is_empty(self) -> bool:
+        return self.account is None and self.any_words is None and self.lang is None
+
+
+class RouteConfig(Strict):
+    name: Key
+    match: RouteMatch = RouteMatch()
+    to: Annotated[list[str], BeforeValidator(_as_list), Field(min_length=1)]
+    sla: Duration = timedelta(hours=4)
+    priority: Literal["low", "normal", "high", "urgent"] = "normal"
+    continue_: bool = Field(False, alias="continue")
+
+
+class EscalationConfig(Strict):
+    to: str
+
+
+class Config(Strict):
+    accounts: Annotated[list[AccountConfig], Field(min_length=1)]
+    destinations: Annotated[dict[str, Destination], Field(min_length=1)]
+    people: list[PersonConfig] = []
+    routes: Annotated[list[RouteConfig], Field(min_length=1)]
+    escalation: EscalationConfig | None = None
+
+    def account(self, key: str) -> AccountConfig:
+        for account in self.accounts:
+            if account.key == key:
+                return account
+        raise KeyError(key)
+
+    def summary(self) -> str:
+        lines = [f"{len(self.accounts)} account(s):"]
+        lines += [f"  {a.key}: @{a.handle} on {a.network}, polled every "
+                  f"{format_duration(a.poll_every)}" for a in self.accounts]
+        lines.append(f"{len(self.destinations)} destination(s):")
+        lines += [f"  {k}: {d.describe()}" for k, d in self.destinations.items()]
+        lines.append(f"{len(self.people)} person(s):")
+        lines += [f"  {p.key}: {', '.join(p.roles)}"
+                  + (f"; speaks for {', '.join(p.speaks_for)}" if p.speaks_for else "")
+                  for p in self.people]
+        lines.append(f"{len(self.routes)} route(s), first match wins:")
+        lines += [f"  {r.name}: -> {', '.join(r.to)} (SLA {format_duration(r.sla)}, "
+                  f"{r.priority})" for r in self.routes]
+        if self.escalation:
+            lines.append(f"escalation: -> {self.escalation.to}")
+        return "\n".join(lines)
+
+
+# -- loading -------------------------------------------------------------------------------------
+
+
+def format_loc(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _yaml_lines(node: yaml.Node, path: tuple[int | str, ...] = ()) -> Iterator[
+        tuple[tuple[int | str, ...], int]]:
+    """Yield (path, 1-based line) for every node, so errors can point into the file."""
+    yield path, node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            yield from _yaml_lines(value_node, (*path, str(key_node.value)))
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            yield from _yaml_lines(item, (*path, index))
+
+
+def _humanise(error: Any) -> str:
+    kind, message = error["type"], error["msg"]
+    if kind == "extra_forbidden":
+        return "unknown setting (check the spelling)"
+    if kind == "missing":
+        return "required setting is missing"
+    if kind == "literal_error" and error["loc"] and error["loc"][-1] == "chat":
+        return f"unknown chat {error['input']!r} (known: {', '.join(CHATS)})"
+    if kind == "literal_error" and error["loc"] and error["loc"][-1] == "network":
+        return f"unknown network {error['input']!r} (known: {', '.join(NETWORKS)})"
+    if kind == "string_pattern_mismatch":
+        return f"{error['input']!r} is not valid here ({_pattern_hint(error['loc'])})"
+    if message.startswith("Value error, "):
+        return str(message.removeprefix("Value error, "))
+    return str(message)
+
+
+def _pattern_hint(loc: tuple[int | str, ...]) -> str:
+    last = str(loc[-1]) if loc else ""
+    hints = {
+        "key": "lower-case letters, digits, '-' and '_'",
+        "name": "lower-case letters, digits, '-' and '_'",
+        "handle": "an X handle: letters, digits and '_', at most 15",
+        "user_id": "digits only",
+        "channel": "a Slack channel id such as C0HUMAS, not its #name",
+        "slack": "a Slack user id such as U0RINA, not a display name",
+    }
+    return hints.get(last, "unexpected format")
+
+
+def _cross_check(config: Config) -> list[tuple[tuple[int | str, ...], str]]:
+    """Problems that only show when the parts are looked at together."""
+    problems: list[tuple[tuple[int | str, ...], str]] = []
+    accounts = [a.key for a in config.accounts]
+    destinations = list(config.destinations)
+
+    def known(names: list[str]) -> str:
+        return ", ".join(names) if names else "none"
+
+    for section, keys in (("accounts", accounts), ("people", [p.key for p in config.people]),
+                          ("routes", [r.name for r in config.routes])):
+        seen: set[str] = set()
+        for index, key in enumerate(keys):
+            if key in seen:
+                field = "name" if section == "routes" else "key"
+                problems.append(((section, index, field), f"duplicate {field} {key!r}"))
+            seen.add(key)
+    for index, person in enumerate(config.people):
+        for j, account in enumerate(person.speaks_for):
+            if account not in accounts:
+                problems.append((("people", index, "speaks_for", j),
+                                 f"unknown account {account!r} (known: {known(accounts)})"))
+        if person.slack is None and person.telegram is None:
+            problems.append((("people", index),
+                             "a person needs a chat user id (slack or telegram)"))
+    for index, route in enumerate(config.routes):
+        for j, destination in enumerate(route.to):
+            if destination not in destinations:
+                problems.append((("routes", index, "to", j),
+                                 f"unknown destination {destination!r} "
+                                 f"(known: {known(destinations)})"))
+        for j, account in enumerate(route.match.account or []):
+            if account not in accounts:
+                problems.append((("routes", index, "match", "account", j),
+                                 f"unknown account {account!r} (known: {known(accounts)})"))
+    catch_alls = [i for i, r in enumerate(config.routes) if r.match.is_empty()
+                  and not r.continue_]
+    if not catch_alls:
+        problems.append((("routes",), "the last route must match everything (no `match`), "
+                         "so that no mention is lost"))
+    elif catch_alls[0] != len(config.routes) - 1:
+        first = catch_alls[0]
+        for index in range(first + 1, len(config.routes)):
+            problems.append((("routes", index),
+                             f"can never match: route {config.routes[first].name!r} "
+                             "above it already matches everything"))
+    if config.escalation and config.escalation.to not in destinations:
+        problems.append((("escalation", "to"), f"unknown destination {config.escalation.to!r} "
+                         f"(known: {known(destinations)})"))
+    return problems
+
+
+def parse_config(text: str, *, source: str = "<config>") -> Config:
+    """Parse and check a configuration text; raise ConfigError naming every problem."""
+    try:
+        root = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(source, [("", f"{where}not valid YAML: {problem}")]) from None
+    if not isinstance(data, dict):
+        raise ConfigError(source, [("", "the file must be a mapping with accounts, "
+                                    "destinations, people and routes")])
+    lines = dict(_yaml_lines(root)) if root is not None else {}
+
+    def located(loc: tuple[int | str, ...]) -> str:
+        probe = loc
+        while probe and probe not in lines:
+            probe = probe[:-1]
+        line = lines.get(probe)
+        return f"line {line}: {format_loc(loc)}" if line else format_loc(loc)
+
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            problems.append((located(tuple(error["loc"])), _humanise(error)))
+        raise ConfigError(source, problems) from None
+    cross = _cross_check(config)
+    if cross:
+        raise ConfigError(source, [(located(loc), detail) for loc, detail in cross])
+    return config
+
+
+def load_config(path: str | Path) -> Config:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(str(path), [("", "file not found")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(str(path), [("", f"cannot read the file: {exc}")]) from None
+    return parse_config(text, source=str(path))

@@ -1,0 +1,93 @@
+"""Serve an ASGI app on 127.0.0.1 inside a running event loop, or in a thread for tests.
+
+Several servers share one loop in ``reachable demo`` and ``reachable emulate``, so signals are
+left to the caller instead of to each uvicorn server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import threading
+from collections.abc import Generator
+from typing import Any
+
+import uvicorn
+
+
+class _QuietServer(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+class EmbeddedServer:
+    """An ASGI app served by uvicorn as a task of the current event loop."""
+
+    def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int, name: str = "") -> None:
+        self.host = host
+        self.port = port
+        self.name = name
+        config = uvicorn.Config(
+            app, host=host, port=port, log_level="warning", access_log=False, lifespan="off"
+        )
+        self._server = _QuietServer(config)
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._server.serve(), name=f"http-{self.name}")
+        while not self._server.started:
+            if self._task.done():
+                self._task.result()
+                raise RuntimeError(f"{self.name or 'server'} on port {self.port} did not start")
+            await asyncio.sleep(0.01)
+
+    async def stop(self) -> None:
+        self._server.should_exit = True
+        if self._task is not None:
+            await self._task
+            self._task = None
+
+
+class ThreadedServer:
+    """An ASGI app served in a thread with its own loop; what the tests use for emulators."""
+
+    def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int | None = None) -> None:
+        self.host = host
+        self.port = port or free_port(host)
+        config = uvicorn.Config(
+            app, host=host, port=self.port, log_level="warning", access_log=False, lifespan="off"
+        )
+        self._server = _QuietServer(config)
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> ThreadedServer:
+        self._thread.start()
+        deadline = 100
+        while not self._server.started and deadline:
+            if not self._thread.is_alive():
+                raise RuntimeError(f"server on port {self.port} did not start")
+            threading.Event().wait(0.05)
+            deadline -= 1
+        if not self._server.started:
+            raise RuntimeError(f"server on port {self.port} did not start in 5 s")
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)

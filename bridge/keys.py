@@ -1,0 +1,80 @@
+"""Every Redis key Reachable uses, in one place: read this file to see the whole data model.
+
+Keys of one thread share the hash tag ``{thread-id}`` so that a Lua script touching them runs on
+Redis Cluster too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MENTIONS_GROUP = "router"
+OUTBOX_GROUP = "mirror"
+
+
+@dataclass(frozen=True)
+class Keys:
+    prefix: str = "reachable"
+
+    # -- streams between stages ------------------------------------------------------------------
+    @property
+    def mentions_stream(self) -> str:
+        """Pollers XADD each new mention here; the router reads it."""
+        return f"{self.prefix}:stream:mentions"
+
+    @property
+    def outbox_stream(self) -> str:
+        """The router XADDs one entry per (mention, destination); the chat mirror reads it."""
+        return f"{self.prefix}:stream:outbox"
+
+    # -- polling ---------------------------------------------------------------------------------
+    def cursor(self, network: str, account: str) -> str:
+        """The newest mention id already in the stream (X ``since_id``)."""
+        return f"{self.prefix}:cursor:{network}:{account}"
+
+    def poll_lease(self, network: str, account: str) -> str:
+        """Held (SET NX PX) by the one poller process polling this account right now."""
+        return f"{self.prefix}:lease:poll:{network}:{account}"
+
+    def platform_user_id(self, network: str, account: str) -> str:
+        """The account's numeric id on the network, looked up once from its handle."""
+        return f"{self.prefix}:account-id:{network}:{account}"
+
+    # -- threads and mirrors ---------------------------------------------------------------------
+    def thread(self, thread_id: str) -> str:
+        """Hash: the thread's fields (status, route, priority, sla_deadline, ...)."""
+        return f"{self.prefix}:thread:{{{thread_id}}}"
+
+    def thread_mentions(self, thread_id: str) -> str:
+        """Hash: mention id -> mention JSON, every mention that joined the thread."""
+        return f"{self.prefix}:thread:{{{thread_id}}}:mentions"
+
+    def thread_mirrors(self, thread_id: str) -> str:
+        """Hash: destination -> MirrorRef JSON of the thread's first message there."""
+        return f"{self.prefix}:thread:{{{thread_id}}}:mirrors"
+
+    def thread_roots(self, thread_id: str) -> str:
+        """Hash: destination -> id of the mention that opens the thread in that destination."""
+        return f"{self.prefix}:thread:{{{thread_id}}}:roots"
+
+    @property
+    def threads_by_time(self) -> str:
+        """Sorted set of thread ids by creation time (listing, reports)."""
+        return f"{self.prefix}:threads"
+
+    # -- effects ---------------------------------------------------------------------------------
+    def effect(self, effect_key: str) -> str:
+        """Hash: state (pending|doing|done|failed), attempt, at, result, error."""
+        return f"{self.prefix}:effect:{effect_key}"
+
+    # -- chat platforms --------------------------------------------------------------------------
+    def send_pace(self, chat: str, channel: str) -> str:
+        """The earliest time (ms) the next message may go to this channel, shared by processes."""
+        return f"{self.prefix}:pace:{chat}:{channel}"
+
+    def seen_event(self, chat: str, event_id: str) -> str:
+        """Set when a chat event (Slack event_id, Telegram update_id) was handled."""
+        return f"{self.prefix}:seen:{chat}:{event_id}"
+
+    def counter(self, name: str) -> str:
+        return f"{self.prefix}:count:{name}"

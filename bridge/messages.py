@@ -1,0 +1,80 @@
+"""Every sentence a person reads in chat, in one place (English; Bahasa Indonesia joins later).
+
+Adapters take their labels and replies from here so wording stays consistent across chats.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bridge.durations import format_duration
+
+ACTION_LABELS = {
+    "reply_institution": "Reply as @{handle}",
+    "reply_personal": "Reply as myself",
+    "claim": "Claim",
+    "release": "Release",
+    "dismiss": "Dismiss",
+}
+
+ACTION_PURPOSE = {
+    "reply_institution": "Replying as the institution",
+    "reply_personal": "Replying from your personal account",
+    "claim": "Claiming a thread",
+    "release": "Releasing a thread",
+    "dismiss": "Dismissing a thread",
+}
+
+
+def action_label(action_id: str, *, handle: str) -> str:
+    return ACTION_LABELS[action_id].format(handle=handle)
+
+
+def not_available_yet(action_id: str) -> str:
+    purpose = ACTION_PURPOSE.get(action_id, "This action")
+    return (f"{purpose} from chat is not available yet in this version of Reachable. "
+            "The mention is still open; nothing was posted or changed.")
+
+
+def unknown_person() -> str:
+    return ("You are not on Reachable's staff list, so this button does nothing for you. "
+            "Ask an admin to add your chat user id to the `people` section of the config.")
+
+
+def followers(count: int | None) -> str:
+    if count is None:
+        return "followers unknown"
+    return "1 follower" if count == 1 else f"{count:,} followers"
+
+
+def unknown_author() -> str:
+    return "Unknown author"
+
+
+def mention_heading(*, handle: str) -> str:
+    return f"New mention of @{handle}"
+
+
+def route_line(*, route: str, priority: str, sla: timedelta | None) -> str:
+    parts = [f"Route: {route}"]
+    if priority != "normal":
+        parts.append(f"priority {priority}")
+    if sla is not None:
+        parts.append(f"SLA {format_duration(sla)}")
+    return " · ".join(parts)
+
+
+def open_on_network(network: str) -> str:
+    return {"x": "Open on X"}.get(network, "Open the post")
+
+
+def text_truncated() -> str:
+    return "… (the post continues; open it to read all of it)"
+
+
+def slash_help(command: str) -> str:
+    return (f"*Reachable* mirrors public mentions of your institution into this chat.\n"
+            f"• `{command} help`: this help\n"
+            "Buttons on each mirrored mention: reply as the institution or as yourself, claim, "
+            "release, dismiss. Replying, claiming and the unanswered list arrive in the next "
+            "versions.")

@@ -1,0 +1,94 @@
+"""Immutable domain values. Change one with ``model_copy(update=...)``; persist through the store."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Author(Frozen):
+    id: str
+    handle: str
+    name: str = ""
+    verified: bool = False
+    followers: int | None = None
+
+
+class Media(Frozen):
+    kind: str
+    url: str | None = None
+
+
+class Mention(Frozen):
+    """A public post that mentions one of the institutional accounts we watch.
+
+    ``account`` is the local key of that institutional account (``humas``), not its handle.
+    Ids are strings: X ids exceed 2**53 and must never pass through a float.
+    """
+
+    network: str
+    id: str
+    account: str
+    text: str
+    author: Author | None = None
+    lang: str | None = None
+    created_at: datetime | None = None
+    url: str | None = None
+    conversation_id: str
+    in_reply_to_id: str | None = None
+    media: tuple[Media, ...] = ()
+
+
+class ThreadStatus(StrEnum):
+    OPEN = "open"
+    CLAIMED = "claimed"
+    ANSWERED = "answered"
+    DISMISSED = "dismissed"
+
+
+def thread_id_for(*, network: str, account: str, conversation_id: str) -> str:
+    """One thread per (network, account, conversation); the id is stable and key-safe."""
+    raw = f"{network}\x00{account}\x00{conversation_id}"
+    return f"{network}-{account}-" + hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
+class Thread(Frozen):
+    id: str
+    network: str
+    account: str
+    conversation_id: str
+    status: ThreadStatus = ThreadStatus.OPEN
+    route: str
+    priority: str = "normal"
+    sla_deadline: datetime | None = None
+    created_at: datetime
+    mention_count: int = 1
+
+
+class MirrorRef(Frozen):
+    """Where a message lives in a chat: Slack ``ts`` or Telegram ``message_id``, as a string."""
+
+    chat: str
+    channel: str
+    message_id: str
+    thread_root: str | None = None
+
+
+class MentionCard(Frozen):
+    """Everything a chat needs to show one mirrored mention; each adapter renders it its own way."""
+
+    mention: Mention
+    thread_id: str
+    account_handle: str
+    route: str
+    priority: str
+    sla: timedelta | None
+    sla_deadline: datetime | None
+    is_first_in_thread: bool

@@ -1,0 +1,107 @@
+"""Pollers: bring each account's new mentions onto the mentions stream, safely from any process.
+
+Each account is polled by whichever process holds its lease (SET NX PX); other pollers wait
+and take over when the holder stops renewing. The cursor advances only once the mentions are
+on the stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+
+from adapters.base import MentionSource, RateBudget
+from bridge.config import AccountConfig, Config
+from bridge.errors import PermanentError, RateLimited, TransientError
+from bridge.store import Store
+
+log = logging.getLogger(__name__)
+
+PERMANENT_ERROR_PAUSE_S = 300.0
+TRANSIENT_ERROR_PAUSE_S = 5.0
+
+
+def pause_after_poll(interval_s: float, budget: RateBudget, *, now: float) -> float:
+    """How long to wait before the next poll so the remaining budget lasts until its reset.
+
+    Spreading the remaining calls evenly over the window keeps us clear of 429s in steady
+    state, however many accounts or processes share the same budget.
+    """
+    if budget.remaining is None or budget.reset_at is None:
+        return interval_s
+    until_reset = max(budget.reset_at - now, 0.0)
+    if budget.remaining <= 0:
+        return max(interval_s, until_reset + 1.0)
+    return max(interval_s, until_reset / budget.remaining)
+
+
+class Poller:
+    def __init__(self, store: Store, *, sources: dict[str, MentionSource], config: Callable[[], Config],
+                 owner: str) -> None:
+        self.store = store
+        self.sources = sources
+        self.config = config
+        self.owner = owner
+
+    async def run(self, stop: asyncio.Event) -> None:
+        accounts = self.config().accounts
+        await asyncio.gather(*(self.poll_account(account, stop) for account in accounts))
+
+    async def poll_account(self, account: AccountConfig, stop: asyncio.Event) -> None:
+        source = self.sources[account.network]
+        interval = account.poll_every.total_seconds()
+        lease_key = self.store.keys.poll_lease(account.network, account.key)
+        lease_ms = int(max(interval * 3, 30) * 1000)
+        holding = False
+        try:
+            while not stop.is_set():
+                if not await self.store.acquire_lease(lease_key, self.owner, lease_ms):
+                    if holding:
+                        log.warning("@%s: lost the polling lease to another process",
+                                    account.handle)
+                    holding = False
+                    await _sleep(stop, min(interval, lease_ms / 2000))
+                    continue
+                if not holding:
+                    log.info("@%s: this process polls it now", account.handle)
+                holding = True
+                pause = await self.poll_once(account, source)
+                await _sleep(stop, pause)
+        finally:
+            if holding:
+                await self.store.release_lease(lease_key, self.owner)
+
+    async def poll_once(self, account: AccountConfig, source: MentionSource) -> float:
+        """One poll; returns how long to wait before the next one."""
+        interval = account.poll_every.total_seconds()
+        since_id = await self.store.cursor(account.network, account.key)
+        try:
+            result = await source.fetch_new(account, since_id=since_id)
+        except RateLimited as exc:
+            log.warning("@%s: rate limited by %s; waiting %.0f s", account.handle, exc.platform,
+                        exc.retry_after)
+            await self.store.count(f"ratelimited:{account.network}")
+            return max(exc.retry_after, interval)
+        except TransientError as exc:
+            log.warning("@%s: %s; retrying in %.0f s", account.handle, exc,
+                        TRANSIENT_ERROR_PAUSE_S)
+            return max(TRANSIENT_ERROR_PAUSE_S, min(interval, 30.0))
+        except PermanentError as exc:
+            log.error("@%s: cannot poll: %s. Fix the credentials or the account in the config; "
+                      "retrying in %.0f s", account.handle, exc, PERMANENT_ERROR_PAUSE_S)
+            return PERMANENT_ERROR_PAUSE_S
+        await self.store.append_mentions(result.mentions, network=account.network,
+                                         account=account.key, cursor=result.cursor)
+        if result.mentions:
+            log.info("@%s: %d new mention(s)", account.handle, len(result.mentions))
+            await self.store.count("mentions_in", len(result.mentions))
+        return pause_after_poll(interval, result.budget, now=time.time())
+
+
+async def _sleep(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=max(seconds, 0.0))
+    except TimeoutError:
+        pass

@@ -1,0 +1,159 @@
+"""Wire settings, config, Redis and the adapters into running roles.
+
+``poller`` polls the networks, ``worker`` runs the stages, ``web`` serves the chat platforms'
+callbacks. One process may run all three (the default) or any of them; processes keep no
+state of their own, so more of each can be started against the same Redis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from bridge.config import Config
+from bridge.errors import ReachableError
+from bridge.httpserver import EmbeddedServer
+from bridge.keys import Keys
+from bridge.poller import Poller
+from bridge.settings import Settings
+from bridge.stages import MirrorStage, RouterStage
+from bridge.store import Store, connect
+from bridge.streams import StageRunner, consumer_name
+from bridge.web import create_web_app
+
+if TYPE_CHECKING:
+    from adapters.base import ChatSink, MentionSource
+
+log = logging.getLogger(__name__)
+
+ROLES = ("poller", "worker", "web")
+
+
+def load_registry() -> Any:
+    """Imported here, not at module level: the core itself stays free of platform libraries."""
+    return importlib.import_module("adapters.registry")
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    config: Config
+    roles: Iterable[str] = ROLES
+    redis_factory: Callable[[], aioredis.Redis] | None = None
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def current_config(self) -> Config:
+        return self.config
+
+    async def run(self, stop: asyncio.Event) -> None:
+        roles = set(self.roles)
+        unknown = roles - set(ROLES)
+        if unknown:
+            raise ReachableError(f"unknown role(s) {', '.join(sorted(unknown))} "
+                                 f"(known: {', '.join(ROLES)})")
+        redis = self.redis_factory() if self.redis_factory else connect(self.settings.redis_url)
+        try:
+            await _check_redis(redis, self.settings.redis_url)
+            store = Store(redis, Keys(self.settings.key_prefix))
+            await self._run_roles(store, roles, stop)
+        finally:
+            await redis.aclose()
+
+    async def _run_roles(self, store: Store, roles: set[str], stop: asyncio.Event) -> None:
+        registry = load_registry()
+        from adapters.base import AdapterContext
+
+        context = AdapterContext(settings=self.settings, config=self.current_config,
+                                 store=store)
+        sources: dict[str, MentionSource] = {}
+        sinks: dict[str, ChatSink] = {}
+        closers: list[Callable[[], Awaitable[None]]] = []
+        tasks: list[asyncio.Task[None]] = []
+        server: EmbeddedServer | None = None
+        try:
+            if "poller" in roles:
+                for network in sorted({a.network for a in self.config.accounts}):
+                    sources[network] = await registry.SOURCES[network](context)
+                    closers.append(sources[network].close)
+            if roles & {"worker", "web"}:
+                for chat in sorted({d.chat for d in self.config.destinations.values()}):
+                    sinks[chat] = await registry.SINKS[chat](context)
+                    closers.append(sinks[chat].close)
+            owner = consumer_name("+".join(sorted(roles)))
+            if "poller" in roles:
+                poller = Poller(store, sources=sources, config=self.current_config, owner=owner)
+                tasks.append(asyncio.create_task(poller.run(stop), name="poller"))
+            if "worker" in roles:
+                tasks += self._stage_tasks(store, sinks, owner, stop)
+            if "web" in roles:
+                routes = [route for sink in sinks.values() for route in sink.web_routes()]
+                server = EmbeddedServer(create_web_app(store, routes=routes),
+                                        host=self.settings.web_host, port=self.settings.web_port,
+                                        name="web")
+                await server.start()
+                log.info("web app listening on %s", server.url)
+            log.info("running roles: %s", ", ".join(sorted(roles)))
+            self.ready.set()
+            await _wait_for_stop_or_crash(stop, tasks)
+        finally:
+            stop.set()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if server is not None:
+                await server.stop()
+            for close in reversed(closers):
+                with contextlib.suppress(Exception):
+                    await close()
+
+    def _stage_tasks(self, store: Store, sinks: dict[str, ChatSink], owner: str,
+                     stop: asyncio.Event) -> list[asyncio.Task[None]]:
+        claim_idle_ms = int(self.settings.claim_idle_s * 1000)
+        router = RouterStage(store, config=self.current_config)
+        mirror = MirrorStage(store, config=self.current_config, sinks=sinks,
+                             channel_interval_s=self._channel_interval)
+        runners = [
+            StageRunner(store.redis, stream=router.stream, group=router.group,
+                        consumer=owner, handler=router.handle, claim_idle_ms=claim_idle_ms),
+            StageRunner(store.redis, stream=mirror.stream, group=mirror.group,
+                        consumer=owner, handler=mirror.handle, lane_of=mirror.lane_of,
+                        claim_idle_ms=claim_idle_ms),
+        ]
+        return [asyncio.create_task(r.run(stop), name=r.group) for r in runners]
+
+    def _channel_interval(self, chat: str) -> float:
+        return self.settings.slack_channel_interval_s if chat == "slack" else 1.0
+
+
+async def _check_redis(redis: aioredis.Redis, url: str) -> None:
+    try:
+        await redis.ping()
+    except (RedisError, OSError) as exc:
+        raise ReachableError(f"cannot reach Redis at {_redact(url)}: {exc}. Start Redis or set "
+                             "REACHABLE_REDIS_URL.") from None
+
+
+def _redact(url: str) -> str:
+    if "@" in url:
+        scheme, _, rest = url.partition("://")
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+async def _wait_for_stop_or_crash(stop: asyncio.Event, tasks: list[asyncio.Task[None]]) -> None:
+    stopper = asyncio.create_task(stop.wait(), name="stop")
+    try:
+        done, _ = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopper.cancel()
+    for task in done:
+        if task is not stopper and task.exception() is not None:
+            raise task.exception()  # type: ignore[misc]

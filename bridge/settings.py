@@ -1,0 +1,41 @@
+"""Secrets and environment, from ``REACHABLE_*`` variables or a ``.env`` file.
+
+Everything that is not a secret or a property of the machine lives in the YAML file instead.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="REACHABLE_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    config: Path = Path("config/reachable.yaml")
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    key_prefix: str = Field("reachable", pattern=r"^[A-Za-z0-9_.-]{1,40}$")
+
+    web_host: str = "127.0.0.1"
+    web_port: int = 8700
+
+    x_api_url: str = "https://api.twitter.com"
+    x_bearer_token: SecretStr | None = None
+
+    slack_api_url: str = "https://slack.com/api/"
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    # When set, events from any other workspace or app are ignored (and logged).
+    slack_team_id: str | None = None
+    slack_app_id: str | None = None
+    # Slack's guidance is about one message per second per channel.
+    slack_channel_interval_s: float = 1.0
+
+    # A stage entry idle this long belongs to a crashed worker and is taken over (XAUTOCLAIM).
+    # Keep it above the slowest legitimate handling of one entry.
+    claim_idle_s: float = 60.0
+    log_level: str = "INFO"

@@ -1,0 +1,270 @@
+"""All reads and writes of Reachable's state in Redis go through :class:`Store`.
+
+The client is created one way only (RESP2, decoded strings), so every stream reply has the same
+shape everywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import redis.asyncio as aioredis
+
+from bridge.keys import Keys
+from bridge.models import Mention, MirrorRef, Thread, ThreadStatus
+
+EffectState = Literal["pending", "doing", "done", "failed"]
+
+# Join a mention to its thread, creating or reopening the thread, in one step. Every key carries
+# the thread's hash tag. Returns {created (0/1), joined (0/1 when the mention was already there),
+# root mention id per destination...}.
+_JOIN_THREAD = """
+local thread, mentions, roots = KEYS[1], KEYS[2], KEYS[3]
+local mention_id, mention_json = ARGV[1], ARGV[2]
+local fields = cjson.decode(ARGV[3])
+local destinations = cjson.decode(ARGV[4])
+local created, joined = 0, 1
+if redis.call('HEXISTS', mentions, mention_id) == 1 then
+  joined = 0
+else
+  redis.call('HSET', mentions, mention_id, mention_json)
+  if redis.call('EXISTS', thread) == 0 then
+    for k, v in pairs(fields) do redis.call('HSET', thread, k, v) end
+    redis.call('HSET', thread, 'status', 'open', 'mention_count', 1)
+    created = 1
+  else
+    redis.call('HINCRBY', thread, 'mention_count', 1)
+    local status = redis.call('HGET', thread, 'status')
+    if status == 'answered' or status == 'dismissed' then
+      redis.call('HSET', thread, 'status', 'open')
+    end
+  end
+end
+local result = {created, joined}
+for _, destination in ipairs(destinations) do
+  redis.call('HSETNX', roots, destination, mention_id)
+  table.insert(result, redis.call('HGET', roots, destination))
+end
+return result
+"""
+
+_RENEW_LEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+
+_RELEASE_LEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+# Reserve the next send slot of a channel: returns how many ms to wait before sending.
+_RESERVE_SLOT = """
+local now, interval = tonumber(ARGV[1]), tonumber(ARGV[2])
+local next_free = tonumber(redis.call('GET', KEYS[1]) or '0')
+local at = math.max(now, next_free)
+redis.call('SET', KEYS[1], at + interval, 'PX', interval + (at - now) + 60000)
+return at - now
+"""
+
+_PUSH_BACK = """
+local until_ms = tonumber(ARGV[1])
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if until_ms > current then redis.call('SET', KEYS[1], until_ms, 'PX', ARGV[2]) end
+return 1
+"""
+
+
+def connect(url: str) -> aioredis.Redis:
+    """The one way Reachable opens Redis: RESP2 and decoded strings."""
+    return aioredis.Redis.from_url(url, decode_responses=True, protocol=2)
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass(frozen=True)
+class JoinResult:
+    created: bool
+    joined: bool
+    roots: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Effect:
+    state: EffectState
+    attempt: int
+    result: str | None
+    error: str | None
+
+
+class Store:
+    def __init__(self, redis: aioredis.Redis, keys: Keys) -> None:
+        self.redis = redis
+        self.keys = keys
+        self._join_thread = redis.register_script(_JOIN_THREAD)
+        self._renew_lease = redis.register_script(_RENEW_LEASE)
+        self._release_lease = redis.register_script(_RELEASE_LEASE)
+        self._reserve_slot = redis.register_script(_RESERVE_SLOT)
+        self._push_back = redis.register_script(_PUSH_BACK)
+
+    # -- polling ---------------------------------------------------------------------------------
+
+    async def acquire_lease(self, key: str, owner: str, ttl_ms: int) -> bool:
+        if await self.redis.set(key, owner, nx=True, px=ttl_ms):
+            return True
+        return bool(await self._renew_lease(keys=[key], args=[owner, ttl_ms]))
+
+    async def release_lease(self, key: str, owner: str) -> None:
+        await self._release_lease(keys=[key], args=[owner])
+
+    async def cursor(self, network: str, account: str) -> str | None:
+        value = await self.redis.get(self.keys.cursor(network, account))
+        return str(value) if value is not None else None
+
+    async def append_mentions(self, mentions: list[Mention], *, network: str, account: str,
+                              cursor: str | None) -> None:
+        """Put mentions (oldest first) on the mentions stream, then move the cursor.
+
+        Two steps on purpose: if the process dies between them, the next poll adds the same
+        mentions again and the router skips them, whereas a cursor moved first would lose them.
+        """
+        if mentions:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for mention in mentions:
+                    pipe.xadd(self.keys.mentions_stream, {"mention": mention.model_dump_json()})
+                await pipe.execute()
+        if cursor is not None:
+            await self.redis.set(self.keys.cursor(network, account), cursor)
+
+    async def platform_user_id(self, network: str, account: str) -> str | None:
+        value = await self.redis.get(self.keys.platform_user_id(network, account))
+        return str(value) if value is not None else None
+
+    async def remember_platform_user_id(self, network: str, account: str, user_id: str) -> None:
+        await self.redis.set(self.keys.platform_user_id(network, account), user_id)
+
+    # -- threads ---------------------------------------------------------------------------------
+
+    async def join_thread(self, mention: Mention, *, thread: Thread,
+                          destinations: list[str]) -> JoinResult:
+        fields = {
+            "id": thread.id, "network": thread.network, "account": thread.account,
+            "conversation_id": thread.conversation_id, "route": thread.route,
+            "priority": thread.priority, "created_at": thread.created_at.isoformat(),
+            "sla_deadline": thread.sla_deadline.isoformat() if thread.sla_deadline else "",
+        }
+        raw = await self._join_thread(
+            keys=[self.keys.thread(thread.id), self.keys.thread_mentions(thread.id),
+                  self.keys.thread_roots(thread.id)],
+            args=[mention.id, mention.model_dump_json(), json.dumps(fields),
+                  json.dumps(destinations)],
+        )
+        created = bool(int(raw[0]))
+        if created:
+            await self.redis.zadd(self.keys.threads_by_time,
+                                  {thread.id: thread.created_at.timestamp()})
+        return JoinResult(created=created, joined=bool(int(raw[1])),
+                          roots=dict(zip(destinations, (str(r) for r in raw[2:]), strict=True)))
+
+    async def thread(self, thread_id: str) -> Thread | None:
+        data = await self.redis.hgetall(self.keys.thread(thread_id))
+        if not data:
+            return None
+        return Thread(
+            id=data["id"], network=data["network"], account=data["account"],
+            conversation_id=data["conversation_id"], status=ThreadStatus(data["status"]),
+            route=data["route"], priority=data["priority"],
+            sla_deadline=datetime.fromisoformat(data["sla_deadline"])
+            if data.get("sla_deadline") else None,
+            created_at=datetime.fromisoformat(data["created_at"]),
+            mention_count=int(data.get("mention_count", 1)),
+        )
+
+    async def thread_mention(self, thread_id: str, mention_id: str) -> Mention | None:
+        raw = await self.redis.hget(self.keys.thread_mentions(thread_id), mention_id)
+        return Mention.model_validate_json(raw) if raw else None
+
+    async def thread_mentions(self, thread_id: str) -> list[Mention]:
+        raw = await self.redis.hgetall(self.keys.thread_mentions(thread_id))
+        return sorted((Mention.model_validate_json(v) for v in raw.values()),
+                      key=lambda m: (len(m.id), m.id))
+
+    async def mirror(self, thread_id: str, destination: str) -> MirrorRef | None:
+        raw = await self.redis.hget(self.keys.thread_mirrors(thread_id), destination)
+        return MirrorRef.model_validate_json(raw) if raw else None
+
+    async def mirrors(self, thread_id: str) -> dict[str, MirrorRef]:
+        raw = await self.redis.hgetall(self.keys.thread_mirrors(thread_id))
+        return {dest: MirrorRef.model_validate_json(v) for dest, v in raw.items()}
+
+    async def thread_ids(self, *, since: datetime | None = None) -> list[str]:
+        low = since.timestamp() if since else "-inf"
+        return [str(t) for t in await self.redis.zrangebyscore(self.keys.threads_by_time,
+                                                                low, "+inf")]
+
+    # -- effects ---------------------------------------------------------------------------------
+
+    async def effect(self, effect_key: str) -> Effect | None:
+        data = await self.redis.hgetall(self.keys.effect(effect_key))
+        if not data:
+            return None
+        return Effect(state=data["state"], attempt=int(data.get("attempt", 0)),  # type: ignore[arg-type]
+                      result=data.get("result"), error=data.get("error"))
+
+    async def mark_doing(self, effect_key: str) -> int:
+        key = self.keys.effect(effect_key)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hincrby(key, "attempt", 1)
+            pipe.hset(key, mapping={"state": "doing", "at": now_ms()})
+            attempt, _ = await pipe.execute()
+        return int(attempt)
+
+    async def mark_failed(self, effect_key: str, error: str) -> None:
+        await self.redis.hset(self.keys.effect(effect_key),
+                              mapping={"state": "failed", "error": error, "at": now_ms()})
+
+    # -- pacing ----------------------------------------------------------------------------------
+
+    async def reserve_send_slot(self, chat: str, channel: str, interval_s: float) -> float:
+        """Seconds to wait before this process may send to the channel (slot now reserved)."""
+        wait_ms = await self._reserve_slot(keys=[self.keys.send_pace(chat, channel)],
+                                           args=[now_ms(), int(interval_s * 1000)])
+        return int(wait_ms) / 1000
+
+    async def push_back_channel(self, chat: str, channel: str, seconds: float) -> None:
+        """The platform said "retry after": no process sends to this channel before then."""
+        until = now_ms() + int(seconds * 1000)
+        await self._push_back(keys=[self.keys.send_pace(chat, channel)],
+                              args=[until, int(seconds * 1000) + 60000])
+
+    # -- chat events -----------------------------------------------------------------------------
+
+    async def first_sighting(self, chat: str, event_id: str, *, keep_s: int = 86400 * 2) -> bool:
+        """True the first time an event id is seen; platforms redeliver, we act once."""
+        return bool(await self.redis.set(self.keys.seen_event(chat, event_id), "1", nx=True,
+                                         ex=keep_s))
+
+    async def count(self, name: str, amount: int = 1) -> None:
+        await self.redis.incrby(self.keys.counter(name), amount)
+
+    async def counters(self) -> dict[str, int]:
+        prefix = self.keys.counter("")
+        keys = [k async for k in self.redis.scan_iter(match=prefix + "*")]
+        values = await self.redis.mget(keys) if keys else []
+        return {k.removeprefix(prefix): int(v or 0) for k, v in zip(keys, values, strict=True)}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def dump(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)

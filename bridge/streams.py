@@ -1,0 +1,162 @@
+"""The stage pattern: read a stream with a consumer group, take over entries of dead workers.
+
+A handler receives one entry and acknowledges it itself, in the same MULTI that records its
+effect as done, so an entry is only ever acknowledged once its effect is safely recorded.
+Anything a handler raises leaves the entry pending: after ``claim_idle_ms`` any worker of the
+group takes it over (XAUTOCLAIM) and tries again; after ``max_deliveries`` it is parked in a
+dead-letter stream for people to look at, never dropped silently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+log = logging.getLogger(__name__)
+
+
+class Deferred(Exception):  # noqa: N818 - it is an outcome, not a failure
+    """The entry cannot be handled yet (it waits for another one); leave it pending."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    stream: str
+    id: str
+    fields: dict[str, str]
+
+
+Handler = Callable[[Entry], Awaitable[None]]
+LaneOf = Callable[[Entry], str]
+
+
+def consumer_name(role: str) -> str:
+    return f"{role}-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+class StageRunner:
+    """Feeds the entries of one stream to a handler; lanes run concurrently, entries in order."""
+
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        *,
+        stream: str,
+        group: str,
+        consumer: str,
+        handler: Handler,
+        lane_of: LaneOf = lambda entry: "",
+        claim_idle_ms: int = 60_000,
+        batch: int = 50,
+        block_ms: int = 1000,
+        max_deliveries: int = 20,
+    ) -> None:
+        self.redis = redis
+        self.stream = stream
+        self.group = group
+        self.consumer = consumer
+        self.handler = handler
+        self.lane_of = lane_of
+        self.claim_idle_ms = claim_idle_ms
+        self.batch = batch
+        self.block_ms = block_ms
+        self.max_deliveries = max_deliveries
+
+    @property
+    def dead_letter_stream(self) -> str:
+        return f"{self.stream}:dead"
+
+    async def ensure_group(self) -> None:
+        try:
+            await self.redis.xgroup_create(self.stream, self.group, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.ensure_group()
+        loop = asyncio.get_running_loop()
+        next_claim = 0.0
+        while not stop.is_set():
+            try:
+                entries: list[Entry] = []
+                if loop.time() >= next_claim:
+                    entries += await self._claim_stale()
+                    next_claim = loop.time() + max(self.claim_idle_ms / 4000, 0.5)
+                if not entries:
+                    entries = await self._read_new()
+                if entries:
+                    await self._handle_all(entries)
+            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                log.warning("%s: Redis unavailable (%s); retrying in 1 s", self.group, exc)
+                await asyncio.sleep(1)
+            except ResponseError as exc:
+                if "NOGROUP" in str(exc):
+                    await self.ensure_group()
+                    continue
+                raise
+
+    async def _read_new(self) -> list[Entry]:
+        reply = await self.redis.xreadgroup(self.group, self.consumer, {self.stream: ">"},
+                                            count=self.batch, block=self.block_ms)
+        entries = []
+        for stream, items in reply or []:
+            entries += [Entry(stream, entry_id, fields) for entry_id, fields in items]
+        return entries
+
+    async def _claim_stale(self) -> list[Entry]:
+        reply = await self.redis.xautoclaim(self.stream, self.group, self.consumer,
+                                            min_idle_time=self.claim_idle_ms, start_id="0-0",
+                                            count=self.batch)
+        claimed = [Entry(self.stream, entry_id, fields) for entry_id, fields in reply[1]
+                   if fields is not None]
+        if claimed:
+            log.info("%s: took over %d stale entr%s of %s", self.group, len(claimed),
+                     "y" if len(claimed) == 1 else "ies", self.stream)
+        return [entry for entry in claimed if not await self._park_if_poisoned(entry)]
+
+    async def _park_if_poisoned(self, entry: Entry) -> bool:
+        pending = await self.redis.xpending_range(self.stream, self.group, min=entry.id,
+                                                  max=entry.id, count=1)
+        deliveries = int(pending[0]["times_delivered"]) if pending else 0
+        if deliveries <= self.max_deliveries:
+            return False
+        log.error("%s: entry %s failed %d times; parked in %s", self.group, entry.id,
+                  deliveries, self.dead_letter_stream)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.xadd(self.dead_letter_stream, {**entry.fields, "original_id": entry.id,
+                                                "group": self.group})
+            pipe.xack(self.stream, self.group, entry.id)
+            await pipe.execute()
+        return True
+
+    async def _handle_all(self, entries: list[Entry]) -> None:
+        lanes: dict[str, list[Entry]] = {}
+        for entry in entries:
+            lanes.setdefault(self.lane_of(entry), []).append(entry)
+        await asyncio.gather(*(self._handle_lane(lane) for lane in lanes.values()))
+
+    async def _handle_lane(self, entries: list[Entry]) -> None:
+        for index, entry in enumerate(entries):
+            try:
+                await self.handler(entry)
+            except Deferred as exc:
+                log.info("%s: entry %s deferred: %s", self.group, entry.id, exc)
+                # What follows in this lane may depend on it; they will be retried with it.
+                log.debug("%s: %d later entries wait too", self.group, len(entries) - index - 1)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("%s: entry %s failed; it stays pending and will be retried",
+                              self.group, entry.id)

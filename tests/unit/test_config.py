@@ -1,0 +1,105 @@
+"""The YAML config: the documented example loads; every mistake is reported with its place."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bridge.config import load_config, parse_config
+from bridge.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+VALID = """
+accounts:
+  - {key: humas, handle: humas_demo}
+destinations:
+  humas-slack: {chat: slack, channel: C0HUMAS}
+  supervisors: {chat: slack, channel: C0SUPER}
+people:
+  - {key: rina, slack: U0RINA, speaks_for: [humas]}
+routes:
+  - name: complaints
+    match: {account: humas, any_words: [rusak]}
+    to: [humas-slack]
+    sla: 30m
+  - name: everything-else
+    to: humas-slack
+"""
+
+
+def problems_of(text: str) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, source="test.yaml")
+    return [f"{path}: {detail}" for path, detail in caught.value.problems]
+
+
+@pytest.mark.parametrize("name", ["reachable.example.yaml", "demo.yaml"])
+def test_shipped_configs_load(name: str) -> None:
+    config = load_config(ROOT / "config" / name)
+    assert config.accounts[0].handle == "humas_demo"
+    assert config.routes[-1].match.is_empty()
+
+
+def test_valid_config_has_durations_and_defaults() -> None:
+    config = parse_config(VALID)
+    assert config.routes[0].sla.total_seconds() == 1800
+    assert config.routes[1].sla.total_seconds() == 4 * 3600
+    assert config.routes[1].to == ["humas-slack"]
+    assert config.accounts[0].poll_every.total_seconds() == 60
+    assert "complaints: -> humas-slack (SLA 30m, normal)" in config.summary()
+
+
+def test_unknown_destination_names_the_path_line_and_the_known_ones() -> None:
+    text = VALID.replace("to: humas-slack", "to: [humas-slack, humas-slak]")
+    assert problems_of(text) == [
+        "line 15: routes[1].to[1]: unknown destination 'humas-slak' "
+        "(known: humas-slack, supervisors)"
+    ]
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    text = (VALID.replace("sla: 30m", "sla: half an hour")
+            .replace("speaks_for: [humas]", "speaks_for: [humsa]")
+            .replace("channel: C0SUPER", "channel: '#supervisors'"))
+    found = problems_of(text)
+    assert any(p.startswith("line 13: routes[0].sla: 'half an hour' is not a duration")
+               for p in found), found
+    assert any("destinations.supervisors.channel" in p and "channel id" in p for p in found)
+    # Cross-references are checked once the shapes are right, in a second pass.
+    assert not any("humsa" in p for p in found)
+
+
+def test_cross_reference_problems() -> None:
+    found = problems_of(VALID.replace("speaks_for: [humas]", "speaks_for: [humsa]"))
+    assert found == ["line 8: people[0].speaks_for[0]: unknown account 'humsa' (known: humas)"]
+
+
+def test_typo_in_a_setting_name_is_an_error() -> None:
+    found = problems_of(VALID.replace("sla: 30m", "slaa: 30m"))
+    assert found == ["line 13: routes[0].slaa: unknown setting (check the spelling)"]
+
+
+def test_unknown_chat_lists_the_known_ones() -> None:
+    found = problems_of(VALID.replace("{chat: slack, channel: C0SUPER}",
+                                      "{chat: slak, channel: C0SUPER}"))
+    assert any("unknown chat 'slak' (known: slack)" in p for p in found), found
+
+
+def test_a_catch_all_route_is_required_and_must_be_last() -> None:
+    no_catch_all = VALID.replace("  - name: everything-else\n    to: humas-slack\n", "")
+    assert any("last route must match everything" in p for p in problems_of(no_catch_all))
+    shadowed = VALID + "  - name: never\n    to: [supervisors]\n"
+    assert any("routes[2]: can never match: route 'everything-else'" in p
+               for p in problems_of(shadowed))
+
+
+def test_not_yaml_and_not_a_mapping() -> None:
+    assert "not valid YAML" in problems_of("accounts: [unclosed")[0]
+    assert "must be a mapping" in problems_of("- just a list")[0]
+
+
+def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="file not found"):
+        load_config(tmp_path / "nope.yaml")

@@ -1,0 +1,33 @@
+"""The core never imports a platform library; adapters never reach into each other."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PLATFORM_MODULES = ("tweepy", "slack_bolt", "slack_sdk", "telegram")
+
+
+def test_importing_every_core_module_loads_no_platform_library() -> None:
+    modules = sorted(p.stem for p in (ROOT / "bridge").glob("*.py") if p.stem != "__init__")
+    code = ("import sys\n" + "".join(f"import bridge.{m}\n" for m in modules)
+            + f"print([m for m in sys.modules if m.split('.')[0] in {PLATFORM_MODULES!r}])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=ROOT, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_adapters_do_not_import_each_other() -> None:
+    for folder in (ROOT / "adapters").iterdir():
+        if not folder.is_dir() or folder.name.startswith("__"):
+            continue
+        for source in folder.rglob("*.py"):
+            tree = ast.parse(source.read_text())
+            for node in ast.walk(tree):
+                if isinstance(node, ast.ImportFrom) and node.module:
+                    parts = node.module.split(".")
+                    if parts[0] == "adapters" and len(parts) > 1:
+                        assert parts[1] in (folder.name, "base", "emulation"), (source, node.module)
