@@ -139,9 +139,9 @@ async def serve_emulators_forever(*, x_port: int, slack_port: int, bridge_url: s
 def demo_settings(*, x_url: str, slack_url: str, web_port: int) -> Settings:
     return Settings(
         key_prefix=DEMO_PREFIX, web_port=web_port,
-        x_api_url=x_url, x_bearer_token=X_BEARER_TOKEN,  # type: ignore[arg-type]
-        slack_api_url=f"{slack_url}/api/", slack_bot_token=SLACK_BOT_TOKEN,  # type: ignore[arg-type]
-        slack_signing_secret=SLACK_SIGNING_SECRET,  # type: ignore[arg-type]
+        x_api_url=x_url, x_bearer_token=X_BEARER_TOKEN,
+        slack_api_url=f"{slack_url}/api/", slack_bot_token=SLACK_BOT_TOKEN,
+        slack_signing_secret=SLACK_SIGNING_SECRET,
         slack_team_id=SLACK_TEAM_ID, slack_app_id=SLACK_APP_ID,
     )
 

@@ -9,6 +9,13 @@ from bridge.config import Config, RouteConfig, RouteMatch
 from bridge.models import Mention
 
 PRIORITY_ORDER = ("low", "normal", "high", "urgent")
+# X still uses the retired ISO 639 codes for some languages; admins write either form.
+_LANGUAGE_ALIASES = {"in": "id", "iw": "he", "ji": "yi"}
+
+
+def normalise_lang(code: str | None) -> str:
+    code = (code or "und").lower()
+    return _LANGUAGE_ALIASES.get(code, code)
 
 
 def _fold(text: str) -> str:
@@ -25,7 +32,8 @@ def _has_word(text: str, phrase: str) -> bool:
 def matches(match: RouteMatch, mention: Mention) -> bool:
     if match.account is not None and mention.account not in match.account:
         return False
-    if match.lang is not None and (mention.lang or "und") not in match.lang:
+    if match.lang is not None and normalise_lang(mention.lang) not in {
+            normalise_lang(code) for code in match.lang}:
         return False
     return match.any_words is None or any(_has_word(mention.text, w) for w in match.any_words)
 

@@ -10,7 +10,7 @@ import json
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import redis.asyncio as aioredis
 
@@ -115,6 +115,10 @@ class Store:
         self._reserve_slot = redis.register_script(_RESERVE_SLOT)
         self._push_back = redis.register_script(_PUSH_BACK)
 
+    async def _hgetall(self, key: str) -> dict[str, str]:
+        """The client decodes responses, so the hash is all str (redis-py types it wider)."""
+        return cast(dict[str, str], await self.redis.hgetall(key))
+
     # -- polling ---------------------------------------------------------------------------------
 
     async def acquire_lease(self, key: str, owner: str, ttl_ms: int) -> bool:
@@ -175,7 +179,7 @@ class Store:
                           roots=dict(zip(destinations, (str(r) for r in raw[2:]), strict=True)))
 
     async def thread(self, thread_id: str) -> Thread | None:
-        data = await self.redis.hgetall(self.keys.thread(thread_id))
+        data = await self._hgetall(self.keys.thread(thread_id))
         if not data:
             return None
         return Thread(
@@ -202,7 +206,7 @@ class Store:
         return MirrorRef.model_validate_json(raw) if raw else None
 
     async def mirrors(self, thread_id: str) -> dict[str, MirrorRef]:
-        raw = await self.redis.hgetall(self.keys.thread_mirrors(thread_id))
+        raw = await self._hgetall(self.keys.thread_mirrors(thread_id))
         return {dest: MirrorRef.model_validate_json(v) for dest, v in raw.items()}
 
     async def thread_ids(self, *, since: datetime | None = None) -> list[str]:
@@ -213,7 +217,7 @@ class Store:
     # -- effects ---------------------------------------------------------------------------------
 
     async def effect(self, effect_key: str) -> Effect | None:
-        data = await self.redis.hgetall(self.keys.effect(effect_key))
+        data = await self._hgetall(self.keys.effect(effect_key))
         if not data:
             return None
         return Effect(state=data["state"], attempt=int(data.get("attempt", 0)),  # type: ignore[arg-type]

@@ -16,6 +16,7 @@ import socket
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -107,7 +108,7 @@ class StageRunner:
                 raise
 
     async def _read_new(self) -> list[Entry]:
-        reply = await self.redis.xreadgroup(self.group, self.consumer, {self.stream: ">"},
+        reply: Any = await self.redis.xreadgroup(self.group, self.consumer, {self.stream: ">"},
                                             count=self.batch, block=self.block_ms)
         entries = []
         for stream, items in reply or []:
@@ -115,7 +116,7 @@ class StageRunner:
         return entries
 
     async def _claim_stale(self) -> list[Entry]:
-        reply = await self.redis.xautoclaim(self.stream, self.group, self.consumer,
+        reply: Any = await self.redis.xautoclaim(self.stream, self.group, self.consumer,
                                             min_idle_time=self.claim_idle_ms, start_id="0-0",
                                             count=self.batch)
         claimed = [Entry(self.stream, entry_id, fields) for entry_id, fields in reply[1]
@@ -134,8 +135,9 @@ class StageRunner:
         log.error("%s: entry %s failed %d times; parked in %s", self.group, entry.id,
                   deliveries, self.dead_letter_stream)
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.xadd(self.dead_letter_stream, {**entry.fields, "original_id": entry.id,
-                                                "group": self.group})
+            parked: dict[Any, Any] = {**entry.fields, "original_id": entry.id,
+                                      "group": self.group}
+            pipe.xadd(self.dead_letter_stream, parked)
             pipe.xack(self.stream, self.group, entry.id)
             await pipe.execute()
         return True

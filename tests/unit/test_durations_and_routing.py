@@ -73,3 +73,8 @@ def test_pacing_spreads_the_remaining_budget_until_reset() -> None:
     assert pause_after_poll(2, RateBudget(remaining=450, reset_at=now + 900), now=now) == 2
     assert pause_after_poll(2, RateBudget(remaining=10, reset_at=now + 600), now=now) == 60
     assert pause_after_poll(2, RateBudget(remaining=0, reset_at=now + 600), now=now) == 601
+
+
+def test_x_language_codes_match_their_iso_form() -> None:
+    assert choose_routes(CONFIG, mention("keluhan", lang="id"))[0].name == "complaints"
+    assert choose_routes(CONFIG, mention("keluhan", lang=None))[-1].name == "rest"

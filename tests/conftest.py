@@ -1,0 +1,39 @@
+"""Shared fixtures: a real redis-server per test session, started on a free port."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+import redis
+
+from bridge.keys import Keys
+from bridge.redisproc import RedisProcess
+from bridge.store import Store, connect
+
+os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
+
+
+@pytest.fixture(scope="session")
+def redis_process() -> Iterator[RedisProcess]:
+    if shutil.which("redis-server") is None:
+        pytest.fail("redis-server is not installed; `make test` installs it")
+    process = RedisProcess().start()
+    yield process
+    process.cleanup()
+
+
+@pytest.fixture
+def redis_url(redis_process: RedisProcess) -> str:
+    with redis.Redis(port=redis_process.port) as client:
+        client.flushall()
+    return redis_process.url
+
+
+@pytest.fixture
+async def store(redis_url: str) -> AsyncIterator[Store]:
+    client = connect(redis_url)
+    yield Store(client, Keys("test"))
+    await client.aclose()

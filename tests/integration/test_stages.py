@@ -1,0 +1,114 @@
+"""The router and the stage runner on a real Redis: threads, roots, effects, take-over."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bridge.config import parse_config
+from bridge.models import Mention, thread_id_for
+from bridge.stages import RouterStage
+from bridge.store import Store
+from bridge.streams import Entry, StageRunner
+
+CONFIG = parse_config("""
+accounts: [{key: humas, handle: humas_demo}]
+destinations:
+  desk: {chat: slack, channel: C0DESK}
+  all: {chat: slack, channel: C0ALL}
+routes:
+  - {name: complaints, match: {any_words: [rusak]}, to: [desk, all], sla: 30m, priority: high}
+  - {name: rest, to: [all]}
+""")
+
+
+def mention(mention_id: str, text: str, conversation: str) -> Mention:
+    return Mention(network="x", id=mention_id, account="humas", text=text,
+                   conversation_id=conversation)
+
+
+async def outbox(store: Store) -> list[dict[str, str]]:
+    return [fields for _, fields in await store.redis.xrange(store.keys.outbox_stream)]
+
+
+async def route_all(store: Store) -> None:
+    router = RouterStage(store, config=lambda: CONFIG)
+    runner = StageRunner(store.redis, stream=router.stream, group=router.group, consumer="t",
+                         handler=router.handle, block_ms=50)
+    await runner.ensure_group()
+    while entries := await runner._read_new():
+        await runner._handle_all(entries)
+
+
+async def test_mentions_of_one_conversation_share_a_thread_and_its_roots(store: Store) -> None:
+    await store.append_mentions([mention("10", "jalan rusak", "10"), mention("11", "iya", "10"),
+                                 mention("12", "halo", "12")],
+                                network="x", account="humas", cursor="12")
+    await route_all(store)
+    entries = await outbox(store)
+    thread_a = thread_id_for(network="x", account="humas", conversation_id="10")
+    assert [(e["mention_id"], e["destination"], e["root"]) for e in entries] == [
+        ("10", "desk", "10"), ("10", "all", "10"), ("11", "all", "10"), ("12", "all", "12")]
+    thread = await store.thread(thread_a)
+    assert thread is not None and thread.route == "complaints" and thread.priority == "high"
+    assert thread.mention_count == 2
+    assert await store.cursor("x", "humas") == "12"
+    pending = await store.redis.xpending(store.keys.mentions_stream, "router")
+    assert pending["pending"] == 0
+
+
+async def test_a_mention_polled_twice_is_routed_once(store: Store) -> None:
+    for _ in range(2):
+        await store.append_mentions([mention("10", "halo", "10")], network="x", account="humas",
+                                    cursor="10")
+    await route_all(store)
+    assert len(await outbox(store)) == 1
+    thread = await store.thread(thread_id_for(network="x", account="humas", conversation_id="10"))
+    assert thread is not None and thread.mention_count == 1
+
+
+async def test_entries_of_a_dead_consumer_are_taken_over(store: Store) -> None:
+    stream = "test:stream:demo"
+    handled: list[str] = []
+
+    async def handler(entry: Entry) -> None:
+        handled.append(entry.fields["n"])
+        await store.redis.xack(stream, "g", entry.id)
+
+    dead = StageRunner(store.redis, stream=stream, group="g", consumer="dead",
+                       handler=handler, block_ms=50)
+    await dead.ensure_group()
+    await store.redis.xadd(stream, {"n": "1"})
+    assert len(await dead._read_new()) == 1  # read, then the process "dies" before handling
+    alive = StageRunner(store.redis, stream=stream, group="g", consumer="alive",
+                        handler=handler, claim_idle_ms=100, block_ms=50)
+    stop = asyncio.Event()
+    task = asyncio.create_task(alive.run(stop))
+    for _ in range(50):
+        if handled:
+            break
+        await asyncio.sleep(0.05)
+    stop.set()
+    await task
+    assert handled == ["1"]
+
+
+async def test_an_entry_that_always_fails_is_parked_not_lost(store: Store) -> None:
+    stream = "test:stream:poison"
+
+    async def handler(entry: Entry) -> None:
+        raise RuntimeError("boom")
+
+    runner = StageRunner(store.redis, stream=stream, group="g", consumer="c", handler=handler,
+                         claim_idle_ms=10, block_ms=10, max_deliveries=2)
+    await store.redis.xadd(stream, {"n": "1"})
+    stop = asyncio.Event()
+    task = asyncio.create_task(runner.run(stop))
+    for _ in range(100):
+        if await store.redis.xlen(runner.dead_letter_stream):
+            break
+        await asyncio.sleep(0.05)
+    stop.set()
+    await task
+    parked = await store.redis.xrange(runner.dead_letter_stream)
+    assert parked and parked[0][1]["n"] == "1"
+    assert (await store.redis.xpending(stream, "g"))["pending"] == 0
