@@ -1,0 +1,10 @@
+"""The explicit registry of platforms: an unknown name is an error that lists the known ones."""
+
+from __future__ import annotations
+
+from adapters.base import SinkFactory, SourceFactory
+from adapters.slack.chat import SlackChat
+from adapters.x.source import XSource
+
+SOURCES: dict[str, SourceFactory] = {"x": XSource.from_context}
+SINKS: dict[str, SinkFactory] = {"slack": SlackChat.from_context}

@@ -1,0 +1,237 @@
+"""Slack as a chat sink: posts mirrored mentions and listens for staff actions (slack-bolt).
+
+The Web API client is slack-sdk's ``AsyncWebClient`` with a configurable ``base_url``, so the
+same code talks to slack.com or to the local emulator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import aiohttp
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from adapters.base import AdapterContext
+from adapters.slack import render
+from bridge import messages
+from bridge.config import Config, Destination, PersonConfig
+from bridge.errors import (
+    PermanentError,
+    PlatformError,
+    RateLimited,
+    ReachableError,
+    TransientError,
+)
+from bridge.models import MentionCard, MirrorRef
+from bridge.settings import Settings
+from bridge.store import Store
+
+log = logging.getLogger(__name__)
+
+MIRROR_EVENT_TYPE = "reachable_mirror"
+BUTTON_ACTIONS = re.compile(r"^(reply_institution|reply_personal|claim|release|dismiss)$")
+_TRANSIENT_ERRORS = {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+
+
+def wrap_slack_error(exc: Exception) -> PlatformError:
+    """Translate slack-sdk and transport exceptions into the core's error kinds."""
+    if isinstance(exc, SlackApiError):
+        status = exc.response.status_code
+        error = str(exc.response.get("error", "unknown_error"))
+        if status == 429 or error == "ratelimited":
+            retry_after = float(exc.response.headers.get("Retry-After", "1") or 1)
+            return RateLimited("slack", "rate limited", retry_after=retry_after)
+        if status >= 500 or error in _TRANSIENT_ERRORS:
+            return TransientError("slack", f"{error} (HTTP {status})")
+        return PermanentError("slack", error)
+    if isinstance(exc, aiohttp.ClientError | asyncio.TimeoutError | OSError):
+        return TransientError("slack", f"connection problem: {exc!r}")
+    raise exc
+
+
+def _team_of(body: dict[str, Any]) -> str | None:
+    team = body.get("team_id") or body.get("team")
+    if isinstance(team, dict):
+        team = team.get("id")
+    if team is None and isinstance(body.get("user"), dict):
+        team = body["user"].get("team_id")
+    return str(team) if team else None
+
+
+class SlackChat:
+    chat = "slack"
+
+    def __init__(self, *, settings: Settings, config: Callable[[], Config], store: Store) -> None:
+        if settings.slack_bot_token is None or settings.slack_signing_secret is None:
+            raise ReachableError(
+                "Slack is configured as a destination, but "
+                "REACHABLE_SLACK_BOT_TOKEN and REACHABLE_SLACK_SIGNING_SECRET "
+                "are not both set"
+            )
+        self.settings = settings
+        self._config = config
+        self._store = store
+        base_url = settings.slack_api_url.rstrip("/") + "/"
+        self.client = AsyncWebClient(
+            token=settings.slack_bot_token.get_secret_value(), base_url=base_url, timeout=30
+        )
+        self.app = AsyncApp(
+            client=self.client,
+            signing_secret=settings.slack_signing_secret.get_secret_value(),
+            raise_error_for_unhandled_request=False,
+        )
+        self._handler = AsyncSlackRequestHandler(self.app)
+        self._register_listeners()
+
+    @classmethod
+    async def from_context(cls, context: AdapterContext) -> SlackChat:
+        return cls(settings=context.settings, config=context.config, store=context.store)
+
+    # -- posting ---------------------------------------------------------------------------------
+
+    async def post_mention(
+        self,
+        *,
+        destination: Destination,
+        card: MentionCard,
+        reply_to: MirrorRef | None,
+        effect_key: str,
+    ) -> MirrorRef:
+        try:
+            response = await self.client.chat_postMessage(
+                channel=destination.channel,
+                text=render.fallback_text(card),
+                blocks=render.mention_blocks(card),
+                thread_ts=reply_to.message_id if reply_to else None,
+                metadata={
+                    "event_type": MIRROR_EVENT_TYPE,
+                    "event_payload": {"effect_key": effect_key, "thread_id": card.thread_id},
+                },
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+        except Exception as exc:
+            raise wrap_slack_error(exc) from exc
+        return MirrorRef(
+            chat=self.chat,
+            channel=str(response["channel"]),
+            message_id=str(response["ts"]),
+            thread_root=reply_to.message_id if reply_to else None,
+        )
+
+    async def find_posted(
+        self, *, destination: Destination, reply_to: MirrorRef | None, effect_key: str
+    ) -> MirrorRef | None:
+        """Look for our metadata tag among recent messages: did a crashed attempt get through?"""
+        try:
+            if reply_to is not None:
+                response = await self.client.conversations_replies(
+                    channel=destination.channel,
+                    ts=reply_to.message_id,
+                    include_all_metadata=True,
+                    limit=200,
+                )
+            else:
+                response = await self.client.conversations_history(
+                    channel=destination.channel, include_all_metadata=True, limit=200
+                )
+        except Exception as exc:
+            raise wrap_slack_error(exc) from exc
+        found: list[dict[str, Any]] = response.get("messages", [])
+        for message in found:
+            payload = (message.get("metadata") or {}).get("event_payload") or {}
+            if payload.get("effect_key") == effect_key:
+                return MirrorRef(
+                    chat=self.chat,
+                    channel=destination.channel,
+                    message_id=str(message["ts"]),
+                    thread_root=reply_to.message_id if reply_to else None,
+                )
+        return None
+
+    # -- listening -------------------------------------------------------------------------------
+
+    def web_routes(self) -> Sequence[Route]:
+        async def events(request: Request) -> Response:
+            return await self._handler.handle(request)
+
+        return [Route("/slack/events", events, methods=["POST"])]
+
+    def _register_listeners(self) -> None:
+        self.app.middleware(self._only_known_workspace)
+        self.app.action(BUTTON_ACTIONS)(self._on_button)
+        self.app.command("/reachable")(self._on_command)
+        self.app.event("message")(self._on_message)
+
+    async def _only_known_workspace(
+        self, body: dict[str, Any], next: Callable[[], Any]
+    ) -> BoltResponse | None:
+        team, app_id = _team_of(body), body.get("api_app_id")
+        expected_team, expected_app = self.settings.slack_team_id, self.settings.slack_app_id
+        if (expected_team and team != expected_team) or (
+            expected_app and app_id and app_id != expected_app
+        ):
+            log.warning("ignored a Slack request from workspace %s / app %s", team, app_id)
+            return BoltResponse(status=200, body="")
+        event_id = body.get("event_id")
+        if event_id and not await self._store.first_sighting(self.chat, str(event_id)):
+            log.info("ignored Slack event %s: already handled", event_id)
+            return BoltResponse(status=200, body="")
+        await next()
+        return None
+
+    def _person(self, user_id: str) -> PersonConfig | None:
+        return next((p for p in self._config().people if p.slack == user_id), None)
+
+    def _is_destination(self, channel: str) -> bool:
+        return any(d.channel == channel for d in self._config().destinations.values())
+
+    async def _on_button(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        user = str(body.get("user", {}).get("id", ""))
+        channel = str(
+            (body.get("channel") or {}).get("id") or body.get("container", {}).get("channel_id", "")
+        )
+        action_id = str(action.get("action_id"))
+        if not self._is_destination(channel):
+            log.warning(
+                "ignored %s from %s in channel %s: not a configured destination",
+                action_id,
+                user,
+                channel,
+            )
+            return
+        person = self._person(user)
+        if person is None:
+            log.warning("refused %s by unknown Slack user %s in %s", action_id, user, channel)
+            text = messages.unknown_person()
+        else:
+            log.info("%s pressed %s in %s (not available yet)", person.key, action_id, channel)
+            text = messages.not_available_yet(action_id)
+        try:
+            await self.client.chat_postEphemeral(channel=channel, user=user, text=text)
+        except SlackApiError as exc:
+            log.warning("could not answer %s's %s: %s", user, action_id, exc.response.get("error"))
+
+    async def _on_command(self, ack: Any, command: dict[str, Any]) -> None:
+        await ack(text=messages.slash_help(str(command.get("command", "/reachable"))))
+
+    async def _on_message(self, event: dict[str, Any]) -> None:
+        """Staff messages in channels are not acted on yet; acknowledged so Slack stops retrying."""
+        log.debug("Slack message in %s ignored", event.get("channel"))
+
+    async def close(self) -> None:
+        session = getattr(self.client, "session", None)
+        if session is not None and not session.closed:
+            await session.close()

@@ -1,0 +1,122 @@
+"""Turn a mirrored mention into a Slack Block Kit message that nobody can abuse.
+
+Text from the public goes into ``plain_text`` objects (``emoji: false``): Slack shows those
+literally, so ``<!channel>``, ``<@U…>``, ``<url|label>``, ``*bold*`` and ``:emoji:`` cannot ping,
+disguise a link or change formatting. The few ``mrkdwn`` pieces we build ourselves escape every
+value with :func:`escape_mrkdwn`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from bridge import messages
+from bridge.models import MentionCard
+
+SECTION_TEXT_LIMIT = 3000
+FALLBACK_TEXT_LIMIT = 300
+ACTIONS = ("reply_institution", "reply_personal", "claim", "dismiss")
+
+# Slack turns these words into notifications in top-level text when link_names is on, and some
+# clients do it regardless; a zero-width joiner after "@" keeps them readable but inert.
+_BROADCAST_WORDS = re.compile(r"@(?=(?:here|channel|everyone)\b)", re.IGNORECASE)
+
+
+def escape_mrkdwn(text: str) -> str:
+    """Escape the three characters Slack's mrkdwn parser treats as control characters."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def defuse_broadcasts(text: str) -> str:
+    return _BROADCAST_WORDS.sub("@\u2060", text)
+
+
+def plain(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text, "emoji": False}
+
+
+def mrkdwn(text: str) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": text, "verbatim": True}
+
+
+def slack_date(moment: datetime, tokens: str) -> str:
+    """Slack shows this in each reader's own time zone; the fallback is UTC."""
+    fallback = moment.strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(moment.timestamp())}^{tokens}|{fallback}>"
+
+
+def _clip(text: str, limit: int, suffix: str) -> str:
+    if len(text) <= limit:
+        return text
+    return text[: limit - len(suffix)].rstrip() + suffix
+
+
+def fallback_text(card: MentionCard) -> str:
+    """The notification and screen-reader text; it is mrkdwn, so it is escaped and defused."""
+    author = card.mention.author
+    who = f"{author.name} (@{author.handle})" if author else messages.unknown_author()
+    text = f"{messages.mention_heading(handle=card.account_handle)} by {who}: {card.mention.text}"
+    text = _clip(" ".join(text.split()), FALLBACK_TEXT_LIMIT, "…")
+    return defuse_broadcasts(escape_mrkdwn(text))
+
+
+def author_block(card: MentionCard) -> dict[str, Any]:
+    author = card.mention.author
+    if author is None:
+        return {"type": "context", "elements": [plain(messages.unknown_author())]}
+    name = (author.name or author.handle) + (" ✓" if author.verified else "")
+    handle_link = (
+        f"<https://x.com/{author.handle}|@{author.handle}>"
+        if card.mention.network == "x"
+        else escape_mrkdwn(f"@{author.handle}")
+    )
+    return {
+        "type": "context",
+        "elements": [plain(name), mrkdwn(handle_link), plain(messages.followers(author.followers))],
+    }
+
+
+def details_block(card: MentionCard) -> dict[str, Any]:
+    mention = card.mention
+    parts = []
+    if card.is_first_in_thread:
+        parts.append(
+            escape_mrkdwn(
+                messages.route_line(route=card.route, priority=card.priority, sla=card.sla)
+            )
+        )
+        if card.sla_deadline is not None:
+            parts.append("due " + slack_date(card.sla_deadline, "{date_short_pretty} {time}"))
+    if mention.created_at is not None:
+        parts.append("posted " + slack_date(mention.created_at, "{date_short_pretty} {time}"))
+    if mention.url:
+        parts.append(f"<{escape_mrkdwn(mention.url)}|{messages.open_on_network(mention.network)}>")
+    return {"type": "context", "elements": [mrkdwn(" · ".join(parts))]}
+
+
+def actions_block(card: MentionCard) -> dict[str, Any]:
+    value = f"{card.thread_id}|{card.mention.id}"
+    buttons = []
+    for action_id in ACTIONS:
+        button: dict[str, Any] = {
+            "type": "button",
+            "action_id": action_id,
+            "value": value,
+            "text": plain(messages.action_label(action_id, handle=card.account_handle)),
+        }
+        if action_id == "reply_institution":
+            button["style"] = "primary"
+        buttons.append(button)
+    return {"type": "actions", "block_id": f"actions:{card.mention.id}", "elements": buttons}
+
+
+def mention_blocks(card: MentionCard) -> list[dict[str, Any]]:
+    text = _clip(card.mention.text, SECTION_TEXT_LIMIT, messages.text_truncated()) or "(no text)"
+    return [
+        author_block(card),
+        {"type": "section", "block_id": f"text:{card.mention.id}", "text": plain(text)},
+        details_block(card),
+        actions_block(card),
+    ]

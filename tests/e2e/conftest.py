@@ -1,0 +1,190 @@
+"""The whole service as a user meets it: emulators in threads, the bridge as real processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from adapters.slack.emulator import SlackEmulator
+from adapters.x.emulator import XEmulator
+from bridge.httpserver import ThreadedServer, free_port
+from bridge.redisproc import RedisProcess
+
+X_TOKEN = "test-x-bearer"
+SLACK_TOKEN = "xoxb-test-token"
+SLACK_SECRET = "test-signing-secret"
+TEAM_ID = "T0TEST"
+APP_ID = "A0TEST"
+
+CONFIG = """
+accounts:
+  - {key: humas, handle: humas_demo, poll_every: 1s, backfill: 20}
+destinations:
+  humas-slack: {chat: slack, channel: C0HUMAS}
+  supervisors: {chat: slack, channel: C0SUPER}
+people:
+  - {key: rina, slack: U0RINA, telegram: 1001, speaks_for: [humas]}
+  - {key: sari, slack: U0SARI, telegram: 1002, roles: [staff, supervisor, admin]}
+routes:
+  - {name: complaints, match: {any_words: [rusak, lapor]}, to: [humas-slack], sla: 30m,
+     priority: high}
+  - {name: everything-else, to: [humas-slack], sla: 4h}
+escalation: {to: supervisors}
+"""
+
+
+class Emulators:
+    def __init__(self, bridge_port: int) -> None:
+        self.bridge_port = bridge_port
+        self.x = XEmulator(bearer_tokens={X_TOKEN}, users=[
+            {"username": "humas_demo", "name": "Humas", "verified": True, "followers": 1000}])
+        self.slack = SlackEmulator(
+            bot_token=SLACK_TOKEN, signing_secret=SLACK_SECRET, team_id=TEAM_ID, app_id=APP_ID,
+            bot_user_id="U0BOT", bot_id="B0BOT",
+            bridge_url=f"http://127.0.0.1:{bridge_port}/slack/events",
+            channels={"C0HUMAS": "humas", "C0SUPER": "supervisors"},
+            users={"U0RINA": "rina", "U0SARI": "sari", "U0EVE": "eve"}, rate_limits=False)
+        self.x_server = ThreadedServer(self.x.app).start()
+        self.slack_server = ThreadedServer(self.slack.app).start()
+        self.http = httpx.Client(timeout=15)
+
+    def post(self, author: str, text: str, in_reply_to: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"author": author, "text": text}
+        if in_reply_to:
+            body["in_reply_to"] = in_reply_to
+        response = self.http.post(f"{self.x_server.url}/_emulator/posts", json=body)
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    def messages(self, channel: str = "C0HUMAS") -> list[dict[str, Any]]:
+        response = self.http.get(f"{self.slack_server.url}/_emulator/messages",
+                                 params={"channel": channel})
+        assert response.status_code == 200, response.text
+        return list(response.json()["messages"])
+
+    def slack_control(self, path: str, body: dict[str, Any]) -> httpx.Response:
+        return self.http.post(f"{self.slack_server.url}/_emulator/{path}", json=body)
+
+    def x_control(self, path: str, body: dict[str, Any]) -> httpx.Response:
+        return self.http.post(f"{self.x_server.url}/_emulator/{path}", json=body)
+
+    def close(self) -> None:
+        self.http.close()
+        self.x_server.stop()
+        self.slack_server.stop()
+
+
+class BridgeProcess:
+    """``reachable run`` in a child process, as an operator starts it."""
+
+    def __init__(self, *, env: dict[str, str], config: Path, roles: tuple[str, ...] = (),
+                 log: Path) -> None:
+        args = [sys.executable, "-m", "bridge", "run", "--config", str(config)]
+        for role in roles:
+            args += ["--role", role]
+        self._log = log.open("ab")
+        self.process = subprocess.Popen(args, env=env, stdout=self._log,
+                                        stderr=subprocess.STDOUT)
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> int:
+        if self.alive():
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+        return self.process.returncode
+
+
+class Deployment:
+    def __init__(self, tmp_path: Path, redis_url: str, emulators: Emulators) -> None:
+        self.emulators = emulators
+        self.config = tmp_path / "reachable.yaml"
+        self.config.write_text(CONFIG)
+        self.log = tmp_path / "bridge.log"
+        self.env = {
+            **os.environ,
+            "REACHABLE_REDIS_URL": redis_url,
+            "REACHABLE_KEY_PREFIX": "e2e",
+            "REACHABLE_WEB_PORT": str(emulators.bridge_port),
+            "REACHABLE_X_API_URL": emulators.x_server.url,
+            "REACHABLE_X_BEARER_TOKEN": X_TOKEN,
+            "REACHABLE_SLACK_API_URL": f"{emulators.slack_server.url}/api/",
+            "REACHABLE_SLACK_BOT_TOKEN": SLACK_TOKEN,
+            "REACHABLE_SLACK_SIGNING_SECRET": SLACK_SECRET,
+            "REACHABLE_SLACK_TEAM_ID": TEAM_ID,
+            "REACHABLE_SLACK_APP_ID": APP_ID,
+            "REACHABLE_SLACK_CHANNEL_INTERVAL_S": "0.05",
+            "REACHABLE_CLAIM_IDLE_S": "3",
+            "NO_PROXY": "127.0.0.1,localhost",
+        }
+        self.processes: list[BridgeProcess] = []
+
+    def start(self, *roles: str) -> BridgeProcess:
+        process = BridgeProcess(env=self.env, config=self.config, roles=roles, log=self.log)
+        self.processes.append(process)
+        if not roles or "web" in roles:
+            wait_for(lambda: _healthy(self.emulators.bridge_port) or not process.alive(),
+                     timeout=20, what="the bridge's web app")
+            assert process.alive(), self.log.read_text()
+        return process
+
+    def stop_all(self) -> None:
+        for process in self.processes:
+            process.stop()
+
+
+def _healthy(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def wait_for(predicate: Callable[[], Any], *, timeout: float = 30, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+@pytest.fixture
+def emulators() -> Iterator[Emulators]:
+    instance = Emulators(bridge_port=free_port())
+    yield instance
+    instance.close()
+
+
+@pytest.fixture
+def deployment(tmp_path: Path, redis_url: str, emulators: Emulators) -> Iterator[Deployment]:
+    instance = Deployment(tmp_path, redis_url, emulators)
+    yield instance
+    instance.stop_all()
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[RedisProcess]:
+    process = RedisProcess(directory=tmp_path, appendonly=True).start()
+    yield process
+    process.cleanup()

@@ -1,0 +1,140 @@
+"""Pollers against the X emulator and a real Redis: catch-up, cursor, leases, rate limits."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+
+import httpx
+import pytest
+
+from adapters.base import FetchResult
+from adapters.x.client import XClient
+from adapters.x.emulator import PostSpec, XEmulator
+from adapters.x.source import XSource
+from bridge.config import AccountConfig, parse_config
+from bridge.models import Mention
+from bridge.poller import Poller
+from bridge.store import Store
+from bridge.httpserver import ThreadedServer
+
+TOKEN = "poller-test-token"
+CONFIG = parse_config("""
+accounts: [{key: humas, handle: humas_demo, poll_every: 1s, backfill: 3}]
+destinations: {desk: {chat: slack, channel: C0DESK}}
+routes: [{name: all, to: [desk]}]
+""")
+ACCOUNT = CONFIG.accounts[0]
+
+
+@pytest.fixture
+def x_emulator() -> Iterator[tuple[XEmulator, str]]:
+    emulator = XEmulator(bearer_tokens={TOKEN}, users=[{"username": "humas_demo"}])
+    server = ThreadedServer(emulator.app).start()
+    yield emulator, server.url
+    server.stop()
+
+
+@pytest.fixture
+async def source(x_emulator: tuple[XEmulator, str], store: Store) -> AsyncIterator[XSource]:
+    client = XClient(bearer_token=TOKEN, api_url=x_emulator[1])
+    yield XSource(client, store)
+    await client.close()
+
+
+class CountingSource:
+    """The real source, counting the polls made through it."""
+
+    network = "x"
+
+    def __init__(self, inner: XSource) -> None:
+        self.inner = inner
+        self.polls = 0
+
+    async def fetch_new(self, account: AccountConfig, *, since_id: str | None) -> FetchResult:
+        self.polls += 1
+        return await self.inner.fetch_new(account, since_id=since_id)
+
+    async def close(self) -> None:
+        pass
+
+
+def post_many(emulator: XEmulator, count: int, start: int = 0) -> None:
+    for n in range(start, start + count):
+        emulator.add_post(PostSpec(author=f"citizen{n % 7}", text=f"@humas_demo nomor {n}"))
+
+
+async def stream_mentions(store: Store) -> list[Mention]:
+    entries = await store.redis.xrange(store.keys.mentions_stream)
+    return [Mention.model_validate_json(fields["mention"]) for _, fields in entries]
+
+
+async def test_first_start_takes_only_the_backfill_then_everything_new(
+        x_emulator: tuple[XEmulator, str], source: XSource, store: Store) -> None:
+    emulator, _ = x_emulator
+    post_many(emulator, 10)
+    poller = Poller(store, sources={"x": source}, config=lambda: CONFIG, owner="p1")
+    await poller.poll_once(ACCOUNT, source)
+    first = await stream_mentions(store)
+    assert [m.text for m in first] == [f"@humas_demo nomor {n}" for n in (7, 8, 9)]
+    post_many(emulator, 250, start=10)
+    await poller.poll_once(ACCOUNT, source)
+    texts = [m.text for m in await stream_mentions(store)]
+    assert texts[3:] == [f"@humas_demo nomor {n}" for n in range(10, 260)]
+    calls = [c for c in emulator.core.calls_snapshot() if c["path"].endswith("/mentions")]
+    assert len(calls) == 1 + 3  # backfill, then three pages of up to 100
+    assert await store.cursor("x", "humas") == (await stream_mentions(store))[-1].id
+
+
+async def test_catching_up_after_the_rate_limit_keeps_what_was_read(
+        x_emulator: tuple[XEmulator, str], source: XSource, store: Store) -> None:
+    emulator, url = x_emulator
+    post_many(emulator, 1)
+    poller = Poller(store, sources={"x": source}, config=lambda: CONFIG, owner="p1")
+    await poller.poll_once(ACCOUNT, source)
+    cursor = await store.cursor("x", "humas")
+    post_many(emulator, 150, start=1)
+    httpx.post(f"{url}/_emulator/faults", json={"method": "GET", "path": "/2/users/*/mentions",
+                                                "status": 429, "retry_after": 30,
+                                                "times": 1}).raise_for_status()
+    pause = await poller.poll_once(ACCOUNT, source)
+    assert pause >= 29
+    assert await store.cursor("x", "humas") == cursor
+    await poller.poll_once(ACCOUNT, source)
+    texts = {m.text for m in await stream_mentions(store)}
+    assert {f"@humas_demo nomor {n}" for n in range(151)} <= texts
+
+
+async def test_polling_slows_down_to_stay_inside_the_budget(
+        x_emulator: tuple[XEmulator, str], source: XSource, store: Store) -> None:
+    _, url = x_emulator
+    httpx.post(f"{url}/_emulator/limits", json={"endpoint": "mentions", "limit": 10,
+                                                "window_s": 600}).raise_for_status()
+    poller = Poller(store, sources={"x": source}, config=lambda: CONFIG, owner="p1")
+    pauses = [await poller.poll_once(ACCOUNT, source) for _ in range(3)]
+    # 10 calls per 10 minutes: each poll waits for its share of what is left of the window,
+    # a minute and more, not the configured second.
+    assert all(60 <= p <= 90 for p in pauses), pauses
+    assert pauses == sorted(pauses)
+
+
+async def test_only_one_of_several_pollers_polls_an_account(
+        source: XSource, store: Store) -> None:
+    config = parse_config("""
+accounts: [{key: humas, handle: humas_demo, poll_every: 1s}]
+destinations: {desk: {chat: slack, channel: C0DESK}}
+routes: [{name: all, to: [desk]}]
+""")
+    sources = [CountingSource(source) for _ in range(3)]
+    pollers = [Poller(store, sources={"x": s}, config=lambda: config, owner=f"p{n}")
+               for n, s in enumerate(sources)]
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(p.run(stop)) for p in pollers]
+    await asyncio.sleep(3.5)
+    stop.set()
+    await asyncio.gather(*tasks)
+    polls = sorted(s.polls for s in sources)
+    # X's default budget (450 per 15 min) paces the holder at one poll every two seconds.
+    assert polls[:2] == [0, 0] and polls[2] >= 2, polls
+    assert config.accounts[0].poll_every == timedelta(seconds=1)
