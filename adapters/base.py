@@ -51,13 +51,20 @@ class ChatSink(Protocol):
 
     chat: str
 
-    async def post_mention(self, *, destination: Destination, card: MentionCard,
-                           reply_to: MirrorRef | None, effect_key: str) -> MirrorRef:
+    async def post_mention(
+        self,
+        *,
+        destination: Destination,
+        card: MentionCard,
+        reply_to: MirrorRef | None,
+        effect_key: str,
+    ) -> MirrorRef:
         """Post one mirrored mention; ``reply_to`` is the thread's first message there."""
         ...
 
-    async def find_posted(self, *, destination: Destination, reply_to: MirrorRef | None,
-                          effect_key: str) -> MirrorRef | None:
+    async def find_posted(
+        self, *, destination: Destination, reply_to: MirrorRef | None, effect_key: str
+    ) -> MirrorRef | None:
         """The message an earlier, interrupted attempt of ``effect_key`` posted, if any."""
         ...
 

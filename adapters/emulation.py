@@ -103,8 +103,13 @@ class EmulatorCore:
     def record(self, method: str, path: str, status: int, query: str = "") -> None:
         with self._lock:
             self.calls.append(
-                {"method": method, "path": path, "query": query, "status": status,
-                 "time": time.time()}
+                {
+                    "method": method,
+                    "path": path,
+                    "query": query,
+                    "status": status,
+                    "time": time.time(),
+                }
             )
 
     def calls_snapshot(self) -> list[dict[str, Any]]:
@@ -116,8 +121,9 @@ class EmulatorCore:
     def control_routes(self) -> list[Route]:
         return [
             Route(f"{CONTROL_PREFIX}/reset", self._reset_endpoint, methods=["POST"]),
-            Route(f"{CONTROL_PREFIX}/faults", self._faults_endpoint,
-                  methods=["GET", "POST", "DELETE"]),
+            Route(
+                f"{CONTROL_PREFIX}/faults", self._faults_endpoint, methods=["GET", "POST", "DELETE"]
+            ),
             Route(f"{CONTROL_PREFIX}/calls", self._calls_endpoint, methods=["GET"]),
         ]
 
@@ -140,8 +146,7 @@ class EmulatorCore:
                 path=str(data["path"]),
                 status=int(data.get("status", 0)),
                 times=int(data.get("times", 1)),
-                retry_after=None if data.get("retry_after") is None
-                else float(data["retry_after"]),
+                retry_after=None if data.get("retry_after") is None else float(data["retry_after"]),
                 delay_s=float(data.get("delay_s", 0.0)),
             )
         except (KeyError, TypeError, ValueError) as exc:

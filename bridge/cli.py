@@ -19,8 +19,9 @@ log = logging.getLogger("reachable")
 
 
 def setup_logging(level: str) -> None:
-    logging.basicConfig(level=level.upper(),
-                        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+    )
     # httpx logs full URLs (Telegram's carry the bot token); bolt may log bodies at INFO.
     for noisy in ("httpx", "httpcore", "slack_bolt", "slack_sdk", "uvicorn.error", "aiohttp"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -41,10 +42,19 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option("--config", "config_path", type=click.Path(path_type=Path),
-              help="YAML config file (default: REACHABLE_CONFIG or config/reachable.yaml).")
-@click.option("--role", "roles", multiple=True, type=click.Choice(["poller", "worker", "web"]),
-              help="Run only this role (repeatable). Default: all roles in one process.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    help="YAML config file (default: REACHABLE_CONFIG or config/reachable.yaml).",
+)
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    type=click.Choice(["poller", "worker", "web"]),
+    help="Run only this role (repeatable). Default: all roles in one process.",
+)
 def run(config_path: Path | None, roles: tuple[str, ...]) -> None:
     """Run the bridge."""
     from bridge.runtime import ROLES, Runtime
@@ -94,21 +104,31 @@ def config_check(file: Path) -> None:
 @cli.command()
 @click.option("--x-port", default=8701, show_default=True)
 @click.option("--slack-port", default=8702, show_default=True)
-@click.option("--bridge-url", default="http://127.0.0.1:8700/slack/events", show_default=True,
-              help="Where the Slack emulator sends signed events and clicks.")
+@click.option(
+    "--bridge-url",
+    default="http://127.0.0.1:8700/slack/events",
+    show_default=True,
+    help="Where the Slack emulator sends signed events and clicks.",
+)
 def emulate(x_port: int, slack_port: int, bridge_url: str) -> None:
     """Serve the X and Slack emulators on 127.0.0.1 with the demo credentials."""
     from bridge import demo
 
     setup_logging("INFO")
-    asyncio.run(demo.serve_emulators_forever(x_port=x_port, slack_port=slack_port,
-                                             bridge_url=bridge_url))
+    asyncio.run(
+        demo.serve_emulators_forever(x_port=x_port, slack_port=slack_port, bridge_url=bridge_url)
+    )
 
 
 @cli.group("demo", invoke_without_command=True)
 @click.option("--no-seed", is_flag=True, help="Do not post the sample mentions.")
-@click.option("--config", "config_path", type=click.Path(path_type=Path),
-              default=Path("config/demo.yaml"), show_default=True)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    default=Path("config/demo.yaml"),
+    show_default=True,
+)
 @click.pass_context
 def demo_group(ctx: click.Context, no_seed: bool, config_path: Path) -> None:
     """Run the whole bridge against local emulators and show what staff would see."""
@@ -131,8 +151,9 @@ def demo_group(ctx: click.Context, no_seed: bool, config_path: Path) -> None:
 @click.argument("text")
 @click.option("--author", default="warga_budi", show_default=True, help="Who posts it on X.")
 @click.option("--reply-to", default=None, help="Id of the post this one answers.")
-@click.option("--x-url", default="http://127.0.0.1:8701", show_default=True,
-              help="The running X emulator.")
+@click.option(
+    "--x-url", default="http://127.0.0.1:8701", show_default=True, help="The running X emulator."
+)
 def demo_post(text: str, author: str, reply_to: str | None, x_url: str) -> None:
     """Post TEXT on the X emulator as a member of the public."""
     from bridge import demo

@@ -111,17 +111,23 @@ class Config(Strict):
 
     def summary(self) -> str:
         lines = [f"{len(self.accounts)} account(s):"]
-        lines += [f"  {a.key}: @{a.handle} on {a.network}, polled every "
-                  f"{format_duration(a.poll_every)}" for a in self.accounts]
+        lines += [
+            f"  {a.key}: @{a.handle} on {a.network}, polled every {format_duration(a.poll_every)}"
+            for a in self.accounts
+        ]
         lines.append(f"{len(self.destinations)} destination(s):")
         lines += [f"  {k}: {d.describe()}" for k, d in self.destinations.items()]
         lines.append(f"{len(self.people)} person(s):")
-        lines += [f"  {p.key}: {', '.join(p.roles)}"
-                  + (f"; speaks for {', '.join(p.speaks_for)}" if p.speaks_for else "")
-                  for p in self.people]
+        lines += [
+            f"  {p.key}: {', '.join(p.roles)}"
+            + (f"; speaks for {', '.join(p.speaks_for)}" if p.speaks_for else "")
+            for p in self.people
+        ]
         lines.append(f"{len(self.routes)} route(s), first match wins:")
-        lines += [f"  {r.name}: -> {', '.join(r.to)} (SLA {format_duration(r.sla)}, "
-                  f"{r.priority})" for r in self.routes]
+        lines += [
+            f"  {r.name}: -> {', '.join(r.to)} (SLA {format_duration(r.sla)}, {r.priority})"
+            for r in self.routes
+        ]
         if self.escalation:
             lines.append(f"escalation: -> {self.escalation.to}")
         return "\n".join(lines)
@@ -140,8 +146,9 @@ def format_loc(loc: tuple[int | str, ...]) -> str:
     return out
 
 
-def _yaml_lines(node: yaml.Node, path: tuple[int | str, ...] = ()) -> Iterator[
-        tuple[tuple[int | str, ...], int]]:
+def _yaml_lines(
+    node: yaml.Node, path: tuple[int | str, ...] = ()
+) -> Iterator[tuple[tuple[int | str, ...], int]]:
     """Yield (path, 1-based line) for every node, so errors can point into the file."""
     yield path, node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
@@ -191,8 +198,11 @@ def _cross_check(config: Config) -> list[tuple[tuple[int | str, ...], str]]:
     def known(names: list[str]) -> str:
         return ", ".join(names) if names else "none"
 
-    for section, keys in (("accounts", accounts), ("people", [p.key for p in config.people]),
-                          ("routes", [r.name for r in config.routes])):
+    for section, keys in (
+        ("accounts", accounts),
+        ("people", [p.key for p in config.people]),
+        ("routes", [r.name for r in config.routes]),
+    ):
         seen: set[str] = set()
         for index, key in enumerate(keys):
             if key in seen:
@@ -202,35 +212,58 @@ def _cross_check(config: Config) -> list[tuple[tuple[int | str, ...], str]]:
     for index, person in enumerate(config.people):
         for j, account in enumerate(person.speaks_for):
             if account not in accounts:
-                problems.append((("people", index, "speaks_for", j),
-                                 f"unknown account {account!r} (known: {known(accounts)})"))
+                problems.append(
+                    (
+                        ("people", index, "speaks_for", j),
+                        f"unknown account {account!r} (known: {known(accounts)})",
+                    )
+                )
         if person.slack is None and person.telegram is None:
-            problems.append((("people", index),
-                             "a person needs a chat user id (slack or telegram)"))
+            problems.append(
+                (("people", index), "a person needs a chat user id (slack or telegram)")
+            )
     for index, route in enumerate(config.routes):
         for j, destination in enumerate(route.to):
             if destination not in destinations:
-                problems.append((("routes", index, "to", j),
-                                 f"unknown destination {destination!r} "
-                                 f"(known: {known(destinations)})"))
+                problems.append(
+                    (
+                        ("routes", index, "to", j),
+                        f"unknown destination {destination!r} (known: {known(destinations)})",
+                    )
+                )
         for j, account in enumerate(route.match.account or []):
             if account not in accounts:
-                problems.append((("routes", index, "match", "account", j),
-                                 f"unknown account {account!r} (known: {known(accounts)})"))
-    catch_alls = [i for i, r in enumerate(config.routes) if r.match.is_empty()
-                  and not r.continue_]
+                problems.append(
+                    (
+                        ("routes", index, "match", "account", j),
+                        f"unknown account {account!r} (known: {known(accounts)})",
+                    )
+                )
+    catch_alls = [i for i, r in enumerate(config.routes) if r.match.is_empty() and not r.continue_]
     if not catch_alls:
-        problems.append((("routes",), "the last route must match everything (no `match`), "
-                         "so that no mention is lost"))
+        problems.append(
+            (
+                ("routes",),
+                "the last route must match everything (no `match`), so that no mention is lost",
+            )
+        )
     elif catch_alls[0] != len(config.routes) - 1:
         first = catch_alls[0]
         for index in range(first + 1, len(config.routes)):
-            problems.append((("routes", index),
-                             f"can never match: route {config.routes[first].name!r} "
-                             "above it already matches everything"))
+            problems.append(
+                (
+                    ("routes", index),
+                    f"can never match: route {config.routes[first].name!r} "
+                    "above it already matches everything",
+                )
+            )
     if config.escalation and config.escalation.to not in destinations:
-        problems.append((("escalation", "to"), f"unknown destination {config.escalation.to!r} "
-                         f"(known: {known(destinations)})"))
+        problems.append(
+            (
+                ("escalation", "to"),
+                f"unknown destination {config.escalation.to!r} (known: {known(destinations)})",
+            )
+        )
     return problems
 
 
@@ -245,8 +278,10 @@ def parse_config(text: str, *, source: str = "<config>") -> Config:
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(source, [("", f"{where}not valid YAML: {problem}")]) from None
     if not isinstance(data, dict):
-        raise ConfigError(source, [("", "the file must be a mapping with accounts, "
-                                    "destinations, people and routes")])
+        raise ConfigError(
+            source,
+            [("", "the file must be a mapping with accounts, destinations, people and routes")],
+        )
     lines = dict(_yaml_lines(root)) if root is not None else {}
 
     def located(loc: tuple[int | str, ...]) -> str:

@@ -12,7 +12,7 @@ import importlib
 import re
 import shutil
 import signal
-import sys
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,8 +37,12 @@ SLACK_APP_ID = "A0REACHABLE"
 DEMO_PREFIX = "reachable-demo"
 
 X_USERS = [
-    {"username": "humas_demo", "name": "Humas Kementerian (demo)", "verified": True,
-     "followers": 182_400},
+    {
+        "username": "humas_demo",
+        "name": "Humas Kementerian (demo)",
+        "verified": True,
+        "followers": 182_400,
+    },
     {"username": "warga_budi", "name": "Budi Santoso", "followers": 312},
     {"username": "siti_rahma", "name": "Siti Rahmawati", "followers": 1_250},
     {"username": "jane_expat", "name": "Jane Miller", "followers": 87},
@@ -48,18 +52,31 @@ SLACK_CHANNELS = {"C0HUMAS": "humas", "C0SUPER": "supervisors"}
 SLACK_USERS = {"U0RINA": "rina", "U0SARI": "sari", "U0GUEST": "guest"}
 
 SAMPLE_POSTS: list[dict[str, Any]] = [
-    {"author": "warga_budi", "lang": "in",
-     "text": "@humas_demo Jalan rusak di depan Pasar Minggu sudah dua minggu, motor saya hampir "
-             "jatuh. Kapan diperbaiki? #lapor"},
-    {"author": "jane_expat", "lang": "en",
-     "text": "@humas_demo Hello! Is the public service office open on Saturday during the "
-             "holidays?"},
-    {"author": "siti_rahma", "lang": "in", "reply_to_sample": 0,
-     "text": "@humas_demo @warga_budi Betul, kemarin saya lewat situ juga. Tolong segera "
-             "ditindaklanjuti 🙏"},
-    {"author": "promo_spam", "lang": "in",
-     "text": "@humas_demo <!channel> *PROMO* klik <https://evil.example|https://bank.example> "
-             "@here 👨‍👩‍👧 مرحبا"},
+    {
+        "author": "warga_budi",
+        "lang": "in",
+        "text": "@humas_demo Jalan rusak di depan Pasar Minggu sudah dua minggu, motor saya hampir "
+        "jatuh. Kapan diperbaiki? #lapor",
+    },
+    {
+        "author": "jane_expat",
+        "lang": "en",
+        "text": "@humas_demo Hello! Is the public service office open on Saturday during the "
+        "holidays?",
+    },
+    {
+        "author": "siti_rahma",
+        "lang": "in",
+        "reply_to_sample": 0,
+        "text": "@humas_demo @warga_budi Betul, kemarin saya lewat situ juga. Tolong segera "
+        "ditindaklanjuti 🙏",
+    },
+    {
+        "author": "promo_spam",
+        "lang": "in",
+        "text": "@humas_demo <!channel> *PROMO* klik <https://evil.example|https://bank.example> "
+        "@here 👨‍👩‍👧 مرحبا",
+    },
 ]
 
 
@@ -75,30 +92,42 @@ async def choose_redis(settings: Settings) -> DemoRedis:
     probe = connect(settings.redis_url)
     try:
         await probe.ping()
-        return DemoRedis(lambda: connect(settings.redis_url),
-                         f"Redis at {settings.redis_url} (keys prefixed '{DEMO_PREFIX}:')",
-                         lambda: None)
+        return DemoRedis(
+            lambda: connect(settings.redis_url),
+            f"Redis at {settings.redis_url} (keys prefixed '{DEMO_PREFIX}:')",
+            lambda: None,
+        )
     except (RedisError, OSError):
         pass
     finally:
         await probe.aclose()
     if shutil.which("redis-server"):
         process = RedisProcess().start()
-        return DemoRedis(lambda: connect(process.url),
-                         f"a private redis-server on port {process.port} (stops with the demo)",
-                         process.cleanup)
-    fakeredis = importlib.import_module("fakeredis")
+        return DemoRedis(
+            lambda: connect(process.url),
+            f"a private redis-server on port {process.port} (stops with the demo)",
+            process.cleanup,
+        )
+    try:
+        fakeredis = importlib.import_module("fakeredis")
+    except ImportError:
+        raise ReachableError(
+            "no Redis answers at REACHABLE_REDIS_URL, redis-server is not "
+            "installed, and fakeredis is missing: start Redis, install "
+            "redis-server, or `pip install 'reachable[demo]'`"
+        ) from None
     server = fakeredis.FakeServer()
     return DemoRedis(
         lambda: fakeredis.aioredis.FakeRedis(server=server, decode_responses=True, protocol=2),
         "an in-process store (fakeredis): no Redis was found, nothing is kept after the demo",
-        lambda: None)
+        lambda: None,
+    )
 
 
 async def clear_prefix(redis: aioredis.Redis, prefix: str) -> None:
     keys = [key async for key in redis.scan_iter(match=f"{prefix}:*", count=500)]
     for start in range(0, len(keys), 500):
-        await redis.delete(*keys[start:start + 500])
+        await redis.delete(*keys[start : start + 500])
 
 
 def build_emulators(*, bridge_url: str) -> tuple[Any, Any]:
@@ -106,14 +135,23 @@ def build_emulators(*, bridge_url: str) -> tuple[Any, Any]:
     slack_module = importlib.import_module("adapters.slack.emulator")
     x = x_module.XEmulator(bearer_tokens={X_BEARER_TOKEN}, users=X_USERS)
     slack = slack_module.SlackEmulator(
-        bot_token=SLACK_BOT_TOKEN, signing_secret=SLACK_SIGNING_SECRET, team_id=SLACK_TEAM_ID,
-        app_id=SLACK_APP_ID, bot_user_id="U0REACHBOT", bot_id="B0REACHBOT",
-        bridge_url=bridge_url, channels=SLACK_CHANNELS, users=SLACK_USERS, rate_limits=True)
+        bot_token=SLACK_BOT_TOKEN,
+        signing_secret=SLACK_SIGNING_SECRET,
+        team_id=SLACK_TEAM_ID,
+        app_id=SLACK_APP_ID,
+        bot_user_id="U0REACHBOT",
+        bot_id="B0REACHBOT",
+        bridge_url=bridge_url,
+        channels=SLACK_CHANNELS,
+        users=SLACK_USERS,
+        rate_limits=True,
+    )
     return x, slack
 
 
-async def start_emulators(*, x_port: int, slack_port: int, bridge_url: str
-                          ) -> tuple[EmbeddedServer, EmbeddedServer]:
+async def start_emulators(
+    *, x_port: int, slack_port: int, bridge_url: str
+) -> tuple[EmbeddedServer, EmbeddedServer]:
     x, slack = build_emulators(bridge_url=bridge_url)
     x_server = EmbeddedServer(x.app, port=x_port, name="x-emulator")
     slack_server = EmbeddedServer(slack.app, port=slack_port, name="slack-emulator")
@@ -123,11 +161,14 @@ async def start_emulators(*, x_port: int, slack_port: int, bridge_url: str
 
 
 async def serve_emulators_forever(*, x_port: int, slack_port: int, bridge_url: str) -> None:
-    x_server, slack_server = await start_emulators(x_port=x_port, slack_port=slack_port,
-                                                   bridge_url=bridge_url)
+    x_server, slack_server = await start_emulators(
+        x_port=x_port, slack_port=slack_port, bridge_url=bridge_url
+    )
     print(f"X emulator:     {x_server.url}   (bearer token {X_BEARER_TOKEN})")
-    print(f"Slack emulator: {slack_server.url}/api/   (bot token {SLACK_BOT_TOKEN}, "
-          f"signing secret {SLACK_SIGNING_SECRET}; sends events to {bridge_url})")
+    print(
+        f"Slack emulator: {slack_server.url}/api/   (bot token {SLACK_BOT_TOKEN}, "
+        f"signing secret {SLACK_SIGNING_SECRET}; sends events to {bridge_url})"
+    )
     print("Control API: /_emulator/... (see README). Ctrl+C stops.")
     stop = asyncio.Event()
     _stop_on_signals(stop)
@@ -138,18 +179,22 @@ async def serve_emulators_forever(*, x_port: int, slack_port: int, bridge_url: s
 
 def demo_settings(*, x_url: str, slack_url: str, web_port: int) -> Settings:
     return Settings(
-        key_prefix=DEMO_PREFIX, web_port=web_port,
-        x_api_url=x_url, x_bearer_token=X_BEARER_TOKEN,
-        slack_api_url=f"{slack_url}/api/", slack_bot_token=SLACK_BOT_TOKEN,
+        key_prefix=DEMO_PREFIX,
+        web_port=web_port,
+        x_api_url=x_url,
+        x_bearer_token=X_BEARER_TOKEN,
+        slack_api_url=f"{slack_url}/api/",
+        slack_bot_token=SLACK_BOT_TOKEN,
         slack_signing_secret=SLACK_SIGNING_SECRET,
-        slack_team_id=SLACK_TEAM_ID, slack_app_id=SLACK_APP_ID,
+        slack_team_id=SLACK_TEAM_ID,
+        slack_app_id=SLACK_APP_ID,
     )
 
 
 def _port_or_free(port: int) -> int:
-    import socket
-
+    """The usual port when it is free (as uvicorn will bind it), else any free one."""
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
@@ -164,17 +209,23 @@ async def run_demo(*, config_path: Path, seed: bool) -> None:
     x_port, slack_port, web_port = (_port_or_free(p) for p in (8701, 8702, 8700))
     bridge_url = f"http://127.0.0.1:{web_port}/slack/events"
     say(f"Reachable demo, with {config_path}")
-    settings = demo_settings(x_url=f"http://127.0.0.1:{x_port}",
-                             slack_url=f"http://127.0.0.1:{slack_port}", web_port=web_port)
+    settings = demo_settings(
+        x_url=f"http://127.0.0.1:{x_port}",
+        slack_url=f"http://127.0.0.1:{slack_port}",
+        web_port=web_port,
+    )
     store = await choose_redis(Settings())
     say(f"• State: {store.description}")
     redis = store.factory()
     await clear_prefix(redis, DEMO_PREFIX)
     await redis.aclose()
-    x_server, slack_server = await start_emulators(x_port=x_port, slack_port=slack_port,
-                                                   bridge_url=bridge_url)
-    say(f"• X emulator on {x_server.url}, Slack emulator on {slack_server.url}, "
-        f"bridge web app on http://127.0.0.1:{web_port}")
+    x_server, slack_server = await start_emulators(
+        x_port=x_port, slack_port=slack_port, bridge_url=bridge_url
+    )
+    say(
+        f"• X emulator on {x_server.url}, Slack emulator on {slack_server.url}, "
+        f"bridge web app on http://127.0.0.1:{web_port}"
+    )
     stop = asyncio.Event()
     _stop_on_signals(stop)
     runtime = Runtime(settings=settings, config=config, redis_factory=store.factory)
@@ -186,12 +237,15 @@ async def run_demo(*, config_path: Path, seed: bool) -> None:
         async with httpx.AsyncClient(timeout=10) as http:
             if seed:
                 await _seed(http, x_server.url, config)
-                await _show_when_settled(http, slack_server.url, channels, expected=len(SAMPLE_POSTS),
-                                         stop=stop)
+                await _show_when_settled(
+                    http, slack_server.url, channels, expected=len(SAMPLE_POSTS), stop=stop
+                )
             say("")
             say("The demo keeps running. Post another mention from a second terminal:")
-            say('  reachable demo post "@humas_demo jalan rusak di depan pasar" --author warga_budi'
-                + ("" if x_port == 8701 else f" --x-url {x_server.url}"))
+            say(
+                f'  {_command()} demo post "@humas_demo jalan rusak di depan pasar" '
+                "--author warga_budi" + ("" if x_port == 8701 else f" --x-url {x_server.url}")
+            )
             say("New messages appear below. Ctrl+C stops the demo.")
             await _follow(http, slack_server.url, channels, stop, bridge)
     finally:
@@ -201,6 +255,7 @@ async def run_demo(*, config_path: Path, seed: bool) -> None:
         await slack_server.stop()
         await x_server.stop()
         store.close()
+        say("Demo stopped.")
 
 
 async def _wait_ready(runtime: Any, bridge: asyncio.Task[None]) -> None:
@@ -225,8 +280,10 @@ async def _seed(http: httpx.AsyncClient, x_url: str, config: Config) -> None:
         ids.append(response.json()["id"])
         say(f"  @{sample['author']}: {sample['text']}")
     say("")
-    say("Waiting for them to appear in Slack (the poller checks X every "
-        f"{int(config.accounts[0].poll_every.total_seconds())} s)…")
+    say(
+        "Waiting for them to appear in Slack (the poller checks X every "
+        f"{int(config.accounts[0].poll_every.total_seconds())} s)…"
+    )
 
 
 async def _messages(http: httpx.AsyncClient, slack_url: str, channel: str) -> list[dict[str, Any]]:
@@ -235,8 +292,14 @@ async def _messages(http: httpx.AsyncClient, slack_url: str, channel: str) -> li
     return list(response.json()["messages"])
 
 
-async def _show_when_settled(http: httpx.AsyncClient, slack_url: str, channels: list[str], *,
-                             expected: int, stop: asyncio.Event) -> None:
+async def _show_when_settled(
+    http: httpx.AsyncClient,
+    slack_url: str,
+    channels: list[str],
+    *,
+    expected: int,
+    stop: asyncio.Event,
+) -> None:
     deadline = asyncio.get_running_loop().time() + 60
     while not stop.is_set():
         counts = [len(await _messages(http, slack_url, c)) for c in channels]
@@ -248,10 +311,22 @@ async def _show_when_settled(http: httpx.AsyncClient, slack_url: str, channels: 
         if messages:
             say("")
             say(render_channel(channel, messages))
+            pings = [p for m in messages for p in m.get("pings", [])]
+            say("")
+            say(
+                f"Pings caused by these {len(messages)} messages: {len(pings) or 'none'}. The "
+                "post by @promo_spam tried <!channel>, @here and a link disguised as a bank's; "
+                "Slack shows it as plain text."
+            )
 
 
-async def _follow(http: httpx.AsyncClient, slack_url: str, channels: list[str],
-                  stop: asyncio.Event, bridge: asyncio.Task[None]) -> None:
+async def _follow(
+    http: httpx.AsyncClient,
+    slack_url: str,
+    channels: list[str],
+    stop: asyncio.Event,
+    bridge: asyncio.Task[None],
+) -> None:
     seen = {c: {m["ts"] for m in await _messages(http, slack_url, c)} for c in channels}
     while not stop.is_set() and not bridge.done():
         for channel in channels:
@@ -273,8 +348,9 @@ _DATE = re.compile(r"<!date\^\d+\^[^|]*\|([^>]+)>")
 
 def _mrkdwn_for_terminal(text: str) -> str:
     text = _DATE.sub(r"\1", text)
-    text = _LINK.sub(lambda m: m.group(2) if m.group(2).startswith("@") else
-                     f"{m.group(2)} ({m.group(1)})", text)
+    text = _LINK.sub(
+        lambda m: m.group(2) if m.group(2).startswith("@") else f"{m.group(2)} ({m.group(1)})", text
+    )
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
@@ -293,8 +369,11 @@ def render_message(message: dict[str, Any], *, indent: str = "") -> str:
         elif kind == "section" and block.get("text"):
             lines += [f"  {line}" for line in _element_text(block["text"]).splitlines()]
         elif kind == "actions":
-            lines.append("  ".join(f"[{_element_text(e.get('text', {}))}]"
-                                   for e in block.get("elements", [])))
+            lines.append(
+                "  ".join(
+                    f"[{_element_text(e.get('text', {}))}]" for e in block.get("elements", [])
+                )
+            )
     if not lines:
         lines.append(_mrkdwn_for_terminal(str(message.get("text", ""))))
     return "\n".join(f"{indent}│ {line}" for line in lines)
@@ -307,8 +386,9 @@ def render_channel(channel: str, messages: list[dict[str, Any]]) -> str:
     for message in top:
         out.append("┌" + "─" * 70)
         out.append(render_message(message))
-        replies = [m for m in messages if m.get("thread_ts") == message["ts"]
-                   and m["ts"] != message["ts"]]
+        replies = [
+            m for m in messages if m.get("thread_ts") == message["ts"] and m["ts"] != message["ts"]
+        ]
         for reply in replies:
             out.append("│   ↳ in the thread:")
             out.append(render_message(reply, indent="│     "))
@@ -316,19 +396,26 @@ def render_channel(channel: str, messages: list[dict[str, Any]]) -> str:
     return "\n".join(out)
 
 
-def post_to_x_emulator(x_url: str, *, author: str, text: str,
-                       in_reply_to: str | None) -> dict[str, Any]:
+def post_to_x_emulator(
+    x_url: str, *, author: str, text: str, in_reply_to: str | None
+) -> dict[str, Any]:
     body: dict[str, Any] = {"author": author.lstrip("@"), "text": text}
     if in_reply_to:
         body["in_reply_to"] = in_reply_to
     try:
         response = httpx.post(f"{x_url}/_emulator/posts", json=body, timeout=10)
     except httpx.HTTPError as exc:
-        raise ReachableError(f"cannot reach the X emulator at {x_url} ({exc}); is "
-                             "`reachable demo` running?") from None
+        raise ReachableError(
+            f"cannot reach the X emulator at {x_url} ({exc}); is `reachable demo` running?"
+        ) from None
     if response.status_code != 200:
         raise ReachableError(f"the X emulator refused the post: {response.text}")
     return dict(response.json())
+
+
+def _command() -> str:
+    """How this person runs reachable: plain when on PATH, else the virtualenv's copy."""
+    return "reachable" if shutil.which("reachable") else ".venv/bin/reachable"
 
 
 def say(text: str) -> None:
@@ -340,7 +427,3 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit("use `reachable demo`")

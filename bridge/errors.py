@@ -13,8 +13,10 @@ class ConfigError(ReachableError):
     def __init__(self, source: str, problems: list[tuple[str, str]]) -> None:
         self.source = source
         self.problems = problems
-        lines = [f"{source}: {path}: {detail}" if path else f"{source}: {detail}"
-                 for path, detail in problems]
+        lines = [
+            f"{source}: {path}: {detail}" if path else f"{source}: {detail}"
+            for path, detail in problems
+        ]
         super().__init__("\n".join(lines))
 
 

@@ -32,13 +32,17 @@ def action_label(action_id: str, *, handle: str) -> str:
 
 def not_available_yet(action_id: str) -> str:
     purpose = ACTION_PURPOSE.get(action_id, "This action")
-    return (f"{purpose} from chat is not available yet in this version of Reachable. "
-            "The mention is still open; nothing was posted or changed.")
+    return (
+        f"{purpose} from chat is not available yet in this version of Reachable. "
+        "The mention is still open; nothing was posted or changed."
+    )
 
 
 def unknown_person() -> str:
-    return ("You are not on Reachable's staff list, so this button does nothing for you. "
-            "Ask an admin to add your chat user id to the `people` section of the config.")
+    return (
+        "You are not on Reachable's staff list, so this button does nothing for you. "
+        "Ask an admin to add your chat user id to the `people` section of the config."
+    )
 
 
 def followers(count: int | None) -> str:
@@ -73,8 +77,10 @@ def text_truncated() -> str:
 
 
 def slash_help(command: str) -> str:
-    return (f"*Reachable* mirrors public mentions of your institution into this chat.\n"
-            f"• `{command} help`: this help\n"
-            "Buttons on each mirrored mention: reply as the institution or as yourself, claim, "
-            "release, dismiss. Replying, claiming and the unanswered list arrive in the next "
-            "versions.")
+    return (
+        f"*Reachable* mirrors public mentions of your institution into this chat.\n"
+        f"• `{command} help`: this help\n"
+        "Buttons on each mirrored mention: reply as the institution or as yourself, claim, "
+        "release, dismiss. Replying, claiming and the unanswered list arrive in the next "
+        "versions."
+    )

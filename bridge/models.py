@@ -1,4 +1,4 @@
-"""Immutable domain values. Change one with ``model_copy(update=...)``; persist through the store."""
+"""Immutable domain values: change one with ``model_copy(update=...)``, persist it via the store."""
 
 from __future__ import annotations
 

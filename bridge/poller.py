@@ -8,6 +8,7 @@ on the stream.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -38,8 +39,14 @@ def pause_after_poll(interval_s: float, budget: RateBudget, *, now: float) -> fl
 
 
 class Poller:
-    def __init__(self, store: Store, *, sources: dict[str, MentionSource], config: Callable[[], Config],
-                 owner: str) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        sources: dict[str, MentionSource],
+        config: Callable[[], Config],
+        owner: str,
+    ) -> None:
         self.store = store
         self.sources = sources
         self.config = config
@@ -59,8 +66,9 @@ class Poller:
             while not stop.is_set():
                 if not await self.store.acquire_lease(lease_key, self.owner, lease_ms):
                     if holding:
-                        log.warning("@%s: lost the polling lease to another process",
-                                    account.handle)
+                        log.warning(
+                            "@%s: lost the polling lease to another process", account.handle
+                        )
                     holding = False
                     await _sleep(stop, min(interval, lease_ms / 2000))
                     continue
@@ -80,20 +88,29 @@ class Poller:
         try:
             result = await source.fetch_new(account, since_id=since_id)
         except RateLimited as exc:
-            log.warning("@%s: rate limited by %s; waiting %.0f s", account.handle, exc.platform,
-                        exc.retry_after)
+            log.warning(
+                "@%s: rate limited by %s; waiting %.0f s",
+                account.handle,
+                exc.platform,
+                exc.retry_after,
+            )
             await self.store.count(f"ratelimited:{account.network}")
             return max(exc.retry_after, interval)
         except TransientError as exc:
-            log.warning("@%s: %s; retrying in %.0f s", account.handle, exc,
-                        TRANSIENT_ERROR_PAUSE_S)
+            log.warning("@%s: %s; retrying in %.0f s", account.handle, exc, TRANSIENT_ERROR_PAUSE_S)
             return max(TRANSIENT_ERROR_PAUSE_S, min(interval, 30.0))
         except PermanentError as exc:
-            log.error("@%s: cannot poll: %s. Fix the credentials or the account in the config; "
-                      "retrying in %.0f s", account.handle, exc, PERMANENT_ERROR_PAUSE_S)
+            log.error(
+                "@%s: cannot poll: %s. Fix the credentials or the account in the config; "
+                "retrying in %.0f s",
+                account.handle,
+                exc,
+                PERMANENT_ERROR_PAUSE_S,
+            )
             return PERMANENT_ERROR_PAUSE_S
-        await self.store.append_mentions(result.mentions, network=account.network,
-                                         account=account.key, cursor=result.cursor)
+        await self.store.append_mentions(
+            result.mentions, network=account.network, account=account.key, cursor=result.cursor
+        )
         if result.mentions:
             log.info("@%s: %d new mention(s)", account.handle, len(result.mentions))
             await self.store.count("mentions_in", len(result.mentions))
@@ -101,7 +118,5 @@ class Poller:
 
 
 async def _sleep(stop: asyncio.Event, seconds: float) -> None:
-    try:
+    with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), timeout=max(seconds, 0.0))
-    except TimeoutError:
-        pass

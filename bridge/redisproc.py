@@ -15,8 +15,9 @@ from bridge.httpserver import free_port
 
 
 class RedisProcess:
-    def __init__(self, *, port: int | None = None, directory: Path | None = None,
-                 appendonly: bool = False) -> None:
+    def __init__(
+        self, *, port: int | None = None, directory: Path | None = None, appendonly: bool = False
+    ) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             raise FileNotFoundError("redis-server is not installed")
@@ -32,9 +33,23 @@ class RedisProcess:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self, timeout_s: float = 10.0) -> RedisProcess:
-        args = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
-                "--dir", str(self.directory), "--save", "", "--daemonize", "no",
-                "--appendonly", "yes" if self.appendonly else "no", "--loglevel", "warning"]
+        args = [
+            self.binary,
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(self.directory),
+            "--save",
+            "",
+            "--daemonize",
+            "no",
+            "--appendonly",
+            "yes" if self.appendonly else "no",
+            "--loglevel",
+            "warning",
+        ]
         if self.appendonly:
             args += ["--appendfsync", "always"]
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

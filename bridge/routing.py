@@ -33,7 +33,8 @@ def matches(match: RouteMatch, mention: Mention) -> bool:
     if match.account is not None and mention.account not in match.account:
         return False
     if match.lang is not None and normalise_lang(mention.lang) not in {
-            normalise_lang(code) for code in match.lang}:
+        normalise_lang(code) for code in match.lang
+    }:
         return False
     return match.any_words is None or any(_has_word(mention.text, w) for w in match.any_words)
 

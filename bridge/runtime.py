@@ -57,8 +57,9 @@ class Runtime:
         roles = set(self.roles)
         unknown = roles - set(ROLES)
         if unknown:
-            raise ReachableError(f"unknown role(s) {', '.join(sorted(unknown))} "
-                                 f"(known: {', '.join(ROLES)})")
+            raise ReachableError(
+                f"unknown role(s) {', '.join(sorted(unknown))} (known: {', '.join(ROLES)})"
+            )
         redis = self.redis_factory() if self.redis_factory else connect(self.settings.redis_url)
         try:
             await _check_redis(redis, self.settings.redis_url)
@@ -71,8 +72,7 @@ class Runtime:
         registry = load_registry()
         from adapters.base import AdapterContext
 
-        context = AdapterContext(settings=self.settings, config=self.current_config,
-                                 store=store)
+        context = AdapterContext(settings=self.settings, config=self.current_config, store=store)
         sources: dict[str, MentionSource] = {}
         sinks: dict[str, ChatSink] = {}
         closers: list[Callable[[], Awaitable[None]]] = []
@@ -95,9 +95,12 @@ class Runtime:
                 tasks += self._stage_tasks(store, sinks, owner, stop)
             if "web" in roles:
                 routes = [route for sink in sinks.values() for route in sink.web_routes()]
-                server = EmbeddedServer(create_web_app(store, routes=routes),
-                                        host=self.settings.web_host, port=self.settings.web_port,
-                                        name="web")
+                server = EmbeddedServer(
+                    create_web_app(store, routes=routes),
+                    host=self.settings.web_host,
+                    port=self.settings.web_port,
+                    name="web",
+                )
                 await server.start()
                 log.info("web app listening on %s", server.url)
             log.info("running roles: %s", ", ".join(sorted(roles)))
@@ -114,18 +117,35 @@ class Runtime:
                 with contextlib.suppress(Exception):
                     await close()
 
-    def _stage_tasks(self, store: Store, sinks: dict[str, ChatSink], owner: str,
-                     stop: asyncio.Event) -> list[asyncio.Task[None]]:
+    def _stage_tasks(
+        self, store: Store, sinks: dict[str, ChatSink], owner: str, stop: asyncio.Event
+    ) -> list[asyncio.Task[None]]:
         claim_idle_ms = int(self.settings.claim_idle_s * 1000)
         router = RouterStage(store, config=self.current_config)
-        mirror = MirrorStage(store, config=self.current_config, sinks=sinks,
-                             channel_interval_s=self._channel_interval)
+        mirror = MirrorStage(
+            store,
+            config=self.current_config,
+            sinks=sinks,
+            channel_interval_s=self._channel_interval,
+        )
         runners = [
-            StageRunner(store.redis, stream=router.stream, group=router.group,
-                        consumer=owner, handler=router.handle, claim_idle_ms=claim_idle_ms),
-            StageRunner(store.redis, stream=mirror.stream, group=mirror.group,
-                        consumer=owner, handler=mirror.handle, lane_of=mirror.lane_of,
-                        claim_idle_ms=claim_idle_ms),
+            StageRunner(
+                store.redis,
+                stream=router.stream,
+                group=router.group,
+                consumer=owner,
+                handler=router.handle,
+                claim_idle_ms=claim_idle_ms,
+            ),
+            StageRunner(
+                store.redis,
+                stream=mirror.stream,
+                group=mirror.group,
+                consumer=owner,
+                handler=mirror.handle,
+                lane_of=mirror.lane_of,
+                claim_idle_ms=claim_idle_ms,
+            ),
         ]
         return [asyncio.create_task(r.run(stop), name=r.group) for r in runners]
 
@@ -137,8 +157,9 @@ async def _check_redis(redis: aioredis.Redis, url: str) -> None:
     try:
         await redis.ping()
     except (RedisError, OSError) as exc:
-        raise ReachableError(f"cannot reach Redis at {_redact(url)}: {exc}. Start Redis or set "
-                             "REACHABLE_REDIS_URL.") from None
+        raise ReachableError(
+            f"cannot reach Redis at {_redact(url)}: {exc}. Start Redis or set REACHABLE_REDIS_URL."
+        ) from None
 
 
 def _redact(url: str) -> str:

@@ -51,35 +51,59 @@ class RouterStage:
         created_at = utcnow()
         first = routes[0]
         thread = Thread(
-            id=thread_id_for(network=mention.network, account=mention.account,
-                             conversation_id=mention.conversation_id),
-            network=mention.network, account=mention.account,
-            conversation_id=mention.conversation_id, route=first.name,
-            priority=highest_priority(routes), sla_deadline=created_at + first.sla,
+            id=thread_id_for(
+                network=mention.network,
+                account=mention.account,
+                conversation_id=mention.conversation_id,
+            ),
+            network=mention.network,
+            account=mention.account,
+            conversation_id=mention.conversation_id,
+            route=first.name,
+            priority=highest_priority(routes),
+            sla_deadline=created_at + first.sla,
             created_at=created_at,
         )
         joined = await self.store.join_thread(mention, thread=thread, destinations=destinations)
         keys = self.store.keys
         async with self.store.redis.pipeline(transaction=True) as pipe:
             for destination in destinations:
-                pipe.xadd(keys.outbox_stream, {
-                    "thread_id": thread.id, "mention_id": mention.id,
-                    "destination": destination, "root": joined.roots[destination],
-                })
-            pipe.hset(keys.effect(effect_key), mapping={
-                "state": "done", "at": now_ms(), "result": ",".join(destinations)})
+                pipe.xadd(
+                    keys.outbox_stream,
+                    {
+                        "thread_id": thread.id,
+                        "mention_id": mention.id,
+                        "destination": destination,
+                        "root": joined.roots[destination],
+                    },
+                )
+            pipe.hset(
+                keys.effect(effect_key),
+                mapping={"state": "done", "at": now_ms(), "result": ",".join(destinations)},
+            )
             pipe.xack(self.stream, self.group, entry.id)
             pipe.incrby(keys.counter("routed"), 1)
             await pipe.execute()
-        log.info("mention %s of %s -> %s (%s)", mention.id, mention.account,
-                 ", ".join(destinations), "new thread" if joined.created else "joined thread")
+        log.info(
+            "mention %s of %s -> %s (%s)",
+            mention.id,
+            mention.account,
+            ", ".join(destinations),
+            "new thread" if joined.created else "joined thread",
+        )
 
 
 class MirrorStage:
     group = OUTBOX_GROUP
 
-    def __init__(self, store: Store, *, config: Callable[[], Config],
-                 sinks: dict[str, ChatSink], channel_interval_s: Callable[[str], float]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        config: Callable[[], Config],
+        sinks: dict[str, ChatSink],
+        channel_interval_s: Callable[[str], float],
+    ) -> None:
         self.store = store
         self.config = config
         self.sinks = sinks
@@ -107,8 +131,9 @@ class MirrorStage:
             return
         destination = self.config().destinations.get(destination_key)
         if destination is None:
-            await self._fail(entry, effect_key, f"destination {destination_key!r} is no longer "
-                                                "in the config")
+            await self._fail(
+                entry, effect_key, f"destination {destination_key!r} is no longer in the config"
+            )
             return
         sink = self.sinks[destination.chat]
         thread = await self.store.thread(thread_id)
@@ -119,18 +144,31 @@ class MirrorStage:
         is_root = fields["root"] == mention_id
         reply_to = None if is_root else await self._root_mirror(thread_id, destination_key)
         if effect is not None and effect.state == "doing":
-            found = await sink.find_posted(destination=destination, reply_to=reply_to,
-                                           effect_key=effect_key)
+            found = await sink.find_posted(
+                destination=destination, reply_to=reply_to, effect_key=effect_key
+            )
             if found is not None:
                 log.info("%s was already posted by an interrupted attempt", effect_key)
-                await self._finish(entry, effect_key, found, thread_id=thread_id,
-                                   destination=destination_key, is_root=is_root)
+                await self._finish(
+                    entry,
+                    effect_key,
+                    found,
+                    thread_id=thread_id,
+                    destination=destination_key,
+                    is_root=is_root,
+                )
                 return
         card = self._card(thread, mention, is_root=is_root)
         ref = await self._post(sink, destination, card, reply_to, effect_key, entry)
         if ref is not None:
-            await self._finish(entry, effect_key, ref, thread_id=thread_id,
-                               destination=destination_key, is_root=is_root)
+            await self._finish(
+                entry,
+                effect_key,
+                ref,
+                thread_id=thread_id,
+                destination=destination_key,
+                is_root=is_root,
+            )
 
     async def _root_mirror(self, thread_id: str, destination: str) -> MirrorRef:
         """The thread's first message in this destination; it may still be on its way."""
@@ -140,8 +178,9 @@ class MirrorStage:
             if ref is not None:
                 return ref
             if asyncio.get_running_loop().time() > deadline:
-                raise Deferred(f"the first message of thread {thread_id} in {destination} is "
-                               "not posted yet")
+                raise Deferred(
+                    f"the first message of thread {thread_id} in {destination} is not posted yet"
+                )
             await asyncio.sleep(0.2)
 
     def _card(self, thread: Thread, mention: Mention, *, is_root: bool) -> MentionCard:
@@ -151,46 +190,75 @@ class MirrorStage:
             handle = config.account(thread.account).handle
         except KeyError:
             handle = thread.account
-        return MentionCard(mention=mention, thread_id=thread.id, account_handle=handle,
-                           route=thread.route, priority=thread.priority,
-                           sla=route.sla if route else None, sla_deadline=thread.sla_deadline,
-                           is_first_in_thread=is_root)
+        return MentionCard(
+            mention=mention,
+            thread_id=thread.id,
+            account_handle=handle,
+            route=thread.route,
+            priority=thread.priority,
+            sla=route.sla if route else None,
+            sla_deadline=thread.sla_deadline,
+            is_first_in_thread=is_root,
+        )
 
-    async def _post(self, sink: ChatSink, destination: Destination, card: MentionCard,
-                    reply_to: MirrorRef | None, effect_key: str, entry: Entry) -> MirrorRef | None:
+    async def _post(
+        self,
+        sink: ChatSink,
+        destination: Destination,
+        card: MentionCard,
+        reply_to: MirrorRef | None,
+        effect_key: str,
+        entry: Entry,
+    ) -> MirrorRef | None:
         channel = destination.channel
         for attempt in range(1, TRANSIENT_RETRIES + 1):
-            wait = await self.store.reserve_send_slot(sink.chat, channel,
-                                                      self.channel_interval_s(sink.chat))
+            wait = await self.store.reserve_send_slot(
+                sink.chat, channel, self.channel_interval_s(sink.chat)
+            )
             if wait > 0:
                 await asyncio.sleep(wait)
             await self.store.mark_doing(effect_key)
             try:
-                return await sink.post_mention(destination=destination,
-                                               card=card, reply_to=reply_to,
-                                               effect_key=effect_key)
+                return await sink.post_mention(
+                    destination=destination, card=card, reply_to=reply_to, effect_key=effect_key
+                )
             except RateLimited as exc:
                 await self.store.push_back_channel(sink.chat, channel, exc.retry_after)
                 await self.store.count(f"ratelimited:{sink.chat}")
-                log.warning("%s asked us to wait %.1f s before posting to %s", sink.chat,
-                            exc.retry_after, channel)
+                log.warning(
+                    "%s asked us to wait %.1f s before posting to %s",
+                    sink.chat,
+                    exc.retry_after,
+                    channel,
+                )
                 if exc.retry_after > MAX_IN_HANDLER_WAIT_S:
-                    raise Deferred(f"{channel} is rate limited for {exc.retry_after:.0f} s") \
-                        from exc
+                    raise Deferred(
+                        f"{channel} is rate limited for {exc.retry_after:.0f} s"
+                    ) from exc
             except TransientError as exc:
                 log.warning("posting %s failed (attempt %d): %s", effect_key, attempt, exc)
-                await asyncio.sleep(min(2.0 ** attempt, 10.0))
+                await asyncio.sleep(min(2.0**attempt, 10.0))
             except PermanentError as exc:
                 await self._fail(entry, effect_key, str(exc))
                 return None
         raise Deferred(f"{effect_key}: still failing after {TRANSIENT_RETRIES} attempts")
 
-    async def _finish(self, entry: Entry, effect_key: str, ref: MirrorRef, *, thread_id: str,
-                      destination: str, is_root: bool) -> None:
+    async def _finish(
+        self,
+        entry: Entry,
+        effect_key: str,
+        ref: MirrorRef,
+        *,
+        thread_id: str,
+        destination: str,
+        is_root: bool,
+    ) -> None:
         keys = self.store.keys
         async with self.store.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(keys.effect(effect_key), mapping={
-                "state": "done", "at": now_ms(), "result": ref.model_dump_json()})
+            pipe.hset(
+                keys.effect(effect_key),
+                mapping={"state": "done", "at": now_ms(), "result": ref.model_dump_json()},
+            )
             if is_root:
                 pipe.hsetnx(keys.thread_mirrors(thread_id), destination, ref.model_dump_json())
             pipe.xack(self.stream, self.group, entry.id)
@@ -200,8 +268,10 @@ class MirrorStage:
     async def _fail(self, entry: Entry, effect_key: str, error: str) -> None:
         log.error("giving up on %s: %s", effect_key, error)
         async with self.store.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(self.store.keys.effect(effect_key), mapping={
-                "state": "failed", "error": error, "at": now_ms()})
+            pipe.hset(
+                self.store.keys.effect(effect_key),
+                mapping={"state": "failed", "error": error, "at": now_ms()},
+            )
             pipe.xack(self.stream, self.group, entry.id)
             pipe.incrby(self.store.keys.counter("mirror_failed"), 1)
             await pipe.execute()

@@ -133,8 +133,9 @@ class Store:
         value = await self.redis.get(self.keys.cursor(network, account))
         return str(value) if value is not None else None
 
-    async def append_mentions(self, mentions: list[Mention], *, network: str, account: str,
-                              cursor: str | None) -> None:
+    async def append_mentions(
+        self, mentions: list[Mention], *, network: str, account: str, cursor: str | None
+    ) -> None:
         """Put mentions (oldest first) on the mentions stream, then move the cursor.
 
         Two steps on purpose: if the process dies between them, the next poll adds the same
@@ -157,37 +158,58 @@ class Store:
 
     # -- threads ---------------------------------------------------------------------------------
 
-    async def join_thread(self, mention: Mention, *, thread: Thread,
-                          destinations: list[str]) -> JoinResult:
+    async def join_thread(
+        self, mention: Mention, *, thread: Thread, destinations: list[str]
+    ) -> JoinResult:
         fields = {
-            "id": thread.id, "network": thread.network, "account": thread.account,
-            "conversation_id": thread.conversation_id, "route": thread.route,
-            "priority": thread.priority, "created_at": thread.created_at.isoformat(),
+            "id": thread.id,
+            "network": thread.network,
+            "account": thread.account,
+            "conversation_id": thread.conversation_id,
+            "route": thread.route,
+            "priority": thread.priority,
+            "created_at": thread.created_at.isoformat(),
             "sla_deadline": thread.sla_deadline.isoformat() if thread.sla_deadline else "",
         }
         raw = await self._join_thread(
-            keys=[self.keys.thread(thread.id), self.keys.thread_mentions(thread.id),
-                  self.keys.thread_roots(thread.id)],
-            args=[mention.id, mention.model_dump_json(), json.dumps(fields),
-                  json.dumps(destinations)],
+            keys=[
+                self.keys.thread(thread.id),
+                self.keys.thread_mentions(thread.id),
+                self.keys.thread_roots(thread.id),
+            ],
+            args=[
+                mention.id,
+                mention.model_dump_json(),
+                json.dumps(fields),
+                json.dumps(destinations),
+            ],
         )
         created = bool(int(raw[0]))
         if created:
-            await self.redis.zadd(self.keys.threads_by_time,
-                                  {thread.id: thread.created_at.timestamp()})
-        return JoinResult(created=created, joined=bool(int(raw[1])),
-                          roots=dict(zip(destinations, (str(r) for r in raw[2:]), strict=True)))
+            await self.redis.zadd(
+                self.keys.threads_by_time, {thread.id: thread.created_at.timestamp()}
+            )
+        return JoinResult(
+            created=created,
+            joined=bool(int(raw[1])),
+            roots=dict(zip(destinations, (str(r) for r in raw[2:]), strict=True)),
+        )
 
     async def thread(self, thread_id: str) -> Thread | None:
         data = await self._hgetall(self.keys.thread(thread_id))
         if not data:
             return None
         return Thread(
-            id=data["id"], network=data["network"], account=data["account"],
-            conversation_id=data["conversation_id"], status=ThreadStatus(data["status"]),
-            route=data["route"], priority=data["priority"],
+            id=data["id"],
+            network=data["network"],
+            account=data["account"],
+            conversation_id=data["conversation_id"],
+            status=ThreadStatus(data["status"]),
+            route=data["route"],
+            priority=data["priority"],
             sla_deadline=datetime.fromisoformat(data["sla_deadline"])
-            if data.get("sla_deadline") else None,
+            if data.get("sla_deadline")
+            else None,
             created_at=datetime.fromisoformat(data["created_at"]),
             mention_count=int(data.get("mention_count", 1)),
         )
@@ -198,8 +220,9 @@ class Store:
 
     async def thread_mentions(self, thread_id: str) -> list[Mention]:
         raw = await self.redis.hgetall(self.keys.thread_mentions(thread_id))
-        return sorted((Mention.model_validate_json(v) for v in raw.values()),
-                      key=lambda m: (len(m.id), m.id))
+        return sorted(
+            (Mention.model_validate_json(v) for v in raw.values()), key=lambda m: (len(m.id), m.id)
+        )
 
     async def mirror(self, thread_id: str, destination: str) -> MirrorRef | None:
         raw = await self.redis.hget(self.keys.thread_mirrors(thread_id), destination)
@@ -211,8 +234,9 @@ class Store:
 
     async def thread_ids(self, *, since: datetime | None = None) -> list[str]:
         low = since.timestamp() if since else "-inf"
-        return [str(t) for t in await self.redis.zrangebyscore(self.keys.threads_by_time,
-                                                                low, "+inf")]
+        return [
+            str(t) for t in await self.redis.zrangebyscore(self.keys.threads_by_time, low, "+inf")
+        ]
 
     # -- effects ---------------------------------------------------------------------------------
 
@@ -220,8 +244,12 @@ class Store:
         data = await self._hgetall(self.keys.effect(effect_key))
         if not data:
             return None
-        return Effect(state=data["state"], attempt=int(data.get("attempt", 0)),  # type: ignore[arg-type]
-                      result=data.get("result"), error=data.get("error"))
+        return Effect(
+            state=cast(EffectState, data["state"]),
+            attempt=int(data.get("attempt", 0)),
+            result=data.get("result"),
+            error=data.get("error"),
+        )
 
     async def mark_doing(self, effect_key: str) -> int:
         key = self.keys.effect(effect_key)
@@ -232,29 +260,34 @@ class Store:
         return int(attempt)
 
     async def mark_failed(self, effect_key: str, error: str) -> None:
-        await self.redis.hset(self.keys.effect(effect_key),
-                              mapping={"state": "failed", "error": error, "at": now_ms()})
+        await self.redis.hset(
+            self.keys.effect(effect_key),
+            mapping={"state": "failed", "error": error, "at": now_ms()},
+        )
 
     # -- pacing ----------------------------------------------------------------------------------
 
     async def reserve_send_slot(self, chat: str, channel: str, interval_s: float) -> float:
         """Seconds to wait before this process may send to the channel (slot now reserved)."""
-        wait_ms = await self._reserve_slot(keys=[self.keys.send_pace(chat, channel)],
-                                           args=[now_ms(), int(interval_s * 1000)])
+        wait_ms = await self._reserve_slot(
+            keys=[self.keys.send_pace(chat, channel)], args=[now_ms(), int(interval_s * 1000)]
+        )
         return int(wait_ms) / 1000
 
     async def push_back_channel(self, chat: str, channel: str, seconds: float) -> None:
         """The platform said "retry after": no process sends to this channel before then."""
         until = now_ms() + int(seconds * 1000)
-        await self._push_back(keys=[self.keys.send_pace(chat, channel)],
-                              args=[until, int(seconds * 1000) + 60000])
+        await self._push_back(
+            keys=[self.keys.send_pace(chat, channel)], args=[until, int(seconds * 1000) + 60000]
+        )
 
     # -- chat events -----------------------------------------------------------------------------
 
     async def first_sighting(self, chat: str, event_id: str, *, keep_s: int = 86400 * 2) -> bool:
         """True the first time an event id is seen; platforms redeliver, we act once."""
-        return bool(await self.redis.set(self.keys.seen_event(chat, event_id), "1", nx=True,
-                                         ex=keep_s))
+        return bool(
+            await self.redis.set(self.keys.seen_event(chat, event_id), "1", nx=True, ex=keep_s)
+        )
 
     async def count(self, name: str, amount: int = 1) -> None:
         await self.redis.incrby(self.keys.counter(name), amount)

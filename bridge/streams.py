@@ -26,7 +26,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 log = logging.getLogger(__name__)
 
 
-class Deferred(Exception):  # noqa: N818 - it is an outcome, not a failure
+class Deferred(Exception):
     """The entry cannot be handled yet (it waits for another one); leave it pending."""
 
 
@@ -108,35 +108,54 @@ class StageRunner:
                 raise
 
     async def _read_new(self) -> list[Entry]:
-        reply: Any = await self.redis.xreadgroup(self.group, self.consumer, {self.stream: ">"},
-                                            count=self.batch, block=self.block_ms)
+        reply: Any = await self.redis.xreadgroup(
+            self.group, self.consumer, {self.stream: ">"}, count=self.batch, block=self.block_ms
+        )
         entries = []
         for stream, items in reply or []:
             entries += [Entry(stream, entry_id, fields) for entry_id, fields in items]
         return entries
 
     async def _claim_stale(self) -> list[Entry]:
-        reply: Any = await self.redis.xautoclaim(self.stream, self.group, self.consumer,
-                                            min_idle_time=self.claim_idle_ms, start_id="0-0",
-                                            count=self.batch)
-        claimed = [Entry(self.stream, entry_id, fields) for entry_id, fields in reply[1]
-                   if fields is not None]
+        reply: Any = await self.redis.xautoclaim(
+            self.stream,
+            self.group,
+            self.consumer,
+            min_idle_time=self.claim_idle_ms,
+            start_id="0-0",
+            count=self.batch,
+        )
+        claimed = [
+            Entry(self.stream, entry_id, fields)
+            for entry_id, fields in reply[1]
+            if fields is not None
+        ]
         if claimed:
-            log.info("%s: took over %d stale entr%s of %s", self.group, len(claimed),
-                     "y" if len(claimed) == 1 else "ies", self.stream)
+            log.info(
+                "%s: took over %d stale entr%s of %s",
+                self.group,
+                len(claimed),
+                "y" if len(claimed) == 1 else "ies",
+                self.stream,
+            )
         return [entry for entry in claimed if not await self._park_if_poisoned(entry)]
 
     async def _park_if_poisoned(self, entry: Entry) -> bool:
-        pending = await self.redis.xpending_range(self.stream, self.group, min=entry.id,
-                                                  max=entry.id, count=1)
+        pending = await self.redis.xpending_range(
+            self.stream, self.group, min=entry.id, max=entry.id, count=1
+        )
         deliveries = int(pending[0]["times_delivered"]) if pending else 0
         if deliveries <= self.max_deliveries:
             return False
-        log.error("%s: entry %s failed %d times; parked in %s", self.group, entry.id,
-                  deliveries, self.dead_letter_stream)
+        log.error(
+            "%s: entry %s failed %d times; parked in %s",
+            self.group,
+            entry.id,
+            deliveries,
+            self.dead_letter_stream,
+        )
         async with self.redis.pipeline(transaction=True) as pipe:
-            parked: dict[Any, Any] = {**entry.fields, "original_id": entry.id,
-                                      "group": self.group}
+            parked: dict[Any, Any] = {**entry.fields, "original_id": entry.id, "group": self.group}
             pipe.xadd(self.dead_letter_stream, parked)
             pipe.xack(self.stream, self.group, entry.id)
             await pipe.execute()
@@ -160,5 +179,8 @@ class StageRunner:
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("%s: entry %s failed; it stays pending and will be retried",
-                              self.group, entry.id)
+                log.exception(
+                    "%s: entry %s failed; it stays pending and will be retried",
+                    self.group,
+                    entry.id,
+                )

@@ -28,7 +28,8 @@ def limit_body_size(app: ASGIApp, limit: int = MAX_BODY_BYTES) -> ASGIApp:
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await JSONResponse({"error": "request body too large"}, status_code=413)(
-                scope, receive, send)
+                scope, receive, send
+            )
             return
         seen = 0
 

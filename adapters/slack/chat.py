@@ -48,7 +48,9 @@ def wrap_slack_error(exc: Exception) -> PlatformError:
     """Translate slack-sdk and transport exceptions into the core's error kinds."""
     if isinstance(exc, SlackApiError):
         status = exc.response.status_code
-        error = str(exc.response.get("error", "unknown_error"))
+        # A 5xx from Slack has a plain-text body, so the response data is not always a dict.
+        data = exc.response.data
+        error = str(data.get("error", "unknown_error")) if isinstance(data, dict) else "http_error"
         if status == 429 or error == "ratelimited":
             retry_after = float(exc.response.headers.get("Retry-After", "1") or 1)
             return RateLimited("slack", "rate limited", retry_after=retry_after)

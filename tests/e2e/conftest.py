@@ -45,14 +45,24 @@ escalation: {to: supervisors}
 class Emulators:
     def __init__(self, bridge_port: int) -> None:
         self.bridge_port = bridge_port
-        self.x = XEmulator(bearer_tokens={X_TOKEN}, users=[
-            {"username": "humas_demo", "name": "Humas", "verified": True, "followers": 1000}])
+        self.x = XEmulator(
+            bearer_tokens={X_TOKEN},
+            users=[
+                {"username": "humas_demo", "name": "Humas", "verified": True, "followers": 1000}
+            ],
+        )
         self.slack = SlackEmulator(
-            bot_token=SLACK_TOKEN, signing_secret=SLACK_SECRET, team_id=TEAM_ID, app_id=APP_ID,
-            bot_user_id="U0BOT", bot_id="B0BOT",
+            bot_token=SLACK_TOKEN,
+            signing_secret=SLACK_SECRET,
+            team_id=TEAM_ID,
+            app_id=APP_ID,
+            bot_user_id="U0BOT",
+            bot_id="B0BOT",
             bridge_url=f"http://127.0.0.1:{bridge_port}/slack/events",
             channels={"C0HUMAS": "humas", "C0SUPER": "supervisors"},
-            users={"U0RINA": "rina", "U0SARI": "sari", "U0EVE": "eve"}, rate_limits=False)
+            users={"U0RINA": "rina", "U0SARI": "sari", "U0EVE": "eve"},
+            rate_limits=False,
+        )
         self.x_server = ThreadedServer(self.x.app).start()
         self.slack_server = ThreadedServer(self.slack.app).start()
         self.http = httpx.Client(timeout=15)
@@ -66,8 +76,9 @@ class Emulators:
         return dict(response.json())
 
     def messages(self, channel: str = "C0HUMAS") -> list[dict[str, Any]]:
-        response = self.http.get(f"{self.slack_server.url}/_emulator/messages",
-                                 params={"channel": channel})
+        response = self.http.get(
+            f"{self.slack_server.url}/_emulator/messages", params={"channel": channel}
+        )
         assert response.status_code == 200, response.text
         return list(response.json()["messages"])
 
@@ -86,14 +97,14 @@ class Emulators:
 class BridgeProcess:
     """``reachable run`` in a child process, as an operator starts it."""
 
-    def __init__(self, *, env: dict[str, str], config: Path, roles: tuple[str, ...] = (),
-                 log: Path) -> None:
+    def __init__(
+        self, *, env: dict[str, str], config: Path, roles: tuple[str, ...] = (), log: Path
+    ) -> None:
         args = [sys.executable, "-m", "bridge", "run", "--config", str(config)]
         for role in roles:
             args += ["--role", role]
         self._log = log.open("ab")
-        self.process = subprocess.Popen(args, env=env, stdout=self._log,
-                                        stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(args, env=env, stdout=self._log, stderr=subprocess.STDOUT)
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -142,8 +153,11 @@ class Deployment:
         process = BridgeProcess(env=self.env, config=self.config, roles=roles, log=self.log)
         self.processes.append(process)
         if not roles or "web" in roles:
-            wait_for(lambda: _healthy(self.emulators.bridge_port) or not process.alive(),
-                     timeout=20, what="the bridge's web app")
+            wait_for(
+                lambda: _healthy(self.emulators.bridge_port) or not process.alive(),
+                timeout=20,
+                what="the bridge's web app",
+            )
             assert process.alive(), self.log.read_text()
         return process
 

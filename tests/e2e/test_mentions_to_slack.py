@@ -9,8 +9,10 @@ import pytest
 
 from tests.e2e.conftest import Deployment, wait_for
 
-HOSTILE = ("@humas_demo <!channel> *bold* _x_ ~s~ <https://evil.example|https://bank.example> "
-           "@here 👨‍👩‍👧 \u202bمرحبا بكم\u202c")
+HOSTILE = (
+    "@humas_demo <!channel> *bold* _x_ ~s~ <https://evil.example|https://bank.example> "
+    "@here 👨‍👩‍👧 \u202bمرحبا بكم\u202c"
+)
 
 
 def section_text(message: dict[str, Any]) -> str:
@@ -23,22 +25,27 @@ def by_text(messages: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 def settle(deployment: Deployment, count: int, channel: str = "C0HUMAS") -> list[dict[str, Any]]:
     """Wait until ``count`` messages are there, then a few more polls to catch duplicates."""
-    messages = wait_for(lambda: len(deployment.emulators.messages(channel)) >= count
-                        and deployment.emulators.messages(channel), timeout=40,
-                        what=f"{count} messages in {channel}")
+    messages = wait_for(
+        lambda: (
+            len(deployment.emulators.messages(channel)) >= count
+            and deployment.emulators.messages(channel)
+        ),
+        timeout=40,
+        what=f"{count} messages in {channel}",
+    )
     time.sleep(3)
     messages = deployment.emulators.messages(channel)
     assert len(messages) == count, [section_text(m) for m in messages]
     return messages
 
 
-def test_mentions_appear_once_threaded_and_hostile_text_stays_inert(
-        deployment: Deployment) -> None:
+def test_mentions_appear_once_threaded_and_hostile_text_stays_inert(deployment: Deployment) -> None:
     emulators = deployment.emulators
     deployment.start()
     first = emulators.post("warga_budi", "@humas_demo jalan rusak di depan pasar #lapor")
-    emulators.post("siti_rahma", "@humas_demo @warga_budi betul, parah sekali",
-                   in_reply_to=first["id"])
+    emulators.post(
+        "siti_rahma", "@humas_demo @warga_budi betul, parah sekali", in_reply_to=first["id"]
+    )
     emulators.post("eve_attacker", HOSTILE)
 
     messages = by_text(settle(deployment, 3))
@@ -57,13 +64,15 @@ def test_mentions_appear_once_threaded_and_hostile_text_stays_inert(
         assert "evil.example" not in link["url"] and "bank.example" not in link["label"]
     root_details = " ".join(str(b) for b in root["blocks"])
     assert "Route: complaints" in root_details and "SLA 30m" in root_details
-    actions = [e["action_id"] for b in root["blocks"] if b["type"] == "actions"
-               for e in b["elements"]]
+    actions = [
+        e["action_id"] for b in root["blocks"] if b["type"] == "actions" for e in b["elements"]
+    ]
     assert actions == ["reply_institution", "reply_personal", "claim", "dismiss"]
 
 
 def test_restarting_the_bridge_mid_stream_loses_nothing_and_repeats_nothing(
-        deployment: Deployment) -> None:
+    deployment: Deployment,
+) -> None:
     emulators = deployment.emulators
     bridge = deployment.start()
     for n in range(4):
@@ -78,21 +87,40 @@ def test_restarting_the_bridge_mid_stream_loses_nothing_and_repeats_nothing(
 
 
 def test_a_worker_killed_while_posting_loses_nothing_and_repeats_nothing(
-        deployment: Deployment) -> None:
+    deployment: Deployment,
+) -> None:
     emulators = deployment.emulators
     # Slack answers slowly, so the kill lands while a post is under way.
-    assert emulators.slack_control("faults", {"method": "POST", "path": "/api/chat.postMessage",
-                                              "status": 0, "delay_s": 0.6,
-                                              "times": 3}).status_code == 200
+    assert (
+        emulators.slack_control(
+            "faults",
+            {
+                "method": "POST",
+                "path": "/api/chat.postMessage",
+                "status": 0,
+                "delay_s": 0.6,
+                "times": 3,
+            },
+        ).status_code
+        == 200
+    )
     deployment.start("poller")
     deployment.start("web")
     doomed = deployment.start("worker")
     for n in range(6):
         emulators.post(f"citizen{n}", f"@humas_demo laporan nomor {n}")
-    wait_for(lambda: any(c["path"] == "/api/chat.postMessage" for c in
-                         emulators.http.get(f"{emulators.slack_server.url}/_emulator/calls")
-                         .json()["calls"]) or len(emulators.messages()) >= 1,
-             what="the first post to start")
+    wait_for(
+        lambda: (
+            any(
+                c["path"] == "/api/chat.postMessage"
+                for c in emulators.http.get(f"{emulators.slack_server.url}/_emulator/calls").json()[
+                    "calls"
+                ]
+            )
+            or len(emulators.messages()) >= 1
+        ),
+        what="the first post to start",
+    )
     time.sleep(0.3)
     doomed.kill()
     deployment.start("worker")
@@ -105,37 +133,63 @@ def test_pressing_a_button_answers_only_the_presser(deployment: Deployment) -> N
     deployment.start()
     emulators.post("warga_budi", "@humas_demo halo")
     message = settle(deployment, 1)[0]
-    result = emulators.slack_control("click", {"user": "U0RINA", "channel": "C0HUMAS",
-                                               "ts": message["ts"], "action_id": "claim"})
+    result = emulators.slack_control(
+        "click", {"user": "U0RINA", "channel": "C0HUMAS", "ts": message["ts"], "action_id": "claim"}
+    )
     assert result.status_code == 200 and result.json()["status"] == 200
-    ephemerals = wait_for(lambda: emulators.http.get(
-        f"{emulators.slack_server.url}/_emulator/ephemerals",
-        params={"channel": "C0HUMAS", "user": "U0RINA"}).json()["ephemerals"],
-        what="an ephemeral answer")
+    ephemerals = wait_for(
+        lambda: emulators.http.get(
+            f"{emulators.slack_server.url}/_emulator/ephemerals",
+            params={"channel": "C0HUMAS", "user": "U0RINA"},
+        ).json()["ephemerals"],
+        what="an ephemeral answer",
+    )
     assert "not available yet" in ephemerals[0]["text"]
     # Somebody not on the staff list is told so; the channel itself is unchanged.
-    emulators.slack_control("click", {"user": "U0EVE", "channel": "C0HUMAS",
-                                      "ts": message["ts"], "action_id": "reply_institution"})
-    refused = wait_for(lambda: emulators.http.get(
-        f"{emulators.slack_server.url}/_emulator/ephemerals",
-        params={"channel": "C0HUMAS", "user": "U0EVE"}).json()["ephemerals"],
-        what="a refusal")
+    emulators.slack_control(
+        "click",
+        {
+            "user": "U0EVE",
+            "channel": "C0HUMAS",
+            "ts": message["ts"],
+            "action_id": "reply_institution",
+        },
+    )
+    refused = wait_for(
+        lambda: emulators.http.get(
+            f"{emulators.slack_server.url}/_emulator/ephemerals",
+            params={"channel": "C0HUMAS", "user": "U0EVE"},
+        ).json()["ephemerals"],
+        what="a refusal",
+    )
     assert "not on Reachable's staff list" in refused[0]["text"]
     assert emulators.messages() == [message] or len(emulators.messages()) == 1
 
 
 @pytest.mark.parametrize("forgery", [{"signature": "bad"}, {"timestamp": 1_000_000_000}])
-def test_forged_or_stale_slack_requests_are_refused(deployment: Deployment,
-                                                    forgery: dict[str, Any]) -> None:
+def test_forged_or_stale_slack_requests_are_refused(
+    deployment: Deployment, forgery: dict[str, Any]
+) -> None:
     emulators = deployment.emulators
     deployment.start()
     emulators.post("warga_budi", "@humas_demo halo")
     message = settle(deployment, 1)[0]
-    result = emulators.slack_control("click", {"user": "U0RINA", "channel": "C0HUMAS",
-                                               "ts": message["ts"], "action_id": "claim",
-                                               **forgery})
+    result = emulators.slack_control(
+        "click",
+        {
+            "user": "U0RINA",
+            "channel": "C0HUMAS",
+            "ts": message["ts"],
+            "action_id": "claim",
+            **forgery,
+        },
+    )
     assert result.json()["status"] == 401
     time.sleep(0.5)
-    assert emulators.http.get(f"{emulators.slack_server.url}/_emulator/ephemerals",
-                              params={"channel": "C0HUMAS", "user": "U0RINA"}
-                              ).json()["ephemerals"] == []
+    assert (
+        emulators.http.get(
+            f"{emulators.slack_server.url}/_emulator/ephemerals",
+            params={"channel": "C0HUMAS", "user": "U0RINA"},
+        ).json()["ephemerals"]
+        == []
+    )

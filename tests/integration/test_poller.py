@@ -14,10 +14,10 @@ from adapters.x.client import XClient
 from adapters.x.emulator import PostSpec, XEmulator
 from adapters.x.source import XSource
 from bridge.config import AccountConfig, parse_config
+from bridge.httpserver import ThreadedServer
 from bridge.models import Mention
 from bridge.poller import Poller
 from bridge.store import Store
-from bridge.httpserver import ThreadedServer
 
 TOKEN = "poller-test-token"
 CONFIG = parse_config("""
@@ -71,7 +71,8 @@ async def stream_mentions(store: Store) -> list[Mention]:
 
 
 async def test_first_start_takes_only_the_backfill_then_everything_new(
-        x_emulator: tuple[XEmulator, str], source: XSource, store: Store) -> None:
+    x_emulator: tuple[XEmulator, str], source: XSource, store: Store
+) -> None:
     emulator, _ = x_emulator
     post_many(emulator, 10)
     poller = Poller(store, sources={"x": source}, config=lambda: CONFIG, owner="p1")
@@ -88,16 +89,24 @@ async def test_first_start_takes_only_the_backfill_then_everything_new(
 
 
 async def test_catching_up_after_the_rate_limit_keeps_what_was_read(
-        x_emulator: tuple[XEmulator, str], source: XSource, store: Store) -> None:
+    x_emulator: tuple[XEmulator, str], source: XSource, store: Store
+) -> None:
     emulator, url = x_emulator
     post_many(emulator, 1)
     poller = Poller(store, sources={"x": source}, config=lambda: CONFIG, owner="p1")
     await poller.poll_once(ACCOUNT, source)
     cursor = await store.cursor("x", "humas")
     post_many(emulator, 150, start=1)
-    httpx.post(f"{url}/_emulator/faults", json={"method": "GET", "path": "/2/users/*/mentions",
-                                                "status": 429, "retry_after": 30,
-                                                "times": 1}).raise_for_status()
+    httpx.post(
+        f"{url}/_emulator/faults",
+        json={
+            "method": "GET",
+            "path": "/2/users/*/mentions",
+            "status": 429,
+            "retry_after": 30,
+            "times": 1,
+        },
+    ).raise_for_status()
     pause = await poller.poll_once(ACCOUNT, source)
     assert pause >= 29
     assert await store.cursor("x", "humas") == cursor
@@ -107,10 +116,12 @@ async def test_catching_up_after_the_rate_limit_keeps_what_was_read(
 
 
 async def test_polling_slows_down_to_stay_inside_the_budget(
-        x_emulator: tuple[XEmulator, str], source: XSource, store: Store) -> None:
+    x_emulator: tuple[XEmulator, str], source: XSource, store: Store
+) -> None:
     _, url = x_emulator
-    httpx.post(f"{url}/_emulator/limits", json={"endpoint": "mentions", "limit": 10,
-                                                "window_s": 600}).raise_for_status()
+    httpx.post(
+        f"{url}/_emulator/limits", json={"endpoint": "mentions", "limit": 10, "window_s": 600}
+    ).raise_for_status()
     poller = Poller(store, sources={"x": source}, config=lambda: CONFIG, owner="p1")
     pauses = [await poller.poll_once(ACCOUNT, source) for _ in range(3)]
     # 10 calls per 10 minutes: each poll waits for its share of what is left of the window,
@@ -119,16 +130,17 @@ async def test_polling_slows_down_to_stay_inside_the_budget(
     assert pauses == sorted(pauses)
 
 
-async def test_only_one_of_several_pollers_polls_an_account(
-        source: XSource, store: Store) -> None:
+async def test_only_one_of_several_pollers_polls_an_account(source: XSource, store: Store) -> None:
     config = parse_config("""
 accounts: [{key: humas, handle: humas_demo, poll_every: 1s}]
 destinations: {desk: {chat: slack, channel: C0DESK}}
 routes: [{name: all, to: [desk]}]
 """)
     sources = [CountingSource(source) for _ in range(3)]
-    pollers = [Poller(store, sources={"x": s}, config=lambda: config, owner=f"p{n}")
-               for n, s in enumerate(sources)]
+    pollers = [
+        Poller(store, sources={"x": s}, config=lambda: config, owner=f"p{n}")
+        for n, s in enumerate(sources)
+    ]
     stop = asyncio.Event()
     tasks = [asyncio.create_task(p.run(stop)) for p in pollers]
     await asyncio.sleep(3.5)

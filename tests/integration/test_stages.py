@@ -22,8 +22,9 @@ routes:
 
 
 def mention(mention_id: str, text: str, conversation: str) -> Mention:
-    return Mention(network="x", id=mention_id, account="humas", text=text,
-                   conversation_id=conversation)
+    return Mention(
+        network="x", id=mention_id, account="humas", text=text, conversation_id=conversation
+    )
 
 
 async def outbox(store: Store) -> list[dict[str, str]]:
@@ -32,22 +33,39 @@ async def outbox(store: Store) -> list[dict[str, str]]:
 
 async def route_all(store: Store) -> None:
     router = RouterStage(store, config=lambda: CONFIG)
-    runner = StageRunner(store.redis, stream=router.stream, group=router.group, consumer="t",
-                         handler=router.handle, block_ms=50)
+    runner = StageRunner(
+        store.redis,
+        stream=router.stream,
+        group=router.group,
+        consumer="t",
+        handler=router.handle,
+        block_ms=50,
+    )
     await runner.ensure_group()
     while entries := await runner._read_new():
         await runner._handle_all(entries)
 
 
 async def test_mentions_of_one_conversation_share_a_thread_and_its_roots(store: Store) -> None:
-    await store.append_mentions([mention("10", "jalan rusak", "10"), mention("11", "iya", "10"),
-                                 mention("12", "halo", "12")],
-                                network="x", account="humas", cursor="12")
+    await store.append_mentions(
+        [
+            mention("10", "jalan rusak", "10"),
+            mention("11", "iya", "10"),
+            mention("12", "halo", "12"),
+        ],
+        network="x",
+        account="humas",
+        cursor="12",
+    )
     await route_all(store)
     entries = await outbox(store)
     thread_a = thread_id_for(network="x", account="humas", conversation_id="10")
     assert [(e["mention_id"], e["destination"], e["root"]) for e in entries] == [
-        ("10", "desk", "10"), ("10", "all", "10"), ("11", "all", "10"), ("12", "all", "12")]
+        ("10", "desk", "10"),
+        ("10", "all", "10"),
+        ("11", "all", "10"),
+        ("12", "all", "12"),
+    ]
     thread = await store.thread(thread_a)
     assert thread is not None and thread.route == "complaints" and thread.priority == "high"
     assert thread.mention_count == 2
@@ -58,8 +76,9 @@ async def test_mentions_of_one_conversation_share_a_thread_and_its_roots(store: 
 
 async def test_a_mention_polled_twice_is_routed_once(store: Store) -> None:
     for _ in range(2):
-        await store.append_mentions([mention("10", "halo", "10")], network="x", account="humas",
-                                    cursor="10")
+        await store.append_mentions(
+            [mention("10", "halo", "10")], network="x", account="humas", cursor="10"
+        )
     await route_all(store)
     assert len(await outbox(store)) == 1
     thread = await store.thread(thread_id_for(network="x", account="humas", conversation_id="10"))
@@ -74,13 +93,21 @@ async def test_entries_of_a_dead_consumer_are_taken_over(store: Store) -> None:
         handled.append(entry.fields["n"])
         await store.redis.xack(stream, "g", entry.id)
 
-    dead = StageRunner(store.redis, stream=stream, group="g", consumer="dead",
-                       handler=handler, block_ms=50)
+    dead = StageRunner(
+        store.redis, stream=stream, group="g", consumer="dead", handler=handler, block_ms=50
+    )
     await dead.ensure_group()
     await store.redis.xadd(stream, {"n": "1"})
     assert len(await dead._read_new()) == 1  # read, then the process "dies" before handling
-    alive = StageRunner(store.redis, stream=stream, group="g", consumer="alive",
-                        handler=handler, claim_idle_ms=100, block_ms=50)
+    alive = StageRunner(
+        store.redis,
+        stream=stream,
+        group="g",
+        consumer="alive",
+        handler=handler,
+        claim_idle_ms=100,
+        block_ms=50,
+    )
     stop = asyncio.Event()
     task = asyncio.create_task(alive.run(stop))
     for _ in range(50):
@@ -98,8 +125,16 @@ async def test_an_entry_that_always_fails_is_parked_not_lost(store: Store) -> No
     async def handler(entry: Entry) -> None:
         raise RuntimeError("boom")
 
-    runner = StageRunner(store.redis, stream=stream, group="g", consumer="c", handler=handler,
-                         claim_idle_ms=10, block_ms=10, max_deliveries=2)
+    runner = StageRunner(
+        store.redis,
+        stream=stream,
+        group="g",
+        consumer="c",
+        handler=handler,
+        claim_idle_ms=10,
+        block_ms=10,
+        max_deliveries=2,
+    )
     await store.redis.xadd(stream, {"n": "1"})
     stop = asyncio.Event()
     task = asyncio.create_task(runner.run(stop))

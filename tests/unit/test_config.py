@@ -60,12 +60,15 @@ def test_unknown_destination_names_the_path_line_and_the_known_ones() -> None:
 
 
 def test_every_problem_is_reported_at_once() -> None:
-    text = (VALID.replace("sla: 30m", "sla: half an hour")
-            .replace("speaks_for: [humas]", "speaks_for: [humsa]")
-            .replace("channel: C0SUPER", "channel: '#supervisors'"))
+    text = (
+        VALID.replace("sla: 30m", "sla: half an hour")
+        .replace("speaks_for: [humas]", "speaks_for: [humsa]")
+        .replace("channel: C0SUPER", "channel: '#supervisors'")
+    )
     found = problems_of(text)
-    assert any(p.startswith("line 13: routes[0].sla: 'half an hour' is not a duration")
-               for p in found), found
+    assert any(
+        p.startswith("line 13: routes[0].sla: 'half an hour' is not a duration") for p in found
+    ), found
     assert any("destinations.supervisors.channel" in p and "channel id" in p for p in found)
     # Cross-references are checked once the shapes are right, in a second pass.
     assert not any("humsa" in p for p in found)
@@ -82,8 +85,9 @@ def test_typo_in_a_setting_name_is_an_error() -> None:
 
 
 def test_unknown_chat_lists_the_known_ones() -> None:
-    found = problems_of(VALID.replace("{chat: slack, channel: C0SUPER}",
-                                      "{chat: slak, channel: C0SUPER}"))
+    found = problems_of(
+        VALID.replace("{chat: slack, channel: C0SUPER}", "{chat: slak, channel: C0SUPER}")
+    )
     assert any("unknown chat 'slak' (known: slack)" in p for p in found), found
 
 
@@ -91,8 +95,9 @@ def test_a_catch_all_route_is_required_and_must_be_last() -> None:
     no_catch_all = VALID.replace("  - name: everything-else\n    to: humas-slack\n", "")
     assert any("last route must match everything" in p for p in problems_of(no_catch_all))
     shadowed = VALID + "  - name: never\n    to: [supervisors]\n"
-    assert any("routes[2]: can never match: route 'everything-else'" in p
-               for p in problems_of(shadowed))
+    assert any(
+        "routes[2]: can never match: route 'everything-else'" in p for p in problems_of(shadowed)
+    )
 
 
 def test_not_yaml_and_not_a_mapping() -> None:

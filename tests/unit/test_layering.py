@@ -12,11 +12,17 @@ PLATFORM_MODULES = ("tweepy", "slack_bolt", "slack_sdk", "telegram")
 
 
 def test_importing_every_core_module_loads_no_platform_library() -> None:
-    modules = sorted(p.stem for p in (ROOT / "bridge").glob("*.py") if p.stem not in ("__init__", "__main__"))
-    code = ("import sys\n" + "".join(f"import bridge.{m}\n" for m in modules)
-            + f"print([m for m in sys.modules if m.split('.')[0] in {PLATFORM_MODULES!r}])")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=ROOT, check=True)
+    modules = sorted(
+        p.stem for p in (ROOT / "bridge").glob("*.py") if p.stem not in ("__init__", "__main__")
+    )
+    code = (
+        "import sys\n"
+        + "".join(f"import bridge.{m}\n" for m in modules)
+        + f"print([m for m in sys.modules if m.split('.')[0] in {PLATFORM_MODULES!r}])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
     assert out.stdout.strip() == "[]"
 
 

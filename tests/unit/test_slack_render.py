@@ -11,21 +11,34 @@ from hypothesis import strategies as st
 from adapters.slack import render
 from bridge.models import Author, Mention, MentionCard
 
-HOSTILE = ("<!channel> *bold* _x_ ~s~ <https://evil.example|https://bank.example> @here "
-           "👨‍👩‍👧 \u202eשלום <@U0RINA> &amp; :smile:")
+HOSTILE = (
+    "<!channel> *bold* _x_ ~s~ <https://evil.example|https://bank.example> @here "
+    "👨‍👩‍👧 \u202eשלום <@U0RINA> &amp; :smile:"
+)
 
 
 def card(text: str = HOSTILE, *, name: str = "Budi <!here>", first: bool = True) -> MentionCard:
     mention = Mention(
-        network="x", id="1900000000000000123", account="humas", text=text,
+        network="x",
+        id="1900000000000000123",
+        account="humas",
+        text=text,
         author=Author(id="42", handle="warga_budi", name=name, verified=True, followers=12345),
-        lang="in", created_at=datetime(2026, 11, 29, 9, 0, tzinfo=UTC),
+        lang="in",
+        created_at=datetime(2026, 11, 29, 9, 0, tzinfo=UTC),
         url="https://x.com/warga_budi/status/1900000000000000123",
-        conversation_id="1900000000000000123")
-    return MentionCard(mention=mention, thread_id="x-humas-abc", account_handle="humas_demo",
-                       route="complaints", priority="high", sla=timedelta(minutes=30),
-                       sla_deadline=datetime(2026, 11, 29, 9, 30, tzinfo=UTC),
-                       is_first_in_thread=first)
+        conversation_id="1900000000000000123",
+    )
+    return MentionCard(
+        mention=mention,
+        thread_id="x-humas-abc",
+        account_handle="humas_demo",
+        route="complaints",
+        priority="high",
+        sla=timedelta(minutes=30),
+        sla_deadline=datetime(2026, 11, 29, 9, 30, tzinfo=UTC),
+        is_first_in_thread=first,
+    )
 
 
 def text_objects(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -33,8 +46,7 @@ def text_objects(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for block in blocks:
         if "text" in block:
             found.append(block["text"])
-        found += [e for e in block.get("elements", []) if e.get("type") in ("plain_text",
-                                                                            "mrkdwn")]
+        found += [e for e in block.get("elements", []) if e.get("type") in ("plain_text", "mrkdwn")]
         found += [e["text"] for e in block.get("elements", []) if e.get("type") == "button"]
     return found
 

@@ -1,0 +1,109 @@
+"""The ``reachable`` command as an admin and a newcomer use it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from bridge.httpserver import free_port
+from tests.e2e.conftest import CONFIG, Deployment
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def reachable(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bridge", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=timeout,
+    )
+
+
+def test_config_check_prints_a_summary_of_a_good_file() -> None:
+    result = reachable("config", "check", "config/reachable.example.yaml")
+    assert result.returncode == 0, result.stderr
+    assert "config/reachable.example.yaml: OK" in result.stdout
+    assert "humas: @humas_demo on x" in result.stdout
+    assert "complaints: -> humas-slack (SLA 30m, high)" in result.stdout
+
+
+def test_config_check_lists_every_problem_with_its_place(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        CONFIG.replace("to: [humas-slack], sla: 4h", "to: [humas-slak], sla: 4h").replace(
+            "speaks_for: [humas]", "speaks_for: [humas, pers]"
+        )
+    )
+    result = reachable("config", "check", str(bad))
+    assert result.returncode == 1
+    assert f"{bad}: 2 problem(s):" in result.stderr
+    assert (
+        "routes[1].to[0]: unknown destination 'humas-slak' (known: humas-slack, supervisors)"
+    ) in result.stderr
+    assert "people[0].speaks_for[1]: unknown account 'pers' (known: humas)" in result.stderr
+
+
+def test_the_bridge_refuses_to_start_on_a_bad_config(deployment: Deployment) -> None:
+    deployment.config.write_text(CONFIG.replace("sla: 30m", "sla: soon"))
+    result = reachable("run", "--config", str(deployment.config), env=deployment.env)
+    assert result.returncode == 2
+    assert "Not starting: the config has problems." in result.stderr
+    assert "routes[0].sla: 'soon' is not a duration" in result.stderr
+    emulators = deployment.emulators
+    for url in (emulators.x_server.url, emulators.slack_server.url):
+        assert httpx.get(f"{url}/_emulator/calls").json()["calls"] == []
+
+
+def test_the_bridge_says_why_when_redis_is_down(deployment: Deployment) -> None:
+    env = {**deployment.env, "REACHABLE_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}
+    result = reachable("run", "--config", str(deployment.config), env=env)
+    assert result.returncode == 2
+    assert "cannot reach Redis at redis://127.0.0.1:" in result.stderr
+
+
+def test_demo_shows_the_mirrored_mentions_and_stops_cleanly(tmp_path: Path) -> None:
+    # No Redis answers at this address, so the demo starts a private redis-server.
+    env = {
+        **os.environ,
+        "REACHABLE_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
+        "NO_PROXY": "127.0.0.1,localhost",
+    }
+    log = tmp_path / "demo.out"
+    with log.open("w") as out:
+        demo = subprocess.Popen(
+            [sys.executable, "-m", "bridge", "demo"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while "Ctrl+C stops the demo" not in log.read_text():
+                assert demo.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.2)
+        finally:
+            demo.send_signal(signal.SIGINT)
+            demo.wait(timeout=20)
+    shown = log.read_text()
+    assert demo.returncode == 0, shown
+    assert "a private redis-server on port" in shown
+    assert "What staff now see in Slack #humas (C0HUMAS):" in shown
+    assert "Budi Santoso · @warga_budi · 312 followers" in shown
+    assert "↳ in the thread:" in shown and "Siti Rahmawati" in shown
+    assert "Route: complaints · priority high · SLA 30m" in shown
+    assert "[Reply as @humas_demo]  [Reply as myself]  [Claim]  [Dismiss]" in shown
+    assert "Pings caused by these 4 messages: none." in shown
+    assert shown.rstrip().endswith("Demo stopped.")

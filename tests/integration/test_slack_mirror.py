@@ -1,0 +1,215 @@
+"""The mirror stage with the real Slack client against the Slack emulator and a real Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+
+from adapters.slack.chat import SlackChat
+from adapters.slack.emulator import SlackEmulator
+from bridge.config import Config, parse_config
+from bridge.httpserver import ThreadedServer
+from bridge.models import Author, Mention
+from bridge.settings import Settings
+from bridge.stages import MirrorStage, RouterStage
+from bridge.store import Store
+from bridge.streams import StageRunner
+
+TOKEN, SECRET = "xoxb-mirror-test", "mirror-secret"
+CONFIG = parse_config("""
+accounts: [{key: humas, handle: humas_demo}]
+destinations:
+  desk: {chat: slack, channel: C0DESK}
+  gone: {chat: slack, channel: C0GONE}
+routes:
+  - {name: lost, match: {any_words: [lost]}, to: [gone]}
+  - {name: all, to: [desk]}
+""")
+
+
+@pytest.fixture
+def slack() -> Iterator[tuple[SlackEmulator, str]]:
+    emulator = SlackEmulator(
+        bot_token=TOKEN,
+        signing_secret=SECRET,
+        team_id="T0",
+        app_id="A0",
+        bot_user_id="U0BOT",
+        bot_id="B0BOT",
+        bridge_url=None,
+        channels={"C0DESK": "desk"},
+        users={},
+        rate_limits=True,
+    )
+    server = ThreadedServer(emulator.app).start()
+    yield emulator, server.url
+    server.stop()
+
+
+@pytest.fixture
+async def chat(slack: tuple[SlackEmulator, str], store: Store) -> AsyncIterator[SlackChat]:
+    settings = Settings(
+        slack_api_url=f"{slack[1]}/api/", slack_bot_token=TOKEN, slack_signing_secret=SECRET
+    )
+    instance = SlackChat(settings=settings, config=lambda: CONFIG, store=store)
+    yield instance
+    await instance.close()
+
+
+def mention(n: int, *, conversation: int | None = None, text: str | None = None) -> Mention:
+    return Mention(
+        network="x",
+        id=str(1000 + n),
+        account="humas",
+        text=text or f"@humas_demo pesan {n}",
+        author=Author(id="7", handle="warga", name="Warga", followers=10),
+        created_at=datetime(2026, 11, 29, tzinfo=UTC),
+        conversation_id=str(1000 + (conversation if conversation is not None else n)),
+    )
+
+
+async def drain(
+    store: Store,
+    chat: SlackChat,
+    config: Config = CONFIG,
+    interval_s: float = 1.0,
+    timeout: float = 30,
+) -> None:
+    router = RouterStage(store, config=lambda: config)
+    mirror = MirrorStage(
+        store, config=lambda: config, sinks={"slack": chat}, channel_interval_s=lambda _: interval_s
+    )
+    runners = [
+        StageRunner(
+            store.redis,
+            stream=router.stream,
+            group=router.group,
+            consumer="c",
+            handler=router.handle,
+            block_ms=50,
+            claim_idle_ms=500,
+        ),
+        StageRunner(
+            store.redis,
+            stream=mirror.stream,
+            group=mirror.group,
+            consumer="c",
+            handler=mirror.handle,
+            lane_of=mirror.lane_of,
+            block_ms=50,
+            claim_idle_ms=500,
+        ),
+    ]
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(r.run(stop)) for r in runners]
+    try:
+        async with asyncio.timeout(timeout):
+            while True:
+                await asyncio.sleep(0.2)
+                pending = [await store.redis.xpending(r.stream, r.group) for r in runners]
+                lag = [await store.redis.xlen(r.stream) for r in runners]
+                if (
+                    all(p["pending"] == 0 for p in pending)
+                    and lag[0]
+                    and await _all_read(store, runners)
+                ):
+                    break
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks)
+
+
+async def _all_read(store: Store, runners: list[StageRunner]) -> bool:
+    for runner in runners:
+        groups = await store.redis.xinfo_groups(runner.stream)
+        if any(int(g.get("lag") or 0) for g in groups):
+            return False
+    return True
+
+
+def calls(url: str, path: str) -> list[dict[str, object]]:
+    return [c for c in httpx.get(f"{url}/_emulator/calls").json()["calls"] if c["path"] == path]
+
+
+async def test_a_burst_to_one_channel_is_paced_under_slacks_limit(
+    slack: tuple[SlackEmulator, str], chat: SlackChat, store: Store
+) -> None:
+    emulator, url = slack
+    await store.append_mentions(
+        [mention(n) for n in range(6)], network="x", account="humas", cursor="1005"
+    )
+    await drain(store, chat)
+    assert len(emulator.messages("C0DESK")) == 6
+    posts = calls(url, "/api/chat.postMessage")
+    assert [c["status"] for c in posts] == [200] * 6
+    gaps = [b["time"] - a["time"] for a, b in itertools.pairwise(posts)]
+    assert min(gaps) > 0.8
+
+
+async def test_retry_after_is_honoured_and_nothing_is_posted_twice(
+    slack: tuple[SlackEmulator, str], chat: SlackChat, store: Store
+) -> None:
+    emulator, url = slack
+    httpx.post(
+        f"{url}/_emulator/faults",
+        json={
+            "method": "POST",
+            "path": "/api/chat.postMessage",
+            "status": 429,
+            "retry_after": 2,
+            "times": 1,
+        },
+    )
+    httpx.post(
+        f"{url}/_emulator/faults",
+        json={"method": "POST", "path": "/api/chat.postMessage", "status": 503, "times": 1},
+    )
+    await store.append_mentions(
+        [mention(1), mention(2, conversation=1)], network="x", account="humas", cursor="1002"
+    )
+    await drain(store, chat, interval_s=0.01)
+    messages = emulator.messages("C0DESK")
+    assert len(messages) == 2 and messages[1]["thread_ts"] == messages[0]["ts"]
+    posts = calls(url, "/api/chat.postMessage")
+    assert [c["status"] for c in posts] == [429, 503, 200, 200]
+    assert posts[1]["time"] - posts[0]["time"] >= 1.9
+
+
+async def test_a_channel_slack_refuses_is_reported_once_not_retried_forever(
+    slack: tuple[SlackEmulator, str], chat: SlackChat, store: Store
+) -> None:
+    _, url = slack
+    await store.append_mentions(
+        [mention(1, text="lost in space")], network="x", account="humas", cursor="1001"
+    )
+    await drain(store, chat)
+    effect = await store.effect("mirror:gone:" + (await store.thread_ids())[0] + ":1001")
+    assert effect is not None and effect.state == "failed"
+    assert effect.error == "slack: channel_not_found"
+    assert len(calls(url, "/api/chat.postMessage")) == 1
+
+
+async def test_an_interrupted_post_is_found_again_instead_of_reposted(
+    slack: tuple[SlackEmulator, str], chat: SlackChat, store: Store
+) -> None:
+    emulator, url = slack
+    await store.append_mentions([mention(1)], network="x", account="humas", cursor="1001")
+    await drain(store, chat)
+    thread_id = (await store.thread_ids())[0]
+    effect_key = f"mirror:desk:{thread_id}:1001"
+    # As if the worker died after Slack accepted the post but before recording it.
+    await store.redis.hset(store.keys.effect(effect_key), "state", "doing")
+    await store.redis.xadd(
+        store.keys.outbox_stream,
+        {"thread_id": thread_id, "mention_id": "1001", "destination": "desk", "root": "1001"},
+    )
+    await drain(store, chat)
+    assert len(emulator.messages("C0DESK")) == 1
+    assert len(calls(url, "/api/chat.postMessage")) == 1
+    effect = await store.effect(effect_key)
+    assert effect is not None and effect.state == "done"
