@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ROLES = ("poller", "worker", "web")
+SHUTDOWN_GRACE_S = 10.0
 
 
 def load_registry() -> Any:
@@ -108,6 +109,10 @@ class Runtime:
             await _wait_for_stop_or_crash(stop, tasks)
         finally:
             stop.set()
+            # Let each stage finish the entry at hand; what is still running then is cancelled
+            # and its entry, left pending, is taken over later.
+            if tasks:
+                await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE_S)
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -127,6 +132,7 @@ class Runtime:
             config=self.current_config,
             sinks=sinks,
             channel_interval_s=self._channel_interval,
+            time_budget_s=self.settings.claim_idle_s / 2,
         )
         runners = [
             StageRunner(

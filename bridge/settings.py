@@ -37,5 +37,7 @@ class Settings(BaseSettings):
 
     # A stage entry idle this long belongs to a crashed worker and is taken over (XAUTOCLAIM).
     # Keep it above the slowest legitimate handling of one entry.
-    claim_idle_s: float = 60.0
+    # A stage gives up on an entry (leaving it pending) after half of this, so that a live worker
+    # never races the one taking over.
+    claim_idle_s: float = 120.0
     log_level: str = "INFO"

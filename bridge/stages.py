@@ -23,7 +23,6 @@ from bridge.streams import Deferred, Entry
 log = logging.getLogger(__name__)
 
 ROOT_WAIT_S = 10.0
-MAX_IN_HANDLER_WAIT_S = 30.0
 TRANSIENT_RETRIES = 3
 
 
@@ -103,11 +102,13 @@ class MirrorStage:
         config: Callable[[], Config],
         sinks: dict[str, ChatSink],
         channel_interval_s: Callable[[str], float],
+        time_budget_s: float = 60.0,
     ) -> None:
         self.store = store
         self.config = config
         self.sinks = sinks
         self.channel_interval_s = channel_interval_s
+        self.time_budget_s = time_budget_s
 
     @property
     def stream(self) -> str:
@@ -121,6 +122,7 @@ class MirrorStage:
         await self.store.redis.xack(self.stream, self.group, entry.id)
 
     async def handle(self, entry: Entry) -> None:
+        deadline = asyncio.get_running_loop().time() + self.time_budget_s
         fields = entry.fields
         thread_id, mention_id = fields["thread_id"], fields["mention_id"]
         destination_key = fields["destination"]
@@ -159,7 +161,7 @@ class MirrorStage:
                 )
                 return
         card = self._card(thread, mention, is_root=is_root)
-        ref = await self._post(sink, destination, card, reply_to, effect_key, entry)
+        ref = await self._post(sink, destination, card, reply_to, effect_key, entry, deadline)
         if ref is not None:
             await self._finish(
                 entry,
@@ -209,12 +211,21 @@ class MirrorStage:
         reply_to: MirrorRef | None,
         effect_key: str,
         entry: Entry,
+        deadline: float,
     ) -> MirrorRef | None:
+        """Post within the channel's pace, retrying what is worth retrying until ``deadline``.
+
+        Past the deadline the entry is left pending (Deferred) rather than held: a worker that
+        holds an entry longer than the claim-idle time would race the one taking it over.
+        """
+        loop = asyncio.get_running_loop()
         channel = destination.channel
         for attempt in range(1, TRANSIENT_RETRIES + 1):
             wait = await self.store.reserve_send_slot(
                 sink.chat, channel, self.channel_interval_s(sink.chat)
             )
+            if loop.time() + wait > deadline:
+                raise Deferred(f"{channel} cannot take a message for {wait:.0f} s")
             if wait > 0:
                 await asyncio.sleep(wait)
             await self.store.mark_doing(effect_key)
@@ -231,17 +242,16 @@ class MirrorStage:
                     exc.retry_after,
                     channel,
                 )
-                if exc.retry_after > MAX_IN_HANDLER_WAIT_S:
-                    raise Deferred(
-                        f"{channel} is rate limited for {exc.retry_after:.0f} s"
-                    ) from exc
             except TransientError as exc:
+                backoff = min(2.0**attempt, 10.0)
                 log.warning("posting %s failed (attempt %d): %s", effect_key, attempt, exc)
-                await asyncio.sleep(min(2.0**attempt, 10.0))
+                if loop.time() + backoff > deadline:
+                    break
+                await asyncio.sleep(backoff)
             except PermanentError as exc:
                 await self._fail(entry, effect_key, str(exc))
                 return None
-        raise Deferred(f"{effect_key}: still failing after {TRANSIENT_RETRIES} attempts")
+        raise Deferred(f"{effect_key}: not posted yet; it stays queued and is retried")
 
     async def _finish(
         self,

@@ -10,7 +10,7 @@ import json
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal, cast
+from typing import Literal, cast
 
 import redis.asyncio as aioredis
 
@@ -228,10 +228,6 @@ class Store:
         raw = await self.redis.hget(self.keys.thread_mirrors(thread_id), destination)
         return MirrorRef.model_validate_json(raw) if raw else None
 
-    async def mirrors(self, thread_id: str) -> dict[str, MirrorRef]:
-        raw = await self._hgetall(self.keys.thread_mirrors(thread_id))
-        return {dest: MirrorRef.model_validate_json(v) for dest, v in raw.items()}
-
     async def thread_ids(self, *, since: datetime | None = None) -> list[str]:
         low = since.timestamp() if since else "-inf"
         return [
@@ -258,12 +254,6 @@ class Store:
             pipe.hset(key, mapping={"state": "doing", "at": now_ms()})
             attempt, _ = await pipe.execute()
         return int(attempt)
-
-    async def mark_failed(self, effect_key: str, error: str) -> None:
-        await self.redis.hset(
-            self.keys.effect(effect_key),
-            mapping={"state": "failed", "error": error, "at": now_ms()},
-        )
 
     # -- pacing ----------------------------------------------------------------------------------
 
@@ -292,16 +282,6 @@ class Store:
     async def count(self, name: str, amount: int = 1) -> None:
         await self.redis.incrby(self.keys.counter(name), amount)
 
-    async def counters(self) -> dict[str, int]:
-        prefix = self.keys.counter("")
-        keys = [k async for k in self.redis.scan_iter(match=prefix + "*")]
-        values = await self.redis.mget(keys) if keys else []
-        return {k.removeprefix(prefix): int(v or 0) for k, v in zip(keys, values, strict=True)}
-
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def dump(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)

@@ -86,7 +86,7 @@ class SlackChat:
         self._store = store
         base_url = settings.slack_api_url.rstrip("/") + "/"
         self.client = AsyncWebClient(
-            token=settings.slack_bot_token.get_secret_value(), base_url=base_url, timeout=30
+            token=settings.slack_bot_token.get_secret_value(), base_url=base_url, timeout=15
         )
         self.app = AsyncApp(
             client=self.client,

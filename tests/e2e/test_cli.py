@@ -107,3 +107,46 @@ def test_demo_shows_the_mirrored_mentions_and_stops_cleanly(tmp_path: Path) -> N
     assert "[Reply as @humas_demo]  [Reply as myself]  [Claim]  [Dismiss]" in shown
     assert "Pings caused by these 4 messages: none." in shown
     assert shown.rstrip().endswith("Demo stopped.")
+
+
+def test_emulate_serves_both_emulators_until_interrupted() -> None:
+    x_port, slack_port = free_port(), free_port()
+    emulate = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bridge",
+            "emulate",
+            "--x-port",
+            str(x_port),
+            "--slack-port",
+            str(slack_port),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                x = httpx.get(
+                    f"http://127.0.0.1:{x_port}/2/users/by/username/humas_demo",
+                    headers={"Authorization": "Bearer demo-x-bearer-token"},
+                )
+                slack = httpx.post(
+                    f"http://127.0.0.1:{slack_port}/api/auth.test",
+                    headers={"Authorization": "Bearer xoxb-demo-bot-token"},
+                )
+                break
+            except httpx.ConnectError:
+                assert time.monotonic() < deadline and emulate.poll() is None
+                time.sleep(0.2)
+        assert x.json()["data"]["username"] == "humas_demo"
+        assert slack.json()["ok"] is True
+    finally:
+        emulate.send_signal(signal.SIGINT)
+        output, _ = emulate.communicate(timeout=20)
+    assert emulate.returncode == 0, output
+    assert f"X emulator:     http://127.0.0.1:{x_port}" in output

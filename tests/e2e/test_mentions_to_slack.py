@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
+from urllib.parse import urlencode
 
+import httpx
 import pytest
+from slack_sdk.signature import SignatureVerifier
 
-from tests.e2e.conftest import Deployment, wait_for
+from tests.e2e.conftest import APP_ID, SLACK_SECRET, TEAM_ID, Deployment, wait_for
 
 HOSTILE = (
     "@humas_demo <!channel> *bold* _x_ ~s~ <https://evil.example|https://bank.example> "
@@ -193,3 +197,60 @@ def test_forged_or_stale_slack_requests_are_refused(
         ).json()["ephemerals"]
         == []
     )
+
+
+def signed_click(deployment: Deployment, *, team: str, user: str, message: dict[str, Any]) -> int:
+    """A block_actions request signed with the real secret, as if from workspace ``team``."""
+    payload = {
+        "type": "block_actions",
+        "team": {"id": team, "domain": "other"},
+        "user": {"id": user, "username": "x", "team_id": team},
+        "api_app_id": APP_ID,
+        "container": {"type": "message", "message_ts": message["ts"], "channel_id": "C0HUMAS"},
+        "channel": {"id": "C0HUMAS", "name": "humas"},
+        "trigger_id": "1.2.3",
+        "actions": [
+            {
+                "action_id": "claim",
+                "block_id": "b",
+                "type": "button",
+                "value": "v",
+                "action_ts": str(time.time()),
+            }
+        ],
+    }
+    body = urlencode({"payload": json.dumps(payload)})
+    timestamp = str(int(time.time()))
+    signature = SignatureVerifier(SLACK_SECRET).generate_signature(timestamp=timestamp, body=body)
+    response = httpx.post(
+        f"http://127.0.0.1:{deployment.emulators.bridge_port}/slack/events",
+        content=body,
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": timestamp,
+            "X-Slack-Signature": signature,
+        },
+    )
+    return response.status_code
+
+
+def test_requests_from_another_workspace_are_ignored(deployment: Deployment) -> None:
+    emulators = deployment.emulators
+    deployment.start()
+    emulators.post("warga_budi", "@humas_demo halo")
+    message = settle(deployment, 1)[0]
+
+    def ephemerals() -> list[dict[str, Any]]:
+        return list(
+            emulators.http.get(
+                f"{emulators.slack_server.url}/_emulator/ephemerals",
+                params={"channel": "C0HUMAS", "user": "U0RINA"},
+            ).json()["ephemerals"]
+        )
+
+    assert signed_click(deployment, team="T0OTHER", user="U0RINA", message=message) == 200
+    time.sleep(1)
+    assert ephemerals() == []
+    # The very same request from our own workspace is answered: the check is the team alone.
+    assert signed_click(deployment, team=TEAM_ID, user="U0RINA", message=message) == 200
+    assert wait_for(ephemerals, what="an answer to our own workspace")
