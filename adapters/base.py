@@ -5,6 +5,7 @@ Implementations need not inherit anything: these are structural ``Protocol``s.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -70,6 +71,10 @@ class ChatSink(Protocol):
 
     def web_routes(self) -> Sequence[Any]:
         """Starlette routes this chat needs on the bridge's web app (events, interactions)."""
+        ...
+
+    async def listen(self, stop: asyncio.Event) -> None:
+        """Receive chat events until ``stop``: long polling, or just waiting if they are pushed."""
         ...
 
     async def close(self) -> None: ...

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from adapters.base import SinkFactory, SourceFactory
 from adapters.slack.chat import SlackChat
+from adapters.telegram.chat import TelegramChat
 from adapters.x.source import XSource
 
 SOURCES: dict[str, SourceFactory] = {"x": XSource.from_context}
-SINKS: dict[str, SinkFactory] = {"slack": SlackChat.from_context}
+SINKS: dict[str, SinkFactory] = {
+    "slack": SlackChat.from_context,
+    "telegram": TelegramChat.from_context,
+}

@@ -23,7 +23,7 @@ Key = Annotated[str, Field(pattern=KEY_PATTERN)]
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
 NETWORKS = ("x",)
-CHATS = ("slack",)
+CHATS = ("slack", "telegram")
 ROLES = ("staff", "supervisor", "admin")
 
 
@@ -50,11 +50,31 @@ class SlackDestination(Strict):
     chat: Literal["slack"]
     channel: Annotated[str, Field(pattern=r"^[CGD][A-Z0-9]{2,}$")]
 
+    @property
+    def address(self) -> str:
+        """The chat-side target that platform rate limits count against."""
+        return self.channel
+
     def describe(self) -> str:
         return f"Slack channel {self.channel}"
 
 
-Destination = SlackDestination
+class TelegramDestination(Strict):
+    chat: Literal["telegram"]
+    # Group ids are negative; supergroups start with -100 and exceed 32 bits.
+    chat_id: int
+    topic: Annotated[int, Field(gt=0)] | None = None
+
+    @property
+    def address(self) -> str:
+        return str(self.chat_id)
+
+    def describe(self) -> str:
+        where = f"Telegram chat {self.chat_id}"
+        return f"{where}, topic {self.topic}" if self.topic else where
+
+
+Destination = Annotated[SlackDestination | TelegramDestination, Field(discriminator="chat")]
 
 
 class PersonConfig(Strict):
@@ -165,8 +185,10 @@ def _humanise(error: Any) -> str:
         return "unknown setting (check the spelling)"
     if kind == "missing":
         return "required setting is missing"
-    if kind == "literal_error" and error["loc"] and error["loc"][-1] == "chat":
-        return f"unknown chat {error['input']!r} (known: {', '.join(CHATS)})"
+    if kind == "union_tag_invalid":
+        return f"unknown chat {error['ctx']['tag']!r} (known: {', '.join(CHATS)})"
+    if kind == "union_tag_not_found":
+        return f"`chat` is missing (one of: {', '.join(CHATS)})"
     if kind == "literal_error" and error["loc"] and error["loc"][-1] == "network":
         return f"unknown network {error['input']!r} (known: {', '.join(NETWORKS)})"
     if kind == "string_pattern_mismatch":
@@ -267,6 +289,13 @@ def _cross_check(config: Config) -> list[tuple[tuple[int | str, ...], str]]:
     return problems
 
 
+def _without_union_tag(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
+    """pydantic puts the chosen chat in the path (destinations.x.slack.channel); admins don't."""
+    if len(loc) > 2 and loc[0] == "destinations" and loc[2] in CHATS:
+        return loc[:2] + loc[3:]
+    return loc
+
+
 def parse_config(text: str, *, source: str = "<config>") -> Config:
     """Parse and check a configuration text; raise ConfigError naming every problem."""
     try:
@@ -296,7 +325,7 @@ def parse_config(text: str, *, source: str = "<config>") -> Config:
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
-            problems.append((located(tuple(error["loc"])), _humanise(error)))
+            problems.append((located(_without_union_tag(tuple(error["loc"]))), _humanise(error)))
         raise ConfigError(source, problems) from None
     cross = _cross_check(config)
     if cross:

@@ -233,7 +233,7 @@ async def run_demo(*, config_path: Path, seed: bool) -> None:
     try:
         await _wait_ready(runtime, bridge)
         say("• Bridge running: poller, router and Slack mirror in one process")
-        channels = [d.channel for d in config.destinations.values()]
+        channels = [d.address for d in config.destinations.values() if d.chat == "slack"]
         async with httpx.AsyncClient(timeout=10) as http:
             if seed:
                 await _seed(http, x_server.url, config)

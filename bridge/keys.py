@@ -76,5 +76,9 @@ class Keys:
         """Set when a chat event (Slack event_id, Telegram update_id) was handled."""
         return f"{self.prefix}:seen:{chat}:{event_id}"
 
+    def chat_migration(self, chat: str, address: str) -> str:
+        """The chat a configured one became (a Telegram group upgraded to a supergroup)."""
+        return f"{self.prefix}:migrated:{chat}:{address}"
+
     def counter(self, name: str) -> str:
         return f"{self.prefix}:count:{name}"

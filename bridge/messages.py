@@ -76,6 +76,14 @@ def text_truncated() -> str:
     return "… (the post continues; open it to read all of it)"
 
 
+def telegram_help() -> str:
+    return (
+        "Reachable mirrors public mentions of your institution into this group. "
+        "Each mirrored mention has buttons: reply as the institution or as yourself, claim, "
+        "dismiss. Replying and claiming from chat arrive in the next versions."
+    )
+
+
 def slash_help(command: str) -> str:
     return (
         f"*Reachable* mirrors public mentions of your institution into this chat.\n"

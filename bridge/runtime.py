@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from bridge.config import Config
+from bridge.config import Config, Destination
 from bridge.errors import ReachableError
 from bridge.httpserver import EmbeddedServer
 from bridge.keys import Keys
@@ -95,6 +95,8 @@ class Runtime:
             if "worker" in roles:
                 tasks += self._stage_tasks(store, sinks, owner, stop)
             if "web" in roles:
+                for name, sink in sinks.items():
+                    tasks.append(asyncio.create_task(sink.listen(stop), name=f"listen-{name}"))
                 routes = [route for sink in sinks.values() for route in sink.web_routes()]
                 server = EmbeddedServer(
                     create_web_app(store, routes=routes),
@@ -155,8 +157,13 @@ class Runtime:
         ]
         return [asyncio.create_task(r.run(stop), name=r.group) for r in runners]
 
-    def _channel_interval(self, chat: str) -> float:
-        return self.settings.slack_channel_interval_s if chat == "slack" else 1.0
+    def _channel_interval(self, destination: Destination) -> float:
+        """Seconds between two messages to one destination, under its platform's limit."""
+        if destination.chat == "slack":
+            return self.settings.slack_channel_interval_s
+        if int(destination.address) < 0:
+            return self.settings.telegram_group_interval_s
+        return self.settings.telegram_private_interval_s
 
 
 async def _check_redis(redis: aioredis.Redis, url: str) -> None:

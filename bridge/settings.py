@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     # Slack's guidance is about one message per second per channel.
     slack_channel_interval_s: float = 1.0
 
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_bot_token: SecretStr | None = None
+    # Telegram allows a group 20 messages a minute (one every 3 s) and a private chat one a second.
+    telegram_group_interval_s: float = 3.0
+    telegram_private_interval_s: float = 1.0
+
     # A stage entry idle this long belongs to a crashed worker and is taken over (XAUTOCLAIM).
     # Keep it above the slowest legitimate handling of one entry.
     # A stage gives up on an entry (leaving it pending) after half of this, so that a live worker

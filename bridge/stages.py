@@ -101,7 +101,7 @@ class MirrorStage:
         *,
         config: Callable[[], Config],
         sinks: dict[str, ChatSink],
-        channel_interval_s: Callable[[str], float],
+        channel_interval_s: Callable[[Destination], float],
         time_budget_s: float = 60.0,
     ) -> None:
         self.store = store
@@ -219,10 +219,10 @@ class MirrorStage:
         holds an entry longer than the claim-idle time would race the one taking it over.
         """
         loop = asyncio.get_running_loop()
-        channel = destination.channel
+        channel = destination.address
         for attempt in range(1, TRANSIENT_RETRIES + 1):
             wait = await self.store.reserve_send_slot(
-                sink.chat, channel, self.channel_interval_s(sink.chat)
+                sink.chat, channel, self.channel_interval_s(destination)
             )
             if loop.time() + wait > deadline:
                 raise Deferred(f"{channel} cannot take a message for {wait:.0f} s")

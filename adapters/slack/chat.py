@@ -112,7 +112,7 @@ class SlackChat:
     ) -> MirrorRef:
         try:
             response = await self.client.chat_postMessage(
-                channel=destination.channel,
+                channel=destination.address,
                 text=render.fallback_text(card),
                 blocks=render.mention_blocks(card),
                 thread_ts=reply_to.message_id if reply_to else None,
@@ -139,14 +139,14 @@ class SlackChat:
         try:
             if reply_to is not None:
                 response = await self.client.conversations_replies(
-                    channel=destination.channel,
+                    channel=destination.address,
                     ts=reply_to.message_id,
                     include_all_metadata=True,
                     limit=200,
                 )
             else:
                 response = await self.client.conversations_history(
-                    channel=destination.channel, include_all_metadata=True, limit=200
+                    channel=destination.address, include_all_metadata=True, limit=200
                 )
         except Exception as exc:
             raise wrap_slack_error(exc) from exc
@@ -156,7 +156,7 @@ class SlackChat:
             if payload.get("effect_key") == effect_key:
                 return MirrorRef(
                     chat=self.chat,
-                    channel=destination.channel,
+                    channel=destination.address,
                     message_id=str(message["ts"]),
                     thread_root=reply_to.message_id if reply_to else None,
                 )
@@ -169,6 +169,10 @@ class SlackChat:
             return await self._handler.handle(request)
 
         return [Route("/slack/events", events, methods=["POST"])]
+
+    async def listen(self, stop: asyncio.Event) -> None:
+        """Slack pushes events to the web app's routes; nothing to poll."""
+        await stop.wait()
 
     def _register_listeners(self) -> None:
         self.app.middleware(self._only_known_workspace)
@@ -197,7 +201,10 @@ class SlackChat:
         return next((p for p in self._config().people if p.slack == user_id), None)
 
     def _is_destination(self, channel: str) -> bool:
-        return any(d.channel == channel for d in self._config().destinations.values())
+        return any(
+            d.chat == self.chat and d.address == channel
+            for d in self._config().destinations.values()
+        )
 
     async def _on_button(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()

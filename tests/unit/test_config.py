@@ -88,7 +88,7 @@ def test_unknown_chat_lists_the_known_ones() -> None:
     found = problems_of(
         VALID.replace("{chat: slack, channel: C0SUPER}", "{chat: slak, channel: C0SUPER}")
     )
-    assert any("unknown chat 'slak' (known: slack)" in p for p in found), found
+    assert any("unknown chat 'slak' (known: slack, telegram)" in p for p in found), found
 
 
 def test_a_catch_all_route_is_required_and_must_be_last() -> None:

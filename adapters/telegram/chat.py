@@ -1,0 +1,311 @@
+"""Telegram as a chat sink: posts mirrored mentions and reads updates (python-telegram-bot).
+
+Updates come in by long polling (no public address needed). One process at a time polls, by
+holding a lease in Redis, since Telegram ends one ``getUpdates`` when another starts. Every
+``update_id`` is acted on once, remembered for two days, because Telegram redelivers updates
+that were not confirmed and restarts the numbering after a week of silence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import warnings
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from typing import Any
+
+from starlette.routing import Route
+from telegram import (
+    BotCommand,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    ReplyParameters,
+    Update,
+)
+from telegram.constants import ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from adapters.base import AdapterContext
+from adapters.telegram import render
+from bridge import messages
+from bridge.config import Config, Destination, PersonConfig
+from bridge.errors import PermanentError, PlatformError, RateLimited, ReachableError, TransientError
+from bridge.models import MentionCard, MirrorRef
+from bridge.settings import Settings
+from bridge.store import Store
+from bridge.streams import consumer_name
+
+log = logging.getLogger(__name__)
+
+POLL_TIMEOUT_S = 25
+COMMANDS = [BotCommand("help", "What Reachable does and how to use it")]
+
+
+def _seconds(exc: RetryAfter) -> float:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def wrap_telegram_error(exc: Exception) -> PlatformError:
+    """Translate python-telegram-bot's exceptions into the core's error kinds."""
+    if isinstance(exc, RetryAfter):
+        return RateLimited("telegram", "flood control", retry_after=_seconds(exc))
+    if isinstance(exc, TimedOut | NetworkError) and not isinstance(exc, BadRequest):
+        return TransientError("telegram", str(exc))
+    if isinstance(exc, Forbidden | BadRequest | ChatMigrated | TelegramError):
+        return PermanentError("telegram", str(exc))
+    raise exc
+
+
+class TelegramChat:
+    chat = "telegram"
+
+    def __init__(self, *, settings: Settings, config: Callable[[], Config], store: Store) -> None:
+        if settings.telegram_bot_token is None:
+            raise ReachableError(
+                "Telegram is configured as a destination, but REACHABLE_TELEGRAM_BOT_TOKEN is "
+                "not set"
+            )
+        self.settings = settings
+        self._config = config
+        self._store = store
+        api = settings.telegram_api_url.rstrip("/")
+        self.application: Application[Any, Any, Any, Any, Any, Any] = (
+            ApplicationBuilder()
+            .token(settings.telegram_bot_token.get_secret_value())
+            .base_url(f"{api}/bot")
+            .base_file_url(f"{api}/file/bot")
+            .updater(None)
+            .build()
+        )
+        self._register_handlers()
+        self._started = False
+
+    @classmethod
+    async def from_context(cls, context: AdapterContext) -> TelegramChat:
+        chat = cls(settings=context.settings, config=context.config, store=context.store)
+        await chat.application.initialize()
+        chat._started = True
+        return chat
+
+    @property
+    def bot(self) -> Any:
+        return self.application.bot
+
+    # -- posting ---------------------------------------------------------------------------------
+
+    async def _chat_id(self, destination: Destination) -> int:
+        """The configured chat, or the supergroup it became (Telegram's migrate_to_chat_id)."""
+        migrated = await self._store.redis.get(
+            self._store.keys.chat_migration(self.chat, destination.address)
+        )
+        return int(migrated) if migrated else int(destination.address)
+
+    async def _send(self, destination: Destination, **kwargs: Any) -> Message:
+        chat_id = await self._chat_id(destination)
+        try:
+            return await self.bot.send_message(chat_id=chat_id, **kwargs)  # type: ignore[no-any-return]
+        except ChatMigrated as exc:
+            await self._remember_migration(chat_id, exc.new_chat_id)
+            try:
+                return await self.bot.send_message(chat_id=exc.new_chat_id, **kwargs)  # type: ignore[no-any-return]
+            except Exception as again:
+                raise wrap_telegram_error(again) from again
+        except Exception as exc:
+            raise wrap_telegram_error(exc) from exc
+
+    async def _remember_migration(self, old: int, new: int) -> None:
+        log.warning("Telegram group %s became supergroup %s; update the config", old, new)
+        await self._store.redis.set(self._store.keys.chat_migration(self.chat, str(old)), new)
+
+    async def post_mention(
+        self,
+        *,
+        destination: Destination,
+        card: MentionCard,
+        reply_to: MirrorRef | None,
+        effect_key: str,
+    ) -> MirrorRef:
+        topic = getattr(destination, "topic", None)
+        parts = render.mention_messages(card)
+        first: Message | None = None
+        for part in parts:
+            anchor = reply_to.message_id if first is None and reply_to else None
+            anchor = str(first.message_id) if first is not None else anchor
+            message = await self._send(
+                destination,
+                text=part.html,
+                parse_mode=ParseMode.HTML,
+                message_thread_id=topic,
+                reply_parameters=ReplyParameters(
+                    message_id=int(anchor), allow_sending_without_reply=True
+                )
+                if anchor
+                else None,
+                reply_markup=_markup(part.keyboard),
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+            first = first or message
+        assert first is not None
+        return MirrorRef(
+            chat=self.chat,
+            channel=str(first.chat_id),
+            message_id=str(first.message_id),
+            thread_root=reply_to.message_id if reply_to else None,
+        )
+
+    async def find_posted(
+        self, *, destination: Destination, reply_to: MirrorRef | None, effect_key: str
+    ) -> MirrorRef | None:
+        """Telegram's Bot API cannot list a chat's messages, so an interrupted post cannot be
+        looked up; it is posted again (at worst, one duplicate after a crash mid-call)."""
+        return None
+
+    # -- listening -------------------------------------------------------------------------------
+
+    def web_routes(self) -> Sequence[Route]:
+        return []
+
+    async def listen(self, stop: asyncio.Event) -> None:
+        """Long-poll for updates while this process holds the Telegram lease."""
+        with contextlib.suppress(TelegramError):
+            await self.bot.set_my_commands(COMMANDS)
+        lease = self._store.keys.poll_lease(self.chat, "updates")
+        owner = consumer_name("telegram-updates")
+        offset: int | None = None
+        while not stop.is_set():
+            if not await self._store.acquire_lease(lease, owner, (POLL_TIMEOUT_S + 15) * 1000):
+                await _sleep(stop, 5)
+                continue
+            try:
+                updates = await self.bot.get_updates(
+                    offset=offset,
+                    timeout=POLL_TIMEOUT_S if not stop.is_set() else 0,
+                    allowed_updates=["message", "callback_query", "my_chat_member"],
+                )
+            except (TimedOut, NetworkError) as exc:
+                log.warning("Telegram getUpdates failed: %s; retrying", exc)
+                await _sleep(stop, 2)
+                continue
+            except TelegramError as exc:
+                log.error("Telegram refused getUpdates: %s", exc)
+                await _sleep(stop, 30)
+                continue
+            for update in updates:
+                offset = update.update_id + 1
+                await self.application.process_update(update)
+        await self._store.release_lease(lease, owner)
+
+    def _register_handlers(self) -> None:
+        app = self.application
+        app.add_handler(TypeHandler(Update, self._once_and_known), group=-1)
+        app.add_handler(CallbackQueryHandler(self._on_button))
+        app.add_handler(CommandHandler(["help", "start"], self._on_help))
+        app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self._on_migrate))
+
+    def _known_chat_ids(self) -> set[int]:
+        return {int(d.address) for d in self._config().destinations.values() if d.chat == self.chat}
+
+    def _person(self, user_id: int | None) -> PersonConfig | None:
+        return next((p for p in self._config().people if p.telegram == user_id), None)
+
+    async def _once_and_known(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """First handler of every update: drop repeats, and anything from unknown chats."""
+        if not await self._store.first_sighting(self.chat, str(update.update_id)):
+            log.info("ignored Telegram update %s: already handled", update.update_id)
+            raise ApplicationHandlerStop
+        chat = update.effective_chat
+        user = update.effective_user
+        if user is not None and user.id == self.bot.id:
+            raise ApplicationHandlerStop
+        migrated_from = update.effective_message and update.effective_message.migrate_from_chat_id
+        known = self._known_chat_ids()
+        if (
+            chat is not None
+            and chat.id not in known
+            and migrated_from not in known
+            and not await self._is_migrated_destination(chat.id)
+        ):
+            log.warning("ignored a Telegram update from chat %s, not a destination", chat.id)
+            raise ApplicationHandlerStop
+
+    async def _is_migrated_destination(self, chat_id: int) -> bool:
+        for known in self._known_chat_ids():
+            migrated = await self._store.redis.get(
+                self._store.keys.chat_migration(self.chat, str(known))
+            )
+            if migrated and int(migrated) == chat_id:
+                return True
+        return False
+
+    async def _on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query: CallbackQuery | None = update.callback_query
+        if query is None:
+            return
+        action = (query.data or "").split(":", 1)[0]
+        person = self._person(query.from_user.id if query.from_user else None)
+        if person is None:
+            log.warning("refused %s by unknown Telegram user %s", action, query.from_user.id)
+            text = messages.unknown_person()
+        else:
+            log.info("%s pressed %s in Telegram (not available yet)", person.key, action)
+            text = messages.not_available_yet(action)
+        with contextlib.suppress(TelegramError):
+            await query.answer(text=text[:200], show_alert=True)
+
+    async def _on_help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.effective_message is not None:
+            with contextlib.suppress(TelegramError):
+                await update.effective_message.reply_text(messages.telegram_help())
+
+    async def _on_migrate(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        if message is not None and message.migrate_to_chat_id:
+            await self._remember_migration(message.chat_id, message.migrate_to_chat_id)
+
+    async def close(self) -> None:
+        if self._started:
+            await self.application.shutdown()
+            self._started = False
+
+
+def _markup(rows: list[list[dict[str, str]]] | None) -> InlineKeyboardMarkup | None:
+    if not rows:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(b["text"], callback_data=b["callback_data"]) for b in row]
+            for row in rows
+        ]
+    )
+
+
+async def _sleep(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)

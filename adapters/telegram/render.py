@@ -1,0 +1,157 @@
+"""Turn a mirrored mention into Telegram messages (HTML parse mode) that nobody can abuse.
+
+Telegram counts a message's length in UTF-16 code units after its markup is parsed, and refuses
+more than 4,096. A long post is therefore split into parts, each cut where no character, emoji
+sequence or entity is broken; the first part carries the header and the buttons, the others
+follow as replies to it.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+
+from bridge import messages
+from bridge.models import MentionCard
+
+MESSAGE_LIMIT = 4096
+ACTIONS = (("reply_institution", "reply_personal"), ("claim", "dismiss"))
+# Parts after the first say where they belong; keep room for that line.
+CONTINUATION_ROOM = 40
+
+
+def utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def escape(text: str) -> str:
+    """Escape public text for Telegram HTML: only ``&``, ``<`` and ``>`` are special there."""
+    return html.escape(text, quote=False)
+
+
+def _joins_previous(char: str) -> bool:
+    """True when ``char`` belongs to the grapheme before it (cutting before it would split it)."""
+    code = ord(char)
+    return (
+        unicodedata.category(char) in ("Mn", "Me", "Mc")
+        or char == "\u200d"
+        or 0xFE00 <= code <= 0xFE0F
+        or 0xE0100 <= code <= 0xE01EF
+        or 0x1F3FB <= code <= 0x1F3FF
+        or 0xE0020 <= code <= 0xE007F
+    )
+
+
+def _is_regional_indicator(char: str) -> bool:
+    return 0x1F1E6 <= ord(char) <= 0x1F1FF
+
+
+def safe_cut(text: str, limit: int) -> int:
+    """The longest prefix (in code points) within ``limit`` UTF-16 units that ends between two
+    graphemes, preferring the last whitespace near the end."""
+    if utf16_len(text) <= limit:
+        return len(text)
+    units, cut = 0, 0
+    for index, char in enumerate(text):
+        size = 2 if ord(char) > 0xFFFF else 1
+        if units + size > limit:
+            break
+        units += size
+        cut = index + 1
+    while cut > 0 and (_joins_previous(text[cut]) or text[cut - 1] == "\u200d"):
+        cut -= 1
+    if cut > 0 and _is_regional_indicator(text[cut]):
+        run = 0
+        while cut - run > 0 and _is_regional_indicator(text[cut - run - 1]):
+            run += 1
+        if run % 2:
+            cut -= 1
+    space = text.rfind(" ", max(cut - 200, 0), cut)
+    if space > 0:
+        cut = space + 1
+    return cut or 1
+
+
+def split_text(text: str, first_limit: int, next_limit: int) -> list[str]:
+    parts: list[str] = []
+    limit = first_limit
+    while text:
+        cut = safe_cut(text, limit)
+        parts.append(text[:cut])
+        text = text[cut:]
+        limit = next_limit
+    return parts or [""]
+
+
+def _when(moment: datetime) -> str:
+    return moment.strftime("%d %b %H:%M UTC")
+
+
+def _header(card: MentionCard) -> str:
+    author = card.mention.author
+    if author is None:
+        return escape(messages.unknown_author())
+    name = f"<b>{escape(author.name or author.handle)}</b>" + (" ✓" if author.verified else "")
+    handle = f"@{author.handle}"
+    if card.mention.network == "x":
+        href = html.escape(f"https://x.com/{author.handle}", quote=True)
+        handle = f'<a href="{href}">{escape(handle)}</a>'
+    return f"{name} · {handle} · {escape(messages.followers(author.followers))}"
+
+
+def _footer(card: MentionCard) -> str:
+    mention = card.mention
+    lines = []
+    if card.is_first_in_thread:
+        route = messages.route_line(route=card.route, priority=card.priority, sla=card.sla)
+        due = f" · due {_when(card.sla_deadline)}" if card.sla_deadline else ""
+        lines.append(escape(route + due))
+    posted = [f"posted {_when(mention.created_at)}"] if mention.created_at else []
+    link = ""
+    if mention.url:
+        href = html.escape(mention.url, quote=True)
+        link = f'<a href="{href}">{escape(messages.open_on_network(mention.network))}</a>'
+    lines.append(" · ".join([escape(p) for p in posted] + ([link] if link else [])))
+    return "\n".join(line for line in lines if line)
+
+
+def _plain_length(html_text: str) -> int:
+    """UTF-16 length of what Telegram will show for our own markup (tags gone, entities decoded)."""
+    return utf16_len(html.unescape(re.sub(r"<[^>]+>", "", html_text)))
+
+
+@dataclass(frozen=True)
+class TelegramMessage:
+    html: str
+    keyboard: list[list[dict[str, str]]] | None
+
+
+def keyboard(card: MentionCard) -> list[list[dict[str, str]]]:
+    return [
+        [
+            {
+                "text": messages.action_label(action, handle=card.account_handle),
+                "callback_data": f"{action}:{card.mention.id}",
+            }
+            for action in row
+        ]
+        for row in ACTIONS
+    ]
+
+
+def mention_messages(card: MentionCard) -> list[TelegramMessage]:
+    """The message (or messages, for a long post) that mirror one mention."""
+    header, footer = _header(card), _footer(card)
+    frame = _plain_length(header) + _plain_length(footer) + 4
+    text = card.mention.text or "(no text)"
+    parts = split_text(text, MESSAGE_LIMIT - frame, MESSAGE_LIMIT - CONTINUATION_ROOM)
+    total = len(parts)
+    first = f"{header}\n\n{escape(parts[0])}\n\n{footer}"
+    out = [TelegramMessage(html=first, keyboard=keyboard(card))]
+    for number, part in enumerate(parts[1:], start=2):
+        note = escape(f"({number}/{total}, continued)")
+        out.append(TelegramMessage(html=f"<i>{note}</i>\n{escape(part)}", keyboard=None))
+    return out

@@ -1,0 +1,107 @@
+"""What a mirrored mention looks like in Telegram, and that public text cannot abuse it."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from adapters.telegram import render
+from bridge.models import Author, Mention, MentionCard
+
+FAMILY = "👨\u200d👩\u200d👧"  # one grapheme, five code points, eight UTF-16 units
+
+
+def card(text: str, *, first: bool = True) -> MentionCard:
+    mention = Mention(
+        network="x",
+        id="1900000000000000123",
+        account="humas",
+        text=text,
+        author=Author(
+            id="42", handle="warga_budi", name="Budi <b>&", verified=True, followers=12345
+        ),
+        created_at=datetime(2026, 11, 29, 9, 0, tzinfo=UTC),
+        url="https://x.com/warga_budi/status/1900000000000000123",
+        conversation_id="1900000000000000123",
+    )
+    return MentionCard(
+        mention=mention,
+        thread_id="x-humas-abc",
+        account_handle="humas_demo",
+        route="complaints",
+        priority="high",
+        sla=timedelta(minutes=30),
+        sla_deadline=datetime(2026, 11, 29, 9, 30, tzinfo=UTC),
+        is_first_in_thread=first,
+    )
+
+
+def shown(message_html: str) -> str:
+    """What Telegram shows for our markup: tags gone, entities decoded."""
+    return html.unescape(re.sub(r"<[^>]+>", "", message_html))
+
+
+def test_card_shows_author_text_route_link_and_buttons() -> None:
+    [message] = render.mention_messages(card("<!channel> <b>x</b> & @here"))
+    assert shown(message.html).splitlines() == [
+        "Budi <b>& ✓ · @warga_budi · 12,345 followers",
+        "",
+        "<!channel> <b>x</b> & @here",
+        "",
+        "Route: complaints · priority high · SLA 30m · due 29 Nov 09:30 UTC",
+        "posted 29 Nov 09:00 UTC · Open on X",
+    ]
+    assert "&lt;!channel&gt; &lt;b&gt;x&lt;/b&gt; &amp; @here" in message.html
+    assert message.keyboard == [
+        [
+            {
+                "text": "Reply as @humas_demo",
+                "callback_data": "reply_institution:1900000000000000123",
+            },
+            {"text": "Reply as myself", "callback_data": "reply_personal:1900000000000000123"},
+        ],
+        [
+            {"text": "Claim", "callback_data": "claim:1900000000000000123"},
+            {"text": "Dismiss", "callback_data": "dismiss:1900000000000000123"},
+        ],
+    ]
+    assert all(len(b["callback_data"].encode()) <= 64 for row in message.keyboard for b in row)
+
+
+def test_a_long_post_is_split_into_parts_that_each_fit() -> None:
+    text = ("kata " * 2000).strip()
+    messages = render.mention_messages(card(text))
+    assert len(messages) == 3
+    assert all(render.utf16_len(shown(m.html)) <= render.MESSAGE_LIMIT for m in messages)
+    assert messages[1].keyboard is None and shown(messages[1].html).startswith("(2/3, continued)")
+    body = [shown(messages[0].html).split("\n\n")[1]]
+    body += [shown(m.html).split("\n", 1)[1] for m in messages[1:]]
+    assert "".join(body) == text
+
+
+def test_an_emoji_sequence_at_the_limit_is_never_cut() -> None:
+    text = "a" * 4090 + FAMILY + " end"
+    parts = render.split_text(text, 4096, 4096)
+    assert parts == ["a" * 4090, FAMILY + " end"]
+
+
+GRAPHEMES = ["a", " ", "é", "e\u0301", FAMILY, "🇮🇩", "字", "\u202e", "👍🏽"]
+
+
+@given(
+    st.lists(st.sampled_from(GRAPHEMES), max_size=200).map("".join),
+    st.integers(min_value=12, max_value=60),
+)
+def test_splitting_keeps_every_grapheme_whole(text: str, limit: int) -> None:
+    parts = render.split_text(text, limit, limit)
+    assert "".join(parts) == text
+    for part in parts:
+        assert render.utf16_len(part) <= limit
+        assert not part or not render._joins_previous(part[0])
+        assert not part.startswith("\u200d") and not part.endswith("\u200d")
+        # The text holds whole flags only, so a part with half a flag split one.
+        assert sum(render._is_regional_indicator(c) for c in part) % 2 == 0
