@@ -63,6 +63,12 @@ class ChatSink(Protocol):
         """Post one mirrored mention; ``reply_to`` is the thread's first message there."""
         ...
 
+    async def edit_mention(
+        self, *, destination: Destination, ref: MirrorRef, card: MentionCard
+    ) -> None:
+        """Redraw a mirrored mention (its thread's state changed); unchanged content is fine."""
+        ...
+
     async def find_posted(
         self, *, destination: Destination, reply_to: MirrorRef | None, effect_key: str
     ) -> MirrorRef | None:

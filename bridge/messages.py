@@ -45,6 +45,18 @@ def unknown_person() -> str:
     )
 
 
+def status_line(status: str, *, by: str | None, note: str | None) -> str | None:
+    """How a thread's state reads on its mirrors; None while it is simply open."""
+    who = by or "someone"
+    if status == "claimed":
+        return f"🙋 Claimed by {who}"
+    if status == "answered":
+        return f"✅ Answered by {who}"
+    if status == "dismissed":
+        return f"🚫 Dismissed by {who}" + (f": {note}" if note else "")
+    return None
+
+
 def followers(count: int | None) -> str:
     if count is None:
         return "followers unknown"

@@ -53,6 +53,15 @@ class ThreadStatus(StrEnum):
     DISMISSED = "dismissed"
 
 
+# The buttons a mirror offers in each state of its thread, in display order.
+THREAD_ACTIONS: dict[ThreadStatus, tuple[str, ...]] = {
+    ThreadStatus.OPEN: ("reply_institution", "reply_personal", "claim", "dismiss"),
+    ThreadStatus.CLAIMED: ("reply_institution", "reply_personal", "release", "dismiss"),
+    ThreadStatus.ANSWERED: (),
+    ThreadStatus.DISMISSED: (),
+}
+
+
 def thread_id_for(*, network: str, account: str, conversation_id: str) -> str:
     """One thread per (network, account, conversation); the id is stable and key-safe."""
     raw = f"{network}\x00{account}\x00{conversation_id}"
@@ -70,6 +79,12 @@ class Thread(Frozen):
     sla_deadline: datetime | None = None
     created_at: datetime
     mention_count: int = 1
+    # Who moved the thread to its status, when, and why (a dismissal's reason); person keys.
+    status_by: str | None = None
+    status_at: datetime | None = None
+    status_note: str | None = None
+    # Raised by every state change; a mirror rendered from an older version is refreshed.
+    version: int = 0
 
 
 class MirrorRef(Frozen):
@@ -92,3 +107,6 @@ class MentionCard(Frozen):
     sla: timedelta | None
     sla_deadline: datetime | None
     is_first_in_thread: bool
+    status: ThreadStatus = ThreadStatus.OPEN
+    status_by: str | None = None
+    status_note: str | None = None

@@ -19,6 +19,7 @@ from bridge.models import Mention, MentionCard, MirrorRef, Thread, thread_id_for
 from bridge.routing import choose_routes, destinations_of, highest_priority
 from bridge.store import Store, now_ms, utcnow
 from bridge.streams import Deferred, Entry
+from bridge.threads import queue_refreshes
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,17 @@ class RouterStage:
         )
         joined = await self.store.join_thread(mention, thread=thread, destinations=destinations)
         keys = self.store.keys
+        mirrored = await self.store.mirror_destinations(thread.id) if joined.reopened else []
         async with self.store.redis.pipeline(transaction=True) as pipe:
+            if mirrored:
+                reopened = await self.store.thread(thread.id)
+                queue_refreshes(
+                    pipe,
+                    self.store,
+                    thread_id=thread.id,
+                    version=reopened.version if reopened else 0,
+                    destinations=mirrored,
+                )
             for destination in destinations:
                 pipe.xadd(
                     keys.outbox_stream,
@@ -122,6 +133,12 @@ class MirrorStage:
         await self.store.redis.xack(self.stream, self.group, entry.id)
 
     async def handle(self, entry: Entry) -> None:
+        if entry.fields.get("kind") == "refresh":
+            await self._refresh(entry)
+        else:
+            await self._mirror_mention(entry)
+
+    async def _mirror_mention(self, entry: Entry) -> None:
         deadline = asyncio.get_running_loop().time() + self.time_budget_s
         fields = entry.fields
         thread_id, mention_id = fields["thread_id"], fields["mention_id"]
@@ -151,26 +168,52 @@ class MirrorStage:
             )
             if found is not None:
                 log.info("%s was already posted by an interrupted attempt", effect_key)
-                await self._finish(
-                    entry,
-                    effect_key,
-                    found,
-                    thread_id=thread_id,
-                    destination=destination_key,
-                    is_root=is_root,
-                )
+                await self._finish(entry, effect_key, found, thread, destination_key, is_root)
                 return
         card = self._card(thread, mention, is_root=is_root)
         ref = await self._post(sink, destination, card, reply_to, effect_key, entry, deadline)
         if ref is not None:
-            await self._finish(
-                entry,
-                effect_key,
-                ref,
-                thread_id=thread_id,
-                destination=destination_key,
-                is_root=is_root,
-            )
+            await self._finish(entry, effect_key, ref, thread, destination_key, is_root)
+
+    async def _refresh(self, entry: Entry) -> None:
+        """Redraw a thread's message in one destination to show the thread's current state."""
+        fields = entry.fields
+        thread_id, destination_key = fields["thread_id"], fields["destination"]
+        effect_key = f"refresh:{destination_key}:{thread_id}:{fields['version']}"
+        effect = await self.store.effect(effect_key)
+        destination = self.config().destinations.get(destination_key)
+        thread = await self.store.thread(thread_id)
+        ref = await self.store.mirror(thread_id, destination_key)
+        root = await self.store.root_mention(thread_id, destination_key)
+        if (effect is not None and effect.state == "done") or None in (
+            destination,
+            thread,
+            ref,
+            root,
+        ):
+            await self._ack(entry)
+            return
+        assert destination is not None and thread is not None and ref is not None
+        mention = await self.store.thread_mention(thread_id, str(root))
+        if mention is None:
+            await self._ack(entry)
+            return
+        sink = self.sinks[destination.chat]
+        card = self._card(thread, mention, is_root=True)
+        try:
+            await sink.edit_mention(destination=destination, ref=ref, card=card)
+        except RateLimited as exc:
+            await self.store.push_back_channel(sink.chat, destination.address, exc.retry_after)
+            raise Deferred(f"{destination_key} is rate limited") from exc
+        except TransientError as exc:
+            raise Deferred(f"redraw of {thread_id} in {destination_key}: {exc}") from exc
+        except PermanentError as exc:
+            await self._fail(entry, effect_key, str(exc))
+            return
+        async with self.store.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self.store.keys.effect(effect_key), mapping={"state": "done", "at": now_ms()})
+            pipe.xack(self.stream, self.group, entry.id)
+            await pipe.execute()
 
     async def _root_mirror(self, thread_id: str, destination: str) -> MirrorRef:
         """The thread's first message in this destination; it may still be on its way."""
@@ -201,7 +244,14 @@ class MirrorStage:
             sla=route.sla if route else None,
             sla_deadline=thread.sla_deadline,
             is_first_in_thread=is_root,
+            status=thread.status,
+            status_by=self._person_name(thread.status_by),
+            status_note=thread.status_note,
         )
+
+    def _person_name(self, key: str | None) -> str | None:
+        person = next((p for p in self.config().people if p.key == key), None)
+        return (person.name or person.key) if person else key
 
     async def _post(
         self,
@@ -258,13 +308,23 @@ class MirrorStage:
         entry: Entry,
         effect_key: str,
         ref: MirrorRef,
-        *,
-        thread_id: str,
+        shown: Thread,
         destination: str,
         is_root: bool,
     ) -> None:
+        """Record the post; if the thread changed while it was being posted, redraw it."""
         keys = self.store.keys
+        thread_id = shown.id
+        current = await self.store.thread(thread_id)
         async with self.store.redis.pipeline(transaction=True) as pipe:
+            if is_root and current is not None and current.version != shown.version:
+                queue_refreshes(
+                    pipe,
+                    self.store,
+                    thread_id=thread_id,
+                    version=current.version,
+                    destinations=[destination],
+                )
             pipe.hset(
                 keys.effect(effect_key),
                 mapping={"state": "done", "at": now_ms(), "result": ref.model_dump_json()},

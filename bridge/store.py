@@ -20,14 +20,14 @@ from bridge.models import Mention, MirrorRef, Thread, ThreadStatus
 EffectState = Literal["pending", "doing", "done", "failed"]
 
 # Join a mention to its thread, creating or reopening the thread, in one step. Every key carries
-# the thread's hash tag. Returns {created (0/1), joined (0/1 when the mention was already there),
-# root mention id per destination...}.
+# the thread's hash tag. Returns {created, joined (0 when the mention was already there),
+# reopened (an answered or dismissed thread got a new mention), root mention id per destination}.
 _JOIN_THREAD = """
 local thread, mentions, roots = KEYS[1], KEYS[2], KEYS[3]
 local mention_id, mention_json = ARGV[1], ARGV[2]
 local fields = cjson.decode(ARGV[3])
 local destinations = cjson.decode(ARGV[4])
-local created, joined = 0, 1
+local created, joined, reopened = 0, 1, 0
 if redis.call('HEXISTS', mentions, mention_id) == 1 then
   joined = 0
 else
@@ -40,11 +40,13 @@ else
     redis.call('HINCRBY', thread, 'mention_count', 1)
     local status = redis.call('HGET', thread, 'status')
     if status == 'answered' or status == 'dismissed' then
-      redis.call('HSET', thread, 'status', 'open')
+      redis.call('HSET', thread, 'status', 'open', 'status_by', '', 'status_note', '')
+      redis.call('HINCRBY', thread, 'version', 1)
+      reopened = 1
     end
   end
 end
-local result = {created, joined}
+local result = {created, joined, reopened}
 for _, destination in ipairs(destinations) do
   redis.call('HSETNX', roots, destination, mention_id)
   table.insert(result, redis.call('HGET', roots, destination))
@@ -94,6 +96,7 @@ def now_ms() -> int:
 class JoinResult:
     created: bool
     joined: bool
+    reopened: bool
     roots: dict[str, str]
 
 
@@ -192,7 +195,8 @@ class Store:
         return JoinResult(
             created=created,
             joined=bool(int(raw[1])),
-            roots=dict(zip(destinations, (str(r) for r in raw[2:]), strict=True)),
+            reopened=bool(int(raw[2])),
+            roots=dict(zip(destinations, (str(r) for r in raw[3:]), strict=True)),
         )
 
     async def thread(self, thread_id: str) -> Thread | None:
@@ -212,7 +216,18 @@ class Store:
             else None,
             created_at=datetime.fromisoformat(data["created_at"]),
             mention_count=int(data.get("mention_count", 1)),
+            status_by=data.get("status_by") or None,
+            status_at=datetime.fromisoformat(data["status_at"]) if data.get("status_at") else None,
+            status_note=data.get("status_note") or None,
+            version=int(data.get("version", 0)),
         )
+
+    async def mirror_destinations(self, thread_id: str) -> list[str]:
+        return [str(d) for d in await self.redis.hkeys(self.keys.thread_mirrors(thread_id))]
+
+    async def root_mention(self, thread_id: str, destination: str) -> str | None:
+        value = await self.redis.hget(self.keys.thread_roots(thread_id), destination)
+        return str(value) if value is not None else None
 
     async def thread_mention(self, thread_id: str, mention_id: str) -> Mention | None:
         raw = await self.redis.hget(self.keys.thread_mentions(thread_id), mention_id)

@@ -132,6 +132,19 @@ class SlackChat:
             thread_root=reply_to.message_id if reply_to else None,
         )
 
+    async def edit_mention(
+        self, *, destination: Destination, ref: MirrorRef, card: MentionCard
+    ) -> None:
+        try:
+            await self.client.chat_update(
+                channel=ref.channel,
+                ts=ref.message_id,
+                text=render.fallback_text(card),
+                blocks=render.mention_blocks(card),
+            )
+        except Exception as exc:
+            raise wrap_slack_error(exc) from exc
+
     async def find_posted(
         self, *, destination: Destination, reply_to: MirrorRef | None, effect_key: str
     ) -> MirrorRef | None:

@@ -13,11 +13,10 @@ from datetime import datetime
 from typing import Any
 
 from bridge import messages
-from bridge.models import MentionCard
+from bridge.models import THREAD_ACTIONS, MentionCard
 
 SECTION_TEXT_LIMIT = 3000
 FALLBACK_TEXT_LIMIT = 300
-ACTIONS = ("reply_institution", "reply_personal", "claim", "dismiss")
 
 # Slack turns these words into notifications in top-level text when link_names is on, and some
 # clients do it regardless; a zero-width joiner after "@" keeps them readable but inert.
@@ -96,10 +95,11 @@ def details_block(card: MentionCard) -> dict[str, Any]:
     return {"type": "context", "elements": [mrkdwn(" · ".join(parts))]}
 
 
-def actions_block(card: MentionCard) -> dict[str, Any]:
+def actions_block(card: MentionCard) -> dict[str, Any] | None:
+    """The buttons the thread's state allows; none once it is answered or dismissed."""
     value = f"{card.thread_id}|{card.mention.id}"
     buttons = []
-    for action_id in ACTIONS:
+    for action_id in THREAD_ACTIONS[card.status]:
         button: dict[str, Any] = {
             "type": "button",
             "action_id": action_id,
@@ -109,14 +109,23 @@ def actions_block(card: MentionCard) -> dict[str, Any]:
         if action_id == "reply_institution":
             button["style"] = "primary"
         buttons.append(button)
+    if not buttons:
+        return None
     return {"type": "actions", "block_id": f"actions:{card.mention.id}", "elements": buttons}
+
+
+def status_block(card: MentionCard) -> dict[str, Any] | None:
+    line = messages.status_line(card.status, by=card.status_by, note=card.status_note)
+    return {"type": "context", "elements": [plain(line)]} if line else None
 
 
 def mention_blocks(card: MentionCard) -> list[dict[str, Any]]:
     text = _clip(card.mention.text, SECTION_TEXT_LIMIT, messages.text_truncated()) or "(no text)"
-    return [
+    blocks = [
         author_block(card),
         {"type": "section", "block_id": f"text:{card.mention.id}", "text": plain(text)},
         details_block(card),
+        status_block(card),
         actions_block(card),
     ]
+    return [block for block in blocks if block is not None]

@@ -180,6 +180,26 @@ class TelegramChat:
             thread_root=reply_to.message_id if reply_to else None,
         )
 
+    async def edit_mention(
+        self, *, destination: Destination, ref: MirrorRef, card: MentionCard
+    ) -> None:
+        first = render.mention_messages(card)[0]
+        try:
+            await self.bot.edit_message_text(
+                chat_id=int(ref.channel),
+                message_id=int(ref.message_id),
+                text=first.html,
+                parse_mode=ParseMode.HTML,
+                reply_markup=_markup(first.keyboard),
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        except BadRequest as exc:
+            # Telegram refuses an edit that changes nothing; the message already shows it.
+            if "message is not modified" not in str(exc).lower():
+                raise wrap_telegram_error(exc) from exc
+        except Exception as exc:
+            raise wrap_telegram_error(exc) from exc
+
     async def find_posted(
         self, *, destination: Destination, reply_to: MirrorRef | None, effect_key: str
     ) -> MirrorRef | None:

@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bridge import messages
-from bridge.models import MentionCard
+from bridge.models import THREAD_ACTIONS, MentionCard
 
 MESSAGE_LIMIT = 4096
-ACTIONS = (("reply_institution", "reply_personal"), ("claim", "dismiss"))
 # Parts after the first say where they belong; keep room for that line.
 CONTINUATION_ROOM = 40
 
@@ -115,6 +114,9 @@ def _footer(card: MentionCard) -> str:
         href = html.escape(mention.url, quote=True)
         link = f'<a href="{href}">{escape(messages.open_on_network(mention.network))}</a>'
     lines.append(" · ".join([escape(p) for p in posted] + ([link] if link else [])))
+    status = messages.status_line(card.status, by=card.status_by, note=card.status_note)
+    if status:
+        lines.append(f"<b>{escape(status)}</b>")
     return "\n".join(line for line in lines if line)
 
 
@@ -129,17 +131,16 @@ class TelegramMessage:
     keyboard: list[list[dict[str, str]]] | None
 
 
-def keyboard(card: MentionCard) -> list[list[dict[str, str]]]:
-    return [
-        [
-            {
-                "text": messages.action_label(action, handle=card.account_handle),
-                "callback_data": f"{action}:{card.mention.id}",
-            }
-            for action in row
-        ]
-        for row in ACTIONS
+def keyboard(card: MentionCard) -> list[list[dict[str, str]]] | None:
+    """The buttons the thread's state allows, two per row (phones are narrow)."""
+    buttons = [
+        {
+            "text": messages.action_label(action, handle=card.account_handle),
+            "callback_data": f"{action}:{card.mention.id}",
+        }
+        for action in THREAD_ACTIONS[card.status]
     ]
+    return [buttons[i : i + 2] for i in range(0, len(buttons), 2)] or None
 
 
 def mention_messages(card: MentionCard) -> list[TelegramMessage]:

@@ -14,11 +14,12 @@ from adapters.slack.chat import SlackChat
 from adapters.slack.emulator import SlackEmulator
 from bridge.config import Config, parse_config
 from bridge.httpserver import ThreadedServer
-from bridge.models import Author, Mention
+from bridge.models import Author, Mention, ThreadStatus
 from bridge.settings import Settings
 from bridge.stages import MirrorStage, RouterStage
 from bridge.store import Store
 from bridge.streams import StageRunner
+from bridge.threads import TransitionRefused, change_state
 
 TOKEN, SECRET = "xoxb-mirror-test", "mirror-secret"
 CONFIG = parse_config("""
@@ -213,3 +214,56 @@ async def test_an_interrupted_post_is_found_again_instead_of_reposted(
     assert len(calls(url, "/api/chat.postMessage")) == 1
     effect = await store.effect(effect_key)
     assert effect is not None and effect.state == "done"
+
+
+async def test_a_state_change_redraws_the_mirror_and_a_new_mention_reopens_it(
+    slack: tuple[SlackEmulator, str], chat: SlackChat, store: Store
+) -> None:
+    emulator, _ = slack
+    config = parse_config(
+        """
+accounts: [{key: humas, handle: humas_demo}]
+destinations: {desk: {chat: slack, channel: C0DESK}}
+people: [{key: rina, name: Rina, slack: U0RINA}]
+routes: [{name: all, to: [desk]}]
+"""
+    )
+    await store.append_mentions([mention(1)], network="x", account="humas", cursor="1001")
+    await drain(store, chat, config)
+    thread_id = (await store.thread_ids())[0]
+
+    def shown() -> tuple[list[str], list[str]]:
+        message = emulator.messages("C0DESK")[0]
+        contexts = [
+            e["text"] for b in message["blocks"] if b["type"] == "context" for e in b["elements"]
+        ]
+        buttons = [
+            e["action_id"]
+            for b in message["blocks"]
+            if b["type"] == "actions"
+            for e in b["elements"]
+        ]
+        return contexts, buttons
+
+    await change_state(store, thread_id, status=ThreadStatus.CLAIMED, by="rina")
+    await drain(store, chat, config)
+    contexts, buttons = shown()
+    assert "🙋 Claimed by Rina" in contexts
+    assert buttons == ["reply_institution", "reply_personal", "release", "dismiss"]
+
+    await change_state(store, thread_id, status=ThreadStatus.DISMISSED, by="rina", note="spam")
+    await drain(store, chat, config)
+    contexts, buttons = shown()
+    assert "🚫 Dismissed by Rina: spam" in contexts and buttons == []
+    with pytest.raises(TransitionRefused) as refused:
+        await change_state(store, thread_id, status=ThreadStatus.CLAIMED, by="rina")
+    assert refused.value.thread.status is ThreadStatus.DISMISSED
+
+    await store.append_mentions(
+        [mention(2, conversation=1)], network="x", account="humas", cursor="1002"
+    )
+    await drain(store, chat, config)
+    contexts, buttons = shown()
+    assert not any("Dismissed" in c for c in contexts)
+    assert buttons == ["reply_institution", "reply_personal", "claim", "dismiss"]
+    assert len(emulator.messages("C0DESK")) == 2

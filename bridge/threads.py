@@ -1,0 +1,97 @@
+"""Thread state changes: one state in Redis, shown on every mirror of the thread.
+
+A change is one WATCH/MULTI transaction that checks the transition, writes the new state and
+queues a ``refresh`` outbox entry for every mirror, so the chats cannot miss it. A lost race is
+an ordinary outcome (:class:`TransitionRefused` says what the thread is now), not a crash.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from redis.asyncio.client import Pipeline
+from redis.exceptions import WatchError
+
+from bridge.errors import ReachableError
+from bridge.models import Thread, ThreadStatus
+from bridge.store import Store, utcnow
+
+Status = ThreadStatus
+
+ALLOWED: dict[ThreadStatus, set[ThreadStatus]] = {
+    Status.OPEN: {Status.CLAIMED, Status.ANSWERED, Status.DISMISSED},
+    Status.CLAIMED: {Status.OPEN, Status.CLAIMED, Status.ANSWERED, Status.DISMISSED},
+    Status.ANSWERED: {Status.OPEN},
+    Status.DISMISSED: {Status.OPEN},
+}
+
+
+class UnknownThread(ReachableError):
+    def __init__(self, thread_id: str) -> None:
+        super().__init__(f"no thread {thread_id!r}")
+        self.thread_id = thread_id
+
+
+class TransitionRefused(ReachableError):
+    """The thread is not in a state that allows the change; ``thread`` is how it is now."""
+
+    def __init__(self, thread: Thread, wanted: ThreadStatus) -> None:
+        super().__init__(
+            f"thread {thread.id} is {thread.status.value}; cannot become {wanted.value}"
+        )
+        self.thread = thread
+        self.wanted = wanted
+
+
+def queue_refreshes(
+    pipe: Pipeline, store: Store, *, thread_id: str, version: int, destinations: list[str]
+) -> None:
+    """Ask the mirror stage to redraw the thread's message in each destination."""
+    for destination in destinations:
+        pipe.xadd(
+            store.keys.outbox_stream,
+            {
+                "kind": "refresh",
+                "thread_id": thread_id,
+                "destination": destination,
+                "version": str(version),
+            },
+        )
+
+
+async def change_state(
+    store: Store, thread_id: str, *, status: ThreadStatus, by: str | None, note: str | None = None
+) -> Thread:
+    """Move a thread to ``status`` (by a person's key) and queue the redraw of its mirrors."""
+    thread_key = store.keys.thread(thread_id)
+    mirrors_key = store.keys.thread_mirrors(thread_id)
+    async with store.redis.pipeline(transaction=True) as pipe:
+        while True:
+            try:
+                await pipe.watch(thread_key, mirrors_key)
+                current = await store.thread(thread_id)
+                if current is None:
+                    raise UnknownThread(thread_id)
+                if status not in ALLOWED[current.status]:
+                    raise TransitionRefused(current, status)
+                destinations = [str(d) for d in await pipe.hkeys(mirrors_key)]
+                version = current.version + 1
+                fields: dict[Any, Any] = {
+                    "status": status.value,
+                    "status_by": by or "",
+                    "status_note": note or "",
+                    "status_at": utcnow().isoformat(),
+                    "version": version,
+                }
+                pipe.multi()  # type: ignore[no-untyped-call]
+                pipe.hset(thread_key, mapping=fields)
+                queue_refreshes(
+                    pipe, store, thread_id=thread_id, version=version, destinations=destinations
+                )
+                await pipe.execute()
+                break
+            except WatchError:
+                continue
+    changed = await store.thread(thread_id)
+    assert changed is not None
+    return changed
