@@ -104,20 +104,20 @@ def config_check(file: Path) -> None:
 @cli.command()
 @click.option("--x-port", default=8701, show_default=True)
 @click.option("--slack-port", default=8702, show_default=True)
+@click.option("--telegram-port", default=8703, show_default=True)
 @click.option(
     "--bridge-url",
     default="http://127.0.0.1:8700/slack/events",
     show_default=True,
     help="Where the Slack emulator sends signed events and clicks.",
 )
-def emulate(x_port: int, slack_port: int, bridge_url: str) -> None:
-    """Serve the X and Slack emulators on 127.0.0.1 with the demo credentials."""
+def emulate(x_port: int, slack_port: int, telegram_port: int, bridge_url: str) -> None:
+    """Serve the X, Slack and Telegram emulators on 127.0.0.1 with the demo credentials."""
     from bridge import demo
 
     setup_logging("INFO")
-    asyncio.run(
-        demo.serve_emulators_forever(x_port=x_port, slack_port=slack_port, bridge_url=bridge_url)
-    )
+    ports = {"x": x_port, "slack": slack_port, "telegram": telegram_port}
+    asyncio.run(demo.serve_emulators_forever(ports=ports, bridge_url=bridge_url))
 
 
 @cli.group("demo", invoke_without_command=True)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
-import re
 import shutil
 import signal
 import socket
@@ -23,6 +22,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from bridge.config import Config, load_config
+from bridge.demo_view import ChatView
 from bridge.errors import ReachableError
 from bridge.httpserver import EmbeddedServer, free_port
 from bridge.redisproc import RedisProcess
@@ -50,6 +50,16 @@ X_USERS = [
 ]
 SLACK_CHANNELS = {"C0HUMAS": "humas", "C0SUPER": "supervisors"}
 SLACK_USERS = {"U0RINA": "rina", "U0SARI": "sari", "U0GUEST": "guest"}
+TELEGRAM_TOKEN = "123456789:demo-telegram-token"
+TELEGRAM_CHATS = {
+    -1001000000001: {"title": "Humas Reachable (demo)", "type": "supergroup", "is_forum": False}
+}
+TELEGRAM_USERS = {
+    1001: {"first_name": "Rina", "username": "rina_humas"},
+    1002: {"first_name": "Sari", "username": "sari_humas"},
+    1003: {"first_name": "Tamu"},
+}
+PORTS = {"web": 8700, "x": 8701, "slack": 8702, "telegram": 8703}
 
 SAMPLE_POSTS: list[dict[str, Any]] = [
     {
@@ -130,64 +140,86 @@ async def clear_prefix(redis: aioredis.Redis, prefix: str) -> None:
         await redis.delete(*keys[start : start + 500])
 
 
-def build_emulators(*, bridge_url: str) -> tuple[Any, Any]:
-    x_module = importlib.import_module("adapters.x.emulator")
-    slack_module = importlib.import_module("adapters.slack.emulator")
-    x = x_module.XEmulator(bearer_tokens={X_BEARER_TOKEN}, users=X_USERS)
-    slack = slack_module.SlackEmulator(
-        bot_token=SLACK_BOT_TOKEN,
-        signing_secret=SLACK_SIGNING_SECRET,
-        team_id=SLACK_TEAM_ID,
-        app_id=SLACK_APP_ID,
-        bot_user_id="U0REACHBOT",
-        bot_id="B0REACHBOT",
-        bridge_url=bridge_url,
-        channels=SLACK_CHANNELS,
-        users=SLACK_USERS,
-        rate_limits=True,
-    )
-    return x, slack
+@dataclass
+class Emulators:
+    x: EmbeddedServer
+    slack: EmbeddedServer
+    telegram: EmbeddedServer
+
+    def all(self) -> list[EmbeddedServer]:
+        return [self.x, self.slack, self.telegram]
 
 
-async def start_emulators(
-    *, x_port: int, slack_port: int, bridge_url: str
-) -> tuple[EmbeddedServer, EmbeddedServer]:
-    x, slack = build_emulators(bridge_url=bridge_url)
-    x_server = EmbeddedServer(x.app, port=x_port, name="x-emulator")
-    slack_server = EmbeddedServer(slack.app, port=slack_port, name="slack-emulator")
-    await x_server.start()
-    await slack_server.start()
-    return x_server, slack_server
+def build_emulators(*, bridge_url: str) -> dict[str, Any]:
+    x = importlib.import_module("adapters.x.emulator")
+    slack = importlib.import_module("adapters.slack.emulator")
+    telegram = importlib.import_module("adapters.telegram.emulator")
+    return {
+        "x": x.XEmulator(bearer_tokens={X_BEARER_TOKEN}, users=X_USERS),
+        "slack": slack.SlackEmulator(
+            bot_token=SLACK_BOT_TOKEN,
+            signing_secret=SLACK_SIGNING_SECRET,
+            team_id=SLACK_TEAM_ID,
+            app_id=SLACK_APP_ID,
+            bot_user_id="U0REACHBOT",
+            bot_id="B0REACHBOT",
+            bridge_url=bridge_url,
+            channels=SLACK_CHANNELS,
+            users=SLACK_USERS,
+            rate_limits=True,
+        ),
+        "telegram": telegram.TelegramEmulator(
+            token=TELEGRAM_TOKEN,
+            bot_username="reachable_demo_bot",
+            chats=TELEGRAM_CHATS,
+            users=TELEGRAM_USERS,
+            rate_limits=True,
+        ),
+    }
 
 
-async def serve_emulators_forever(*, x_port: int, slack_port: int, bridge_url: str) -> None:
-    x_server, slack_server = await start_emulators(
-        x_port=x_port, slack_port=slack_port, bridge_url=bridge_url
-    )
-    print(f"X emulator:     {x_server.url}   (bearer token {X_BEARER_TOKEN})")
+async def start_emulators(*, ports: dict[str, int], bridge_url: str) -> Emulators:
+    built = build_emulators(bridge_url=bridge_url)
+    servers = {
+        name: EmbeddedServer(built[name].app, port=ports[name], name=f"{name}-emulator")
+        for name in ("x", "slack", "telegram")
+    }
+    for server in servers.values():
+        await server.start()
+    return Emulators(**servers)
+
+
+async def serve_emulators_forever(*, ports: dict[str, int], bridge_url: str) -> None:
+    emulators = await start_emulators(ports=ports, bridge_url=bridge_url)
+    print(f"X emulator:        {emulators.x.url}   (bearer token {X_BEARER_TOKEN})")
     print(
-        f"Slack emulator: {slack_server.url}/api/   (bot token {SLACK_BOT_TOKEN}, "
+        f"Slack emulator:    {emulators.slack.url}/api/   (bot token {SLACK_BOT_TOKEN}, "
         f"signing secret {SLACK_SIGNING_SECRET}; sends events to {bridge_url})"
     )
+    print(f"Telegram emulator: {emulators.telegram.url}   (bot token {TELEGRAM_TOKEN})")
     print("Control API: /_emulator/... (see README). Ctrl+C stops.")
     stop = asyncio.Event()
     _stop_on_signals(stop)
     await stop.wait()
-    await slack_server.stop()
-    await x_server.stop()
+    for server in reversed(emulators.all()):
+        await server.stop()
 
 
-def demo_settings(*, x_url: str, slack_url: str, web_port: int) -> Settings:
+def demo_settings(*, emulators: Emulators, web_port: int) -> Settings:
     return Settings(
         key_prefix=DEMO_PREFIX,
         web_port=web_port,
-        x_api_url=x_url,
+        x_api_url=emulators.x.url,
         x_bearer_token=X_BEARER_TOKEN,
-        slack_api_url=f"{slack_url}/api/",
+        slack_api_url=f"{emulators.slack.url}/api/",
         slack_bot_token=SLACK_BOT_TOKEN,
         slack_signing_secret=SLACK_SIGNING_SECRET,
         slack_team_id=SLACK_TEAM_ID,
         slack_app_id=SLACK_APP_ID,
+        telegram_api_url=emulators.telegram.url,
+        telegram_bot_token=TELEGRAM_TOKEN,
+        # The demo's group is quiet; one message a second stays inside Telegram's limits.
+        telegram_group_interval_s=1.0,
     )
 
 
@@ -202,58 +234,82 @@ def _port_or_free(port: int) -> int:
     return port
 
 
+def chat_views(config: Config, emulators: Emulators) -> list[ChatView]:
+    """The chats that routes send mentions to."""
+    routed = {key for route in config.routes for key in route.to}
+    views = []
+    for key, destination in config.destinations.items():
+        if key not in routed:
+            continue
+        if destination.chat == "slack":
+            name = SLACK_CHANNELS.get(destination.address, destination.address)
+            views.append(
+                ChatView(
+                    "slack",
+                    emulators.slack.url,
+                    destination.address,
+                    f"Slack #{name} ({destination.address})",
+                )
+            )
+        else:
+            chat = TELEGRAM_CHATS.get(int(destination.address), {})
+            title = str(chat.get("title", destination.address))
+            views.append(
+                ChatView(
+                    "telegram",
+                    emulators.telegram.url,
+                    destination.address,
+                    f'the Telegram group "{title}" ({destination.address})',
+                )
+            )
+    return views
+
+
 async def run_demo(*, config_path: Path, seed: bool) -> None:
     from bridge.runtime import Runtime
 
     config = load_config(config_path)
-    x_port, slack_port, web_port = (_port_or_free(p) for p in (8701, 8702, 8700))
-    bridge_url = f"http://127.0.0.1:{web_port}/slack/events"
+    ports = {name: _port_or_free(port) for name, port in PORTS.items()}
+    bridge_url = f"http://127.0.0.1:{ports['web']}/slack/events"
     say(f"Reachable demo, with {config_path}")
-    settings = demo_settings(
-        x_url=f"http://127.0.0.1:{x_port}",
-        slack_url=f"http://127.0.0.1:{slack_port}",
-        web_port=web_port,
-    )
     store = await choose_redis(Settings())
     say(f"• State: {store.description}")
     redis = store.factory()
     await clear_prefix(redis, DEMO_PREFIX)
     await redis.aclose()
-    x_server, slack_server = await start_emulators(
-        x_port=x_port, slack_port=slack_port, bridge_url=bridge_url
-    )
+    emulators = await start_emulators(ports=ports, bridge_url=bridge_url)
     say(
-        f"• X emulator on {x_server.url}, Slack emulator on {slack_server.url}, "
-        f"bridge web app on http://127.0.0.1:{web_port}"
+        f"• Emulators: X on {emulators.x.url}, Slack on {emulators.slack.url}, Telegram on "
+        f"{emulators.telegram.url}; bridge web app on http://127.0.0.1:{ports['web']}"
     )
     stop = asyncio.Event()
     _stop_on_signals(stop)
+    settings = demo_settings(emulators=emulators, web_port=ports["web"])
     runtime = Runtime(settings=settings, config=config, redis_factory=store.factory)
     bridge = asyncio.create_task(runtime.run(stop), name="bridge")
+    views = chat_views(config, emulators)
     try:
         await _wait_ready(runtime, bridge)
-        say("• Bridge running: poller, router and Slack mirror in one process")
-        channels = [d.address for d in config.destinations.values() if d.chat == "slack"]
+        say("• Bridge running: poller, router and the Slack and Telegram mirrors in one process")
         async with httpx.AsyncClient(timeout=10) as http:
             if seed:
-                await _seed(http, x_server.url, config)
-                await _show_when_settled(
-                    http, slack_server.url, channels, expected=len(SAMPLE_POSTS), stop=stop
-                )
+                await _seed(http, emulators.x.url, config)
+                await _show_when_settled(http, views, expected=len(SAMPLE_POSTS), stop=stop)
             say("")
             say("The demo keeps running. Post another mention from a second terminal:")
+            x_option = "" if ports["x"] == PORTS["x"] else f" --x-url {emulators.x.url}"
             say(
                 f'  {_command()} demo post "@humas_demo jalan rusak di depan pasar" '
-                "--author warga_budi" + ("" if x_port == 8701 else f" --x-url {x_server.url}")
+                f"--author warga_budi{x_option}"
             )
             say("New messages appear below. Ctrl+C stops the demo.")
-            await _follow(http, slack_server.url, channels, stop, bridge)
+            await _follow(http, views, stop, bridge)
     finally:
         stop.set()
         with contextlib.suppress(Exception):
             await bridge
-        await slack_server.stop()
-        await x_server.stop()
+        for server in reversed(emulators.all()):
+            await server.stop()
         store.close()
         say("Demo stopped.")
 
@@ -281,119 +337,55 @@ async def _seed(http: httpx.AsyncClient, x_url: str, config: Config) -> None:
         say(f"  @{sample['author']}: {sample['text']}")
     say("")
     say(
-        "Waiting for them to appear in Slack (the poller checks X every "
+        "Waiting for them to appear in chat (the poller checks X every "
         f"{int(config.accounts[0].poll_every.total_seconds())} s)…"
     )
 
 
-async def _messages(http: httpx.AsyncClient, slack_url: str, channel: str) -> list[dict[str, Any]]:
-    response = await http.get(f"{slack_url}/_emulator/messages", params={"channel": channel})
-    response.raise_for_status()
-    return list(response.json()["messages"])
-
-
 async def _show_when_settled(
-    http: httpx.AsyncClient,
-    slack_url: str,
-    channels: list[str],
-    *,
-    expected: int,
-    stop: asyncio.Event,
+    http: httpx.AsyncClient, views: list[ChatView], *, expected: int, stop: asyncio.Event
 ) -> None:
+    """Wait until every chat that gets mentions shows them all, then draw each chat."""
     deadline = asyncio.get_running_loop().time() + 60
-    while not stop.is_set():
-        counts = [len(await _messages(http, slack_url, c)) for c in channels]
-        if sum(counts) >= expected or asyncio.get_running_loop().time() > deadline:
+    while not stop.is_set() and asyncio.get_running_loop().time() < deadline:
+        counts = [len(await view.messages(http)) for view in views]
+        if all(count >= expected for count in counts):
             break
         await asyncio.sleep(0.5)
-    for channel in channels:
-        messages = await _messages(http, slack_url, channel)
-        if messages:
-            say("")
-            say(render_channel(channel, messages))
-            pings = [p for m in messages for p in m.get("pings", [])]
-            say("")
-            say(
-                f"Pings caused by these {len(messages)} messages: {len(pings) or 'none'}. The "
-                "post by @promo_spam tried <!channel>, @here and a link disguised as a bank's; "
-                "Slack shows it as plain text."
-            )
+    pings = 0
+    for view in views:
+        messages = await view.messages(http)
+        if not messages:
+            continue
+        say("")
+        say(view.render(messages))
+        pings += sum(len(m.get("pings", [])) for m in messages)
+    say("")
+    say(
+        f"Pings caused in Slack: {pings or 'none'}. The post by @promo_spam tried <!channel>, "
+        "@here and a link disguised as a bank's; every chat shows it as plain text."
+    )
 
 
 async def _follow(
     http: httpx.AsyncClient,
-    slack_url: str,
-    channels: list[str],
+    views: list[ChatView],
     stop: asyncio.Event,
     bridge: asyncio.Task[None],
 ) -> None:
-    seen = {c: {m["ts"] for m in await _messages(http, slack_url, c)} for c in channels}
+    seen = {view: {view.key(m) for m in await view.messages(http)} for view in views}
     while not stop.is_set() and not bridge.done():
-        for channel in channels:
-            for message in await _messages(http, slack_url, channel):
-                if message["ts"] not in seen[channel]:
-                    seen[channel].add(message["ts"])
+        for view in views:
+            for message in await view.messages(http):
+                if view.key(message) not in seen[view]:
+                    seen[view].add(view.key(message))
                     say("")
-                    say(f"New in #{SLACK_CHANNELS.get(channel, channel)}:")
-                    say(render_message(message, indent="  "))
+                    say(f"New in {view.title}:")
+                    say(view.render_message(message, indent="  "))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=1.0)
     if bridge.done() and not stop.is_set():
         bridge.result()
-
-
-_LINK = re.compile(r"<(https?://[^|>]+)\|([^>]+)>")
-_DATE = re.compile(r"<!date\^\d+\^[^|]*\|([^>]+)>")
-
-
-def _mrkdwn_for_terminal(text: str) -> str:
-    text = _DATE.sub(r"\1", text)
-    text = _LINK.sub(
-        lambda m: m.group(2) if m.group(2).startswith("@") else f"{m.group(2)} ({m.group(1)})", text
-    )
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-
-
-def _element_text(element: dict[str, Any]) -> str:
-    text = str(element.get("text", ""))
-    return _mrkdwn_for_terminal(text) if element.get("type") == "mrkdwn" else text
-
-
-def render_message(message: dict[str, Any], *, indent: str = "") -> str:
-    """A Slack message as a person sees it, in plain terminal text."""
-    lines: list[str] = []
-    for block in message.get("blocks") or []:
-        kind = block.get("type")
-        if kind == "context":
-            lines.append(" · ".join(_element_text(e) for e in block.get("elements", [])))
-        elif kind == "section" and block.get("text"):
-            lines += [f"  {line}" for line in _element_text(block["text"]).splitlines()]
-        elif kind == "actions":
-            lines.append(
-                "  ".join(
-                    f"[{_element_text(e.get('text', {}))}]" for e in block.get("elements", [])
-                )
-            )
-    if not lines:
-        lines.append(_mrkdwn_for_terminal(str(message.get("text", ""))))
-    return "\n".join(f"{indent}│ {line}" for line in lines)
-
-
-def render_channel(channel: str, messages: list[dict[str, Any]]) -> str:
-    name = SLACK_CHANNELS.get(channel, channel)
-    out = [f"What staff now see in Slack #{name} ({channel}):"]
-    top = [m for m in messages if not m.get("thread_ts") or m.get("thread_ts") == m["ts"]]
-    for message in top:
-        out.append("┌" + "─" * 70)
-        out.append(render_message(message))
-        replies = [
-            m for m in messages if m.get("thread_ts") == message["ts"] and m["ts"] != message["ts"]
-        ]
-        for reply in replies:
-            out.append("│   ↳ in the thread:")
-            out.append(render_message(reply, indent="│     "))
-        out.append("└" + "─" * 70)
-    return "\n".join(out)
 
 
 def post_to_x_emulator(

@@ -224,11 +224,7 @@ class TelegramChat:
                 await _sleep(stop, 5)
                 continue
             try:
-                updates = await self.bot.get_updates(
-                    offset=offset,
-                    timeout=POLL_TIMEOUT_S if not stop.is_set() else 0,
-                    allowed_updates=["message", "callback_query", "my_chat_member"],
-                )
+                updates = await self._next_updates(offset, stop)
             except (TimedOut, NetworkError) as exc:
                 log.warning("Telegram getUpdates failed: %s; retrying", exc)
                 await _sleep(stop, 2)
@@ -241,6 +237,26 @@ class TelegramChat:
                 offset = update.update_id + 1
                 await self.application.process_update(update)
         await self._store.release_lease(lease, owner)
+
+    async def _next_updates(self, offset: int | None, stop: asyncio.Event) -> list[Update]:
+        """One long poll, cut short when the process stops (so shutdown does not wait 25 s)."""
+        poll = asyncio.create_task(
+            self.bot.get_updates(
+                offset=offset,
+                timeout=POLL_TIMEOUT_S,
+                allowed_updates=["message", "callback_query", "my_chat_member"],
+            )
+        )
+        stopping = asyncio.create_task(stop.wait())
+        try:
+            await asyncio.wait({poll, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            if not poll.done():
+                poll.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await poll
+        return list(poll.result()) if not poll.cancelled() else []
 
     def _register_handlers(self) -> None:
         app = self.application

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from adapters.slack.emulator import SlackEmulator
+from adapters.telegram.emulator import TelegramEmulator
 from adapters.x.emulator import XEmulator
 from bridge.httpserver import ThreadedServer, free_port
 from bridge.redisproc import RedisProcess
@@ -24,20 +25,24 @@ SLACK_TOKEN = "xoxb-test-token"
 SLACK_SECRET = "test-signing-secret"
 TEAM_ID = "T0TEST"
 APP_ID = "A0TEST"
+TELEGRAM_TOKEN = "424242:test-telegram-token"
+GROUP = -1001000000001
+UNKNOWN_GROUP = -1009999999999
 
 CONFIG = """
 accounts:
   - {key: humas, handle: humas_demo, poll_every: 1s, backfill: 20}
 destinations:
   humas-slack: {chat: slack, channel: C0HUMAS}
+  humas-telegram: {chat: telegram, chat_id: -1001000000001}
   supervisors: {chat: slack, channel: C0SUPER}
 people:
   - {key: rina, slack: U0RINA, telegram: 1001, speaks_for: [humas]}
   - {key: sari, slack: U0SARI, telegram: 1002, roles: [staff, supervisor, admin]}
 routes:
-  - {name: complaints, match: {any_words: [rusak, lapor]}, to: [humas-slack], sla: 30m,
-     priority: high}
-  - {name: everything-else, to: [humas-slack], sla: 4h}
+  - {name: complaints, match: {any_words: [rusak, lapor]}, to: [humas-slack, humas-telegram],
+     sla: 30m, priority: high}
+  - {name: everything-else, to: [humas-slack, humas-telegram], sla: 4h}
 escalation: {to: supervisors}
 """
 
@@ -63,8 +68,23 @@ class Emulators:
             users={"U0RINA": "rina", "U0SARI": "sari", "U0EVE": "eve"},
             rate_limits=False,
         )
+        self.telegram = TelegramEmulator(
+            token=TELEGRAM_TOKEN,
+            bot_username="reachable_test_bot",
+            chats={
+                GROUP: {"title": "Humas", "type": "supergroup", "is_forum": False},
+                UNKNOWN_GROUP: {"title": "Elsewhere", "type": "supergroup", "is_forum": False},
+            },
+            users={
+                1001: {"first_name": "Rina"},
+                1002: {"first_name": "Sari"},
+                6666: {"first_name": "Eve"},
+            },
+            rate_limits=False,
+        )
         self.x_server = ThreadedServer(self.x.app).start()
         self.slack_server = ThreadedServer(self.slack.app).start()
+        self.telegram_server = ThreadedServer(self.telegram.app).start()
         self.http = httpx.Client(timeout=15)
 
     def post(self, author: str, text: str, in_reply_to: str | None = None) -> dict[str, Any]:
@@ -82,6 +102,20 @@ class Emulators:
         assert response.status_code == 200, response.text
         return list(response.json()["messages"])
 
+    def telegram_messages(self, chat_id: int = GROUP) -> list[dict[str, Any]]:
+        response = self.http.get(
+            f"{self.telegram_server.url}/_emulator/messages", params={"chat_id": chat_id}
+        )
+        assert response.status_code == 200, response.text
+        return list(response.json()["messages"])
+
+    def telegram_control(self, path: str, body: dict[str, Any]) -> httpx.Response:
+        return self.http.post(f"{self.telegram_server.url}/_emulator/{path}", json=body)
+
+    def telegram_calls(self, method: str) -> list[dict[str, Any]]:
+        calls = self.http.get(f"{self.telegram_server.url}/_emulator/calls").json()["calls"]
+        return [c for c in calls if c["path"].endswith(f"/{method}")]
+
     def slack_control(self, path: str, body: dict[str, Any]) -> httpx.Response:
         return self.http.post(f"{self.slack_server.url}/_emulator/{path}", json=body)
 
@@ -92,6 +126,7 @@ class Emulators:
         self.http.close()
         self.x_server.stop()
         self.slack_server.stop()
+        self.telegram_server.stop()
 
 
 class BridgeProcess:
@@ -144,6 +179,9 @@ class Deployment:
             "REACHABLE_SLACK_TEAM_ID": TEAM_ID,
             "REACHABLE_SLACK_APP_ID": APP_ID,
             "REACHABLE_SLACK_CHANNEL_INTERVAL_S": "0.05",
+            "REACHABLE_TELEGRAM_API_URL": emulators.telegram_server.url,
+            "REACHABLE_TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,
+            "REACHABLE_TELEGRAM_GROUP_INTERVAL_S": "0.05",
             "REACHABLE_CLAIM_IDLE_S": "3",
             "NO_PROXY": "127.0.0.1,localhost",
         }

@@ -35,21 +35,22 @@ def test_config_check_prints_a_summary_of_a_good_file() -> None:
     assert result.returncode == 0, result.stderr
     assert "config/reachable.example.yaml: OK" in result.stdout
     assert "humas: @humas_demo on x" in result.stdout
-    assert "complaints: -> humas-slack (SLA 30m, high)" in result.stdout
+    assert "complaints: -> humas-slack, humas-telegram (SLA 30m, high)" in result.stdout
 
 
 def test_config_check_lists_every_problem_with_its_place(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(
-        CONFIG.replace("to: [humas-slack], sla: 4h", "to: [humas-slak], sla: 4h").replace(
-            "speaks_for: [humas]", "speaks_for: [humas, pers]"
-        )
+        CONFIG.replace(
+            "to: [humas-slack, humas-telegram], sla: 4h", "to: [humas-slak], sla: 4h"
+        ).replace("speaks_for: [humas]", "speaks_for: [humas, pers]")
     )
     result = reachable("config", "check", str(bad))
     assert result.returncode == 1
     assert f"{bad}: 2 problem(s):" in result.stderr
     assert (
-        "routes[1].to[0]: unknown destination 'humas-slak' (known: humas-slack, supervisors)"
+        "routes[1].to[0]: unknown destination 'humas-slak' "
+        "(known: humas-slack, humas-telegram, supervisors)"
     ) in result.stderr
     assert "people[0].speaks_for[1]: unknown account 'pers' (known: humas)" in result.stderr
 
@@ -105,23 +106,19 @@ def test_demo_shows_the_mirrored_mentions_and_stops_cleanly(tmp_path: Path) -> N
     assert "↳ in the thread:" in shown and "Siti Rahmawati" in shown
     assert "Route: complaints · priority high · SLA 30m" in shown
     assert "[Reply as @humas_demo]  [Reply as myself]  [Claim]  [Dismiss]" in shown
-    assert "Pings caused by these 4 messages: none." in shown
+    assert "Pings caused in Slack: none." in shown
+    assert 'What staff now see in the Telegram group "Humas Reachable (demo)"' in shown
+    assert "│   ↳ reply:" in shown
+    assert 'What staff now see in the Telegram group "Humas Reachable (demo)"' in shown
+    assert "│   ↳ reply:" in shown
     assert shown.rstrip().endswith("Demo stopped.")
 
 
-def test_emulate_serves_both_emulators_until_interrupted() -> None:
-    x_port, slack_port = free_port(), free_port()
+def test_emulate_serves_every_emulator_until_interrupted() -> None:
+    ports = {"x": free_port(), "slack": free_port(), "telegram": free_port()}
     emulate = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bridge",
-            "emulate",
-            "--x-port",
-            str(x_port),
-            "--slack-port",
-            str(slack_port),
-        ],
+        [sys.executable, "-m", "bridge", "emulate"]
+        + [arg for name, port in ports.items() for arg in (f"--{name}-port", str(port))],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -132,12 +129,15 @@ def test_emulate_serves_both_emulators_until_interrupted() -> None:
         while True:
             try:
                 x = httpx.get(
-                    f"http://127.0.0.1:{x_port}/2/users/by/username/humas_demo",
+                    f"http://127.0.0.1:{ports['x']}/2/users/by/username/humas_demo",
                     headers={"Authorization": "Bearer demo-x-bearer-token"},
                 )
                 slack = httpx.post(
-                    f"http://127.0.0.1:{slack_port}/api/auth.test",
+                    f"http://127.0.0.1:{ports['slack']}/api/auth.test",
                     headers={"Authorization": "Bearer xoxb-demo-bot-token"},
+                )
+                telegram = httpx.get(
+                    f"http://127.0.0.1:{ports['telegram']}/bot123456789:demo-telegram-token/getMe"
                 )
                 break
             except httpx.ConnectError:
@@ -145,8 +145,9 @@ def test_emulate_serves_both_emulators_until_interrupted() -> None:
                 time.sleep(0.2)
         assert x.json()["data"]["username"] == "humas_demo"
         assert slack.json()["ok"] is True
+        assert telegram.json()["result"]["username"] == "reachable_demo_bot"
     finally:
         emulate.send_signal(signal.SIGINT)
         output, _ = emulate.communicate(timeout=20)
     assert emulate.returncode == 0, output
-    assert f"X emulator:     http://127.0.0.1:{x_port}" in output
+    assert f"Telegram emulator: http://127.0.0.1:{ports['telegram']}" in output

@@ -1,0 +1,205 @@
+"""Mentions reach the Telegram group too; one thread state shows in Slack and Telegram alike."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bridge.keys import Keys
+from bridge.models import ThreadStatus
+from bridge.store import Store, connect
+from bridge.threads import change_state
+from tests.e2e.conftest import GROUP, UNKNOWN_GROUP, Deployment, wait_for
+from tests.e2e.test_mentions_to_slack import (
+    HOSTILE,
+    section_text,
+    settle,
+    settle_telegram,
+)
+from tests.e2e.test_mentions_to_slack import telegram_text as mention_text
+
+FAMILY = "👨\u200d👩\u200d👧"
+
+
+@pytest.fixture
+async def store(deployment: Deployment) -> AsyncIterator[Store]:
+    client = connect(deployment.env["REACHABLE_REDIS_URL"])
+    yield Store(client, Keys("e2e"))
+    await client.aclose()
+
+
+def test_mentions_appear_once_in_the_group_threaded_and_literal(deployment: Deployment) -> None:
+    emulators = deployment.emulators
+    deployment.start()
+    first = emulators.post("warga_budi", "@humas_demo jalan rusak di depan pasar #lapor")
+    emulators.post(
+        "siti_rahma", "@humas_demo @warga_budi betul, parah sekali", in_reply_to=first["id"]
+    )
+    emulators.post("eve_attacker", HOSTILE)
+
+    messages = {mention_text(m): m for m in settle_telegram(deployment, 3)}
+    assert len(settle(deployment, 3)) == 3  # and once each in Slack
+
+    root = messages["@humas_demo jalan rusak di depan pasar #lapor"]
+    reply = messages["@humas_demo @warga_budi betul, parah sekali"]
+    assert reply["reply_to_message_id"] == root["message_id"]
+    assert messages[HOSTILE]["reply_to_message_id"] is None
+    assert "Route: complaints · priority high · SLA 30m" in root["text"]
+    buttons = [
+        b["callback_data"].split(":")[0]
+        for row in root["reply_markup"]["inline_keyboard"]
+        for b in row
+    ]
+    assert buttons == ["reply_institution", "reply_personal", "claim", "dismiss"]
+    # Telegram parsed every message: no "can't parse entities", no other refusal.
+    assert {c["status"] for c in emulators.telegram_calls("sendMessage")} == {200}
+
+
+def test_a_long_post_and_an_emoji_on_the_limit_arrive_whole(deployment: Deployment) -> None:
+    emulators = deployment.emulators
+    deployment.start()
+    long_text = "@humas_demo " + " ".join(f"kalimat{n}" for n in range(1200))
+    emulators.post("warga_budi", long_text[:10_000])
+    messages = settle_telegram(deployment, 3)
+    parts = [mention_text(messages[0])] + [m["text"].split("\n", 1)[1] for m in messages[1:]]
+    assert " ".join(parts).split() == long_text[:10_000].split()
+    assert all(m["reply_to_message_id"] == messages[0]["message_id"] for m in messages[1:])
+    assert [m["text"].split("\n", 1)[0] for m in messages[1:]] == [
+        "(2/3, continued)",
+        "(3/3, continued)",
+    ]
+
+    edge = "@humas_demo " + "a" * 4070 + FAMILY + " selesai"
+    emulators.post("siti_rahma", edge)
+    wait_for(lambda: len(emulators.telegram_messages()) >= 5, what="the boundary post")
+    texts = [m["text"] for m in emulators.telegram_messages()[3:]]
+    assert FAMILY in "".join(texts)
+    assert all(t.count("\u200d") in (0, 2) for t in texts)
+
+
+def test_an_update_delivered_three_times_is_acted_on_once(deployment: Deployment) -> None:
+    emulators = deployment.emulators
+    deployment.start()
+    emulators.post("warga_budi", "@humas_demo halo")
+    message = settle_telegram(deployment, 1)[0]
+    pressed = emulators.telegram_control(
+        "press",
+        {"user_id": 1001, "chat_id": GROUP, "message_id": message["message_id"], "action": "claim"},
+    ).json()
+    for _ in range(2):
+        emulators.telegram_control("redeliver", {"update_id": pressed["update_id"]})
+    answer = wait_for(
+        lambda: (
+            emulators.http.get(
+                f"{emulators.telegram_server.url}/_emulator/answers",
+                params={"callback_query_id": pressed["callback_query_id"]},
+            )
+            .json()
+            .get("answered")
+            and emulators.http.get(
+                f"{emulators.telegram_server.url}/_emulator/answers",
+                params={"callback_query_id": pressed["callback_query_id"]},
+            ).json()
+        ),
+        what="the button's answer",
+    )
+    assert "not available yet" in answer["text"]
+    time.sleep(2)
+    assert len(emulators.telegram_calls("answerCallbackQuery")) == 1
+
+
+def test_updates_from_unknown_chats_and_people_change_nothing(deployment: Deployment) -> None:
+    emulators = deployment.emulators
+    deployment.start()
+    emulators.telegram_control("send", {"user_id": 1001, "chat_id": UNKNOWN_GROUP, "text": "/help"})
+    emulators.telegram_control("send", {"user_id": 1001, "chat_id": GROUP, "text": "/help"})
+    helped = wait_for(
+        lambda: [m for m in emulators.telegram_messages() if m["from"]["is_bot"]],
+        what="help in the known group",
+    )
+    assert "Reachable mirrors public mentions" in helped[0]["text"]
+    assert [m for m in emulators.telegram_messages(UNKNOWN_GROUP) if m["from"]["is_bot"]] == []
+    emulators.post("warga_budi", "@humas_demo halo")
+    message = wait_for(
+        lambda: [m for m in emulators.telegram_messages() if m.get("reply_markup")],
+        what="a mirrored mention",
+    )[0]
+    pressed = emulators.telegram_control(
+        "press",
+        {
+            "user_id": 6666,
+            "chat_id": GROUP,
+            "message_id": message["message_id"],
+            "action": "reply_institution",
+        },
+    ).json()
+    answer = wait_for(
+        lambda: (
+            emulators.http.get(
+                f"{emulators.telegram_server.url}/_emulator/answers",
+                params={"callback_query_id": pressed["callback_query_id"]},
+            )
+            .json()
+            .get("text")
+        ),
+        what="a refusal",
+    )
+    assert "not on Reachable's staff list" in answer
+
+
+async def test_a_state_change_edits_both_chats(deployment: Deployment, store: Store) -> None:
+    emulators = deployment.emulators
+    deployment.start()
+    emulators.post("warga_budi", "@humas_demo jalan rusak")
+    settle_telegram(deployment, 1)
+    settle(deployment, 1)
+    thread_id = (await store.thread_ids())[0]
+
+    await change_state(store, thread_id, status=ThreadStatus.CLAIMED, by="rina")
+    telegram = wait_for(
+        lambda: [m for m in emulators.telegram_messages() if "Claimed by rina" in m["text"]],
+        what="Telegram redrawn",
+    )[0]
+    slack = wait_for(
+        lambda: [m for m in emulators.messages() if "Claimed by rina" in str(m["blocks"])],
+        what="Slack redrawn",
+    )[0]
+    assert [
+        b["callback_data"].split(":")[0]
+        for row in telegram["reply_markup"]["inline_keyboard"]
+        for b in row
+    ] == ["reply_institution", "reply_personal", "release", "dismiss"]
+    assert section_text(slack) == "@humas_demo jalan rusak"
+
+    # Claiming again draws the very same message: Telegram says "not modified", which is done.
+    await change_state(store, thread_id, status=ThreadStatus.CLAIMED, by="rina")
+    effect_key = f"refresh:humas-telegram:{thread_id}:2"
+    effect = await _wait_effect(store, effect_key)
+    assert effect == "done"
+    edits = emulators.telegram_calls("editMessageText")
+    assert [c["status"] for c in edits] == [200, 400]
+
+    await change_state(store, thread_id, status=ThreadStatus.ANSWERED, by="rina")
+    wait_for(
+        lambda: (
+            "Answered by rina" in emulators.telegram_messages()[0]["text"]
+            and not emulators.telegram_messages()[0].get("reply_markup")
+        ),
+        what="buttons gone in Telegram",
+    )
+    wait_for(
+        lambda: not [b for b in emulators.messages()[0]["blocks"] if b["type"] == "actions"],
+        what="buttons gone in Slack",
+    )
+
+
+async def _wait_effect(store: Store, effect_key: str) -> str | None:
+    for _ in range(100):
+        effect = await store.effect(effect_key)
+        if effect is not None and effect.state in ("done", "failed"):
+            return effect.state
+        await asyncio.sleep(0.1)
+    return None
