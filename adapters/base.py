@@ -69,6 +69,10 @@ class ChatSink(Protocol):
         """Redraw a mirrored mention (its thread's state changed); unchanged content is fine."""
         ...
 
+    async def post_notice(self, *, destination: Destination, text: str) -> None:
+        """Post a plain message from Reachable itself (an alert), shown literally."""
+        ...
+
     async def find_posted(
         self, *, destination: Destination, reply_to: MirrorRef | None, effect_key: str
     ) -> MirrorRef | None:

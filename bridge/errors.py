@@ -43,3 +43,8 @@ class TransientError(PlatformError):
 
 class PermanentError(PlatformError):
     """Retrying will not help: bad credentials, unknown channel, a rejected payload."""
+
+
+class DestinationUnavailable(PermanentError):
+    """The chat itself cannot be posted to (bot removed, channel archived or unknown): the
+    admins must act, so they are told, once, instead of every mention failing silently."""

@@ -69,7 +69,8 @@ class Keys:
 
     # -- chat platforms --------------------------------------------------------------------------
     def send_pace(self, chat: str, channel: str) -> str:
-        """The earliest time (ms) the next message may go to this channel, shared by processes."""
+        """The earliest time (ms) the next message may go to this channel, shared by processes;
+        channel ``*`` paces the whole bot."""
         return f"{self.prefix}:pace:{chat}:{channel}"
 
     def seen_event(self, chat: str, event_id: str) -> str:
@@ -79,6 +80,10 @@ class Keys:
     def chat_migration(self, chat: str, address: str) -> str:
         """The chat a configured one became (a Telegram group upgraded to a supergroup)."""
         return f"{self.prefix}:migrated:{chat}:{address}"
+
+    def alert_sent(self, subject: str) -> str:
+        """Set while an alert about ``subject`` is fresh, so admins hear of a problem once."""
+        return f"{self.prefix}:alerted:{subject}"
 
     def counter(self, name: str) -> str:
         return f"{self.prefix}:count:{name}"

@@ -57,6 +57,14 @@ def status_line(status: str, *, by: str | None, note: str | None) -> str | None:
     return None
 
 
+def destination_unavailable(*, name: str, where: str, detail: str) -> str:
+    return (
+        f"⚠️ Reachable cannot post to {where} (destination '{name}'): {detail}. Mentions routed "
+        "there are not delivered until this is fixed; they still reach the other destinations. "
+        "Add the bot back to the chat, or change the destination in the config."
+    )
+
+
 def followers(count: int | None) -> str:
     if count is None:
         return "followers unknown"

@@ -135,6 +135,7 @@ class Runtime:
             sinks=sinks,
             channel_interval_s=self._channel_interval,
             time_budget_s=self.settings.claim_idle_s / 2,
+            platform_interval_s=self._platform_interval,
         )
         runners = [
             StageRunner(
@@ -156,6 +157,10 @@ class Runtime:
             ),
         ]
         return [asyncio.create_task(r.run(stop), name=r.group) for r in runners]
+
+    def _platform_interval(self, chat: str) -> float:
+        """Seconds between any two messages of the bot: Telegram allows 30 a second overall."""
+        return 1 / self.settings.telegram_messages_per_s if chat == "telegram" else 0.0
 
     def _channel_interval(self, destination: Destination) -> float:
         """Seconds between two messages to one destination, under its platform's limit."""

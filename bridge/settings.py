@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     # Telegram allows a group 20 messages a minute (one every 3 s) and a private chat one a second.
     telegram_group_interval_s: float = 3.0
     telegram_private_interval_s: float = 1.0
+    telegram_messages_per_s: float = 30.0
+    # Webhook mode, for deployments with a public HTTPS address: Telegram pushes updates to this
+    # URL (ending in /telegram/webhook) with the secret in a header. Unset: long polling.
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: SecretStr | None = None
 
     # A stage entry idle this long belongs to a crashed worker and is taken over (XAUTOCLAIM).
     # Keep it above the slowest legitimate handling of one entry.

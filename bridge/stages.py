@@ -12,8 +12,10 @@ import logging
 from collections.abc import Callable
 
 from adapters.base import ChatSink
+from bridge import messages
+from bridge.alerts import alert_admins
 from bridge.config import Config, Destination
-from bridge.errors import PermanentError, RateLimited, TransientError
+from bridge.errors import DestinationUnavailable, PermanentError, RateLimited, TransientError
 from bridge.keys import MENTIONS_GROUP, OUTBOX_GROUP
 from bridge.models import Mention, MentionCard, MirrorRef, Thread, thread_id_for
 from bridge.routing import choose_routes, destinations_of, highest_priority
@@ -114,12 +116,14 @@ class MirrorStage:
         sinks: dict[str, ChatSink],
         channel_interval_s: Callable[[Destination], float],
         time_budget_s: float = 60.0,
+        platform_interval_s: Callable[[str], float] = lambda chat: 0.0,
     ) -> None:
         self.store = store
         self.config = config
         self.sinks = sinks
         self.channel_interval_s = channel_interval_s
         self.time_budget_s = time_budget_s
+        self.platform_interval_s = platform_interval_s
 
     @property
     def stream(self) -> str:
@@ -133,10 +137,33 @@ class MirrorStage:
         await self.store.redis.xack(self.stream, self.group, entry.id)
 
     async def handle(self, entry: Entry) -> None:
-        if entry.fields.get("kind") == "refresh":
+        kind = entry.fields.get("kind")
+        if kind == "refresh":
             await self._refresh(entry)
+        elif kind == "notice":
+            await self._notice(entry)
         else:
             await self._mirror_mention(entry)
+
+    async def _notice(self, entry: Entry) -> None:
+        """A message from Reachable itself (an alert for the admins) to one destination."""
+        effect_key = f"notice:{entry.id}"
+        effect = await self.store.effect(effect_key)
+        destination = self.config().destinations.get(entry.fields["destination"])
+        if (effect is not None and effect.state == "done") or destination is None:
+            await self._ack(entry)
+            return
+        sink = self.sinks[destination.chat]
+        try:
+            await sink.post_notice(destination=destination, text=entry.fields["text"])
+        except (RateLimited, TransientError) as exc:
+            raise Deferred(f"notice to {destination.describe()}: {exc}") from exc
+        except PermanentError as exc:
+            log.error("could not tell the admins in %s: %s", destination.describe(), exc)
+        async with self.store.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self.store.keys.effect(effect_key), mapping={"state": "done", "at": now_ms()})
+            pipe.xack(self.stream, self.group, entry.id)
+            await pipe.execute()
 
     async def _mirror_mention(self, entry: Entry) -> None:
         deadline = asyncio.get_running_loop().time() + self.time_budget_s
@@ -208,7 +235,7 @@ class MirrorStage:
         except TransientError as exc:
             raise Deferred(f"redraw of {thread_id} in {destination_key}: {exc}") from exc
         except PermanentError as exc:
-            await self._fail(entry, effect_key, str(exc))
+            await self._fail(entry, effect_key, str(exc), problem=exc)
             return
         async with self.store.redis.pipeline(transaction=True) as pipe:
             pipe.hset(self.store.keys.effect(effect_key), mapping={"state": "done", "at": now_ms()})
@@ -274,6 +301,9 @@ class MirrorStage:
             wait = await self.store.reserve_send_slot(
                 sink.chat, channel, self.channel_interval_s(destination)
             )
+            overall = self.platform_interval_s(sink.chat)
+            if overall:
+                wait = max(wait, await self.store.reserve_send_slot(sink.chat, "*", overall))
             if loop.time() + wait > deadline:
                 raise Deferred(f"{channel} cannot take a message for {wait:.0f} s")
             if wait > 0:
@@ -299,7 +329,7 @@ class MirrorStage:
                     break
                 await asyncio.sleep(backoff)
             except PermanentError as exc:
-                await self._fail(entry, effect_key, str(exc))
+                await self._fail(entry, effect_key, str(exc), problem=exc)
                 return None
         raise Deferred(f"{effect_key}: not posted yet; it stays queued and is retried")
 
@@ -335,8 +365,25 @@ class MirrorStage:
             pipe.incrby(keys.counter("mirrored"), 1)
             await pipe.execute()
 
-    async def _fail(self, entry: Entry, effect_key: str, error: str) -> None:
+    async def _fail(
+        self, entry: Entry, effect_key: str, error: str, problem: Exception | None = None
+    ) -> None:
+        """Record a permanent failure, acknowledged so it is not retried; admins hear of a chat
+        that cannot be reached at all."""
         log.error("giving up on %s: %s", effect_key, error)
+        destination_key = entry.fields.get("destination", "")
+        destination = self.config().destinations.get(destination_key)
+        if isinstance(problem, DestinationUnavailable) and destination is not None:
+            text = messages.destination_unavailable(
+                name=destination_key, where=destination.describe(), detail=problem.detail
+            )
+            await alert_admins(
+                self.store,
+                self.config(),
+                subject=f"unavailable:{destination_key}",
+                text=text,
+                avoid=destination_key,
+            )
         async with self.store.redis.pipeline(transaction=True) as pipe:
             pipe.hset(
                 self.store.keys.effect(effect_key),

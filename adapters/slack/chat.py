@@ -27,6 +27,7 @@ from adapters.slack import render
 from bridge import messages
 from bridge.config import Config, Destination, PersonConfig
 from bridge.errors import (
+    DestinationUnavailable,
     PermanentError,
     PlatformError,
     RateLimited,
@@ -42,6 +43,11 @@ log = logging.getLogger(__name__)
 MIRROR_EVENT_TYPE = "reachable_mirror"
 BUTTON_ACTIONS = re.compile(r"^(reply_institution|reply_personal|claim|release|dismiss)$")
 _TRANSIENT_ERRORS = {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+_UNREACHABLE = {
+    "channel_not_found": "the channel does not exist or the bot cannot see it",
+    "not_in_channel": "the bot is not a member of the channel (invite it with /invite)",
+    "is_archived": "the channel is archived",
+}
 
 
 def wrap_slack_error(exc: Exception) -> PlatformError:
@@ -56,6 +62,8 @@ def wrap_slack_error(exc: Exception) -> PlatformError:
             return RateLimited("slack", "rate limited", retry_after=retry_after)
         if status >= 500 or error in _TRANSIENT_ERRORS:
             return TransientError("slack", f"{error} (HTTP {status})")
+        if error in _UNREACHABLE:
+            return DestinationUnavailable("slack", _UNREACHABLE[error])
         return PermanentError("slack", error)
     if isinstance(exc, aiohttp.ClientError | asyncio.TimeoutError | OSError):
         return TransientError("slack", f"connection problem: {exc!r}")
@@ -141,6 +149,14 @@ class SlackChat:
                 ts=ref.message_id,
                 text=render.fallback_text(card),
                 blocks=render.mention_blocks(card),
+            )
+        except Exception as exc:
+            raise wrap_slack_error(exc) from exc
+
+    async def post_notice(self, *, destination: Destination, text: str) -> None:
+        try:
+            await self.client.chat_postMessage(
+                channel=destination.address, text=render.escape_mrkdwn(text), unfurl_links=False
             )
         except Exception as exc:
             raise wrap_slack_error(exc) from exc

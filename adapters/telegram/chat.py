@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 import warnings
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from telegram import (
     BotCommand,
@@ -42,6 +45,7 @@ from telegram.ext import (
     ApplicationBuilder,
     ApplicationHandlerStop,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     ContextTypes,
     MessageHandler,
@@ -52,8 +56,16 @@ from telegram.ext import (
 from adapters.base import AdapterContext
 from adapters.telegram import render
 from bridge import messages
+from bridge.alerts import alert_admins
 from bridge.config import Config, Destination, PersonConfig
-from bridge.errors import PermanentError, PlatformError, RateLimited, ReachableError, TransientError
+from bridge.errors import (
+    DestinationUnavailable,
+    PermanentError,
+    PlatformError,
+    RateLimited,
+    ReachableError,
+    TransientError,
+)
 from bridge.models import MentionCard, MirrorRef
 from bridge.settings import Settings
 from bridge.store import Store
@@ -62,6 +74,8 @@ from bridge.streams import consumer_name
 log = logging.getLogger(__name__)
 
 POLL_TIMEOUT_S = 25
+WEBHOOK_PATH = "/telegram/webhook"
+ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 COMMANDS = [BotCommand("help", "What Reachable does and how to use it")]
 
 
@@ -78,7 +92,11 @@ def wrap_telegram_error(exc: Exception) -> PlatformError:
         return RateLimited("telegram", "flood control", retry_after=_seconds(exc))
     if isinstance(exc, TimedOut | NetworkError) and not isinstance(exc, BadRequest):
         return TransientError("telegram", str(exc))
-    if isinstance(exc, Forbidden | BadRequest | ChatMigrated | TelegramError):
+    if isinstance(exc, Forbidden):
+        return DestinationUnavailable("telegram", f"the bot cannot post there ({exc})")
+    if isinstance(exc, BadRequest) and "chat not found" in str(exc).lower():
+        return DestinationUnavailable("telegram", "the chat does not exist or the bot is not in it")
+    if isinstance(exc, BadRequest | ChatMigrated | TelegramError):
         return PermanentError("telegram", str(exc))
     raise exc
 
@@ -91,6 +109,11 @@ class TelegramChat:
             raise ReachableError(
                 "Telegram is configured as a destination, but REACHABLE_TELEGRAM_BOT_TOKEN is "
                 "not set"
+            )
+        if settings.telegram_webhook_url and settings.telegram_webhook_secret is None:
+            raise ReachableError(
+                "REACHABLE_TELEGRAM_WEBHOOK_URL is set but REACHABLE_TELEGRAM_WEBHOOK_SECRET is "
+                "not: Telegram's calls could not be told from forged ones"
             )
         self.settings = settings
         self._config = config
@@ -106,6 +129,7 @@ class TelegramChat:
         )
         self._register_handlers()
         self._started = False
+        self._background: set[asyncio.Task[None]] = set()
 
     @classmethod
     async def from_context(cls, context: AdapterContext) -> TelegramChat:
@@ -200,6 +224,15 @@ class TelegramChat:
         except Exception as exc:
             raise wrap_telegram_error(exc) from exc
 
+    async def post_notice(self, *, destination: Destination, text: str) -> None:
+        await self._send(
+            destination,
+            text=render.escape(text),
+            parse_mode=ParseMode.HTML,
+            message_thread_id=getattr(destination, "topic", None),
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+        )
+
     async def find_posted(
         self, *, destination: Destination, reply_to: MirrorRef | None, effect_key: str
     ) -> MirrorRef | None:
@@ -210,12 +243,38 @@ class TelegramChat:
     # -- listening -------------------------------------------------------------------------------
 
     def web_routes(self) -> Sequence[Route]:
-        return []
+        if self.settings.telegram_webhook_url is None:
+            return []
+        return [Route(WEBHOOK_PATH, self._on_webhook, methods=["POST"])]
+
+    async def _on_webhook(self, request: Request) -> Response:
+        """Telegram's push: check the secret token, answer at once, handle in the background."""
+        secret = self.settings.telegram_webhook_secret
+        given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+        if secret is None or not hmac.compare_digest(given, secret.get_secret_value()):
+            log.warning("refused a Telegram webhook call with a wrong secret token")
+            return JSONResponse({"error": "forbidden"}, status_code=403)
+        try:
+            data = await request.json()
+            update = Update.de_json(data, self.bot)
+        except (ValueError, TypeError, KeyError) as exc:
+            return JSONResponse({"error": f"not a Telegram update: {exc}"}, status_code=400)
+        task = asyncio.create_task(self.application.process_update(update))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return JSONResponse({"ok": True})
 
     async def listen(self, stop: asyncio.Event) -> None:
-        """Long-poll for updates while this process holds the Telegram lease."""
+        """Receive updates: register the webhook, or long-poll while holding the lease."""
         with contextlib.suppress(TelegramError):
             await self.bot.set_my_commands(COMMANDS)
+        if self.settings.telegram_webhook_url is not None:
+            await self._use_webhook()
+            await stop.wait()
+            return
+        # Telegram refuses getUpdates while a webhook is set: switching back to polling drops it.
+        with contextlib.suppress(TelegramError):
+            await self.bot.delete_webhook()
         lease = self._store.keys.poll_lease(self.chat, "updates")
         owner = consumer_name("telegram-updates")
         offset: int | None = None
@@ -244,7 +303,7 @@ class TelegramChat:
             self.bot.get_updates(
                 offset=offset,
                 timeout=POLL_TIMEOUT_S,
-                allowed_updates=["message", "callback_query", "my_chat_member"],
+                allowed_updates=ALLOWED_UPDATES,
             )
         )
         stopping = asyncio.create_task(stop.wait())
@@ -258,12 +317,26 @@ class TelegramChat:
                     await poll
         return list(poll.result()) if not poll.cancelled() else []
 
+    async def _use_webhook(self) -> None:
+        secret = self.settings.telegram_webhook_secret
+        assert secret is not None
+        try:
+            await self.bot.set_webhook(
+                url=self.settings.telegram_webhook_url,
+                secret_token=secret.get_secret_value(),
+                allowed_updates=ALLOWED_UPDATES,
+            )
+        except TelegramError as exc:
+            raise ReachableError(f"Telegram refused the webhook: {exc}") from exc
+        log.info("Telegram delivers updates to %s", self.settings.telegram_webhook_url)
+
     def _register_handlers(self) -> None:
         app = self.application
         app.add_handler(TypeHandler(Update, self._once_and_known), group=-1)
         app.add_handler(CallbackQueryHandler(self._on_button))
         app.add_handler(CommandHandler(["help", "start"], self._on_help))
         app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self._on_migrate))
+        app.add_handler(ChatMemberHandler(self._on_membership, ChatMemberHandler.MY_CHAT_MEMBER))
 
     def _known_chat_ids(self) -> set[int]:
         return {int(d.address) for d in self._config().destinations.values() if d.chat == self.chat}
@@ -320,12 +393,29 @@ class TelegramChat:
             with contextlib.suppress(TelegramError):
                 await update.effective_message.reply_text(messages.telegram_help())
 
+    async def _on_membership(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """The bot was removed from a destination group: the admins must add it back."""
+        change = update.my_chat_member
+        if change is None or change.new_chat_member.status not in ("left", "kicked"):
+            return
+        config = self._config()
+        for name, destination in config.destinations.items():
+            if destination.chat == self.chat and int(destination.address) == change.chat.id:
+                text = messages.destination_unavailable(
+                    name=name, where=destination.describe(), detail="the bot was removed from it"
+                )
+                await alert_admins(
+                    self._store, config, subject=f"unavailable:{name}", text=text, avoid=name
+                )
+
     async def _on_migrate(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
         if message is not None and message.migrate_to_chat_id:
             await self._remember_migration(message.chat_id, message.migrate_to_chat_id)
 
     async def close(self) -> None:
+        if self._background:
+            await asyncio.wait(self._background, timeout=5)
         if self._started:
             await self.application.shutdown()
             self._started = False

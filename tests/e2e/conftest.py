@@ -28,6 +28,8 @@ APP_ID = "A0TEST"
 TELEGRAM_TOKEN = "424242:test-telegram-token"
 GROUP = -1001000000001
 UNKNOWN_GROUP = -1009999999999
+FORUM = -1002000000002
+BASIC_GROUP = -4000000001
 
 CONFIG = """
 accounts:
@@ -74,6 +76,8 @@ class Emulators:
             chats={
                 GROUP: {"title": "Humas", "type": "supergroup", "is_forum": False},
                 UNKNOWN_GROUP: {"title": "Elsewhere", "type": "supergroup", "is_forum": False},
+                FORUM: {"title": "Desks", "type": "supergroup", "is_forum": True},
+                BASIC_GROUP: {"title": "Old group", "type": "group", "is_forum": False},
             },
             users={
                 1001: {"first_name": "Rina"},

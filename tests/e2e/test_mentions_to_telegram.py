@@ -12,7 +12,16 @@ from bridge.keys import Keys
 from bridge.models import ThreadStatus
 from bridge.store import Store, connect
 from bridge.threads import change_state
-from tests.e2e.conftest import GROUP, UNKNOWN_GROUP, Deployment, wait_for
+from tests.e2e.conftest import (
+    BASIC_GROUP,
+    CONFIG,
+    FORUM,
+    GROUP,
+    TELEGRAM_TOKEN,
+    UNKNOWN_GROUP,
+    Deployment,
+    wait_for,
+)
 from tests.e2e.test_mentions_to_slack import (
     HOSTILE,
     section_text,
@@ -203,3 +212,130 @@ async def _wait_effect(store: Store, effect_key: str) -> str | None:
             return effect.state
         await asyncio.sleep(0.1)
     return None
+
+
+def test_a_bot_removed_from_the_group_is_reported_once_and_not_retried(
+    deployment: Deployment,
+) -> None:
+    emulators = deployment.emulators
+    deployment.start()
+    assert emulators.telegram_control("kick", {"chat_id": GROUP}).status_code == 200
+    emulators.post("warga_budi", "@humas_demo satu")
+    emulators.post("siti_rahma", "@humas_demo dua")
+    settle(deployment, 2)
+    alerts = wait_for(lambda: emulators.messages("C0SUPER"), what="an alert to the admins")
+    time.sleep(2)
+    alerts = emulators.messages("C0SUPER")
+    assert len(alerts) == 1, [a["text"] for a in alerts]
+    assert "cannot post to Telegram chat -1001000000001" in alerts[0]["text"]
+    assert "humas-telegram" in alerts[0]["text"]
+    assert [c["status"] for c in emulators.telegram_calls("sendMessage")] == [403, 403]
+
+
+def test_a_group_upgraded_to_a_supergroup_keeps_working(deployment: Deployment) -> None:
+    emulators = deployment.emulators
+    deployment.config.write_text(CONFIG.replace(str(GROUP), str(BASIC_GROUP)))
+    deployment.start()
+    emulators.post("warga_budi", "@humas_demo sebelum")
+    wait_for(lambda: emulators.telegram_messages(BASIC_GROUP), what="the basic group")
+    migrated = emulators.telegram_control("migrate", {"chat_id": BASIC_GROUP}).json()
+    new_group = migrated["migrate_to_chat_id"]
+    emulators.post("siti_rahma", "@humas_demo sesudah")
+    moved = wait_for(
+        lambda: [m for m in emulators.telegram_messages(new_group) if m["from"]["is_bot"]],
+        what="the mention in the new supergroup",
+    )
+    assert [mention_text(m) for m in moved] == ["@humas_demo sesudah"]
+    # People in the new supergroup are served as before.
+    pressed = emulators.telegram_control(
+        "press",
+        {
+            "user_id": 1001,
+            "chat_id": new_group,
+            "message_id": moved[-1]["message_id"],
+            "action": "claim",
+        },
+    ).json()
+    answer = wait_for(
+        lambda: (
+            emulators.http.get(
+                f"{emulators.telegram_server.url}/_emulator/answers",
+                params={"callback_query_id": pressed["callback_query_id"]},
+            )
+            .json()
+            .get("text")
+        ),
+        what="an answer in the new supergroup",
+    )
+    assert "not available yet" in answer
+
+
+def test_a_forum_topic_destination_keeps_the_conversation_in_its_topic(
+    deployment: Deployment,
+) -> None:
+    emulators = deployment.emulators
+    topic = emulators.telegram_control("topics", {"chat_id": FORUM, "name": "Keluhan"}).json()
+    thread = topic["message_thread_id"]
+    deployment.config.write_text(
+        CONFIG.replace(
+            "  supervisors:",
+            f"  desk-topic: {{chat: telegram, chat_id: {FORUM}, topic: {thread}}}\n  supervisors:",
+        ).replace("to: [humas-slack, humas-telegram], sla: 4h", "to: [desk-topic], sla: 4h")
+    )
+    deployment.start()
+    first = emulators.post("warga_budi", "@humas_demo halo desk")
+    emulators.post("siti_rahma", "@humas_demo @warga_budi ikut", in_reply_to=first["id"])
+    messages = wait_for(
+        lambda: (
+            len([m for m in emulators.telegram_messages(FORUM) if m["from"]["is_bot"]]) >= 2
+            and [m for m in emulators.telegram_messages(FORUM) if m["from"]["is_bot"]]
+        ),
+        what="two posts in the topic",
+    )
+    assert [m["message_thread_id"] for m in messages] == [thread, thread]
+    assert messages[1]["reply_to_message_id"] == messages[0]["message_id"]
+
+
+def test_webhook_mode_takes_updates_with_the_secret_and_refuses_forgeries(
+    deployment: Deployment,
+) -> None:
+    emulators = deployment.emulators
+    webhook = f"http://127.0.0.1:{emulators.bridge_port}/telegram/webhook"
+    deployment.env["REACHABLE_TELEGRAM_WEBHOOK_URL"] = webhook
+    deployment.env["REACHABLE_TELEGRAM_WEBHOOK_SECRET"] = "s3cret-token"
+    deployment.start()
+    info = emulators.http.get(
+        f"{emulators.telegram_server.url}/bot{TELEGRAM_TOKEN}/getWebhookInfo"
+    ).json()["result"]
+    assert info["url"] == webhook
+    emulators.post("warga_budi", "@humas_demo halo")
+    message = settle_telegram(deployment, 1)[0]
+    pressed = emulators.telegram_control(
+        "press",
+        {"user_id": 1001, "chat_id": GROUP, "message_id": message["message_id"], "action": "claim"},
+    ).json()
+    answer = wait_for(
+        lambda: (
+            emulators.http.get(
+                f"{emulators.telegram_server.url}/_emulator/answers",
+                params={"callback_query_id": pressed["callback_query_id"]},
+            )
+            .json()
+            .get("text")
+        ),
+        what="an answer through the webhook",
+    )
+    assert "not available yet" in answer
+    forged = {
+        "update_id": 1,
+        "callback_query": {
+            "id": "9",
+            "from": {"id": 1001, "is_bot": False, "first_name": "Rina"},
+            "chat_instance": "1",
+            "data": "claim:1",
+        },
+    }
+    for headers in ({"X-Telegram-Bot-Api-Secret-Token": "guess"}, {}):
+        response = emulators.http.post(webhook, json=forged, headers=headers)
+        assert response.status_code == 403
+    assert len(emulators.telegram_calls("answerCallbackQuery")) == 1

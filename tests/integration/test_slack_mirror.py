@@ -191,7 +191,7 @@ async def test_a_channel_slack_refuses_is_reported_once_not_retried_forever(
     await drain(store, chat)
     effect = await store.effect("mirror:gone:" + (await store.thread_ids())[0] + ":1001")
     assert effect is not None and effect.state == "failed"
-    assert effect.error == "slack: channel_not_found"
+    assert effect.error == "slack: the channel does not exist or the bot cannot see it"
     assert len(calls(url, "/api/chat.postMessage")) == 1
 
 

@@ -147,3 +147,17 @@ async def test_an_entry_that_always_fails_is_parked_not_lost(store: Store) -> No
     parked = await store.redis.xrange(runner.dead_letter_stream)
     assert parked and parked[0][1]["n"] == "1"
     assert (await store.redis.xpending(stream, "g"))["pending"] == 0
+
+
+async def test_send_pacing_is_per_channel_and_a_retry_after_holds_back_only_its_channel(
+    store: Store,
+) -> None:
+    waits = [await store.reserve_send_slot("telegram", "-1001", 3.0) for _ in range(3)]
+    assert [round(w) for w in waits] == [0, 3, 6]
+    assert await store.reserve_send_slot("telegram", "-1002", 3.0) == 0
+    await store.push_back_channel("telegram", "-1003", 20)
+    assert 19 <= await store.reserve_send_slot("telegram", "-1003", 3.0) <= 20
+    assert await store.reserve_send_slot("telegram", "-1004", 3.0) == 0
+    # The whole bot's slot ("*") spaces every message of the platform.
+    overall = [await store.reserve_send_slot("telegram", "*", 1 / 30) for _ in range(31)]
+    assert 0.95 <= overall[-1] <= 1.0

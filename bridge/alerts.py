@@ -1,0 +1,33 @@
+"""Telling the admins about problems only they can fix, in the escalation destination."""
+
+from __future__ import annotations
+
+import logging
+
+from bridge.config import Config
+from bridge.store import Store
+
+log = logging.getLogger(__name__)
+
+ALERT_QUIET_S = 6 * 3600
+
+
+async def alert_admins(
+    store: Store, config: Config, *, subject: str, text: str, avoid: str | None = None
+) -> bool:
+    """Queue ``text`` for the escalation destination, at most once per ``subject`` in six hours.
+
+    ``avoid`` is the destination the problem is about: an alert is never sent into the very
+    chat that cannot be reached. Returns whether an alert was queued.
+    """
+    log.error("%s", text)
+    target = config.escalation.to if config.escalation else None
+    if target is None or target == avoid:
+        return False
+    if not await store.redis.set(store.keys.alert_sent(subject), "1", nx=True, ex=ALERT_QUIET_S):
+        return False
+    await store.redis.xadd(
+        store.keys.outbox_stream,
+        {"kind": "notice", "destination": target, "subject": subject, "text": text},
+    )
+    return True
