@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import signal
 import sys
 from pathlib import Path
 
@@ -25,15 +23,6 @@ def setup_logging(level: str) -> None:
     # httpx logs full URLs (Telegram's carry the bot token); bolt may log bodies at INFO.
     for noisy in ("httpx", "httpcore", "slack_bolt", "slack_sdk", "uvicorn.error", "aiohttp"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-
-
-async def run_until_signalled(main: asyncio.Future[None] | None, stop: asyncio.Event) -> None:
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    if main is not None:
-        await main
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -57,7 +46,7 @@ def cli() -> None:
 )
 def run(config_path: Path | None, roles: tuple[str, ...]) -> None:
     """Run the bridge."""
-    from bridge.runtime import ROLES, Runtime
+    from bridge.runtime import ROLES, Runtime, stop_on_signals
 
     settings = Settings()
     setup_logging(settings.log_level)
@@ -71,7 +60,7 @@ def run(config_path: Path | None, roles: tuple[str, ...]) -> None:
 
     async def main() -> None:
         stop = asyncio.Event()
-        await run_until_signalled(None, stop)
+        stop_on_signals(stop)
         await runtime.run(stop)
 
     try:

@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import importlib
 import shutil
-import signal
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from bridge.demo_view import ChatView
 from bridge.errors import ReachableError
 from bridge.httpserver import EmbeddedServer, free_port
 from bridge.redisproc import RedisProcess
+from bridge.runtime import Runtime, stop_on_signals
 from bridge.settings import Settings
 from bridge.store import connect
 
@@ -199,7 +199,7 @@ async def serve_emulators_forever(*, ports: dict[str, int], bridge_url: str) -> 
     print(f"Telegram emulator: {emulators.telegram.url}   (bot token {TELEGRAM_TOKEN})")
     print("Control API: /_emulator/... (see README). Ctrl+C stops.")
     stop = asyncio.Event()
-    _stop_on_signals(stop)
+    stop_on_signals(stop)
     await stop.wait()
     for server in reversed(emulators.all()):
         await server.stop()
@@ -266,8 +266,6 @@ def chat_views(config: Config, emulators: Emulators) -> list[ChatView]:
 
 
 async def run_demo(*, config_path: Path, seed: bool) -> None:
-    from bridge.runtime import Runtime
-
     config = load_config(config_path)
     ports = {name: _port_or_free(port) for name, port in PORTS.items()}
     bridge_url = f"http://127.0.0.1:{ports['web']}/slack/events"
@@ -283,7 +281,7 @@ async def run_demo(*, config_path: Path, seed: bool) -> None:
         f"{emulators.telegram.url}; bridge web app on http://127.0.0.1:{ports['web']}"
     )
     stop = asyncio.Event()
-    _stop_on_signals(stop)
+    stop_on_signals(stop)
     settings = demo_settings(emulators=emulators, web_port=ports["web"])
     runtime = Runtime(settings=settings, config=config, redis_factory=store.factory)
     bridge = asyncio.create_task(runtime.run(stop), name="bridge")
@@ -412,10 +410,3 @@ def _command() -> str:
 
 def say(text: str) -> None:
     print(text, flush=True)
-
-
-def _stop_on_signals(stop: asyncio.Event) -> None:
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)

@@ -11,13 +11,15 @@ import asyncio
 import contextlib
 import importlib
 import logging
+import signal
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from adapters.base import AdapterContext, ChatSink, MentionSource
 from bridge.config import Config, Destination
 from bridge.errors import ReachableError
 from bridge.httpserver import EmbeddedServer
@@ -28,9 +30,6 @@ from bridge.stages import MirrorStage, RouterStage
 from bridge.store import Store, connect
 from bridge.streams import StageRunner, consumer_name
 from bridge.web import create_web_app
-
-if TYPE_CHECKING:
-    from adapters.base import ChatSink, MentionSource
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +70,6 @@ class Runtime:
 
     async def _run_roles(self, store: Store, roles: set[str], stop: asyncio.Event) -> None:
         registry = load_registry()
-        from adapters.base import AdapterContext
-
         context = AdapterContext(settings=self.settings, config=self.current_config, store=store)
         sources: dict[str, MentionSource] = {}
         sinks: dict[str, ChatSink] = {}
@@ -169,6 +166,14 @@ class Runtime:
         if int(destination.address) < 0:
             return self.settings.telegram_group_interval_s
         return self.settings.telegram_private_interval_s
+
+
+def stop_on_signals(stop: asyncio.Event) -> None:
+    """SIGINT and SIGTERM set ``stop``: roles finish what they hold, then the process exits."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
 
 
 async def _check_redis(redis: aioredis.Redis, url: str) -> None:

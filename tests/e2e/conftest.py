@@ -116,6 +116,27 @@ class Emulators:
     def telegram_control(self, path: str, body: dict[str, Any]) -> httpx.Response:
         return self.http.post(f"{self.telegram_server.url}/_emulator/{path}", json=body)
 
+    def press(self, user_id: int, chat_id: int, message_id: int, action: str) -> str:
+        """A person presses a button; returns the callback query's id."""
+        response = self.telegram_control(
+            "press",
+            {"user_id": user_id, "chat_id": chat_id, "message_id": message_id, "action": action},
+        )
+        assert response.status_code == 200, response.text
+        return str(response.json()["callback_query_id"])
+
+    def answer_text(self, callback_query_id: str, *, timeout: float = 20) -> str:
+        """What the bot answered to a button press (the toast or alert the person sees)."""
+
+        def answered() -> str | None:
+            answer = self.http.get(
+                f"{self.telegram_server.url}/_emulator/answers",
+                params={"callback_query_id": callback_query_id},
+            ).json()
+            return answer.get("text") if answer.get("answered") else None
+
+        return str(wait_for(answered, timeout=timeout, what="the bot's answer to a button"))
+
     def telegram_calls(self, method: str) -> list[dict[str, Any]]:
         calls = self.http.get(f"{self.telegram_server.url}/_emulator/calls").json()["calls"]
         return [c for c in calls if c["path"].endswith(f"/{method}")]

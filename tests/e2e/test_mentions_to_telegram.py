@@ -100,22 +100,8 @@ def test_an_update_delivered_three_times_is_acted_on_once(deployment: Deployment
     ).json()
     for _ in range(2):
         emulators.telegram_control("redeliver", {"update_id": pressed["update_id"]})
-    answer = wait_for(
-        lambda: (
-            emulators.http.get(
-                f"{emulators.telegram_server.url}/_emulator/answers",
-                params={"callback_query_id": pressed["callback_query_id"]},
-            )
-            .json()
-            .get("answered")
-            and emulators.http.get(
-                f"{emulators.telegram_server.url}/_emulator/answers",
-                params={"callback_query_id": pressed["callback_query_id"]},
-            ).json()
-        ),
-        what="the button's answer",
-    )
-    assert "not available yet" in answer["text"]
+    answer = emulators.answer_text(pressed["callback_query_id"])
+    assert "not available yet" in answer
     time.sleep(2)
     assert len(emulators.telegram_calls("answerCallbackQuery")) == 1
 
@@ -136,26 +122,8 @@ def test_updates_from_unknown_chats_and_people_change_nothing(deployment: Deploy
         lambda: [m for m in emulators.telegram_messages() if m.get("reply_markup")],
         what="a mirrored mention",
     )[0]
-    pressed = emulators.telegram_control(
-        "press",
-        {
-            "user_id": 6666,
-            "chat_id": GROUP,
-            "message_id": message["message_id"],
-            "action": "reply_institution",
-        },
-    ).json()
-    answer = wait_for(
-        lambda: (
-            emulators.http.get(
-                f"{emulators.telegram_server.url}/_emulator/answers",
-                params={"callback_query_id": pressed["callback_query_id"]},
-            )
-            .json()
-            .get("text")
-        ),
-        what="a refusal",
-    )
+    query = emulators.press(6666, GROUP, message["message_id"], "reply_institution")
+    answer = emulators.answer_text(query)
     assert "not on Reachable's staff list" in answer
 
 
@@ -247,26 +215,8 @@ def test_a_group_upgraded_to_a_supergroup_keeps_working(deployment: Deployment) 
     )
     assert [mention_text(m) for m in moved] == ["@humas_demo sesudah"]
     # People in the new supergroup are served as before.
-    pressed = emulators.telegram_control(
-        "press",
-        {
-            "user_id": 1001,
-            "chat_id": new_group,
-            "message_id": moved[-1]["message_id"],
-            "action": "claim",
-        },
-    ).json()
-    answer = wait_for(
-        lambda: (
-            emulators.http.get(
-                f"{emulators.telegram_server.url}/_emulator/answers",
-                params={"callback_query_id": pressed["callback_query_id"]},
-            )
-            .json()
-            .get("text")
-        ),
-        what="an answer in the new supergroup",
-    )
+    query = emulators.press(1001, new_group, moved[-1]["message_id"], "claim")
+    answer = emulators.answer_text(query)
     assert "not available yet" in answer
 
 
@@ -310,21 +260,8 @@ def test_webhook_mode_takes_updates_with_the_secret_and_refuses_forgeries(
     assert info["url"] == webhook
     emulators.post("warga_budi", "@humas_demo halo")
     message = settle_telegram(deployment, 1)[0]
-    pressed = emulators.telegram_control(
-        "press",
-        {"user_id": 1001, "chat_id": GROUP, "message_id": message["message_id"], "action": "claim"},
-    ).json()
-    answer = wait_for(
-        lambda: (
-            emulators.http.get(
-                f"{emulators.telegram_server.url}/_emulator/answers",
-                params={"callback_query_id": pressed["callback_query_id"]},
-            )
-            .json()
-            .get("text")
-        ),
-        what="an answer through the webhook",
-    )
+    query = emulators.press(1001, GROUP, message["message_id"], "claim")
+    answer = emulators.answer_text(query)
     assert "not available yet" in answer
     forged = {
         "update_id": 1,
