@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from bridge.config import AccountConfig, Config, Destination
 from bridge.models import Mention, MentionCard, MirrorRef
+from bridge.replies import Publisher, ReplyDesk
 from bridge.settings import Settings
 from bridge.store import Store
 
@@ -95,7 +96,10 @@ class AdapterContext:
     settings: Settings
     config: Callable[[], Config]
     store: Store
+    # Where chats hand in replies; None in processes that do not listen to chats.
+    desk: ReplyDesk | None = None
 
 
 SourceFactory = Callable[[AdapterContext], Awaitable[MentionSource]]
+PublisherFactory = Callable[[AdapterContext], Awaitable[Publisher]]
 SinkFactory = Callable[[AdapterContext], Awaitable[ChatSink]]

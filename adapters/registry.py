@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from adapters.base import SinkFactory, SourceFactory
+from adapters.base import PublisherFactory, SinkFactory, SourceFactory
 from adapters.slack.chat import SlackChat
 from adapters.telegram.chat import TelegramChat
+from adapters.x.publisher import XPublisher
 from adapters.x.source import XSource
 
 SOURCES: dict[str, SourceFactory] = {"x": XSource.from_context}
@@ -12,3 +13,4 @@ SINKS: dict[str, SinkFactory] = {
     "slack": SlackChat.from_context,
     "telegram": TelegramChat.from_context,
 }
+PUBLISHERS: dict[str, PublisherFactory] = {"x": XPublisher.from_context}

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import click
+from redis.exceptions import RedisError
 
 from bridge.config import load_config
 from bridge.errors import ConfigError, ReachableError
@@ -68,6 +69,39 @@ def run(config_path: Path | None, roles: tuple[str, ...]) -> None:
     except ReachableError as exc:
         click.echo(f"Not starting: {exc}", err=True)
         sys.exit(2)
+
+
+@cli.command()
+@click.option("--since", default="7d", show_default=True, help="How far back: 90m, 24h, 7d...")
+def audit(since: str) -> None:
+    """Print every attempt to reply or act from chat, allowed or refused, oldest first."""
+    from bridge import audit as audit_log
+    from bridge.durations import parse_duration
+    from bridge.keys import Keys
+    from bridge.store import Store, connect
+
+    try:
+        period = parse_duration(since)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from None
+    settings = Settings()
+
+    async def main() -> list[dict[str, str]]:
+        redis = connect(settings.redis_url)
+        try:
+            return await audit_log.entries(Store(redis, Keys(settings.key_prefix)), since=period)
+        finally:
+            await redis.aclose()
+
+    try:
+        found = asyncio.run(main())
+    except (OSError, RedisError) as exc:
+        click.echo(f"cannot read the audit log from Redis: {exc}", err=True)
+        sys.exit(2)
+    if not found:
+        click.echo(f"No audit entries in the last {since}.")
+    for entry in found:
+        click.echo(audit_log.format_entry(entry))
 
 
 @cli.group("config")

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 MENTIONS_GROUP = "router"
 OUTBOX_GROUP = "mirror"
+ACTIONS_GROUP = "publisher"
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,16 @@ class Keys:
     def outbox_stream(self) -> str:
         """The router XADDs one entry per (mention, destination); the chat mirror reads it."""
         return f"{self.prefix}:stream:outbox"
+
+    @property
+    def actions_stream(self) -> str:
+        """Staff actions to carry out (replies to publish); the publisher reads it."""
+        return f"{self.prefix}:stream:actions"
+
+    @property
+    def audit_stream(self) -> str:
+        """Every attempt to act (allowed or refused): who, where, as whom, what, outcome."""
+        return f"{self.prefix}:audit"
 
     # -- polling ---------------------------------------------------------------------------------
     def cursor(self, network: str, account: str) -> str:

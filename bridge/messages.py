@@ -45,13 +45,15 @@ def unknown_person() -> str:
     )
 
 
-def status_line(status: str, *, by: str | None, note: str | None) -> str | None:
+def status_line(
+    status: str, *, by: str | None, note: str | None, answered_as: str | None = None
+) -> str | None:
     """How a thread's state reads on its mirrors; None while it is simply open."""
     who = by or "someone"
     if status == "claimed":
         return f"🙋 Claimed by {who}"
     if status == "answered":
-        return f"✅ Answered by {who}"
+        return f"✅ Answered by {who}" + (f" as @{answered_as}" if answered_as else "")
     if status == "dismissed":
         return f"🚫 Dismissed by {who}" + (f": {note}" if note else "")
     return None
@@ -63,6 +65,81 @@ def destination_unavailable(*, name: str, where: str, detail: str) -> str:
         "there are not delivered until this is fixed; they still reach the other destinations. "
         "Add the bot back to the chat, or change the destination in the config."
     )
+
+
+def reply_thread_gone() -> str:
+    return "This mention is no longer tracked by Reachable; nothing was posted."
+
+
+def reply_already_answered(*, by: str | None) -> str:
+    return f"{by or 'Someone'} already answered this thread; nothing was posted."
+
+
+def reply_not_allowed(*, handle: str) -> str:
+    return (
+        f"You may not reply as @{handle}. Ask an admin to add it to your `speaks_for` in "
+        "the config, or reply as yourself."
+    )
+
+
+def reply_personal_not_linked() -> str:
+    return (
+        "Your personal X account is not linked to Reachable yet, so you cannot reply as "
+        "yourself. Linking personal accounts arrives in the next version; until then, "
+        "reply as the institution if you may speak for it."
+    )
+
+
+def reply_no_credentials(*, handle: str) -> str:
+    return (
+        f"Reachable has no posting credentials for @{handle}; an admin must set them "
+        "(REACHABLE_X_ACCOUNT_TOKENS). Nothing was posted."
+    )
+
+
+def reply_empty() -> str:
+    return "Write the reply first: it is empty."
+
+
+def reply_too_long(*, length: int, limit: int) -> str:
+    return (
+        f"Too long for X: {length} of {limit} characters ({length - limit} over). Links "
+        "count 23, CJK characters and emoji 2."
+    )
+
+
+def reply_duplicate() -> str:
+    return "X refused the reply as a duplicate of an earlier post, and it could not be found."
+
+
+def reply_modal_title(*, handle: str) -> str:
+    return f"Reply as @{handle}"[:24]
+
+
+def reply_modal_personal_title() -> str:
+    return "Reply as myself"
+
+
+def reply_modal_label() -> str:
+    return "Your reply (public, on X)"
+
+
+def reply_modal_submit() -> str:
+    return "Post reply"
+
+
+def reply_modal_note(*, handle: str, identity: str) -> str:
+    if identity == "institution":
+        return f"The reply is posted publicly on X as @{handle}, under the post above."
+    return "The reply is posted publicly on X from your own linked account."
+
+
+def reply_queued(*, handle: str) -> str:
+    return f"Posting your reply as @{handle}. The mirrors will show it once it is out."
+
+
+def view_reply() -> str:
+    return "View the reply"
 
 
 def followers(count: int | None) -> str:

@@ -85,6 +85,37 @@ class Thread(Frozen):
     status_note: str | None = None
     # Raised by every state change; a mirror rendered from an older version is refreshed.
     version: int = 0
+    # Set when the thread is answered: the handle the reply went out as, and its address.
+    answered_as: str | None = None
+    answered_url: str | None = None
+
+
+class Identity(StrEnum):
+    """Who a reply is posted as."""
+
+    INSTITUTION = "institution"
+    PERSONAL = "personal"
+
+
+class ReplyRequest(Frozen):
+    """A staff member asked to answer ``mention_id`` with ``text``, as ``identity``."""
+
+    id: str
+    thread_id: str
+    mention_id: str
+    network: str
+    account: str
+    text: str
+    identity: Identity
+    person: str
+    chat: str
+    requested_at: datetime
+
+
+class PostedReply(Frozen):
+    id: str
+    url: str
+    as_handle: str
 
 
 class MirrorRef(Frozen):
@@ -110,3 +141,5 @@ class MentionCard(Frozen):
     status: ThreadStatus = ThreadStatus.OPEN
     status_by: str | None = None
     status_note: str | None = None
+    answered_as: str | None = None
+    answered_url: str | None = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import importlib
 import logging
 import signal
@@ -25,6 +26,7 @@ from bridge.errors import ReachableError
 from bridge.httpserver import EmbeddedServer
 from bridge.keys import Keys
 from bridge.poller import Poller
+from bridge.replies import Publisher, PublishStage, ReplyDesk
 from bridge.settings import Settings
 from bridge.stages import MirrorStage, RouterStage
 from bridge.store import Store, connect
@@ -73,10 +75,17 @@ class Runtime:
         context = AdapterContext(settings=self.settings, config=self.current_config, store=store)
         sources: dict[str, MentionSource] = {}
         sinks: dict[str, ChatSink] = {}
+        publishers: dict[str, Publisher] = {}
         closers: list[Callable[[], Awaitable[None]]] = []
         tasks: list[asyncio.Task[None]] = []
         server: EmbeddedServer | None = None
         try:
+            if roles & {"worker", "web"}:
+                for network in sorted({a.network for a in self.config.accounts}):
+                    publishers[network] = await registry.PUBLISHERS[network](context)
+                    closers.append(publishers[network].close)
+                desk = ReplyDesk(store, config=self.current_config, publishers=publishers)
+                context = dataclasses.replace(context, desk=desk)
             if "poller" in roles:
                 for network in sorted({a.network for a in self.config.accounts}):
                     sources[network] = await registry.SOURCES[network](context)
@@ -90,7 +99,7 @@ class Runtime:
                 poller = Poller(store, sources=sources, config=self.current_config, owner=owner)
                 tasks.append(asyncio.create_task(poller.run(stop), name="poller"))
             if "worker" in roles:
-                tasks += self._stage_tasks(store, sinks, owner, stop)
+                tasks += self._stage_tasks(store, sinks, publishers, owner, stop)
             if "web" in roles:
                 for name, sink in sinks.items():
                     tasks.append(asyncio.create_task(sink.listen(stop), name=f"listen-{name}"))
@@ -122,7 +131,12 @@ class Runtime:
                     await close()
 
     def _stage_tasks(
-        self, store: Store, sinks: dict[str, ChatSink], owner: str, stop: asyncio.Event
+        self,
+        store: Store,
+        sinks: dict[str, ChatSink],
+        publishers: dict[str, Publisher],
+        owner: str,
+        stop: asyncio.Event,
     ) -> list[asyncio.Task[None]]:
         claim_idle_ms = int(self.settings.claim_idle_s * 1000)
         router = RouterStage(store, config=self.current_config)
@@ -134,6 +148,7 @@ class Runtime:
             time_budget_s=self.settings.claim_idle_s / 2,
             platform_interval_s=self._platform_interval,
         )
+        publish = PublishStage(store, config=self.current_config, publishers=publishers)
         runners = [
             StageRunner(
                 store.redis,
@@ -150,6 +165,14 @@ class Runtime:
                 consumer=owner,
                 handler=mirror.handle,
                 lane_of=mirror.lane_of,
+                claim_idle_ms=claim_idle_ms,
+            ),
+            StageRunner(
+                store.redis,
+                stream=publish.stream,
+                group=publish.group,
+                consumer=owner,
+                handler=publish.handle,
                 claim_idle_ms=claim_idle_ms,
             ),
         ]

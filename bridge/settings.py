@@ -7,8 +7,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class XAccountToken(BaseModel):
+    """OAuth 1.0a user keys of one institutional account, for posting as it."""
+
+    access_token: SecretStr
+    access_token_secret: SecretStr
 
 
 class Settings(BaseSettings):
@@ -25,6 +32,11 @@ class Settings(BaseSettings):
 
     x_api_url: str = "https://api.twitter.com"
     x_bearer_token: SecretStr | None = None
+    # The X app's OAuth 1.0a consumer keys, and per institutional account (by its key in the
+    # config) the user keys to post as it, as JSON: {"humas": {"access_token": ..., ...}}.
+    x_consumer_key: SecretStr | None = None
+    x_consumer_secret: SecretStr | None = None
+    x_account_tokens: dict[str, XAccountToken] = {}
 
     slack_api_url: str = "https://slack.com/api/"
     slack_bot_token: SecretStr | None = None

@@ -274,6 +274,8 @@ class MirrorStage:
             status=thread.status,
             status_by=self._person_name(thread.status_by),
             status_note=thread.status_note,
+            answered_as=thread.answered_as,
+            answered_url=thread.answered_url,
         )
 
     def _person_name(self, key: str | None) -> str | None:

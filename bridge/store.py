@@ -220,6 +220,8 @@ class Store:
             status_at=datetime.fromisoformat(data["status_at"]) if data.get("status_at") else None,
             status_note=data.get("status_note") or None,
             version=int(data.get("version", 0)),
+            answered_as=data.get("answered_as") or None,
+            answered_url=data.get("answered_url") or None,
         )
 
     async def mirror_destinations(self, thread_id: str) -> list[str]:

@@ -13,7 +13,7 @@ from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
 from bridge.errors import ReachableError
-from bridge.models import Thread, ThreadStatus
+from bridge.models import PostedReply, Thread, ThreadStatus
 from bridge.store import Store, utcnow
 
 Status = ThreadStatus
@@ -60,7 +60,13 @@ def queue_refreshes(
 
 
 async def change_state(
-    store: Store, thread_id: str, *, status: ThreadStatus, by: str | None, note: str | None = None
+    store: Store,
+    thread_id: str,
+    *,
+    status: ThreadStatus,
+    by: str | None,
+    note: str | None = None,
+    answered: PostedReply | None = None,
 ) -> Thread:
     """Move a thread to ``status`` (by a person's key) and queue the redraw of its mirrors."""
     thread_key = store.keys.thread(thread_id)
@@ -82,6 +88,8 @@ async def change_state(
                     "status_note": note or "",
                     "status_at": utcnow().isoformat(),
                     "version": version,
+                    "answered_as": answered.as_handle if answered else "",
+                    "answered_url": answered.url if answered else "",
                 }
                 pipe.multi()  # type: ignore[no-untyped-call]
                 pipe.hset(thread_key, mapping=fields)

@@ -7,6 +7,8 @@ same code talks to slack.com or to the local emulator.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import logging
 import re
 from collections.abc import Callable, Sequence
@@ -34,7 +36,8 @@ from bridge.errors import (
     ReachableError,
     TransientError,
 )
-from bridge.models import MentionCard, MirrorRef
+from bridge.models import Identity, MentionCard, MirrorRef
+from bridge.replies import ReplyDesk, ReplyRefused
 from bridge.settings import Settings
 from bridge.store import Store
 
@@ -42,6 +45,8 @@ log = logging.getLogger(__name__)
 
 MIRROR_EVENT_TYPE = "reachable_mirror"
 BUTTON_ACTIONS = re.compile(r"^(reply_institution|reply_personal|claim|release|dismiss)$")
+REPLY_ACTIONS = {"reply_institution": "institution", "reply_personal": "personal"}
+REPLY_MODAL = "reply_modal"
 _TRANSIENT_ERRORS = {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 _UNREACHABLE = {
     "channel_not_found": "the channel does not exist or the bot cannot see it",
@@ -82,7 +87,14 @@ def _team_of(body: dict[str, Any]) -> str | None:
 class SlackChat:
     chat = "slack"
 
-    def __init__(self, *, settings: Settings, config: Callable[[], Config], store: Store) -> None:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        config: Callable[[], Config],
+        store: Store,
+        desk: ReplyDesk | None = None,
+    ) -> None:
         if settings.slack_bot_token is None or settings.slack_signing_secret is None:
             raise ReachableError(
                 "Slack is configured as a destination, but "
@@ -92,6 +104,7 @@ class SlackChat:
         self.settings = settings
         self._config = config
         self._store = store
+        self._desk = desk
         base_url = settings.slack_api_url.rstrip("/") + "/"
         self.client = AsyncWebClient(
             token=settings.slack_bot_token.get_secret_value(), base_url=base_url, timeout=15
@@ -106,7 +119,12 @@ class SlackChat:
 
     @classmethod
     async def from_context(cls, context: AdapterContext) -> SlackChat:
-        return cls(settings=context.settings, config=context.config, store=context.store)
+        return cls(
+            settings=context.settings,
+            config=context.config,
+            store=context.store,
+            desk=context.desk,
+        )
 
     # -- posting ---------------------------------------------------------------------------------
 
@@ -206,6 +224,7 @@ class SlackChat:
     def _register_listeners(self) -> None:
         self.app.middleware(self._only_known_workspace)
         self.app.action(BUTTON_ACTIONS)(self._on_button)
+        self.app.view(REPLY_MODAL)(self._on_reply_submit)
         self.app.command("/reachable")(self._on_command)
         self.app.event("message")(self._on_message)
 
@@ -254,6 +273,9 @@ class SlackChat:
         if person is None:
             log.warning("refused %s by unknown Slack user %s in %s", action_id, user, channel)
             text = messages.unknown_person()
+        elif action_id in REPLY_ACTIONS and self._desk is not None:
+            await self._open_reply_modal(body, action, channel, Identity(REPLY_ACTIONS[action_id]))
+            return
         else:
             log.info("%s pressed %s in %s (not available yet)", person.key, action_id, channel)
             text = messages.not_available_yet(action_id)
@@ -261,6 +283,72 @@ class SlackChat:
             await self.client.chat_postEphemeral(channel=channel, user=user, text=text)
         except SlackApiError as exc:
             log.warning("could not answer %s's %s: %s", user, action_id, exc.response.get("error"))
+
+    async def _open_reply_modal(
+        self, body: dict[str, Any], action: dict[str, Any], channel: str, identity: Identity
+    ) -> None:
+        """The reply form: the mention quoted, who the reply goes out as, and a text box."""
+        thread_id, _, mention_id = str(action.get("value", "")).partition("|")
+        mention = await self._store.thread_mention(thread_id, mention_id)
+        thread = await self._store.thread(thread_id)
+        if mention is None or thread is None:
+            await self.client.chat_postEphemeral(
+                channel=channel, user=body["user"]["id"], text=messages.reply_thread_gone()
+            )
+            return
+        handle = self._config().account(thread.account).handle
+        metadata = {
+            "thread": thread_id,
+            "mention": mention_id,
+            "identity": identity.value,
+            "channel": channel,
+            "handle": handle,
+        }
+        view = render.reply_modal(
+            mention,
+            identity=identity,
+            handle=handle,
+            callback_id=REPLY_MODAL,
+            metadata=json.dumps(metadata),
+        )
+        try:
+            await self.client.views_open(trigger_id=body["trigger_id"], view=view)
+        except SlackApiError as exc:
+            log.warning("could not open the reply form: %s", exc.response.get("error"))
+
+    async def _on_reply_submit(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+        """Check and queue the reply; problems go back into the form, next to the text."""
+        assert self._desk is not None
+        metadata = json.loads(view.get("private_metadata") or "{}")
+        values = view.get("state", {}).get("values", {})
+        text = str(
+            (values.get(render.REPLY_BLOCK, {}).get(render.REPLY_INPUT) or {}).get("value") or ""
+        )
+        person = self._desk.person_by(chat=self.chat, user_id=str(body["user"]["id"]))
+        if person is None:
+            await ack(
+                response_action="errors", errors={render.REPLY_BLOCK: messages.unknown_person()}
+            )
+            return
+        try:
+            await self._desk.request(
+                thread_id=metadata["thread"],
+                mention_id=metadata["mention"],
+                text=text,
+                identity=Identity(metadata["identity"]),
+                person=person,
+                chat=self.chat,
+            )
+        except ReplyRefused as refused:
+            await ack(response_action="errors", errors={render.REPLY_BLOCK: refused.reason})
+            return
+        await ack()
+        with contextlib.suppress(SlackApiError):
+            await self.client.chat_postEphemeral(
+                channel=metadata["channel"],
+                user=body["user"]["id"],
+                text=messages.reply_queued(handle=metadata["handle"]),
+            )
 
     async def _on_command(self, ack: Any, command: dict[str, Any]) -> None:
         await ack(text=messages.slash_help(str(command.get("command", "/reachable"))))

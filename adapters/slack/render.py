@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from bridge import messages
-from bridge.models import THREAD_ACTIONS, MentionCard
+from bridge.models import THREAD_ACTIONS, Identity, Mention, MentionCard
 
 SECTION_TEXT_LIMIT = 3000
 FALLBACK_TEXT_LIMIT = 300
@@ -115,8 +115,15 @@ def actions_block(card: MentionCard) -> dict[str, Any] | None:
 
 
 def status_block(card: MentionCard) -> dict[str, Any] | None:
-    line = messages.status_line(card.status, by=card.status_by, note=card.status_note)
-    return {"type": "context", "elements": [plain(line)]} if line else None
+    line = messages.status_line(
+        card.status, by=card.status_by, note=card.status_note, answered_as=card.answered_as
+    )
+    if not line:
+        return None
+    elements = [plain(line)]
+    if card.answered_url:
+        elements.append(mrkdwn(f"<{escape_mrkdwn(card.answered_url)}|{messages.view_reply()}>"))
+    return {"type": "context", "elements": elements}
 
 
 def mention_blocks(card: MentionCard) -> list[dict[str, Any]]:
@@ -129,3 +136,47 @@ def mention_blocks(card: MentionCard) -> list[dict[str, Any]]:
         actions_block(card),
     ]
     return [block for block in blocks if block is not None]
+
+
+REPLY_BLOCK = "reply"
+REPLY_INPUT = "text"
+
+
+def reply_modal(
+    mention: Mention, *, identity: Identity, handle: str, callback_id: str, metadata: str
+) -> dict[str, Any]:
+    author = mention.author
+    who = f"{author.name} (@{author.handle})" if author else messages.unknown_author()
+    as_whom = (
+        messages.reply_modal_title(handle=handle)
+        if identity is Identity.INSTITUTION
+        else messages.reply_modal_personal_title()
+    )
+    return {
+        "type": "modal",
+        "callback_id": callback_id,
+        "private_metadata": metadata,
+        "title": plain(as_whom[:24]),
+        "submit": plain(messages.reply_modal_submit()),
+        "close": plain("Cancel"),
+        "blocks": [
+            {"type": "context", "elements": [plain(f"{who} wrote:")]},
+            {"type": "section", "text": plain(_clip(mention.text, SECTION_TEXT_LIMIT, "…"))},
+            {
+                "type": "input",
+                "block_id": REPLY_BLOCK,
+                "label": plain(messages.reply_modal_label()),
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": REPLY_INPUT,
+                    "multiline": True,
+                },
+            },
+            {
+                "type": "context",
+                "elements": [
+                    plain(messages.reply_modal_note(handle=handle, identity=identity.value))
+                ],
+            },
+        ],
+    }

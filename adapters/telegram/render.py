@@ -114,9 +114,15 @@ def _footer(card: MentionCard) -> str:
         href = html.escape(mention.url, quote=True)
         link = f'<a href="{href}">{escape(messages.open_on_network(mention.network))}</a>'
     lines.append(" · ".join([escape(p) for p in posted] + ([link] if link else [])))
-    status = messages.status_line(card.status, by=card.status_by, note=card.status_note)
+    status = messages.status_line(
+        card.status, by=card.status_by, note=card.status_note, answered_as=card.answered_as
+    )
     if status:
-        lines.append(f"<b>{escape(status)}</b>")
+        link = ""
+        if card.answered_url:
+            href = html.escape(card.answered_url, quote=True)
+            link = f' · <a href="{href}">{escape(messages.view_reply())}</a>'
+        lines.append(f"<b>{escape(status)}</b>{link}")
     return "\n".join(line for line in lines if line)
 
 

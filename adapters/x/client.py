@@ -255,6 +255,25 @@ class XClient:
             budget=budget,
         )
 
+    async def recent_replies(self, *, user_id: str, count: int = 100) -> list[tuple[str, str, str]]:
+        """The account's latest replies as (id, replied-to id, text): how an interrupted post is
+        found again, since X gives no idempotency key and a duplicate's 403 carries no id."""
+        self._ensure_session()
+        body, _ = await self._call(
+            self._client.get_users_tweets(
+                user_id,
+                max_results=max(5, min(count, 100)),
+                tweet_fields=["referenced_tweets", "created_at"],
+                user_auth=False,
+            )
+        )
+        replies = []
+        for post in body.get("data") or []:
+            for ref in post.get("referenced_tweets") or []:
+                if ref.get("type") == "replied_to":
+                    replies.append((str(post["id"]), str(ref["id"]), str(post.get("text", ""))))
+        return replies
+
     async def create_post(self, *, text: str, in_reply_to: str | None) -> str:
         """Post as the account whose OAuth 1.0a keys this client holds; returns the new id."""
         if not self._user_auth:

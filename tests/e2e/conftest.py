@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -20,12 +21,15 @@ from adapters.x.emulator import XEmulator
 from bridge.httpserver import ThreadedServer, free_port
 from bridge.redisproc import RedisProcess
 
+ROOT = Path(__file__).resolve().parents[2]
 X_TOKEN = "test-x-bearer"
 SLACK_TOKEN = "xoxb-test-token"
 SLACK_SECRET = "test-signing-secret"
 TEAM_ID = "T0TEST"
 APP_ID = "A0TEST"
 TELEGRAM_TOKEN = "424242:test-telegram-token"
+X_CONSUMER = ("test-consumer-key", "test-consumer-secret")
+X_HUMAS_TOKEN = ("humas-access-token", "humas-access-secret")
 GROUP = -1001000000001
 UNKNOWN_GROUP = -1009999999999
 FORUM = -1002000000002
@@ -53,6 +57,8 @@ class Emulators:
     def __init__(self, bridge_port: int) -> None:
         self.bridge_port = bridge_port
         self.x = XEmulator(
+            oauth1_consumers={X_CONSUMER[0]: X_CONSUMER[1]},
+            oauth1_tokens={X_HUMAS_TOKEN[0]: (X_HUMAS_TOKEN[1], "humas_demo")},
             bearer_tokens={X_TOKEN},
             users=[
                 {"username": "humas_demo", "name": "Humas", "verified": True, "followers": 1000}
@@ -198,6 +204,16 @@ class Deployment:
             "REACHABLE_WEB_PORT": str(emulators.bridge_port),
             "REACHABLE_X_API_URL": emulators.x_server.url,
             "REACHABLE_X_BEARER_TOKEN": X_TOKEN,
+            "REACHABLE_X_CONSUMER_KEY": X_CONSUMER[0],
+            "REACHABLE_X_CONSUMER_SECRET": X_CONSUMER[1],
+            "REACHABLE_X_ACCOUNT_TOKENS": json.dumps(
+                {
+                    "humas": {
+                        "access_token": X_HUMAS_TOKEN[0],
+                        "access_token_secret": X_HUMAS_TOKEN[1],
+                    }
+                }
+            ),
             "REACHABLE_SLACK_API_URL": f"{emulators.slack_server.url}/api/",
             "REACHABLE_SLACK_BOT_TOKEN": SLACK_TOKEN,
             "REACHABLE_SLACK_SIGNING_SECRET": SLACK_SECRET,

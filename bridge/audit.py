@@ -1,0 +1,36 @@
+"""The audit log: every attempt to speak or act, allowed or refused, kept in a Redis stream."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from bridge.store import Store, utcnow
+
+
+async def record(store: Store, **fields: str) -> None:
+    """Append one entry; the stream id is its time, so entries can be read back by period."""
+    entry: dict[Any, Any] = {"at": utcnow().isoformat(), **fields}
+    await store.redis.xadd(store.keys.audit_stream, entry)
+
+
+async def entries(store: Store, *, since: timedelta) -> list[dict[str, str]]:
+    start = int((utcnow() - since).timestamp() * 1000)
+    items: Any = await store.redis.xrange(store.keys.audit_stream, min=f"{start}-0", max="+")
+    return [dict(fields) for _, fields in items or []]
+
+
+def format_entry(entry: dict[str, str]) -> str:
+    when = datetime.fromisoformat(entry["at"]).strftime("%Y-%m-%d %H:%M:%S UTC")
+    parts = [
+        when,
+        entry.get("outcome", "?"),
+        f"{entry.get('person', '?')} via {entry.get('chat', '?')}",
+        f"as {entry.get('identity', '?')}",
+        f"thread {entry.get('thread', '?')}",
+    ]
+    if entry.get("detail"):
+        parts.append(entry["detail"])
+    if entry.get("text"):
+        parts.append(repr(entry["text"]))
+    return " | ".join(parts)

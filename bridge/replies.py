@@ -1,0 +1,280 @@
+"""Replies from chat: the request (checks, audit, queue) and the publishing stage.
+
+A request is checked before anything is queued: the person may speak as that identity, the
+text fits the network's rules, the thread still needs an answer. The publisher then posts it
+once: an interrupted attempt is looked up on the network before anything is posted again,
+because a reply posted twice is seen by the public.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Protocol
+
+from bridge import audit, messages
+from bridge.config import AccountConfig, Config, PersonConfig
+from bridge.errors import PermanentError, RateLimited, ReachableError, TransientError
+from bridge.keys import ACTIONS_GROUP
+from bridge.models import Identity, PostedReply, ReplyRequest, ThreadStatus
+from bridge.store import Store, now_ms, utcnow
+from bridge.streams import Deferred, Entry
+from bridge.threads import TransitionRefused, change_state
+
+log = logging.getLogger(__name__)
+
+
+class ReplyRefused(ReachableError):
+    """The request cannot be carried out; ``reason`` is said to the person as it is."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class DuplicatePost(PermanentError):
+    """The network refused the post as identical to one already there."""
+
+
+class Publisher(Protocol):
+    network: str
+
+    def check_text(self, text: str) -> str | None:
+        """What is wrong with ``text`` by the network's rules (length...), or None."""
+        ...
+
+    def can_post_as(self, account: AccountConfig) -> bool: ...
+
+    async def post_reply(
+        self, *, account: AccountConfig, in_reply_to: str, text: str
+    ) -> PostedReply: ...
+
+    async def find_reply(
+        self, *, account: AccountConfig, in_reply_to: str, text: str
+    ) -> PostedReply | None: ...
+
+    async def close(self) -> None: ...
+
+
+class ReplyDesk:
+    """Where chat adapters hand in replies; the same checks whatever the chat."""
+
+    def __init__(
+        self, store: Store, *, config: Callable[[], Config], publishers: dict[str, Publisher]
+    ) -> None:
+        self.store = store
+        self.config = config
+        self.publishers = publishers
+
+    def person_by(self, *, chat: str, user_id: str) -> PersonConfig | None:
+        for person in self.config().people:
+            known = person.slack if chat == "slack" else str(person.telegram)
+            if known is not None and known == user_id:
+                return person
+        return None
+
+    async def request(
+        self,
+        *,
+        thread_id: str,
+        mention_id: str,
+        text: str,
+        identity: Identity,
+        person: PersonConfig,
+        chat: str,
+    ) -> ReplyRequest:
+        """Check and queue a reply; raise ReplyRefused (audited) with the reason otherwise."""
+        trail = {
+            "person": person.key,
+            "chat": chat,
+            "identity": identity.value,
+            "thread": thread_id,
+            "text": text,
+        }
+        try:
+            request = await self._checked(
+                thread_id=thread_id,
+                mention_id=mention_id,
+                text=text,
+                identity=identity,
+                person=person,
+                chat=chat,
+            )
+        except ReplyRefused as refused:
+            await audit.record(self.store, outcome="refused", detail=refused.reason, **trail)
+            raise
+        await self.store.redis.xadd(
+            self.store.keys.actions_stream, {"kind": "reply", "request": request.model_dump_json()}
+        )
+        await audit.record(self.store, outcome="queued", request=request.id, **trail)
+        return request
+
+    async def _checked(
+        self,
+        *,
+        thread_id: str,
+        mention_id: str,
+        text: str,
+        identity: Identity,
+        person: PersonConfig,
+        chat: str,
+    ) -> ReplyRequest:
+        thread = await self.store.thread(thread_id)
+        mention = await self.store.thread_mention(thread_id, mention_id)
+        if thread is None or mention is None:
+            raise ReplyRefused(messages.reply_thread_gone())
+        config = self.config()
+        try:
+            account = config.account(thread.account)
+        except KeyError:
+            raise ReplyRefused(messages.reply_thread_gone()) from None
+        if thread.status is ThreadStatus.ANSWERED:
+            raise ReplyRefused(messages.reply_already_answered(by=thread.status_by))
+        if identity is Identity.INSTITUTION and account.key not in person.speaks_for:
+            raise ReplyRefused(messages.reply_not_allowed(handle=account.handle))
+        publisher = self.publishers.get(thread.network)
+        if identity is Identity.PERSONAL or publisher is None:
+            raise ReplyRefused(messages.reply_personal_not_linked())
+        if identity is Identity.INSTITUTION and not publisher.can_post_as(account):
+            raise ReplyRefused(messages.reply_no_credentials(handle=account.handle))
+        text = text.strip()
+        if not text:
+            raise ReplyRefused(messages.reply_empty())
+        problem = publisher.check_text(text)
+        if problem:
+            raise ReplyRefused(problem)
+        return ReplyRequest(
+            id=uuid.uuid4().hex,
+            thread_id=thread_id,
+            mention_id=mention_id,
+            network=thread.network,
+            account=account.key,
+            text=text,
+            identity=identity,
+            person=person.key,
+            chat=chat,
+            requested_at=utcnow(),
+        )
+
+
+class PublishStage:
+    """Posts queued replies, once each, then marks the thread answered on every mirror."""
+
+    group = ACTIONS_GROUP
+
+    def __init__(
+        self, store: Store, *, config: Callable[[], Config], publishers: dict[str, Publisher]
+    ) -> None:
+        self.store = store
+        self.config = config
+        self.publishers = publishers
+
+    @property
+    def stream(self) -> str:
+        return self.store.keys.actions_stream
+
+    async def handle(self, entry: Entry) -> None:
+        request = ReplyRequest.model_validate_json(entry.fields["request"])
+        effect_key = f"reply:{request.id}"
+        effect = await self.store.effect(effect_key)
+        if effect is not None and effect.state in ("done", "failed"):
+            await self.store.redis.xack(self.stream, self.group, entry.id)
+            return
+        account = self.config().account(request.account)
+        publisher = self.publishers[request.network]
+        posted: PostedReply | None = None
+        if effect is not None and effect.state == "doing":
+            posted = await publisher.find_reply(
+                account=account, in_reply_to=request.mention_id, text=request.text
+            )
+        if posted is None:
+            posted = await self._post(publisher, account, request, effect_key, entry)
+        if posted is not None:
+            await self._finish(entry, request, effect_key, posted)
+
+    async def _post(
+        self,
+        publisher: Publisher,
+        account: AccountConfig,
+        request: ReplyRequest,
+        effect_key: str,
+        entry: Entry,
+    ) -> PostedReply | None:
+        await self.store.mark_doing(effect_key)
+        try:
+            return await publisher.post_reply(
+                account=account, in_reply_to=request.mention_id, text=request.text
+            )
+        except DuplicatePost:
+            found = await publisher.find_reply(
+                account=account, in_reply_to=request.mention_id, text=request.text
+            )
+            if found is not None:
+                return found
+            await self._fail(entry, request, effect_key, messages.reply_duplicate())
+        except (RateLimited, TransientError) as exc:
+            raise Deferred(f"reply {request.id}: {exc}") from exc
+        except PermanentError as exc:
+            await self._fail(entry, request, effect_key, exc.detail)
+        return None
+
+    async def _finish(
+        self, entry: Entry, request: ReplyRequest, effect_key: str, posted: PostedReply
+    ) -> None:
+        """Thread first, then the effect: a crash in between finds the post again next time."""
+        try:
+            await change_state(
+                self.store,
+                request.thread_id,
+                status=ThreadStatus.ANSWERED,
+                by=request.person,
+                answered=posted,
+            )
+        except TransitionRefused:
+            log.info(
+                "thread %s was already answered when reply %s went out",
+                request.thread_id,
+                request.id,
+            )
+        async with self.store.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(
+                self.store.keys.effect(effect_key),
+                mapping={"state": "done", "at": now_ms(), "result": posted.model_dump_json()},
+            )
+            pipe.xack(self.stream, self.group, entry.id)
+            pipe.incrby(self.store.keys.counter(f"replies:{request.identity.value}"), 1)
+            await pipe.execute()
+        await audit.record(
+            self.store,
+            outcome="posted",
+            person=request.person,
+            chat=request.chat,
+            identity=request.identity.value,
+            thread=request.thread_id,
+            text=request.text,
+            detail=posted.url,
+            request=request.id,
+        )
+        log.info("reply %s posted as @%s: %s", request.id, posted.as_handle, posted.url)
+
+    async def _fail(self, entry: Entry, request: ReplyRequest, effect_key: str, error: str) -> None:
+        log.error("reply %s failed: %s", request.id, error)
+        async with self.store.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(
+                self.store.keys.effect(effect_key),
+                mapping={"state": "failed", "error": error, "at": now_ms()},
+            )
+            pipe.xack(self.stream, self.group, entry.id)
+            await pipe.execute()
+        await audit.record(
+            self.store,
+            outcome="failed",
+            person=request.person,
+            chat=request.chat,
+            identity=request.identity.value,
+            thread=request.thread_id,
+            text=request.text,
+            detail=error,
+            request=request.id,
+        )

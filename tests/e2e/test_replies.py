@@ -1,0 +1,133 @@
+"""Staff answer a mention from Slack as the institution; the reply appears on X, once."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from typing import Any
+
+from tests.e2e.conftest import ROOT, Deployment, Emulators, wait_for
+from tests.e2e.test_mentions_to_slack import settle, settle_telegram
+
+REPLY = "Terima kasih, laporan Anda sudah kami teruskan ke dinas terkait."
+
+
+def open_reply_form(
+    emulators: Emulators, user: str, message: dict[str, Any], action: str = "reply_institution"
+) -> dict[str, Any]:
+    result = emulators.slack_control(
+        "click", {"user": user, "channel": "C0HUMAS", "ts": message["ts"], "action_id": action}
+    )
+    assert result.json()["status"] == 200, result.text
+    views = wait_for(
+        lambda: emulators.http.get(
+            f"{emulators.slack_server.url}/_emulator/views", params={"user": user}
+        ).json()["views"],
+        what="the reply form",
+    )
+    return dict(views[-1])
+
+
+def submit(emulators: Emulators, user: str, view: dict[str, Any], text: str) -> dict[str, Any]:
+    result = emulators.slack_control("submit", {"user": user, "view_id": view["id"], "text": text})
+    assert result.status_code == 200, result.text
+    return dict(result.json())
+
+
+def replies_on_x(emulators: Emulators) -> list[dict[str, Any]]:
+    return list(
+        emulators.http.get(
+            f"{emulators.x_server.url}/_emulator/posts", params={"author": "humas_demo"}
+        ).json()["posts"]
+    )
+
+
+def test_a_reply_as_the_institution_goes_out_once_and_every_mirror_says_so(
+    deployment: Deployment,
+) -> None:
+    emulators = deployment.emulators
+    deployment.start()
+    mention = emulators.post("warga_budi", "@humas_demo jalan rusak di depan pasar")
+    message = settle(deployment, 1)[0]
+    settle_telegram(deployment, 1)
+
+    view = open_reply_form(emulators, "U0RINA", message)
+    form = str(view["blocks"])
+    assert "@humas_demo jalan rusak di depan pasar" in form
+    assert "posted publicly on X as @humas_demo" in form
+    assert view["title"]["text"] == "Reply as @humas_demo"
+    assert submit(emulators, "U0RINA", view, REPLY)["view"] == "closed"
+
+    posted = wait_for(lambda: replies_on_x(emulators), what="the reply on X")
+    assert len(posted) == 1
+    assert posted[0]["in_reply_to"] == mention["id"] and posted[0]["text"].endswith(REPLY)
+    wait_for(
+        lambda: "Answered by rina as @humas_demo" in str(emulators.messages()[0]["blocks"]),
+        what="Slack shows the answer",
+    )
+    telegram = wait_for(
+        lambda: [
+            m
+            for m in emulators.telegram_messages()
+            if "Answered by rina as @humas_demo" in m["text"]
+        ],
+        what="Telegram shows the answer",
+    )[0]
+    assert not telegram.get("reply_markup")
+    assert f"https://x.com/humas_demo/status/{posted[0]['id']}" in str(emulators.messages()[0])
+    time.sleep(2)
+    assert len(replies_on_x(emulators)) == 1
+
+    audit = subprocess.run(
+        [sys.executable, "-m", "bridge", "audit", "--since", "1h"],
+        capture_output=True,
+        text=True,
+        env=deployment.env,
+        cwd=ROOT,
+        timeout=30,
+    )
+    assert audit.returncode == 0, audit.stderr
+    lines = audit.stdout.splitlines()
+    assert any("queued | rina via slack | as institution" in line for line in lines)
+    assert any(
+        "posted | rina via slack | as institution" in line and REPLY in line for line in lines
+    )
+
+
+def test_problems_come_back_inside_the_form_and_nothing_is_posted(
+    deployment: Deployment,
+) -> None:
+    emulators = deployment.emulators
+    deployment.start()
+    emulators.post("warga_budi", "@humas_demo halo")
+    message = settle(deployment, 1)[0]
+
+    view = open_reply_form(emulators, "U0RINA", message)
+    too_long = submit(emulators, "U0RINA", view, "a" * 281)
+    assert too_long["view"] == "kept_open"
+    assert "281 of 280 characters (1 over)" in str(too_long["body"])
+
+    sari_form = open_reply_form(emulators, "U0SARI", message)
+    refused = submit(emulators, "U0SARI", sari_form, "boleh saya jawab?")
+    assert refused["view"] == "kept_open"
+    assert "You may not reply as @humas_demo" in str(refused["body"])
+
+    personal_form = open_reply_form(emulators, "U0RINA", message, action="reply_personal")
+    personal = submit(emulators, "U0RINA", personal_form, "saya pribadi")
+    assert "personal X account is not linked" in str(personal["body"])
+    assert replies_on_x(emulators) == []
+
+    # Slack keeps one form per person: the personal one replaced the first.
+    view = open_reply_form(emulators, "U0RINA", message)
+    link_heavy = "https://example.org/" + "x" * 300 + " ok"  # a link counts 23, whatever its size
+    assert submit(emulators, "U0RINA", view, link_heavy)["view"] == "closed"
+    wait_for(lambda: replies_on_x(emulators), what="the one valid reply")
+    wait_for(
+        lambda: "Answered by rina" in str(emulators.messages()[0]["blocks"]),
+        what="the thread answered",
+    )
+    # Once answered, the buttons are gone: nobody answers twice by accident.
+    assert not [b for b in emulators.messages()[0]["blocks"] if b["type"] == "actions"]
+    time.sleep(2)
+    assert [p["text"].split(" ", 1)[-1] for p in replies_on_x(emulators)] == [link_heavy]
