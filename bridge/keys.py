@@ -79,6 +79,15 @@ class Keys:
         return f"{self.prefix}:effect:{effect_key}"
 
     # -- chat platforms --------------------------------------------------------------------------
+    def mirror_message(self, chat: str, channel: str, message_id: str) -> str:
+        """Hash {thread, mention}: which mention a chat message shows, so that staff can answer
+        by replying to it."""
+        return f"{self.prefix}:mirror-msg:{chat}:{channel}:{message_id}"
+
+    def draft(self, draft_id: str) -> str:
+        """A reply written in chat and previewed, waiting for its author to send or cancel it."""
+        return f"{self.prefix}:draft:{draft_id}"
+
     def send_pace(self, chat: str, channel: str) -> str:
         """The earliest time (ms) the next message may go to this channel, shared by processes;
         channel ``*`` paces the whole bot."""

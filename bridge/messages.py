@@ -138,6 +138,39 @@ def reply_queued(*, handle: str) -> str:
     return f"Posting your reply as @{handle}. The mirrors will show it once it is out."
 
 
+def telegram_write_reply(*, name: str) -> str:
+    return f"{name}, write your reply to this mention as an answer to this message."
+
+
+def telegram_preview(*, text: str, length: int, limit: int) -> str:
+    if length > limit:
+        return (
+            f"Too long for X: {length} of {limit} characters ({length - limit} over). "
+            f"Shorten it and send it again.\n\n{text}"
+        )
+    return f"Preview ({length}/{limit} characters on X):\n\n{text}"
+
+
+def telegram_send_as(identity: str, *, handle: str) -> str:
+    return f"Send as @{handle}" if identity == "institution" else "Send as myself"
+
+
+def telegram_cancel() -> str:
+    return "Cancel"
+
+
+def telegram_cancelled() -> str:
+    return "Cancelled: nothing was posted."
+
+
+def telegram_draft_gone() -> str:
+    return "This preview has expired or was already sent; write the reply again."
+
+
+def telegram_not_your_draft() -> str:
+    return "Only the person who wrote this reply can send or cancel it."
+
+
 def view_reply() -> str:
     return "View the reply"
 

@@ -44,6 +44,10 @@ class Publisher(Protocol):
         """What is wrong with ``text`` by the network's rules (length...), or None."""
         ...
 
+    def measure(self, text: str) -> tuple[int, int]:
+        """(length by the network's rules, the limit)."""
+        ...
+
     def can_post_as(self, account: AccountConfig) -> bool: ...
 
     async def post_reply(
@@ -66,6 +70,14 @@ class ReplyDesk:
         self.store = store
         self.config = config
         self.publishers = publishers
+
+    def measure(self, network: str, text: str) -> tuple[int, int] | None:
+        publisher = self.publishers.get(network)
+        return publisher.measure(text.strip()) if publisher else None
+
+    def identities_for(self, person: PersonConfig, account: AccountConfig) -> list[Identity]:
+        """The identities this person can reply as today (personal ones need linking first)."""
+        return [Identity.INSTITUTION] if account.key in person.speaks_for else []
 
     def person_by(self, *, chat: str, user_id: str) -> PersonConfig | None:
         for person in self.config().people:

@@ -26,6 +26,7 @@ from bridge.threads import queue_refreshes
 log = logging.getLogger(__name__)
 
 ROOT_WAIT_S = 10.0
+MIRROR_INDEX_TTL_S = 90 * 86400
 TRANSIENT_RETRIES = 3
 
 
@@ -363,6 +364,9 @@ class MirrorStage:
             )
             if is_root:
                 pipe.hsetnx(keys.thread_mirrors(thread_id), destination, ref.model_dump_json())
+            shows = keys.mirror_message(ref.chat, ref.channel, ref.message_id)
+            pipe.hset(shows, mapping={"thread": thread_id, "mention": entry.fields["mention_id"]})
+            pipe.expire(shows, MIRROR_INDEX_TTL_S)
             pipe.xack(self.stream, self.group, entry.id)
             pipe.incrby(keys.counter("mirrored"), 1)
             await pipe.execute()

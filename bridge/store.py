@@ -10,7 +10,7 @@ import json
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 import redis.asyncio as aioredis
 
@@ -230,6 +230,33 @@ class Store:
     async def root_mention(self, thread_id: str, destination: str) -> str | None:
         value = await self.redis.hget(self.keys.thread_roots(thread_id), destination)
         return str(value) if value is not None else None
+
+    async def shown_in(self, chat: str, channel: str, message_id: str) -> tuple[str, str] | None:
+        """(thread id, mention id) a chat message mirrors, if it mirrors one."""
+        found = await self._hgetall(self.keys.mirror_message(chat, channel, message_id))
+        return (found["thread"], found["mention"]) if found else None
+
+    async def remember_shown_in(
+        self, chat: str, channel: str, message_id: str, *, thread_id: str, mention_id: str
+    ) -> None:
+        key = self.keys.mirror_message(chat, channel, message_id)
+        await self.redis.hset(key, mapping={"thread": thread_id, "mention": mention_id})
+        await self.redis.expire(key, 90 * 86400)
+
+    async def save_draft(self, draft_id: str, fields: dict[str, str], *, ttl_s: int) -> None:
+        key = self.keys.draft(draft_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            mapping: dict[Any, Any] = dict(fields)
+            pipe.hset(key, mapping=mapping)
+            pipe.expire(key, ttl_s)
+            await pipe.execute()
+
+    async def draft(self, draft_id: str) -> dict[str, str]:
+        return await self._hgetall(self.keys.draft(draft_id))
+
+    async def take_draft(self, draft_id: str) -> bool:
+        """Remove the draft; True only for the one caller that removed it."""
+        return bool(await self.redis.delete(self.keys.draft(draft_id)))
 
     async def thread_mention(self, thread_id: str, mention_id: str) -> Mention | None:
         raw = await self.redis.hget(self.keys.thread_mentions(thread_id), mention_id)

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import hmac
 import logging
+import uuid
 import warnings
 from collections.abc import Callable, Sequence
 from datetime import timedelta
@@ -23,6 +24,7 @@ from starlette.routing import Route
 from telegram import (
     BotCommand,
     CallbackQuery,
+    ForceReply,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     LinkPreviewOptions,
@@ -66,7 +68,8 @@ from bridge.errors import (
     ReachableError,
     TransientError,
 )
-from bridge.models import MentionCard, MirrorRef
+from bridge.models import Identity, MentionCard, MirrorRef
+from bridge.replies import ReplyDesk, ReplyRefused
 from bridge.settings import Settings
 from bridge.store import Store
 from bridge.streams import consumer_name
@@ -77,6 +80,9 @@ POLL_TIMEOUT_S = 25
 WEBHOOK_PATH = "/telegram/webhook"
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 COMMANDS = [BotCommand("help", "What Reachable does and how to use it")]
+REPLY_ACTIONS = ("reply_institution", "reply_personal")
+DRAFT_ACTIONS = ("send_institution", "send_personal", "cancel")
+DRAFT_TTL_S = 86400
 
 
 def _seconds(exc: RetryAfter) -> float:
@@ -104,7 +110,14 @@ def wrap_telegram_error(exc: Exception) -> PlatformError:
 class TelegramChat:
     chat = "telegram"
 
-    def __init__(self, *, settings: Settings, config: Callable[[], Config], store: Store) -> None:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        config: Callable[[], Config],
+        store: Store,
+        desk: ReplyDesk | None = None,
+    ) -> None:
         if settings.telegram_bot_token is None:
             raise ReachableError(
                 "Telegram is configured as a destination, but REACHABLE_TELEGRAM_BOT_TOKEN is "
@@ -118,6 +131,7 @@ class TelegramChat:
         self.settings = settings
         self._config = config
         self._store = store
+        self._desk = desk
         api = settings.telegram_api_url.rstrip("/")
         self.application: Application[Any, Any, Any, Any, Any, Any] = (
             ApplicationBuilder()
@@ -133,7 +147,12 @@ class TelegramChat:
 
     @classmethod
     async def from_context(cls, context: AdapterContext) -> TelegramChat:
-        chat = cls(settings=context.settings, config=context.config, store=context.store)
+        chat = cls(
+            settings=context.settings,
+            config=context.config,
+            store=context.store,
+            desk=context.desk,
+        )
         await chat.application.initialize()
         chat._started = True
         return chat
@@ -335,6 +354,9 @@ class TelegramChat:
         app.add_handler(TypeHandler(Update, self._once_and_known), group=-1)
         app.add_handler(CallbackQueryHandler(self._on_button))
         app.add_handler(CommandHandler(["help", "start"], self._on_help))
+        app.add_handler(
+            MessageHandler(filters.TEXT & filters.REPLY & ~filters.COMMAND, self._on_reply_text)
+        )
         app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self._on_migrate))
         app.add_handler(ChatMemberHandler(self._on_membership, ChatMemberHandler.MY_CHAT_MEMBER))
 
@@ -377,16 +399,133 @@ class TelegramChat:
         query: CallbackQuery | None = update.callback_query
         if query is None:
             return
-        action = (query.data or "").split(":", 1)[0]
+        action, _, argument = (query.data or "").partition(":")
         person = self._person(query.from_user.id if query.from_user else None)
+        text: str | None
         if person is None:
             log.warning("refused %s by unknown Telegram user %s", action, query.from_user.id)
             text = messages.unknown_person()
+        elif action in REPLY_ACTIONS and self._desk is not None:
+            text = await self._ask_for_reply(query, person)
+        elif action in DRAFT_ACTIONS and self._desk is not None:
+            text = await self._on_draft(query, person, action, argument)
         else:
             log.info("%s pressed %s in Telegram (not available yet)", person.key, action)
             text = messages.not_available_yet(action)
         with contextlib.suppress(TelegramError):
-            await query.answer(text=text[:200], show_alert=True)
+            await query.answer(text=text[:200] if text else None, show_alert=bool(text))
+
+    async def _ask_for_reply(self, query: CallbackQuery, person: PersonConfig) -> str | None:
+        """A reply button: ask for the text with a message the person answers (ForceReply)."""
+        message = query.message
+        if not isinstance(message, Message):
+            return messages.reply_thread_gone()
+        shown = await self._store.shown_in(self.chat, str(message.chat_id), str(message.message_id))
+        if shown is None:
+            return messages.reply_thread_gone()
+        prompt = await message.reply_text(
+            messages.telegram_write_reply(name=person.name or person.key),
+            reply_markup=ForceReply(selective=True),
+        )
+        await self._store.remember_shown_in(
+            self.chat,
+            str(prompt.chat_id),
+            str(prompt.message_id),
+            thread_id=shown[0],
+            mention_id=shown[1],
+        )
+        return None
+
+    async def _on_reply_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Text written in reply to a mirrored mention (or to our prompt): show a preview with
+        the send buttons this person may use."""
+        message = update.effective_message
+        if message is None or message.reply_to_message is None or self._desk is None:
+            return
+        shown = await self._store.shown_in(
+            self.chat, str(message.chat_id), str(message.reply_to_message.message_id)
+        )
+        if shown is None:
+            return
+        person = self._person(message.from_user.id if message.from_user else None)
+        if person is None:
+            await message.reply_text(messages.unknown_person())
+            return
+        thread = await self._store.thread(shown[0])
+        if thread is None:
+            return
+        account = self._config().account(thread.account)
+        identities = self._desk.identities_for(person, account)
+        if not identities:
+            await message.reply_text(messages.reply_not_allowed(handle=account.handle))
+            return
+        text = message.text or ""
+        length, limit = self._desk.measure(thread.network, text) or (len(text), 0)
+        draft_id = uuid.uuid4().hex[:12]
+        await self._store.save_draft(
+            draft_id,
+            {"thread": shown[0], "mention": shown[1], "text": text, "person": person.key},
+            ttl_s=DRAFT_TTL_S,
+        )
+        buttons = (
+            []
+            if length > limit
+            else [
+                InlineKeyboardButton(
+                    messages.telegram_send_as(identity.value, handle=account.handle),
+                    callback_data=f"send_{identity.value}:{draft_id}",
+                )
+                for identity in identities
+            ]
+        )
+        buttons.append(
+            InlineKeyboardButton(messages.telegram_cancel(), callback_data=f"cancel:{draft_id}")
+        )
+        await message.reply_text(
+            messages.telegram_preview(text=text, length=length, limit=limit),
+            reply_markup=InlineKeyboardMarkup([buttons]),
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+        )
+
+    async def _on_draft(
+        self, query: CallbackQuery, person: PersonConfig, action: str, draft_id: str
+    ) -> str | None:
+        """send_institution / send_personal / cancel on a preview."""
+        assert self._desk is not None
+        draft = await self._store.draft(draft_id)
+        preview = query.message if isinstance(query.message, Message) else None
+        if not draft:
+            return messages.telegram_draft_gone()
+        if draft["person"] != person.key:
+            return messages.telegram_not_your_draft()
+        # Taking the draft is atomic: of two quick presses, only one sends.
+        if not await self._store.take_draft(draft_id):
+            return messages.telegram_draft_gone()
+        if action == "cancel":
+            if preview is not None:
+                with contextlib.suppress(TelegramError):
+                    await preview.edit_text(messages.telegram_cancelled())
+            return None
+        identity = Identity(action.removeprefix("send_"))
+        try:
+            request = await self._desk.request(
+                thread_id=draft["thread"],
+                mention_id=draft["mention"],
+                text=draft["text"],
+                identity=identity,
+                person=person,
+                chat=self.chat,
+            )
+        except ReplyRefused as refused:
+            return refused.reason
+        account = self._config().account(request.account)
+        if preview is not None:
+            with contextlib.suppress(TelegramError):
+                await preview.edit_text(
+                    messages.reply_queued(handle=account.handle) + "\n\n" + draft["text"],
+                    link_preview_options=LinkPreviewOptions(is_disabled=True),
+                )
+        return None
 
     async def _on_help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if update.effective_message is not None:

@@ -33,9 +33,12 @@ class XPublisher:
     async def from_context(cls, context: AdapterContext) -> XPublisher:
         return cls(context.settings, context.store)
 
-    def check_text(self, text: str) -> str | None:
+    def measure(self, text: str) -> tuple[int, int]:
         """X's weighted length: 280, where a link counts 23 and CJK characters and emoji 2."""
-        length = int(parse_tweet(text).weightedLength)
+        return int(parse_tweet(text).weightedLength), MAX_WEIGHTED_LENGTH
+
+    def check_text(self, text: str) -> str | None:
+        length, _ = self.measure(text)
         if length > MAX_WEIGHTED_LENGTH:
             return messages.reply_too_long(length=length, limit=MAX_WEIGHTED_LENGTH)
         return None

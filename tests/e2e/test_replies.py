@@ -7,7 +7,7 @@ import sys
 import time
 from typing import Any
 
-from tests.e2e.conftest import ROOT, Deployment, Emulators, wait_for
+from tests.e2e.conftest import GROUP, ROOT, Deployment, Emulators, wait_for
 from tests.e2e.test_mentions_to_slack import settle, settle_telegram
 
 REPLY = "Terima kasih, laporan Anda sudah kami teruskan ke dinas terkait."
@@ -131,3 +131,71 @@ def test_problems_come_back_inside_the_form_and_nothing_is_posted(
     assert not [b for b in emulators.messages()[0]["blocks"] if b["type"] == "actions"]
     time.sleep(2)
     assert [p["text"].split(" ", 1)[-1] for p in replies_on_x(emulators)] == [link_heavy]
+
+
+def test_a_reply_written_in_telegram_is_previewed_then_sent_once(deployment: Deployment) -> None:
+    emulators = deployment.emulators
+    deployment.start()
+    mention = emulators.post("warga_budi", "@humas_demo lampu jalan mati")
+    mirror = settle_telegram(deployment, 1)[0]
+
+    def bot_messages() -> list[dict[str, Any]]:
+        return [m for m in emulators.telegram_messages() if m["from"]["is_bot"]]
+
+    # Sari may not speak for the institution and is told so.
+    emulators.telegram_control(
+        "send",
+        {
+            "user_id": 1002,
+            "chat_id": GROUP,
+            "text": "sip",
+            "reply_to_message_id": mirror["message_id"],
+        },
+    )
+    wait_for(
+        lambda: any("You may not reply as @humas_demo" in m["text"] for m in bot_messages()),
+        what="Sari's refusal",
+    )
+
+    # Rina presses the reply button, answers the prompt, and gets a preview to confirm.
+    emulators.press(1001, GROUP, mirror["message_id"], "reply_institution")
+    prompt = wait_for(
+        lambda: [m for m in bot_messages() if "write your reply" in m["text"]], what="the prompt"
+    )[0]
+    emulators.telegram_control(
+        "send",
+        {
+            "user_id": 1001,
+            "chat_id": GROUP,
+            "text": REPLY,
+            "reply_to_message_id": prompt["message_id"],
+        },
+    )
+    preview = wait_for(
+        lambda: [m for m in bot_messages() if m["text"].startswith("Preview")], what="the preview"
+    )[0]
+    assert f"Preview ({len(REPLY)}/280 characters on X)" in preview["text"]
+    buttons = [
+        b["callback_data"].split(":")[0]
+        for row in preview["reply_markup"]["inline_keyboard"]
+        for b in row
+    ]
+    assert buttons == ["send_institution", "cancel"]
+    assert replies_on_x(emulators) == []
+
+    # Only its author can send it; Rina sends it, once, however often she presses.
+    assert "Only the person who wrote" in emulators.answer_text(
+        emulators.press(1002, GROUP, preview["message_id"], "send_institution")
+    )
+    emulators.press(1001, GROUP, preview["message_id"], "send_institution")
+    posted = wait_for(lambda: replies_on_x(emulators), what="the reply on X")
+    assert posted[0]["in_reply_to"] == mention["id"] and posted[0]["text"].endswith(REPLY)
+    wait_for(
+        lambda: "Answered by rina as @humas_demo" in emulators.telegram_messages()[0]["text"],
+        what="the mirror answered",
+    )
+    sent = next(m for m in bot_messages() if m["message_id"] == preview["message_id"])
+    assert sent["text"].startswith("Posting your reply as @humas_demo")
+    assert not sent.get("reply_markup")  # nothing left to press twice
+    time.sleep(1)
+    assert len(replies_on_x(emulators)) == 1
