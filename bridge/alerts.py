@@ -26,8 +26,12 @@ async def alert_admins(
         return False
     if not await store.redis.set(store.keys.alert_sent(subject), "1", nx=True, ex=ALERT_QUIET_S):
         return False
-    await store.redis.xadd(
-        store.keys.outbox_stream,
-        {"kind": "notice", "destination": target, "subject": subject, "text": text},
-    )
+    await queue_notice(store, destination=target, text=text)
     return True
+
+
+async def queue_notice(store: Store, *, destination: str, text: str) -> None:
+    """A message from Reachable itself into one destination, posted by the mirror stage."""
+    await store.redis.xadd(
+        store.keys.outbox_stream, {"kind": "notice", "destination": destination, "text": text}
+    )

@@ -102,9 +102,18 @@ def reply_empty() -> str:
 
 
 def reply_too_long(*, length: int, limit: int) -> str:
+    over = length - limit
+    unit = "character" if over == 1 else "characters"
     return (
-        f"Too long for X: {length} of {limit} characters ({length - limit} over). Links "
-        "count 23, CJK characters and emoji 2."
+        f"{over} {unit} too long for X ({length} of {limit}; links count 23, CJK characters "
+        "and emoji 2)."
+    )
+
+
+def reply_failed(*, person: str, handle: str, error: str) -> str:
+    return (
+        f"⚠️ The reply {person} asked to post as @{handle} could not be posted: {error}. "
+        "Nothing went out; the mention is still open."
     )
 
 
@@ -144,10 +153,8 @@ def telegram_write_reply(*, name: str) -> str:
 
 def telegram_preview(*, text: str, length: int, limit: int) -> str:
     if length > limit:
-        return (
-            f"Too long for X: {length} of {limit} characters ({length - limit} over). "
-            f"Shorten it and send it again.\n\n{text}"
-        )
+        too_long = reply_too_long(length=length, limit=limit)
+        return f"{too_long} Shorten it and send it again.\n\n{text}"
     return f"Preview ({length}/{limit} characters on X):\n\n{text}"
 
 

@@ -110,6 +110,8 @@ class ReplyRequest(Frozen):
     person: str
     chat: str
     requested_at: datetime
+    # The destination the person asked from, where they hear if the reply cannot be posted.
+    where: str | None = None
 
 
 class PostedReply(Frozen):

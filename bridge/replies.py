@@ -79,6 +79,13 @@ class ReplyDesk:
         """The identities this person can reply as today (personal ones need linking first)."""
         return [Identity.INSTITUTION] if account.key in person.speaks_for else []
 
+    def destination_of(self, *, chat: str, address: str) -> str | None:
+        """The destination key of a chat channel or group, if it is one."""
+        for key, destination in self.config().destinations.items():
+            if destination.chat == chat and destination.address == address:
+                return key
+        return None
+
     def person_by(self, *, chat: str, user_id: str) -> PersonConfig | None:
         for person in self.config().people:
             known = person.slack if chat == "slack" else str(person.telegram)
@@ -95,8 +102,12 @@ class ReplyDesk:
         identity: Identity,
         person: PersonConfig,
         chat: str,
+        where: str | None = None,
     ) -> ReplyRequest:
-        """Check and queue a reply; raise ReplyRefused (audited) with the reason otherwise."""
+        """Check and queue a reply; raise ReplyRefused (audited) with the reason otherwise.
+
+        ``where`` is the destination it was asked from: a failure is told there.
+        """
         trail = {
             "person": person.key,
             "chat": chat,
@@ -113,6 +124,7 @@ class ReplyDesk:
                 person=person,
                 chat=chat,
             )
+            request = request.model_copy(update={"where": where})
         except ReplyRefused as refused:
             await audit.record(self.store, outcome="refused", detail=refused.reason, **trail)
             raise
@@ -271,12 +283,22 @@ class PublishStage:
         log.info("reply %s posted as @%s: %s", request.id, posted.as_handle, posted.url)
 
     async def _fail(self, entry: Entry, request: ReplyRequest, effect_key: str, error: str) -> None:
+        """Record the failure and tell the team where the reply was asked; the thread stays open."""
         log.error("reply %s failed: %s", request.id, error)
+        account = self.config().account(request.account)
         async with self.store.redis.pipeline(transaction=True) as pipe:
             pipe.hset(
                 self.store.keys.effect(effect_key),
                 mapping={"state": "failed", "error": error, "at": now_ms()},
             )
+            if request.where:
+                text = messages.reply_failed(
+                    person=request.person, handle=account.handle, error=error
+                )
+                pipe.xadd(
+                    self.store.keys.outbox_stream,
+                    {"kind": "notice", "destination": request.where, "text": text},
+                )
             pipe.xack(self.stream, self.group, entry.id)
             await pipe.execute()
         await audit.record(

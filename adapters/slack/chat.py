@@ -338,6 +338,7 @@ class SlackChat:
                 identity=Identity(metadata["identity"]),
                 person=person,
                 chat=self.chat,
+                where=self._desk.destination_of(chat=self.chat, address=metadata["channel"]),
             )
         except ReplyRefused as refused:
             await ack(response_action="errors", errors={render.REPLY_BLOCK: refused.reason})

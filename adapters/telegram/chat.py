@@ -515,6 +515,9 @@ class TelegramChat:
                 identity=identity,
                 person=person,
                 chat=self.chat,
+                where=self._desk.destination_of(
+                    chat=self.chat, address=str(preview.chat_id) if preview else ""
+                ),
             )
         except ReplyRefused as refused:
             return refused.reason

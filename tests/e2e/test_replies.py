@@ -106,7 +106,7 @@ def test_problems_come_back_inside_the_form_and_nothing_is_posted(
     view = open_reply_form(emulators, "U0RINA", message)
     too_long = submit(emulators, "U0RINA", view, "a" * 281)
     assert too_long["view"] == "kept_open"
-    assert "281 of 280 characters (1 over)" in str(too_long["body"])
+    assert "1 character too long for X (281 of 280" in str(too_long["body"])
 
     sari_form = open_reply_form(emulators, "U0SARI", message)
     refused = submit(emulators, "U0SARI", sari_form, "boleh saya jawab?")
@@ -199,3 +199,28 @@ def test_a_reply_written_in_telegram_is_previewed_then_sent_once(deployment: Dep
     assert not sent.get("reply_markup")  # nothing left to press twice
     time.sleep(1)
     assert len(replies_on_x(emulators)) == 1
+
+
+def test_a_reply_x_refuses_is_reported_in_the_chat_and_the_thread_stays_open(
+    deployment: Deployment,
+) -> None:
+    emulators = deployment.emulators
+    deployment.start()
+    emulators.post("warga_budi", "@humas_demo halo")
+    message = settle(deployment, 1)[0]
+    assert (
+        emulators.x_control(
+            "faults", {"method": "POST", "path": "/2/tweets", "status": 403, "times": 1}
+        ).status_code
+        == 200
+    )
+    view = open_reply_form(emulators, "U0RINA", message)
+    assert submit(emulators, "U0RINA", view, REPLY)["view"] == "closed"
+    notice = wait_for(
+        lambda: [m for m in emulators.messages() if "could not be posted" in m.get("text", "")],
+        what="the failure told in the channel",
+    )[0]
+    assert "rina asked to post as @humas_demo" in notice["text"]
+    assert replies_on_x(emulators) == []
+    mirror = emulators.messages()[0]
+    assert [b for b in mirror["blocks"] if b["type"] == "actions"], "the thread stays open"

@@ -159,7 +159,7 @@ async def test_refusals_change_nothing_and_are_audited(
     cases = [
         (SARI, Identity.INSTITUTION, "halo", "You may not reply as @humas_demo"),
         (RINA, Identity.INSTITUTION, "   ", "it is empty"),
-        (RINA, Identity.INSTITUTION, "字" * 141, "282 of 280 characters (2 over)"),
+        (RINA, Identity.INSTITUTION, "字" * 141, "2 characters too long for X (282 of 280"),
         (RINA, Identity.PERSONAL, "halo", "personal X account is not linked"),
     ]
     for person, identity, text, reason in cases:
