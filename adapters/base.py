@@ -27,6 +27,16 @@ class RateBudget:
 
 
 @dataclass(frozen=True)
+class OwnReply:
+    """A reply the institutional account posted itself (on the network or through us)."""
+
+    id: str
+    conversation_id: str
+    in_reply_to: str
+    url: str
+
+
+@dataclass(frozen=True)
 class FetchResult:
     """New mentions of one account, oldest first, and the cursor to store once they are safe."""
 
@@ -43,6 +53,12 @@ class MentionSource(Protocol):
 
     async def fetch_new(self, account: AccountConfig, *, since_id: str | None) -> FetchResult:
         """Every mention newer than ``since_id`` (or the ``backfill`` newest when None)."""
+        ...
+
+    async def fetch_own_replies(
+        self, account: AccountConfig, *, since_id: str | None
+    ) -> tuple[list[OwnReply], str | None]:
+        """Replies the account posted after ``since_id``, and the next cursor."""
         ...
 
     async def close(self) -> None: ...

@@ -43,6 +43,10 @@ class Keys:
         """The newest mention id already in the stream (X ``since_id``)."""
         return f"{self.prefix}:cursor:{network}:{account}"
 
+    def own_cursor(self, network: str, account: str) -> str:
+        """The newest of the account's own posts already looked at (answers made directly)."""
+        return f"{self.prefix}:own-cursor:{network}:{account}"
+
     def poll_lease(self, network: str, account: str) -> str:
         """Held (SET NX PX) by the one poller process polling this account right now."""
         return f"{self.prefix}:lease:poll:{network}:{account}"

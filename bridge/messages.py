@@ -53,6 +53,8 @@ def status_line(
     if status == "claimed":
         return f"🙋 Claimed by {who}"
     if status == "answered":
+        if by is None:
+            return "✅ Answered directly on X" + (f" as @{answered_as}" if answered_as else "")
         return f"✅ Answered by {who}" + (f" as @{answered_as}" if answered_as else "")
     if status == "dismissed":
         return f"🚫 Dismissed by {who}" + (f": {note}" if note else "")

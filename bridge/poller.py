@@ -13,10 +13,12 @@ import logging
 import time
 from collections.abc import Callable
 
-from adapters.base import MentionSource, RateBudget
+from adapters.base import MentionSource, OwnReply, RateBudget
 from bridge.config import AccountConfig, Config
-from bridge.errors import PermanentError, RateLimited, TransientError
+from bridge.errors import PermanentError, PlatformError, RateLimited, TransientError
+from bridge.models import PostedReply, ThreadStatus, thread_id_for
 from bridge.store import Store
+from bridge.threads import TransitionRefused, change_state
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +110,7 @@ class Poller:
                 PERMANENT_ERROR_PAUSE_S,
             )
             return PERMANENT_ERROR_PAUSE_S
+        await self._see_own_replies(account, source)
         await self.store.append_mentions(
             result.mentions, network=account.network, account=account.key, cursor=result.cursor
         )
@@ -115,6 +118,39 @@ class Poller:
             log.info("@%s: %d new mention(s)", account.handle, len(result.mentions))
             await self.store.count("mentions_in", len(result.mentions))
         return pause_after_poll(interval, result.budget, now=time.time())
+
+    async def _see_own_replies(self, account: AccountConfig, source: MentionSource) -> None:
+        """Answers posted directly on the network (not through chat) also answer the thread."""
+        cursor_key = self.store.keys.own_cursor(account.network, account.key)
+        # No key yet: the first look, which only notes where "now" is. An empty value: tracking,
+        # but the account has posted nothing so far.
+        stored = await self.store.redis.get(cursor_key)
+        since = str(stored) if stored else None
+        try:
+            replies, cursor = await source.fetch_own_replies(account, since_id=since)
+        except PlatformError as exc:
+            log.warning("@%s: could not read its own replies: %s", account.handle, exc)
+            return
+        if stored is not None:
+            for reply in replies:
+                await self._mark_answered(account, reply)
+        await self.store.redis.set(cursor_key, cursor or "")
+
+    async def _mark_answered(self, account: AccountConfig, reply: OwnReply) -> None:
+        thread_id = thread_id_for(
+            network=account.network, account=account.key, conversation_id=reply.conversation_id
+        )
+        thread = await self.store.thread(thread_id)
+        if thread is None or thread.status in (ThreadStatus.ANSWERED, ThreadStatus.DISMISSED):
+            return
+        posted = PostedReply(id=reply.id, url=reply.url, as_handle=account.handle)
+        with contextlib.suppress(TransitionRefused):
+            await change_state(
+                self.store, thread_id, status=ThreadStatus.ANSWERED, by=None, answered=posted
+            )
+            log.info(
+                "@%s answered thread %s directly on %s", account.handle, thread_id, account.network
+            )
 
 
 async def _sleep(stop: asyncio.Event, seconds: float) -> None:

@@ -21,7 +21,8 @@ Status = ThreadStatus
 ALLOWED: dict[ThreadStatus, set[ThreadStatus]] = {
     Status.OPEN: {Status.CLAIMED, Status.ANSWERED, Status.DISMISSED},
     Status.CLAIMED: {Status.OPEN, Status.CLAIMED, Status.ANSWERED, Status.DISMISSED},
-    Status.ANSWERED: {Status.OPEN},
+    # Answered again: an answer seen on the network first, then recorded by the publisher.
+    Status.ANSWERED: {Status.OPEN, Status.ANSWERED},
     Status.DISMISSED: {Status.OPEN},
 }
 

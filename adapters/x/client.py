@@ -255,6 +255,30 @@ class XClient:
             budget=budget,
         )
 
+    async def own_replies_since(
+        self, *, user_id: str, since_id: str | None
+    ) -> tuple[list[tuple[str, str, str]], str | None]:
+        """The account's replies newer than ``since_id``, as (id, conversation id, replied-to
+        id), and the newest post id seen (the next cursor)."""
+        self._ensure_session()
+        body, _ = await self._call(
+            self._client.get_users_tweets(
+                user_id,
+                since_id=since_id,
+                max_results=100,
+                tweet_fields=["referenced_tweets", "conversation_id"],
+                user_auth=False,
+            )
+        )
+        replies = []
+        for post in body.get("data") or []:
+            for ref in post.get("referenced_tweets") or []:
+                if ref.get("type") == "replied_to":
+                    conversation = str(post.get("conversation_id") or ref["id"])
+                    replies.append((str(post["id"]), conversation, str(ref["id"])))
+        newest = (body.get("meta") or {}).get("newest_id")
+        return replies, str(newest) if newest else since_id
+
     async def recent_replies(self, *, user_id: str, count: int = 100) -> list[tuple[str, str, str]]:
         """The account's latest replies as (id, replied-to id, text): how an interrupted post is
         found again, since X gives no idempotency key and a duplicate's 403 carries no id."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
-from adapters.base import AdapterContext, FetchResult, RateBudget
+from adapters.base import AdapterContext, FetchResult, OwnReply, RateBudget
 from adapters.x.client import XClient
 from bridge.config import AccountConfig
 from bridge.errors import RateLimited, ReachableError
@@ -109,6 +109,22 @@ class XSource:
         return FetchResult(
             mentions=_oldest_first(collected), cursor=cursor, budget=budget, calls=calls
         )
+
+    async def fetch_own_replies(
+        self, account: AccountConfig, *, since_id: str | None
+    ) -> tuple[list[OwnReply], str | None]:
+        user_id = await self._user_id(account)
+        found, cursor = await self.client.own_replies_since(user_id=user_id, since_id=since_id)
+        replies = [
+            OwnReply(
+                id=post_id,
+                conversation_id=conversation,
+                in_reply_to=replied_to,
+                url=f"https://x.com/{account.handle}/status/{post_id}",
+            )
+            for post_id, conversation, replied_to in found
+        ]
+        return replies, cursor
 
     async def close(self) -> None:
         await self.client.close()

@@ -224,3 +224,24 @@ def test_a_reply_x_refuses_is_reported_in_the_chat_and_the_thread_stays_open(
     assert replies_on_x(emulators) == []
     mirror = emulators.messages()[0]
     assert [b for b in mirror["blocks"] if b["type"] == "actions"], "the thread stays open"
+
+
+def test_an_answer_posted_directly_on_x_marks_the_thread_answered_everywhere(
+    deployment: Deployment,
+) -> None:
+    emulators = deployment.emulators
+    deployment.start()
+    mention = emulators.post("warga_budi", "@humas_demo kapan dibuka?")
+    settle(deployment, 1)
+    settle_telegram(deployment, 1)
+    # Someone with the account's password answers in X's own app, not through Reachable.
+    direct = emulators.post("humas_demo", "Besok pukul 08.00.", in_reply_to=mention["id"])
+    wait_for(
+        lambda: "Answered directly on X as @humas_demo" in str(emulators.messages()[0]),
+        what="Slack shows the direct answer",
+    )
+    wait_for(
+        lambda: "Answered directly on X" in emulators.telegram_messages()[0]["text"],
+        what="Telegram shows the direct answer",
+    )
+    assert f"https://x.com/humas_demo/status/{direct['id']}" in str(emulators.messages()[0])

@@ -9,7 +9,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from adapters.base import FetchResult
+from adapters.base import FetchResult, OwnReply
 from adapters.x.client import XClient
 from adapters.x.emulator import PostSpec, XEmulator
 from adapters.x.source import XSource
@@ -55,6 +55,11 @@ class CountingSource:
     async def fetch_new(self, account: AccountConfig, *, since_id: str | None) -> FetchResult:
         self.polls += 1
         return await self.inner.fetch_new(account, since_id=since_id)
+
+    async def fetch_own_replies(
+        self, account: AccountConfig, *, since_id: str | None
+    ) -> tuple[list[OwnReply], str | None]:
+        return await self.inner.fetch_own_replies(account, since_id=since_id)
 
     async def close(self) -> None:
         pass
