@@ -269,17 +269,7 @@ class PublishStage:
             pipe.xack(self.stream, self.group, entry.id)
             pipe.incrby(self.store.keys.counter(f"replies:{request.identity.value}"), 1)
             await pipe.execute()
-        await audit.record(
-            self.store,
-            outcome="posted",
-            person=request.person,
-            chat=request.chat,
-            identity=request.identity.value,
-            thread=request.thread_id,
-            text=request.text,
-            detail=posted.url,
-            request=request.id,
-        )
+        await audit.record(self.store, outcome="posted", detail=posted.url, **_trail(request))
         log.info("reply %s posted as @%s: %s", request.id, posted.as_handle, posted.url)
 
     async def _fail(self, entry: Entry, request: ReplyRequest, effect_key: str, error: str) -> None:
@@ -301,14 +291,16 @@ class PublishStage:
                 )
             pipe.xack(self.stream, self.group, entry.id)
             await pipe.execute()
-        await audit.record(
-            self.store,
-            outcome="failed",
-            person=request.person,
-            chat=request.chat,
-            identity=request.identity.value,
-            thread=request.thread_id,
-            text=request.text,
-            detail=error,
-            request=request.id,
-        )
+        await audit.record(self.store, outcome="failed", detail=error, **_trail(request))
+
+
+def _trail(request: ReplyRequest) -> dict[str, str]:
+    """What the audit log keeps of a reply request."""
+    return {
+        "person": request.person,
+        "chat": request.chat,
+        "identity": request.identity.value,
+        "thread": request.thread_id,
+        "text": request.text,
+        "request": request.id,
+    }
