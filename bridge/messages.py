@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bridge.durations import format_duration
+from bridge.models import MentionCard
 
 ACTION_LABELS = {
     "reply_institution": "Reply as @{handle}",
@@ -45,19 +46,34 @@ def unknown_person() -> str:
     )
 
 
-def status_line(
-    status: str, *, by: str | None, note: str | None, answered_as: str | None = None
-) -> str | None:
+def human_duration(delta: timedelta) -> str:
+    minutes = max(int(delta.total_seconds() // 60), 0)
+    if minutes < 1:
+        return "under a minute"
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days = hours // 24
+    return "1 day" if days == 1 else f"{days} days"
+
+
+def status_line(card: MentionCard) -> str | None:
     """How a thread's state reads on its mirrors; None while it is simply open."""
-    who = by or "someone"
-    if status == "claimed":
+    who = card.status_by or "someone"
+    if card.status == "claimed":
         return f"🙋 Claimed by {who}"
-    if status == "answered":
-        if by is None:
-            return "✅ Answered directly on X" + (f" as @{answered_as}" if answered_as else "")
-        return f"✅ Answered by {who}" + (f" as @{answered_as}" if answered_as else "")
-    if status == "dismissed":
-        return f"🚫 Dismissed by {who}" + (f": {note}" if note else "")
+    if card.status == "answered":
+        line = "✅ Answered directly on X" if card.status_by is None else f"✅ Answered by {who}"
+        if card.answered_as:
+            line += f" as @{card.answered_as}"
+        if card.status_at and card.mention.created_at:
+            after = human_duration(card.status_at - card.mention.created_at)
+            line += f" · {after} after the mention"
+        return line
+    if card.status == "dismissed":
+        return f"🚫 Dismissed by {who}" + (f": {card.status_note}" if card.status_note else "")
     return None
 
 

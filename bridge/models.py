@@ -143,5 +143,6 @@ class MentionCard(Frozen):
     status: ThreadStatus = ThreadStatus.OPEN
     status_by: str | None = None
     status_note: str | None = None
+    status_at: datetime | None = None
     answered_as: str | None = None
     answered_url: str | None = None

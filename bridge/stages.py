@@ -275,6 +275,7 @@ class MirrorStage:
             status=thread.status,
             status_by=self._person_name(thread.status_by),
             status_note=thread.status_note,
+            status_at=thread.status_at,
             answered_as=thread.answered_as,
             answered_url=thread.answered_url,
         )

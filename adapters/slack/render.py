@@ -115,9 +115,7 @@ def actions_block(card: MentionCard) -> dict[str, Any] | None:
 
 
 def status_block(card: MentionCard) -> dict[str, Any] | None:
-    line = messages.status_line(
-        card.status, by=card.status_by, note=card.status_note, answered_as=card.answered_as
-    )
+    line = messages.status_line(card)
     if not line:
         return None
     elements = [plain(line)]

@@ -114,9 +114,7 @@ def _footer(card: MentionCard) -> str:
         href = html.escape(mention.url, quote=True)
         link = f'<a href="{href}">{escape(messages.open_on_network(mention.network))}</a>'
     lines.append(" · ".join([escape(p) for p in posted] + ([link] if link else [])))
-    status = messages.status_line(
-        card.status, by=card.status_by, note=card.status_note, answered_as=card.answered_as
-    )
+    status = messages.status_line(card)
     if status:
         link = ""
         if card.answered_url:

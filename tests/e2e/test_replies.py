@@ -75,6 +75,7 @@ def test_a_reply_as_the_institution_goes_out_once_and_every_mirror_says_so(
         what="Telegram shows the answer",
     )[0]
     assert not telegram.get("reply_markup")
+    assert "after the mention" in telegram["text"]
     assert f"https://x.com/humas_demo/status/{posted[0]['id']}" in str(emulators.messages()[0])
     time.sleep(2)
     assert len(replies_on_x(emulators)) == 1

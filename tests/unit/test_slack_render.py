@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from adapters.slack import render
+from bridge.messages import human_duration
 from bridge.models import Author, Mention, MentionCard
 
 HOSTILE = (
@@ -97,3 +98,33 @@ def test_escaping_leaves_no_active_markup(text: str) -> None:
     escaped = render.escape_mrkdwn(text)
     assert "<" not in escaped and ">" not in escaped
     assert escaped.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&") == text
+
+
+def test_an_answered_thread_says_who_as_whom_how_soon_and_links_the_reply() -> None:
+    answered = card().model_copy(
+        update={
+            "status": "answered",
+            "status_by": "Rina",
+            "answered_as": "humas_demo",
+            "answered_url": "https://x.com/humas_demo/status/77",
+            "status_at": datetime(2026, 11, 29, 9, 12, tzinfo=UTC),
+        }
+    )
+    blocks = render.mention_blocks(answered)
+    status = next(b for b in blocks if b["type"] == "context" and "Answered" in str(b))
+    assert status["elements"][0]["text"] == (
+        "✅ Answered by Rina as @humas_demo · 12 min after the mention"
+    )
+    assert status["elements"][1]["text"] == "<https://x.com/humas_demo/status/77|View the reply>"
+    assert not [b for b in blocks if b["type"] == "actions"]
+
+
+def test_durations_read_like_a_person_says_them() -> None:
+    assert [human_duration(timedelta(seconds=s)) for s in (20, 720, 3600, 3900, 90000, 200000)] == [
+        "under a minute",
+        "12 min",
+        "1 h",
+        "1 h 5 min",
+        "1 day",
+        "2 days",
+    ]
