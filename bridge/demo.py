@@ -30,6 +30,8 @@ from bridge.settings import Settings
 from bridge.store import connect
 
 X_BEARER_TOKEN = "demo-x-bearer-token"
+X_CONSUMER = ("demo-consumer-key", "demo-consumer-secret")
+X_HUMAS_TOKEN = ("demo-humas-access-token", "demo-humas-access-secret")
 SLACK_BOT_TOKEN = "xoxb-demo-bot-token"
 SLACK_SIGNING_SECRET = "demo-signing-secret"
 SLACK_TEAM_ID = "T0DEMO"
@@ -155,7 +157,12 @@ def build_emulators(*, bridge_url: str) -> dict[str, Any]:
     slack = importlib.import_module("adapters.slack.emulator")
     telegram = importlib.import_module("adapters.telegram.emulator")
     return {
-        "x": x.XEmulator(bearer_tokens={X_BEARER_TOKEN}, users=X_USERS),
+        "x": x.XEmulator(
+            bearer_tokens={X_BEARER_TOKEN},
+            oauth1_consumers={X_CONSUMER[0]: X_CONSUMER[1]},
+            oauth1_tokens={X_HUMAS_TOKEN[0]: (X_HUMAS_TOKEN[1], "humas_demo")},
+            users=X_USERS,
+        ),
         "slack": slack.SlackEmulator(
             bot_token=SLACK_BOT_TOKEN,
             signing_secret=SLACK_SIGNING_SECRET,
@@ -211,6 +218,11 @@ def demo_settings(*, emulators: Emulators, web_port: int) -> Settings:
         web_port=web_port,
         x_api_url=emulators.x.url,
         x_bearer_token=X_BEARER_TOKEN,
+        x_consumer_key=X_CONSUMER[0],
+        x_consumer_secret=X_CONSUMER[1],
+        x_account_tokens={
+            "humas": {"access_token": X_HUMAS_TOKEN[0], "access_token_secret": X_HUMAS_TOKEN[1]}
+        },
         slack_api_url=f"{emulators.slack.url}/api/",
         slack_bot_token=SLACK_BOT_TOKEN,
         slack_signing_secret=SLACK_SIGNING_SECRET,
@@ -371,15 +383,22 @@ async def _follow(
     stop: asyncio.Event,
     bridge: asyncio.Task[None],
 ) -> None:
-    seen = {view: {view.key(m) for m in await view.messages(http)} for view in views}
+    """Print every message that appears, and every one that changes (a thread's new state)."""
+    shown = {
+        view: {view.key(m): view.render_message(m, indent="  ") for m in await view.messages(http)}
+        for view in views
+    }
     while not stop.is_set() and not bridge.done():
         for view in views:
             for message in await view.messages(http):
-                if view.key(message) not in seen[view]:
-                    seen[view].add(view.key(message))
-                    say("")
-                    say(f"New in {view.title}:")
-                    say(view.render_message(message, indent="  "))
+                key, drawn = view.key(message), view.render_message(message, indent="  ")
+                before = shown[view].get(key)
+                if before == drawn:
+                    continue
+                shown[view][key] = drawn
+                say("")
+                say(f"{'Changed' if before is not None else 'New'} in {view.title}:")
+                say(drawn)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=1.0)
     if bridge.done() and not stop.is_set():
