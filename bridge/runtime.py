@@ -152,29 +152,14 @@ class Runtime:
         runners = [
             StageRunner(
                 store.redis,
-                stream=router.stream,
-                group=router.group,
+                stream=stage.stream,
+                group=stage.group,
                 consumer=owner,
-                handler=router.handle,
+                handler=stage.handle,
+                lane_of=lane_of,
                 claim_idle_ms=claim_idle_ms,
-            ),
-            StageRunner(
-                store.redis,
-                stream=mirror.stream,
-                group=mirror.group,
-                consumer=owner,
-                handler=mirror.handle,
-                lane_of=mirror.lane_of,
-                claim_idle_ms=claim_idle_ms,
-            ),
-            StageRunner(
-                store.redis,
-                stream=publish.stream,
-                group=publish.group,
-                consumer=owner,
-                handler=publish.handle,
-                claim_idle_ms=claim_idle_ms,
-            ),
+            )
+            for stage, lane_of in ((router, None), (mirror, mirror.lane_of), (publish, None))
         ]
         return [asyncio.create_task(r.run(stop), name=r.group) for r in runners]
 

@@ -56,7 +56,7 @@ class StageRunner:
         group: str,
         consumer: str,
         handler: Handler,
-        lane_of: LaneOf = lambda entry: "",
+        lane_of: LaneOf | None = None,
         claim_idle_ms: int = 60_000,
         batch: int = 50,
         block_ms: int = 1000,
@@ -164,7 +164,8 @@ class StageRunner:
     async def _handle_all(self, entries: list[Entry]) -> None:
         lanes: dict[str, list[Entry]] = {}
         for entry in entries:
-            lanes.setdefault(self.lane_of(entry), []).append(entry)
+            lane = self.lane_of(entry) if self.lane_of is not None else ""
+            lanes.setdefault(lane, []).append(entry)
         await asyncio.gather(*(self._handle_lane(lane) for lane in lanes.values()))
 
     async def _handle_lane(self, entries: list[Entry]) -> None:

@@ -61,14 +61,19 @@ def settle(deployment: Deployment, count: int, channel: str = "C0HUMAS") -> list
     return messages
 
 
-def test_mentions_appear_once_threaded_and_hostile_text_stays_inert(deployment: Deployment) -> None:
+def post_the_three_mentions(deployment: Deployment) -> None:
+    """Two in one conversation, and a hostile one: the foundation's acceptance story."""
     emulators = deployment.emulators
-    deployment.start()
     first = emulators.post("warga_budi", "@humas_demo jalan rusak di depan pasar #lapor")
     emulators.post(
         "siti_rahma", "@humas_demo @warga_budi betul, parah sekali", in_reply_to=first["id"]
     )
     emulators.post("eve_attacker", HOSTILE)
+
+
+def test_mentions_appear_once_threaded_and_hostile_text_stays_inert(deployment: Deployment) -> None:
+    deployment.start()
+    post_the_three_mentions(deployment)
 
     messages = by_text(settle(deployment, 3))
 

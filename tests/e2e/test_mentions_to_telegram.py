@@ -24,6 +24,7 @@ from tests.e2e.conftest import (
 )
 from tests.e2e.test_mentions_to_slack import (
     HOSTILE,
+    post_the_three_mentions,
     section_text,
     settle,
     settle_telegram,
@@ -43,11 +44,7 @@ async def store(deployment: Deployment) -> AsyncIterator[Store]:
 def test_mentions_appear_once_in_the_group_threaded_and_literal(deployment: Deployment) -> None:
     emulators = deployment.emulators
     deployment.start()
-    first = emulators.post("warga_budi", "@humas_demo jalan rusak di depan pasar #lapor")
-    emulators.post(
-        "siti_rahma", "@humas_demo @warga_budi betul, parah sekali", in_reply_to=first["id"]
-    )
-    emulators.post("eve_attacker", HOSTILE)
+    post_the_three_mentions(deployment)
 
     messages = {mention_text(m): m for m in settle_telegram(deployment, 3)}
     assert len(settle(deployment, 3)) == 3  # and once each in Slack
