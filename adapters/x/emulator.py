@@ -13,6 +13,8 @@ Behaviour worth knowing:
 - ``lang``, when not given, comes from a tiny heuristic: ``zxx`` when nothing but handles,
   hashtags and links remain, ``id`` or ``en`` by common-word counts, else ``und``.
 - The control API may post duplicate text (it simulates the public); ``POST /2/tweets`` may not.
+- Linking a person's account (OAuth 2.0 with PKCE, the OAuth 1.0a PIN flow) is in
+  ``emulator_oauth``; the tokens those flows issue authenticate here like the configured ones.
 """
 
 from __future__ import annotations
@@ -373,9 +375,14 @@ class XEmulator:
         oauth1_consumers: Mapping[str, str] | None = None,
         oauth1_tokens: Mapping[str, tuple[str, str]] | None = None,
         user_bearer_tokens: Mapping[str, str] | None = None,
+        oauth2_clients: Mapping[str, str | None] | None = None,
         users: Iterable[Mapping[str, Any]] = (),
         clock: Callable[[], float] = time.time,
     ) -> None:
+        """``oauth2_clients`` maps OAuth 2.0 client ids to secrets (None: a public client)."""
+        # Imported here: the linking flows build on this module.
+        from adapters.x.emulator_oauth import OAuthGrants
+
         self.bearer_tokens = set(bearer_tokens)
         self.oauth1_consumers = dict(oauth1_consumers or {})
         self.oauth1_tokens = dict(oauth1_tokens or {})
@@ -389,6 +396,8 @@ class XEmulator:
         self.limiter = RateLimiter(clock)
         self.core = EmulatorCore("x", fault_response)
         self.core.on_reset(self._on_reset)
+        self.oauth = OAuthGrants(oauth2_clients or {}, clock)
+        self.core.on_reset(self.oauth.reset)
         for spec in users:
             self.add_user(
                 str(spec["username"]),
@@ -573,7 +582,8 @@ class XEmulator:
             if value in self.bearer_tokens:
                 return Auth("app", "app:" + hashlib.sha256(value.encode()).hexdigest()[:16])
             username = self.user_bearer_tokens.get(value)
-            user = self.user(username) if username else None
+            user_id = None if username else self.oauth.user_for_access_token(value)
+            user = self.user(username) if username else self.user_by_id(user_id or "")
             return Auth("user", "user:" + user.id, user.id) if user else None
         if scheme.lower() == "oauth":
             return self._authenticate_oauth1(request, value)
@@ -581,8 +591,11 @@ class XEmulator:
 
     def _authenticate_oauth1(self, request: Request, value: str) -> Auth | None:
         oauth = {k: unquote(v) for k, v in re.findall(r'(\w+)="([^"]*)"', value)}
-        consumer_secret = self.oauth1_consumers.get(oauth.get("oauth_consumer_key", ""))
-        token = self.oauth1_tokens.get(oauth.get("oauth_token", ""))
+        consumer_key, token_key = oauth.get("oauth_consumer_key", ""), oauth.get("oauth_token", "")
+        consumer_secret = self.oauth1_consumers.get(consumer_key)
+        token = self.oauth1_tokens.get(token_key) or self.oauth.oauth1_token(
+            token_key, consumer_key
+        )
         if consumer_secret is None or token is None:
             return None
         if oauth.get("oauth_signature_method") != "HMAC-SHA1":
@@ -899,6 +912,9 @@ def _with_headers(response: Response, headers: Mapping[str, str]) -> Response:
 
 def create_app(emulator: XEmulator) -> ASGIApp:
     """The Starlette app for ``emulator``, wrapped with the shared call log and faults."""
+    from adapters.x.emulator_oauth import OAuthEndpoints
+
+    linking = OAuthEndpoints(emulator)
 
     def guarded(
         endpoint: str, handler: Handler, *, user_only: bool = False
@@ -1087,7 +1103,9 @@ def create_app(emulator: XEmulator) -> ASGIApp:
         Route(
             "/2/tweets/{id}", guarded("delete", delete_tweet, user_only=True), methods=["DELETE"]
         ),
+        *linking.routes(),
         *control_routes(emulator),
+        *linking.control_routes(),
         *emulator.core.control_routes(),
     ]
 
