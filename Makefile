@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 export NO_PROXY := 127.0.0.1,localhost
 export no_proxy := 127.0.0.1,localhost
 
-.PHONY: all env redis demo test lint format clean
+.PHONY: all env redis demo test chaos lint format clean
 
 all: lint test
 
@@ -29,8 +29,12 @@ redis:
 demo: env
 	$(BIN)/reachable demo
 
+# The chaos tests run a few rounds in `make test` and their full count in `make chaos`.
 test: env redis
-	$(BIN)/pytest
+	REACHABLE_CHAOS_RUNS=$${REACHABLE_CHAOS_RUNS:-3} $(BIN)/pytest
+
+chaos: env redis
+	REACHABLE_CHAOS_RUNS=$${REACHABLE_CHAOS_RUNS:-20} $(BIN)/pytest tests/chaos
 
 lint: env
 	$(BIN)/ruff check .

@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bridge.config import AccountConfig, Config, Destination
+from bridge.linking import AccountLinker, LinkDesk
 from bridge.models import Mention, MentionCard, MirrorRef
 from bridge.replies import Publisher, ReplyDesk
 from bridge.settings import Settings
 from bridge.store import Store
+from bridge.vault import TokenVault
 
 
 @dataclass(frozen=True)
@@ -86,8 +88,11 @@ class ChatSink(Protocol):
         """Redraw a mirrored mention (its thread's state changed); unchanged content is fine."""
         ...
 
-    async def post_notice(self, *, destination: Destination, text: str) -> None:
-        """Post a plain message from Reachable itself (an alert), shown literally."""
+    async def post_notice(
+        self, *, destination: Destination, text: str, reply_to: MirrorRef | None = None
+    ) -> None:
+        """Post a plain message from Reachable itself (an alert, a posted reply), shown
+        literally; under ``reply_to`` (a thread's first message there) when given."""
         ...
 
     async def find_posted(
@@ -114,8 +119,13 @@ class AdapterContext:
     store: Store
     # Where chats hand in replies; None in processes that do not listen to chats.
     desk: ReplyDesk | None = None
+    # Personal accounts: their sealed tokens, and where chats start linking one. None when
+    # personal accounts are turned off.
+    vault: TokenVault | None = None
+    linking: LinkDesk | None = None
 
 
 SourceFactory = Callable[[AdapterContext], Awaitable[MentionSource]]
 PublisherFactory = Callable[[AdapterContext], Awaitable[Publisher]]
 SinkFactory = Callable[[AdapterContext], Awaitable[ChatSink]]
+LinkerFactory = Callable[[Settings], AccountLinker]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from adapters.base import PublisherFactory, SinkFactory, SourceFactory
+from adapters.base import LinkerFactory, PublisherFactory, SinkFactory, SourceFactory
 from adapters.slack.chat import SlackChat
 from adapters.telegram.chat import TelegramChat
+from adapters.x.oauth import XLinker
 from adapters.x.publisher import XPublisher
 from adapters.x.source import XSource
 
@@ -14,3 +15,4 @@ SINKS: dict[str, SinkFactory] = {
     "telegram": TelegramChat.from_context,
 }
 PUBLISHERS: dict[str, PublisherFactory] = {"x": XPublisher.from_context}
+LINKERS: dict[str, LinkerFactory] = {"x": XLinker}

@@ -104,6 +104,14 @@ def audit(since: str) -> None:
         click.echo(audit_log.format_entry(entry))
 
 
+@cli.command()
+def keygen() -> None:
+    """Print a new key for REACHABLE_TOKEN_KEY (encrypts linked personal accounts' tokens)."""
+    from bridge.vault import Sealer
+
+    click.echo(Sealer.new_key())
+
+
 @cli.group("config")
 def config_group() -> None:
     """Check configuration files."""

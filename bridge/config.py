@@ -116,12 +116,21 @@ class EscalationConfig(Strict):
     to: str
 
 
+class DemoConfig(Strict):
+    """Only for `reachable demo`: what the demo sets up on the emulators before it starts."""
+
+    # person key -> the X handle the demo links as that person's own account (by the real
+    # PIN flow against the X emulator), so both identities can be tried at once.
+    linked_accounts: dict[Key, Annotated[str, Field(pattern=r"^[A-Za-z0-9_]{1,15}$")]] = {}
+
+
 class Config(Strict):
     accounts: Annotated[list[AccountConfig], Field(min_length=1)]
     destinations: Annotated[dict[str, Destination], Field(min_length=1)]
     people: list[PersonConfig] = []
     routes: Annotated[list[RouteConfig], Field(min_length=1)]
     escalation: EscalationConfig | None = None
+    demo: DemoConfig | None = None
 
     def account(self, key: str) -> AccountConfig:
         for account in self.accounts:
@@ -277,6 +286,15 @@ def _cross_check(config: Config) -> list[tuple[tuple[int | str, ...], str]]:
                     ("routes", index),
                     f"can never match: route {config.routes[first].name!r} "
                     "above it already matches everything",
+                )
+            )
+    people = [p.key for p in config.people]
+    for linked in config.demo.linked_accounts if config.demo else {}:
+        if linked not in people:
+            problems.append(
+                (
+                    ("demo", "linked_accounts", linked),
+                    f"unknown person {linked!r} (known: {known(people)})",
                 )
             )
     if config.escalation and config.escalation.to not in destinations:

@@ -21,17 +21,21 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from bridge.config import Config, load_config
+from bridge.demo_linking import link_demo_accounts
 from bridge.demo_view import ChatView
 from bridge.errors import ReachableError
 from bridge.httpserver import EmbeddedServer, free_port
+from bridge.keys import Keys
 from bridge.redisproc import RedisProcess
 from bridge.runtime import Runtime, stop_on_signals
 from bridge.settings import Settings
-from bridge.store import connect
+from bridge.store import Store, connect
+from bridge.vault import Sealer
 
 X_BEARER_TOKEN = "demo-x-bearer-token"
 X_CONSUMER = ("demo-consumer-key", "demo-consumer-secret")
 X_HUMAS_TOKEN = ("demo-humas-access-token", "demo-humas-access-secret")
+X_OAUTH_CLIENT_ID = "demo-oauth-client"
 SLACK_BOT_TOKEN = "xoxb-demo-bot-token"
 SLACK_SIGNING_SECRET = "demo-signing-secret"
 SLACK_TEAM_ID = "T0DEMO"
@@ -49,12 +53,17 @@ X_USERS = [
     {"username": "siti_rahma", "name": "Siti Rahmawati", "followers": 1_250},
     {"username": "jane_expat", "name": "Jane Miller", "followers": 87},
     {"username": "promo_spam", "name": "Hadiah Gratis!!", "followers": 3},
+    {"username": "rina_personal", "name": "Rina Wulandari", "followers": 640},
 ]
 SLACK_CHANNELS = {"C0HUMAS": "humas", "C0SUPER": "supervisors"}
 SLACK_USERS = {"U0RINA": "rina", "U0SARI": "sari", "U0GUEST": "guest"}
 TELEGRAM_TOKEN = "123456789:demo-telegram-token"
-TELEGRAM_CHATS = {
-    -1001000000001: {"title": "Humas Reachable (demo)", "type": "supergroup", "is_forum": False}
+TELEGRAM_CHATS: dict[int, dict[str, Any]] = {
+    -1001000000001: {"title": "Humas Reachable (demo)", "type": "supergroup", "is_forum": False},
+    # Each person's private chat with the bot (where /link works).
+    1001: {"type": "private"},
+    1002: {"type": "private"},
+    1003: {"type": "private"},
 }
 TELEGRAM_USERS = {
     1001: {"first_name": "Rina", "username": "rina_humas"},
@@ -161,6 +170,7 @@ def build_emulators(*, bridge_url: str) -> dict[str, Any]:
             bearer_tokens={X_BEARER_TOKEN},
             oauth1_consumers={X_CONSUMER[0]: X_CONSUMER[1]},
             oauth1_tokens={X_HUMAS_TOKEN[0]: (X_HUMAS_TOKEN[1], "humas_demo")},
+            oauth2_clients={X_OAUTH_CLIENT_ID: None},
             users=X_USERS,
         ),
         "slack": slack.SlackEmulator(
@@ -218,6 +228,7 @@ def demo_settings(*, emulators: Emulators, web_port: int) -> Settings:
         web_port=web_port,
         x_api_url=emulators.x.url,
         x_bearer_token=X_BEARER_TOKEN,
+        x_oauth_client_id=X_OAUTH_CLIENT_ID,
         x_consumer_key=X_CONSUMER[0],
         x_consumer_secret=X_CONSUMER[1],
         x_account_tokens={
@@ -230,6 +241,9 @@ def demo_settings(*, emulators: Emulators, web_port: int) -> Settings:
         slack_app_id=SLACK_APP_ID,
         telegram_api_url=emulators.telegram.url,
         telegram_bot_token=TELEGRAM_TOKEN,
+        # The demo wipes its data at every start, so a key of its own each time is enough.
+        token_key=Sealer.new_key(),
+        public_url=f"http://127.0.0.1:{web_port}",
         # The demo's group is quiet; one message a second stays inside Telegram's limits.
         telegram_group_interval_s=1.0,
     )
@@ -295,6 +309,7 @@ async def run_demo(*, config_path: Path, seed: bool) -> None:
     stop = asyncio.Event()
     stop_on_signals(stop)
     settings = demo_settings(emulators=emulators, web_port=ports["web"])
+    await _link_personal_accounts(settings, config, store.factory())
     runtime = Runtime(settings=settings, config=config, redis_factory=store.factory)
     bridge = asyncio.create_task(runtime.run(stop), name="bridge")
     views = chat_views(config, emulators)
@@ -322,6 +337,15 @@ async def run_demo(*, config_path: Path, seed: bool) -> None:
             await server.stop()
         store.close()
         say("Demo stopped.")
+
+
+async def _link_personal_accounts(settings: Settings, config: Config, redis: Any) -> None:
+    try:
+        linked = await link_demo_accounts(settings, config, Store(redis, Keys(DEMO_PREFIX)))
+    finally:
+        await redis.aclose()
+    if linked:
+        say(f"• Personal X accounts linked (by the PIN flow): {', '.join(linked)}")
 
 
 async def _wait_ready(runtime: Any, bridge: asyncio.Task[None]) -> None:

@@ -48,3 +48,7 @@ class PermanentError(PlatformError):
 class DestinationUnavailable(PermanentError):
     """The chat itself cannot be posted to (bot removed, channel archived or unknown): the
     admins must act, so they are told, once, instead of every mention failing silently."""
+
+
+class CredentialsRejected(PermanentError):
+    """The platform no longer accepts the credentials used (HTTP 401): revoked or expired."""

@@ -82,6 +82,19 @@ class Keys:
         """Hash: state (pending|doing|done|failed), attempt, at, result, error."""
         return f"{self.prefix}:effect:{effect_key}"
 
+    # -- personal accounts -----------------------------------------------------------------------
+    def linked_account(self, person: str, network: str) -> str:
+        """Hash {account: LinkedAccount JSON, sealed: the Fernet-encrypted credentials}."""
+        return f"{self.prefix}:linked:{network}:{person}"
+
+    def refresh_lock(self, person: str, network: str) -> str:
+        """Held while one process refreshes the person's token (refresh tokens work once)."""
+        return f"{self.prefix}:lock:refresh:{network}:{person}"
+
+    def link_attempt(self, ticket: str) -> str:
+        """A link in progress (OAuth ``state`` or a PIN request), sealed, single-use, expiring."""
+        return f"{self.prefix}:link-attempt:{ticket}"
+
     # -- chat platforms --------------------------------------------------------------------------
     def mirror_message(self, chat: str, channel: str, message_id: str) -> str:
         """Hash {thread, mention}: which mention a chat message shows, so that staff can answer

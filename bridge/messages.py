@@ -13,6 +13,7 @@ from bridge.models import MentionCard
 ACTION_LABELS = {
     "reply_institution": "Reply as @{handle}",
     "reply_personal": "Reply as myself",
+    "reply_again": "Reply again",
     "claim": "Claim",
     "release": "Release",
     "dismiss": "Dismiss",
@@ -21,6 +22,7 @@ ACTION_LABELS = {
 ACTION_PURPOSE = {
     "reply_institution": "Replying as the institution",
     "reply_personal": "Replying from your personal account",
+    "reply_again": "Replying again",
     "claim": "Claiming a thread",
     "release": "Releasing a thread",
     "dismiss": "Dismissing a thread",
@@ -100,12 +102,29 @@ def reply_not_allowed(*, handle: str) -> str:
     )
 
 
-def reply_personal_not_linked() -> str:
+def reply_personal_not_linked(*, link_command: str) -> str:
     return (
         "Your personal X account is not linked to Reachable yet, so you cannot reply as "
-        "yourself. Linking personal accounts arrives in the next version; until then, "
-        "reply as the institution if you may speak for it."
+        f"yourself. Link it with {link_command} (it takes a minute), then reply again."
     )
+
+
+def reply_institution_rejected(*, handle: str, detail: str) -> str:
+    return (
+        f"X no longer accepts Reachable's credentials for @{handle} ({detail}); an admin must "
+        "renew them (REACHABLE_X_ACCOUNT_TOKENS)"
+    )
+
+
+def reply_personal_rejected(*, handle: str) -> str:
+    return (
+        f"X no longer accepts the link to your account @{handle} (access revoked or expired). "
+        "Link it again, then send the reply again"
+    )
+
+
+def reply_personal_unlinked_since() -> str:
+    return "your personal X account was unlinked before the reply could go out"
 
 
 def reply_no_credentials(*, handle: str) -> str:
@@ -128,23 +147,23 @@ def reply_too_long(*, length: int, limit: int) -> str:
     )
 
 
-def reply_failed(*, person: str, handle: str, error: str) -> str:
+def reply_failed(*, person: str, as_whom: str, error: str) -> str:
     return (
-        f"⚠️ The reply {person} asked to post as @{handle} could not be posted: {error}. "
+        f"⚠️ The reply {person} asked to post as {as_whom} could not be posted: {error}. "
         "Nothing went out; the mention is still open."
     )
+
+
+def reply_posted(*, person: str, handle: str, text: str) -> str:
+    return f"↪️ {person} replied as @{handle}:\n{text}"
 
 
 def reply_duplicate() -> str:
     return "X refused the reply as a duplicate of an earlier post, and it could not be found."
 
 
-def reply_modal_title(*, handle: str) -> str:
-    return f"Reply as @{handle}"[:24]
-
-
-def reply_modal_personal_title() -> str:
-    return "Reply as myself"
+def reply_modal_title(*, handle: str | None) -> str:
+    return f"Reply as @{handle}"[:24] if handle else "Reply as myself"
 
 
 def reply_modal_label() -> str:
@@ -155,13 +174,35 @@ def reply_modal_submit() -> str:
     return "Post reply"
 
 
-def reply_modal_note(*, handle: str, identity: str) -> str:
+def reply_modal_identity_label() -> str:
+    return "Post as"
+
+
+def identity_choice(identity: str, *, handle: str) -> str:
+    return f"@{handle} (the institution)" if identity == "institution" else f"@{handle} (yourself)"
+
+
+def reply_modal_note(*, handle: str | None, identity: str, link_command: str) -> str:
+    if handle is None:
+        return (
+            "Your personal X account is not linked yet. Link it with "
+            f"{link_command}, then reply again."
+        )
     if identity == "institution":
         return f"The reply is posted publicly on X as @{handle}, under the post above."
-    return "The reply is posted publicly on X from your own linked account."
+    return f"The reply is posted publicly on X from your own account @{handle}."
 
 
-def reply_queued(*, handle: str) -> str:
+def reply_no_identity(*, handle: str, link_command: str) -> str:
+    return (
+        f"You may not reply as @{handle}, and no X account of yours is linked. "
+        f"Link yours with {link_command} to reply as yourself."
+    )
+
+
+def reply_queued(*, handle: str | None) -> str:
+    if handle is None:
+        return "Posting your reply. The mirrors will show it once it is out."
     return f"Posting your reply as @{handle}. The mirrors will show it once it is out."
 
 
@@ -177,7 +218,7 @@ def telegram_preview(*, text: str, length: int, limit: int) -> str:
 
 
 def telegram_send_as(identity: str, *, handle: str) -> str:
-    return f"Send as @{handle}" if identity == "institution" else "Send as myself"
+    return f"Send as @{handle}" if identity == "institution" else f"Send as me (@{handle})"
 
 
 def telegram_cancel() -> str:
@@ -233,17 +274,135 @@ def text_truncated() -> str:
 
 def telegram_help() -> str:
     return (
-        "Reachable mirrors public mentions of your institution into this group. "
-        "Each mirrored mention has buttons: reply as the institution or as yourself, claim, "
-        "dismiss. Replying and claiming from chat arrive in the next versions."
+        "Reachable mirrors public mentions of your institution into this group. Each mirrored "
+        "mention has buttons: reply as the institution or as yourself. You can also answer a "
+        "mirrored mention with your text; I show a preview with the send buttons.\n\n"
+        "In a private chat with me:\n"
+        "/link: connect your own X account, to reply as yourself\n"
+        "/pin 1234567: finish linking with the PIN X shows you\n"
+        "/unlink: disconnect it"
     )
 
 
 def slash_help(command: str) -> str:
     return (
         f"*Reachable* mirrors public mentions of your institution into this chat.\n"
+        f"• `{command} link`: connect your own X account, to reply as yourself\n"
+        f"• `{command} pin 1234567`: finish linking with the PIN X shows you\n"
+        f"• `{command} unlink`: disconnect it\n"
         f"• `{command} help`: this help\n"
-        "Buttons on each mirrored mention: reply as the institution or as yourself, claim, "
-        "release, dismiss. Replying, claiming and the unanswered list arrive in the next "
-        "versions."
+        "Buttons on each mirrored mention: reply as the institution or as yourself. Claiming, "
+        "dismissing and the unanswered list arrive in the next versions."
     )
+
+
+# -- linking a personal account -------------------------------------------------------------------
+
+
+def link_command(chat: str) -> str:
+    return "`/reachable link`" if chat == "slack" else "/link in a private chat with me"
+
+
+def link_offer(
+    *, web_url: str | None, pin_url: str | None, pin_command: str, current: str | None
+) -> str:
+    lines = []
+    if current:
+        lines.append(f"Your X account @{current} is linked now; linking again replaces it.")
+    if web_url:
+        lines.append(
+            "Open this link to connect your own X account (valid 10 minutes, once):\n" + web_url
+        )
+    if pin_url:
+        lead = "No access to that page? Or: " if web_url else ""
+        lines.append(
+            f"{lead}open this link, approve Reachable, and send me the PIN X shows you as "
+            f"{pin_command} (valid 15 minutes):\n{pin_url}"
+        )
+    lines.append(
+        "Reachable posts from your account only when you press a reply button, and you can "
+        "unlink at any time."
+    )
+    return "\n\n".join(lines)
+
+
+def link_working() -> str:
+    return "One moment…"
+
+
+def link_done(*, handle: str) -> str:
+    return (
+        f"Your X account @{handle} is linked. You can now reply to mentions as yourself with "
+        "the “Reply as myself” buttons. You can close this page."
+    )
+
+
+def link_done_in_chat(*, handle: str) -> str:
+    return (
+        f"✅ Your X account @{handle} is linked. Use “Reply as myself” on a mention to answer "
+        "from it."
+    )
+
+
+def link_not_set_up() -> str:
+    return (
+        "Linking personal accounts is not set up on this Reachable: an admin must give it X "
+        "app credentials (REACHABLE_X_OAUTH_CLIENT_ID with REACHABLE_PUBLIC_URL, or the "
+        "consumer keys)."
+    )
+
+
+def link_network_refused(detail: str) -> str:
+    return f"X did not accept the link ({detail}). Try again in a minute; nothing was changed."
+
+
+def link_web_expired() -> str:
+    return (
+        "This link has expired or was already used. Ask the bot for a new one "
+        "(/reachable link in Slack, /link in Telegram)."
+    )
+
+
+def link_web_declined() -> str:
+    return "You did not approve Reachable on X, so nothing was linked."
+
+
+def link_pin_malformed() -> str:
+    return "A PIN is the digits X showed you, like `/pin 1234567`."
+
+
+def link_pin_expired() -> str:
+    return (
+        "I have no link waiting for a PIN from you (it lasts 15 minutes). Ask for a new one with "
+        "the link command first."
+    )
+
+
+def link_pin_refused(detail: str) -> str:
+    return (
+        f"X did not accept that PIN ({detail}). Ask for a new link and try again; each PIN "
+        "works once."
+    )
+
+
+def link_page_done_title() -> str:
+    return "Account linked"
+
+
+def link_page_failed_title() -> str:
+    return "Linking did not work"
+
+
+def link_private_only() -> str:
+    return "Send /link to me in a private chat: links to your account are not for a group."
+
+
+def unlinked(*, handle: str) -> str:
+    return (
+        f"Your X account @{handle} is unlinked; its tokens are deleted from Reachable. You can "
+        "also remove Reachable under Connected apps in your X settings."
+    )
+
+
+def nothing_to_unlink() -> str:
+    return "No X account of yours is linked, so there is nothing to unlink."

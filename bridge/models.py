@@ -57,7 +57,7 @@ class ThreadStatus(StrEnum):
 THREAD_ACTIONS: dict[ThreadStatus, tuple[str, ...]] = {
     ThreadStatus.OPEN: ("reply_institution", "reply_personal", "claim", "dismiss"),
     ThreadStatus.CLAIMED: ("reply_institution", "reply_personal", "release", "dismiss"),
-    ThreadStatus.ANSWERED: (),
+    ThreadStatus.ANSWERED: ("reply_again",),
     ThreadStatus.DISMISSED: (),
 }
 

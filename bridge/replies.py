@@ -16,11 +16,18 @@ from typing import Protocol
 from bridge import audit, messages
 from bridge.config import AccountConfig, Config, PersonConfig
 from bridge.errors import PermanentError, RateLimited, ReachableError, TransientError
+from bridge.failpoints import (
+    REPLY_AFTER_RECORD,
+    REPLY_AFTER_SEND,
+    REPLY_BEFORE_SEND,
+    crash_point,
+)
 from bridge.keys import ACTIONS_GROUP
 from bridge.models import Identity, PostedReply, ReplyRequest, ThreadStatus
 from bridge.store import Store, now_ms, utcnow
 from bridge.streams import Deferred, Entry
 from bridge.threads import TransitionRefused, change_state
+from bridge.vault import TokenVault
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +58,13 @@ class Publisher(Protocol):
     def can_post_as(self, account: AccountConfig) -> bool: ...
 
     async def post_reply(
-        self, *, account: AccountConfig, in_reply_to: str, text: str
-    ) -> PostedReply: ...
+        self, *, account: AccountConfig, in_reply_to: str, text: str, person: str | None = None
+    ) -> PostedReply:
+        """Post as the institutional ``account``, or as ``person``'s linked account."""
+        ...
 
     async def find_reply(
-        self, *, account: AccountConfig, in_reply_to: str, text: str
+        self, *, account: AccountConfig, in_reply_to: str, text: str, person: str | None = None
     ) -> PostedReply | None: ...
 
     async def close(self) -> None: ...
@@ -65,19 +74,35 @@ class ReplyDesk:
     """Where chat adapters hand in replies; the same checks whatever the chat."""
 
     def __init__(
-        self, store: Store, *, config: Callable[[], Config], publishers: dict[str, Publisher]
+        self,
+        store: Store,
+        *,
+        config: Callable[[], Config],
+        publishers: dict[str, Publisher],
+        vault: TokenVault | None = None,
     ) -> None:
         self.store = store
         self.config = config
         self.publishers = publishers
+        self.vault = vault
 
     def measure(self, network: str, text: str) -> tuple[int, int] | None:
         publisher = self.publishers.get(network)
         return publisher.measure(text.strip()) if publisher else None
 
-    def identities_for(self, person: PersonConfig, account: AccountConfig) -> list[Identity]:
+    async def identities_for(self, person: PersonConfig, account: AccountConfig) -> list[Identity]:
         """The identities this person can reply as today (personal ones need linking first)."""
-        return [Identity.INSTITUTION] if account.key in person.speaks_for else []
+        identities = [Identity.INSTITUTION] if account.key in person.speaks_for else []
+        if await self.linked_handle(person, account.network):
+            identities.append(Identity.PERSONAL)
+        return identities
+
+    async def linked_handle(self, person: PersonConfig, network: str) -> str | None:
+        """The handle of the person's linked account on ``network``, if they linked one."""
+        if self.vault is None:
+            return None
+        linked = await self.vault.linked(person.key, network)
+        return linked.handle if linked else None
 
     def destination_of(self, *, chat: str, address: str) -> str | None:
         """The destination key of a chat channel or group, if it is one."""
@@ -103,10 +128,12 @@ class ReplyDesk:
         person: PersonConfig,
         chat: str,
         where: str | None = None,
+        again: bool = False,
     ) -> ReplyRequest:
         """Check and queue a reply; raise ReplyRefused (audited) with the reason otherwise.
 
-        ``where`` is the destination it was asked from: a failure is told there.
+        ``where`` is the destination it was asked from: a failure is told there. ``again`` is a
+        deliberate further reply in a thread that is answered already.
         """
         trail = {
             "person": person.key,
@@ -123,6 +150,7 @@ class ReplyDesk:
                 identity=identity,
                 person=person,
                 chat=chat,
+                again=again,
             )
             request = request.model_copy(update={"where": where})
         except ReplyRefused as refused:
@@ -143,6 +171,7 @@ class ReplyDesk:
         identity: Identity,
         person: PersonConfig,
         chat: str,
+        again: bool,
     ) -> ReplyRequest:
         thread = await self.store.thread(thread_id)
         mention = await self.store.thread_mention(thread_id, mention_id)
@@ -153,13 +182,17 @@ class ReplyDesk:
             account = config.account(thread.account)
         except KeyError:
             raise ReplyRefused(messages.reply_thread_gone()) from None
-        if thread.status is ThreadStatus.ANSWERED:
+        if thread.status is ThreadStatus.ANSWERED and not again:
             raise ReplyRefused(messages.reply_already_answered(by=thread.status_by))
         if identity is Identity.INSTITUTION and account.key not in person.speaks_for:
             raise ReplyRefused(messages.reply_not_allowed(handle=account.handle))
         publisher = self.publishers.get(thread.network)
-        if identity is Identity.PERSONAL or publisher is None:
-            raise ReplyRefused(messages.reply_personal_not_linked())
+        if publisher is None:
+            raise ReplyRefused(messages.reply_thread_gone())
+        if identity is Identity.PERSONAL and not await self.linked_handle(person, thread.network):
+            raise ReplyRefused(
+                messages.reply_personal_not_linked(link_command=messages.link_command(chat))
+            )
         if identity is Identity.INSTITUTION and not publisher.can_post_as(account):
             raise ReplyRefused(messages.reply_no_credentials(handle=account.handle))
         text = text.strip()
@@ -210,7 +243,10 @@ class PublishStage:
         posted: PostedReply | None = None
         if effect is not None and effect.state == "doing":
             posted = await publisher.find_reply(
-                account=account, in_reply_to=request.mention_id, text=request.text
+                account=account,
+                in_reply_to=request.mention_id,
+                text=request.text,
+                person=_posting_person(request),
             )
         if posted is None:
             posted = await self._post(publisher, account, request, effect_key, entry)
@@ -226,13 +262,17 @@ class PublishStage:
         entry: Entry,
     ) -> PostedReply | None:
         await self.store.mark_doing(effect_key)
+        person = _posting_person(request)
+        crash_point(REPLY_BEFORE_SEND, request.id)
         try:
-            return await publisher.post_reply(
-                account=account, in_reply_to=request.mention_id, text=request.text
+            posted = await publisher.post_reply(
+                account=account, in_reply_to=request.mention_id, text=request.text, person=person
             )
+            crash_point(REPLY_AFTER_SEND, request.id)
+            return posted
         except DuplicatePost:
             found = await publisher.find_reply(
-                account=account, in_reply_to=request.mention_id, text=request.text
+                account=account, in_reply_to=request.mention_id, text=request.text, person=person
             )
             if found is not None:
                 return found
@@ -261,16 +301,35 @@ class PublishStage:
                 request.thread_id,
                 request.id,
             )
+        shown = messages.reply_posted(
+            person=self._person_name(request.person), handle=posted.as_handle, text=request.text
+        )
+        destinations = await self.store.mirror_destinations(request.thread_id)
         async with self.store.redis.pipeline(transaction=True) as pipe:
             pipe.hset(
                 self.store.keys.effect(effect_key),
                 mapping={"state": "done", "at": now_ms(), "result": posted.model_dump_json()},
             )
+            for destination in destinations:
+                pipe.xadd(
+                    self.store.keys.outbox_stream,
+                    {
+                        "kind": "notice",
+                        "destination": destination,
+                        "thread_id": request.thread_id,
+                        "text": f"{shown}\n{posted.url}",
+                    },
+                )
             pipe.xack(self.stream, self.group, entry.id)
             pipe.incrby(self.store.keys.counter(f"replies:{request.identity.value}"), 1)
             await pipe.execute()
+        crash_point(REPLY_AFTER_RECORD, request.id)
         await audit.record(self.store, outcome="posted", detail=posted.url, **_trail(request))
         log.info("reply %s posted as @%s: %s", request.id, posted.as_handle, posted.url)
+
+    def _person_name(self, key: str) -> str:
+        person = next((p for p in self.config().people if p.key == key), None)
+        return (person.name if person else None) or key
 
     async def _fail(self, entry: Entry, request: ReplyRequest, effect_key: str, error: str) -> None:
         """Record the failure and tell the team where the reply was asked; the thread stays open."""
@@ -282,9 +341,12 @@ class PublishStage:
                 mapping={"state": "failed", "error": error, "at": now_ms()},
             )
             if request.where:
-                text = messages.reply_failed(
-                    person=request.person, handle=account.handle, error=error
+                as_whom = (
+                    f"@{account.handle}"
+                    if request.identity is Identity.INSTITUTION
+                    else "their own account"
                 )
+                text = messages.reply_failed(person=request.person, as_whom=as_whom, error=error)
                 pipe.xadd(
                     self.store.keys.outbox_stream,
                     {"kind": "notice", "destination": request.where, "text": text},
@@ -292,6 +354,11 @@ class PublishStage:
             pipe.xack(self.stream, self.group, entry.id)
             await pipe.execute()
         await audit.record(self.store, outcome="failed", detail=error, **_trail(request))
+
+
+def _posting_person(request: ReplyRequest) -> str | None:
+    """The person whose own account posts the reply; None when it goes out as the institution."""
+    return request.person if request.identity is Identity.PERSONAL else None
 
 
 def _trail(request: ReplyRequest) -> dict[str, str]:

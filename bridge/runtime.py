@@ -25,12 +25,14 @@ from bridge.config import Config, Destination
 from bridge.errors import ReachableError
 from bridge.httpserver import EmbeddedServer
 from bridge.keys import Keys
+from bridge.linking import AccountLinker, LinkDesk
 from bridge.poller import Poller
 from bridge.replies import Publisher, PublishStage, ReplyDesk
 from bridge.settings import Settings
 from bridge.stages import MirrorStage, RouterStage
 from bridge.store import Store, connect
 from bridge.streams import StageRunner, consumer_name
+from bridge.vault import Sealer, TokenVault
 from bridge.web import create_web_app
 
 log = logging.getLogger(__name__)
@@ -81,10 +83,13 @@ class Runtime:
         server: EmbeddedServer | None = None
         try:
             if roles & {"worker", "web"}:
+                context = self._with_personal_accounts(context, registry)
                 for network in sorted({a.network for a in self.config.accounts}):
                     publishers[network] = await registry.PUBLISHERS[network](context)
                     closers.append(publishers[network].close)
-                desk = ReplyDesk(store, config=self.current_config, publishers=publishers)
+                desk = ReplyDesk(
+                    store, config=self.current_config, publishers=publishers, vault=context.vault
+                )
                 context = dataclasses.replace(context, desk=desk)
             if "poller" in roles:
                 for network in sorted({a.network for a in self.config.accounts}):
@@ -104,6 +109,8 @@ class Runtime:
                 for name, sink in sinks.items():
                     tasks.append(asyncio.create_task(sink.listen(stop), name=f"listen-{name}"))
                 routes = [route for sink in sinks.values() for route in sink.web_routes()]
+                if context.linking is not None:
+                    routes += context.linking.web_routes()
                 server = EmbeddedServer(
                     create_web_app(store, routes=routes),
                     host=self.settings.web_host,
@@ -130,6 +137,19 @@ class Runtime:
                 with contextlib.suppress(Exception):
                     await close()
 
+    def _with_personal_accounts(self, context: AdapterContext, registry: Any) -> AdapterContext:
+        """The vault and the link desk, unless personal accounts are turned off; a missing key
+        stops the start here, before anything could be linked without encryption."""
+        if not self.settings.personal_accounts:
+            return context
+        vault = TokenVault(context.store, Sealer(self.settings.token_key))
+        networks = sorted({a.network for a in self.config.accounts} & set(registry.LINKERS))
+        linkers: dict[str, AccountLinker] = {
+            network: registry.LINKERS[network](self.settings) for network in networks
+        }
+        linking = LinkDesk(vault, linkers, public_url=self.settings.public_url)
+        return dataclasses.replace(context, vault=vault, linking=linking)
+
     def _stage_tasks(
         self,
         store: Store,
@@ -149,6 +169,8 @@ class Runtime:
             platform_interval_s=self._platform_interval,
         )
         publish = PublishStage(store, config=self.current_config, publishers=publishers)
+        # Replies are read one at a time: if one kills its worker, no other reply is held up
+        # with it or counted as delivered again and again.
         runners = [
             StageRunner(
                 store.redis,
@@ -158,8 +180,13 @@ class Runtime:
                 handler=stage.handle,
                 lane_of=lane_of,
                 claim_idle_ms=claim_idle_ms,
+                batch=batch,
             )
-            for stage, lane_of in ((router, None), (mirror, mirror.lane_of), (publish, None))
+            for stage, lane_of, batch in (
+                (router, None, 50),
+                (mirror, mirror.lane_of, 50),
+                (publish, None, 1),
+            )
         ]
         return [asyncio.create_task(r.run(stop), name=r.group) for r in runners]
 

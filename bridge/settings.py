@@ -38,6 +38,17 @@ class Settings(BaseSettings):
     x_consumer_secret: SecretStr | None = None
     x_account_tokens: dict[str, XAccountToken] = {}
 
+    # Personal accounts: staff link their own X account to reply as themselves. Their tokens are
+    # sealed with this Fernet key (`reachable keygen` makes one); required while enabled.
+    personal_accounts: bool = True
+    token_key: SecretStr | None = None
+    # The address people's browsers reach this bridge's web app at (https://reachable.example.org).
+    # With an X OAuth 2.0 client it enables one-click linking at <public_url>/link/x/callback;
+    # without it, people link with a PIN instead (needs the consumer keys above).
+    public_url: str | None = None
+    x_oauth_client_id: str | None = None
+    x_oauth_client_secret: SecretStr | None = None
+
     slack_api_url: str = "https://slack.com/api/"
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None

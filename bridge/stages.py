@@ -147,16 +147,22 @@ class MirrorStage:
             await self._mirror_mention(entry)
 
     async def _notice(self, entry: Entry) -> None:
-        """A message from Reachable itself (an alert for the admins) to one destination."""
+        """A message from Reachable itself (an alert, a posted reply) to one destination, in a
+        thread's chat thread or reply chain when the entry names the thread."""
         effect_key = f"notice:{entry.id}"
         effect = await self.store.effect(effect_key)
-        destination = self.config().destinations.get(entry.fields["destination"])
+        destination_key = entry.fields["destination"]
+        destination = self.config().destinations.get(destination_key)
         if (effect is not None and effect.state == "done") or destination is None:
             await self._ack(entry)
             return
+        thread_id = entry.fields.get("thread_id")
+        reply_to = await self.store.mirror(thread_id, destination_key) if thread_id else None
         sink = self.sinks[destination.chat]
         try:
-            await sink.post_notice(destination=destination, text=entry.fields["text"])
+            await sink.post_notice(
+                destination=destination, text=entry.fields["text"], reply_to=reply_to
+            )
         except (RateLimited, TransientError) as exc:
             raise Deferred(f"notice to {destination.describe()}: {exc}") from exc
         except PermanentError as exc:

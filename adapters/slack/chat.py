@@ -7,7 +7,6 @@ same code talks to slack.com or to the local emulator.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import re
@@ -20,6 +19,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -36,6 +36,7 @@ from bridge.errors import (
     ReachableError,
     TransientError,
 )
+from bridge.linking import LinkDesk, answer_link_command
 from bridge.models import Identity, MentionCard, MirrorRef
 from bridge.replies import ReplyDesk, ReplyRefused
 from bridge.settings import Settings
@@ -44,8 +45,15 @@ from bridge.store import Store
 log = logging.getLogger(__name__)
 
 MIRROR_EVENT_TYPE = "reachable_mirror"
-BUTTON_ACTIONS = re.compile(r"^(reply_institution|reply_personal|claim|release|dismiss)$")
-REPLY_ACTIONS = {"reply_institution": "institution", "reply_personal": "personal"}
+BUTTON_ACTIONS = re.compile(
+    r"^(reply_institution|reply_personal|reply_again|claim|release|dismiss)$"
+)
+# The identity each reply button starts with; "Reply again" lets the person choose.
+REPLY_ACTIONS: dict[str, Identity | None] = {
+    "reply_institution": Identity.INSTITUTION,
+    "reply_personal": Identity.PERSONAL,
+    "reply_again": None,
+}
 REPLY_MODAL = "reply_modal"
 _TRANSIENT_ERRORS = {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 _UNREACHABLE = {
@@ -94,6 +102,7 @@ class SlackChat:
         config: Callable[[], Config],
         store: Store,
         desk: ReplyDesk | None = None,
+        linking: LinkDesk | None = None,
     ) -> None:
         if settings.slack_bot_token is None or settings.slack_signing_secret is None:
             raise ReachableError(
@@ -105,6 +114,7 @@ class SlackChat:
         self._config = config
         self._store = store
         self._desk = desk
+        self._linking = linking
         base_url = settings.slack_api_url.rstrip("/") + "/"
         self.client = AsyncWebClient(
             token=settings.slack_bot_token.get_secret_value(), base_url=base_url, timeout=15
@@ -124,6 +134,7 @@ class SlackChat:
             config=context.config,
             store=context.store,
             desk=context.desk,
+            linking=context.linking,
         )
 
     # -- posting ---------------------------------------------------------------------------------
@@ -171,10 +182,16 @@ class SlackChat:
         except Exception as exc:
             raise wrap_slack_error(exc) from exc
 
-    async def post_notice(self, *, destination: Destination, text: str) -> None:
+    async def post_notice(
+        self, *, destination: Destination, text: str, reply_to: MirrorRef | None = None
+    ) -> None:
+        thread_ts = (reply_to.thread_root or reply_to.message_id) if reply_to else None
         try:
             await self.client.chat_postMessage(
-                channel=destination.address, text=render.escape_mrkdwn(text), unfurl_links=False
+                channel=destination.address,
+                text=render.escape_mrkdwn(text),
+                thread_ts=thread_ts,
+                unfurl_links=False,
             )
         except Exception as exc:
             raise wrap_slack_error(exc) from exc
@@ -274,7 +291,7 @@ class SlackChat:
             log.warning("refused %s by unknown Slack user %s in %s", action_id, user, channel)
             text = messages.unknown_person()
         elif action_id in REPLY_ACTIONS and self._desk is not None:
-            await self._open_reply_modal(body, action, channel, Identity(REPLY_ACTIONS[action_id]))
+            await self._open_reply_modal(body, action, channel, person, REPLY_ACTIONS[action_id])
             return
         else:
             log.info("%s pressed %s in %s (not available yet)", person.key, action_id, channel)
@@ -285,29 +302,55 @@ class SlackChat:
             log.warning("could not answer %s's %s: %s", user, action_id, exc.response.get("error"))
 
     async def _open_reply_modal(
-        self, body: dict[str, Any], action: dict[str, Any], channel: str, identity: Identity
+        self,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        channel: str,
+        person: PersonConfig,
+        identity: Identity | None,
     ) -> None:
-        """The reply form: the mention quoted, who the reply goes out as, and a text box."""
+        """The reply form: the mention quoted, who the reply goes out as, and a text box.
+
+        ``identity`` None is "Reply again": the person picks among the identities they have.
+        """
+        assert self._desk is not None
+        user = body["user"]["id"]
         thread_id, _, mention_id = str(action.get("value", "")).partition("|")
         mention = await self._store.thread_mention(thread_id, mention_id)
         thread = await self._store.thread(thread_id)
         if mention is None or thread is None:
-            await self.client.chat_postEphemeral(
-                channel=channel, user=body["user"]["id"], text=messages.reply_thread_gone()
-            )
+            await self._tell(channel, user, messages.reply_thread_gone())
             return
-        handle = self._config().account(thread.account).handle
+        account = self._config().account(thread.account)
+        personal = await self._desk.linked_handle(person, thread.network)
+        handles = {Identity.INSTITUTION: account.handle, Identity.PERSONAL: personal}
+        choices: list[tuple[Identity, str]] = []
+        if identity is None:
+            choices = [
+                (i, handles[i] or "") for i in await self._desk.identities_for(person, account)
+            ]
+            if not choices:
+                link = messages.link_command(self.chat)
+                await self._tell(
+                    channel,
+                    user,
+                    messages.reply_no_identity(handle=account.handle, link_command=link),
+                )
+                return
+            identity = choices[0][0]
         metadata = {
             "thread": thread_id,
             "mention": mention_id,
             "identity": identity.value,
             "channel": channel,
-            "handle": handle,
+            "again": action.get("action_id") == "reply_again",
         }
         view = render.reply_modal(
             mention,
             identity=identity,
-            handle=handle,
+            as_handle=handles[identity],
+            choices=choices,
+            link_command=messages.link_command(self.chat),
             callback_id=REPLY_MODAL,
             metadata=json.dumps(metadata),
         )
@@ -315,6 +358,13 @@ class SlackChat:
             await self.client.views_open(trigger_id=body["trigger_id"], view=view)
         except SlackApiError as exc:
             log.warning("could not open the reply form: %s", exc.response.get("error"))
+
+    async def _tell(self, channel: str, user: str, text: str) -> None:
+        """A message only this person sees, in the channel they are working in."""
+        try:
+            await self.client.chat_postEphemeral(channel=channel, user=user, text=text)
+        except SlackApiError as exc:
+            log.warning("could not tell %s: %s", user, exc.response.get("error"))
 
     async def _on_reply_submit(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
         """Check and queue the reply; problems go back into the form, next to the text."""
@@ -330,29 +380,70 @@ class SlackChat:
                 response_action="errors", errors={render.REPLY_BLOCK: messages.unknown_person()}
             )
             return
+        identity = render.chosen_identity(view) or Identity(metadata["identity"])
         try:
-            await self._desk.request(
+            request = await self._desk.request(
                 thread_id=metadata["thread"],
                 mention_id=metadata["mention"],
                 text=text,
-                identity=Identity(metadata["identity"]),
+                identity=identity,
                 person=person,
                 chat=self.chat,
                 where=self._desk.destination_of(chat=self.chat, address=metadata["channel"]),
+                again=bool(metadata.get("again")),
             )
         except ReplyRefused as refused:
             await ack(response_action="errors", errors={render.REPLY_BLOCK: refused.reason})
             return
         await ack()
-        with contextlib.suppress(SlackApiError):
-            await self.client.chat_postEphemeral(
-                channel=metadata["channel"],
-                user=body["user"]["id"],
-                text=messages.reply_queued(handle=metadata["handle"]),
-            )
+        handle = (
+            self._config().account(request.account).handle
+            if identity is Identity.INSTITUTION
+            else await self._desk.linked_handle(person, request.network)
+        )
+        await self._tell(
+            metadata["channel"], body["user"]["id"], messages.reply_queued(handle=handle)
+        )
 
     async def _on_command(self, ack: Any, command: dict[str, Any]) -> None:
-        await ack(text=messages.slash_help(str(command.get("command", "/reachable"))))
+        """``/reachable help|link|pin <PIN>|unlink``; the answer is seen by the caller only."""
+        name = str(command.get("command", "/reachable"))
+        verb, _, argument = str(command.get("text", "")).strip().partition(" ")
+        person = self._person(str(command.get("user_id", "")))
+        verb = verb.lower()
+        if verb in ("link", "pin", "unlink") and person is None:
+            await ack(text=messages.unknown_person())
+        elif verb in ("link", "pin", "unlink") and self._linking is None:
+            await ack(text=messages.link_not_set_up())
+        elif verb in ("link", "pin", "unlink"):
+            assert person is not None and self._linking is not None
+            # Linking calls X; Slack wants the ack within 3 s, so the answer follows it.
+            await ack(text=messages.link_working())
+            answer = await answer_link_command(
+                self._linking,
+                person,
+                verb,
+                argument,
+                chat=self.chat,
+                pin_command=f"`{name} pin <PIN>`",
+            )
+            await self._respond(command, answer)
+        else:
+            await ack(text=messages.slash_help(name))
+
+    async def _respond(self, command: dict[str, Any], text: str) -> None:
+        """A later, private answer to a slash command, through its response_url."""
+        url = command.get("response_url")
+        if not url:
+            await self._tell(str(command.get("channel_id")), str(command.get("user_id")), text)
+            return
+        try:
+            response = await AsyncWebhookClient(str(url)).send(response_type="ephemeral", text=text)
+        except (SlackApiError, OSError) as exc:
+            log.warning("could not answer %s: %s", command.get("command"), exc)
+            return
+        if response.status_code != 200:
+            log.warning("could not answer %s: %s", command.get("command"), response.body)
 
     async def _on_message(self, event: dict[str, Any]) -> None:
         """Staff messages in channels are not acted on yet; acknowledged so Slack stops retrying."""

@@ -138,43 +138,77 @@ def mention_blocks(card: MentionCard) -> list[dict[str, Any]]:
 
 REPLY_BLOCK = "reply"
 REPLY_INPUT = "text"
+IDENTITY_BLOCK = "identity"
+IDENTITY_INPUT = "as"
 
 
 def reply_modal(
-    mention: Mention, *, identity: Identity, handle: str, callback_id: str, metadata: str
+    mention: Mention,
+    *,
+    identity: Identity,
+    as_handle: str | None,
+    choices: list[tuple[Identity, str]],
+    link_command: str,
+    callback_id: str,
+    metadata: str,
 ) -> dict[str, Any]:
+    """The reply form. ``as_handle`` is who it goes out as (None: personal, not linked yet);
+    with two or more ``choices`` (identity, handle) the person picks, starting at ``identity``."""
     author = mention.author
     who = f"{author.name} (@{author.handle})" if author else messages.unknown_author()
-    as_whom = (
-        messages.reply_modal_title(handle=handle)
-        if identity is Identity.INSTITUTION
-        else messages.reply_modal_personal_title()
-    )
+    blocks: list[dict[str, Any]] = [
+        {"type": "context", "elements": [plain(f"{who} wrote:")]},
+        {"type": "section", "text": plain(_clip(mention.text, SECTION_TEXT_LIMIT, "…"))},
+        {
+            "type": "input",
+            "block_id": REPLY_BLOCK,
+            "label": plain(messages.reply_modal_label()),
+            "element": {"type": "plain_text_input", "action_id": REPLY_INPUT, "multiline": True},
+        },
+    ]
+    if len(choices) > 1:
+        options = [
+            {
+                "text": plain(messages.identity_choice(choice.value, handle=handle)),
+                "value": choice.value,
+            }
+            for choice, handle in choices
+        ]
+        initial = next(o for o in options if o["value"] == identity.value)
+        blocks.append(
+            {
+                "type": "input",
+                "block_id": IDENTITY_BLOCK,
+                "optional": True,
+                "label": plain(messages.reply_modal_identity_label()),
+                "element": {
+                    "type": "radio_buttons",
+                    "action_id": IDENTITY_INPUT,
+                    "options": options,
+                    "initial_option": initial,
+                },
+            }
+        )
+    else:
+        note = messages.reply_modal_note(
+            handle=as_handle, identity=identity.value, link_command=link_command
+        )
+        blocks.append({"type": "context", "elements": [plain(note)]})
+    title = messages.reply_modal_title(handle=as_handle) if len(choices) < 2 else "Reply again"
     return {
         "type": "modal",
         "callback_id": callback_id,
         "private_metadata": metadata,
-        "title": plain(as_whom[:24]),
+        "title": plain(title[:24]),
         "submit": plain(messages.reply_modal_submit()),
         "close": plain("Cancel"),
-        "blocks": [
-            {"type": "context", "elements": [plain(f"{who} wrote:")]},
-            {"type": "section", "text": plain(_clip(mention.text, SECTION_TEXT_LIMIT, "…"))},
-            {
-                "type": "input",
-                "block_id": REPLY_BLOCK,
-                "label": plain(messages.reply_modal_label()),
-                "element": {
-                    "type": "plain_text_input",
-                    "action_id": REPLY_INPUT,
-                    "multiline": True,
-                },
-            },
-            {
-                "type": "context",
-                "elements": [
-                    plain(messages.reply_modal_note(handle=handle, identity=identity.value))
-                ],
-            },
-        ],
+        "blocks": blocks,
     }
+
+
+def chosen_identity(view: dict[str, Any]) -> Identity | None:
+    """The identity picked in the form's "Post as" choice, if it had one."""
+    values = view.get("state", {}).get("values", {})
+    selected = (values.get(IDENTITY_BLOCK, {}).get(IDENTITY_INPUT) or {}).get("selected_option")
+    value = selected.get("value") if isinstance(selected, dict) else None
+    return Identity(value) if value in {i.value for i in Identity} else None

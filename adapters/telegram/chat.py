@@ -32,7 +32,7 @@ from telegram import (
     ReplyParameters,
     Update,
 )
-from telegram.constants import ParseMode
+from telegram.constants import ChatType, ParseMode
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -68,7 +68,8 @@ from bridge.errors import (
     ReachableError,
     TransientError,
 )
-from bridge.models import Identity, MentionCard, MirrorRef
+from bridge.linking import PIN_RE, LinkDesk, answer_link_command
+from bridge.models import Identity, MentionCard, MirrorRef, ThreadStatus
 from bridge.replies import ReplyDesk, ReplyRefused
 from bridge.settings import Settings
 from bridge.store import Store
@@ -79,8 +80,13 @@ log = logging.getLogger(__name__)
 POLL_TIMEOUT_S = 25
 WEBHOOK_PATH = "/telegram/webhook"
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
-COMMANDS = [BotCommand("help", "What Reachable does and how to use it")]
-REPLY_ACTIONS = ("reply_institution", "reply_personal")
+COMMANDS = [
+    BotCommand("help", "What Reachable does and how to use it"),
+    BotCommand("link", "Connect your own X account (private chat)"),
+    BotCommand("unlink", "Disconnect your X account (private chat)"),
+]
+LINK_COMMANDS = ("link", "pin", "unlink")
+REPLY_ACTIONS = ("reply_institution", "reply_personal", "reply_again")
 DRAFT_ACTIONS = ("send_institution", "send_personal", "cancel")
 DRAFT_TTL_S = 86400
 
@@ -117,6 +123,7 @@ class TelegramChat:
         config: Callable[[], Config],
         store: Store,
         desk: ReplyDesk | None = None,
+        linking: LinkDesk | None = None,
     ) -> None:
         if settings.telegram_bot_token is None:
             raise ReachableError(
@@ -132,6 +139,7 @@ class TelegramChat:
         self._config = config
         self._store = store
         self._desk = desk
+        self._linking = linking
         api = settings.telegram_api_url.rstrip("/")
         self.application: Application[Any, Any, Any, Any, Any, Any] = (
             ApplicationBuilder()
@@ -152,6 +160,7 @@ class TelegramChat:
             config=context.config,
             store=context.store,
             desk=context.desk,
+            linking=context.linking,
         )
         await chat.application.initialize()
         chat._started = True
@@ -243,12 +252,19 @@ class TelegramChat:
         except Exception as exc:
             raise wrap_telegram_error(exc) from exc
 
-    async def post_notice(self, *, destination: Destination, text: str) -> None:
+    async def post_notice(
+        self, *, destination: Destination, text: str, reply_to: MirrorRef | None = None
+    ) -> None:
         await self._send(
             destination,
             text=render.escape(text),
             parse_mode=ParseMode.HTML,
             message_thread_id=getattr(destination, "topic", None),
+            reply_parameters=ReplyParameters(
+                message_id=int(reply_to.message_id), allow_sending_without_reply=True
+            )
+            if reply_to
+            else None,
             link_preview_options=LinkPreviewOptions(is_disabled=True),
         )
 
@@ -354,8 +370,15 @@ class TelegramChat:
         app.add_handler(TypeHandler(Update, self._once_and_known), group=-1)
         app.add_handler(CallbackQueryHandler(self._on_button))
         app.add_handler(CommandHandler(["help", "start"], self._on_help))
+        app.add_handler(CommandHandler(list(LINK_COMMANDS), self._on_link_command))
         app.add_handler(
             MessageHandler(filters.TEXT & filters.REPLY & ~filters.COMMAND, self._on_reply_text)
+        )
+        app.add_handler(
+            MessageHandler(
+                filters.ChatType.PRIVATE & filters.Regex(PIN_RE) & ~filters.COMMAND,
+                self._on_pasted_pin,
+            )
         )
         app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self._on_migrate))
         app.add_handler(ChatMemberHandler(self._on_membership, ChatMemberHandler.MY_CHAT_MEMBER))
@@ -377,6 +400,11 @@ class TelegramChat:
             raise ApplicationHandlerStop
         migrated_from = update.effective_message and update.effective_message.migrate_from_chat_id
         known = self._known_chat_ids()
+        if chat is not None and chat.type == ChatType.PRIVATE:
+            if self._person(user.id if user else None) is None:
+                log.warning("ignored a private Telegram message from unknown user %s", chat.id)
+                raise ApplicationHandlerStop
+            return
         if (
             chat is not None
             and chat.id not in known
@@ -455,16 +483,29 @@ class TelegramChat:
         if thread is None:
             return
         account = self._config().account(thread.account)
-        identities = self._desk.identities_for(person, account)
+        identities = await self._desk.identities_for(person, account)
         if not identities:
-            await message.reply_text(messages.reply_not_allowed(handle=account.handle))
+            link = messages.link_command(self.chat)
+            await message.reply_text(
+                messages.reply_no_identity(handle=account.handle, link_command=link)
+            )
             return
+        personal = await self._desk.linked_handle(person, thread.network)
+        handles = {Identity.INSTITUTION: account.handle, Identity.PERSONAL: personal or ""}
         text = message.text or ""
         length, limit = self._desk.measure(thread.network, text) or (len(text), 0)
         draft_id = uuid.uuid4().hex[:12]
+        # Answering a mirror of an answered thread is a deliberate further reply.
+        again = "1" if thread.status is ThreadStatus.ANSWERED else ""
         await self._store.save_draft(
             draft_id,
-            {"thread": shown[0], "mention": shown[1], "text": text, "person": person.key},
+            {
+                "thread": shown[0],
+                "mention": shown[1],
+                "text": text,
+                "person": person.key,
+                "again": again,
+            },
             ttl_s=DRAFT_TTL_S,
         )
         buttons = (
@@ -472,7 +513,7 @@ class TelegramChat:
             if length > limit
             else [
                 InlineKeyboardButton(
-                    messages.telegram_send_as(identity.value, handle=account.handle),
+                    messages.telegram_send_as(identity.value, handle=handles[identity]),
                     callback_data=f"send_{identity.value}:{draft_id}",
                 )
                 for identity in identities
@@ -518,14 +559,19 @@ class TelegramChat:
                 where=self._desk.destination_of(
                     chat=self.chat, address=str(preview.chat_id) if preview else ""
                 ),
+                again=bool(draft.get("again")),
             )
         except ReplyRefused as refused:
             return refused.reason
-        account = self._config().account(request.account)
+        handle = (
+            self._config().account(request.account).handle
+            if identity is Identity.INSTITUTION
+            else await self._desk.linked_handle(person, request.network)
+        )
         if preview is not None:
             with contextlib.suppress(TelegramError):
                 await preview.edit_text(
-                    messages.reply_queued(handle=account.handle) + "\n\n" + draft["text"],
+                    messages.reply_queued(handle=handle) + "\n\n" + draft["text"],
                     link_preview_options=LinkPreviewOptions(is_disabled=True),
                 )
         return None
@@ -534,6 +580,38 @@ class TelegramChat:
         if update.effective_message is not None:
             with contextlib.suppress(TelegramError):
                 await update.effective_message.reply_text(messages.telegram_help())
+
+    async def _on_link_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/link, /pin <PIN>, /unlink: only in a private chat, where links and PINs stay private."""
+        message = update.effective_message
+        if message is None or message.text is None:
+            return
+        verb, _, argument = message.text.lstrip("/").partition(" ")
+        verb = verb.split("@", 1)[0].lower()
+        await self._link_step(message, verb, argument)
+
+    async def _on_pasted_pin(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A PIN pasted on its own in the private chat finishes linking, like /pin."""
+        message = update.effective_message
+        if message is not None and message.text is not None:
+            await self._link_step(message, "pin", message.text)
+
+    async def _link_step(self, message: Message, verb: str, argument: str) -> None:
+        person = self._person(message.from_user.id if message.from_user else None)
+        if person is None:
+            answer = messages.unknown_person()
+        elif message.chat.type != ChatType.PRIVATE:
+            answer = messages.link_private_only()
+        elif self._linking is None:
+            answer = messages.link_not_set_up()
+        else:
+            answer = await answer_link_command(
+                self._linking, person, verb, argument, chat=self.chat, pin_command="/pin <PIN>"
+            )
+        with contextlib.suppress(TelegramError):
+            await message.reply_text(
+                answer, link_preview_options=LinkPreviewOptions(is_disabled=True)
+            )
 
     async def _on_membership(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """The bot was removed from a destination group: the admins must add it back."""

@@ -22,7 +22,7 @@ from yarl import URL
 
 from adapters.base import RateBudget
 from adapters.x.convert import mentions_from_response
-from bridge.errors import PermanentError, RateLimited, TransientError
+from bridge.errors import CredentialsRejected, PermanentError, RateLimited, TransientError
 from bridge.models import Mention
 
 __all__ = ["MentionPage", "RateBudget", "XClient"]
@@ -131,7 +131,8 @@ def _detail(exc: tweepy.HTTPException) -> str:
 
 
 class XClient:
-    """App-only reads (mentions, user lookup) and, with OAuth 1.0a user keys, posting."""
+    """App-only reads (mentions, user lookup) and posting as a user: with OAuth 1.0a user keys,
+    or with an OAuth 2.0 user access token as the bearer token (``bearer_is_user``)."""
 
     def __init__(
         self,
@@ -142,10 +143,12 @@ class XClient:
         consumer_secret: str | None = None,
         access_token: str | None = None,
         access_token_secret: str | None = None,
+        bearer_is_user: bool = False,
         timeout_s: float = 30.0,
     ) -> None:
         self.api_url = api_url.rstrip("/")
         self._user_auth = all((consumer_key, consumer_secret, access_token, access_token_secret))
+        self._bearer_is_user = bearer_is_user
         self._client = AsyncClient(
             bearer_token=bearer_token,
             consumer_key=consumer_key,
@@ -159,7 +162,10 @@ class XClient:
         self._session: aiohttp.ClientSession | None = None
 
     def __repr__(self) -> str:
-        return f"XClient(api_url={self.api_url!r}, user_auth={self._user_auth})"
+        return (
+            f"XClient(api_url={self.api_url!r}, user_auth={self._user_auth}, "
+            f"bearer_is_user={self._bearer_is_user})"
+        )
 
     async def __aenter__(self) -> XClient:
         return self
@@ -191,6 +197,8 @@ class XClient:
             raise RateLimited(NETWORK, _detail(exc), retry_after=wait) from None
         except tweepy.TwitterServerError as exc:
             raise TransientError(NETWORK, _detail(exc)) from None
+        except tweepy.Unauthorized as exc:
+            raise CredentialsRejected(NETWORK, _detail(exc)) from None
         except tweepy.HTTPException as exc:
             raise PermanentError(NETWORK, _detail(exc)) from None
         except aiohttp.ContentTypeError as exc:
@@ -298,13 +306,24 @@ class XClient:
                     replies.append((str(post["id"]), str(ref["id"]), str(post.get("text", ""))))
         return replies
 
+    async def me(self) -> tuple[str, str]:
+        """(handle, id) of the user this client acts as."""
+        self._ensure_session()
+        body, _ = await self._call(self._client.get_me(user_auth=self._user_auth))
+        data = body.get("data")
+        if not isinstance(data, dict) or not data.get("username") or not data.get("id"):
+            raise TransientError(NETWORK, "users/me answered without the user")
+        return str(data["username"]), str(data["id"])
+
     async def create_post(self, *, text: str, in_reply_to: str | None) -> str:
-        """Post as the account whose OAuth 1.0a keys this client holds; returns the new id."""
-        if not self._user_auth:
-            raise PermanentError(NETWORK, "posting needs OAuth 1.0a user credentials")
+        """Post as the user this client acts as; returns the new post's id."""
+        if not (self._user_auth or self._bearer_is_user):
+            raise PermanentError(NETWORK, "posting needs a user's credentials")
         self._ensure_session()
         body, _ = await self._call(
-            self._client.create_tweet(text=text, in_reply_to_tweet_id=in_reply_to, user_auth=True)
+            self._client.create_tweet(
+                text=text, in_reply_to_tweet_id=in_reply_to, user_auth=self._user_auth
+            )
         )
         data = body.get("data")
         if not isinstance(data, dict) or not isinstance(data.get("id"), str):

@@ -1,4 +1,5 @@
-"""X as a publisher: replies posted as an institutional account (OAuth 1.0a user keys)."""
+"""X as a publisher: replies posted as an institutional account (OAuth 1.0a user keys from
+settings) or as a member of staff through their linked personal account (tokens in the vault)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,15 @@ from twitter_text import parse_tweet
 
 from adapters.base import AdapterContext
 from adapters.x.client import XClient
+from adapters.x.oauth import XLinker
 from bridge import messages
 from bridge.config import AccountConfig
-from bridge.errors import PermanentError
+from bridge.errors import CredentialsRejected, PermanentError
 from bridge.models import PostedReply
 from bridge.replies import DuplicatePost
 from bridge.settings import Settings
 from bridge.store import Store
+from bridge.vault import Credentials, LinkedAccount, TokenVault
 
 log = logging.getLogger(__name__)
 
@@ -24,14 +27,18 @@ MAX_WEIGHTED_LENGTH = 280
 class XPublisher:
     network = "x"
 
-    def __init__(self, settings: Settings, store: Store) -> None:
+    def __init__(
+        self, settings: Settings, store: Store, *, vault: TokenVault | None = None
+    ) -> None:
         self.settings = settings
         self._store = store
+        self._vault = vault
+        self.linker = XLinker(settings)
         self._clients: dict[str, XClient] = {}
 
     @classmethod
     async def from_context(cls, context: AdapterContext) -> XPublisher:
-        return cls(context.settings, context.store)
+        return cls(context.settings, context.store, vault=context.vault)
 
     def measure(self, text: str) -> tuple[int, int]:
         """X's weighted length: 280, where a link counts 23 and CJK characters and emoji 2."""
@@ -67,42 +74,99 @@ class XPublisher:
             )
         return self._clients[account.key]
 
-    def _posted(self, account: AccountConfig, post_id: str) -> PostedReply:
+    def _posted(self, handle: str, post_id: str) -> PostedReply:
         return PostedReply(
-            id=post_id,
-            url=f"https://x.com/{account.handle}/status/{post_id}",
-            as_handle=account.handle,
+            id=post_id, url=f"https://x.com/{handle}/status/{post_id}", as_handle=handle
         )
 
     async def post_reply(
-        self, *, account: AccountConfig, in_reply_to: str, text: str
+        self, *, account: AccountConfig, in_reply_to: str, text: str, person: str | None = None
     ) -> PostedReply:
+        """Post as the institution, or as ``person``'s linked account when one is given."""
+        if person is not None:
+            return await self._post_as_person(person, in_reply_to=in_reply_to, text=text)
         try:
             post_id = await self._client(account).create_post(text=text, in_reply_to=in_reply_to)
+        except CredentialsRejected as exc:
+            raise PermanentError(
+                "x", messages.reply_institution_rejected(handle=account.handle, detail=exc.detail)
+            ) from None
         except PermanentError as exc:
-            if "duplicate content" in exc.detail.lower():
-                raise DuplicatePost("x", exc.detail) from exc
-            raise
-        return self._posted(account, post_id)
+            raise _duplicate_or(exc) from None
+        return self._posted(account.handle, post_id)
+
+    async def _post_as_person(self, person: str, *, in_reply_to: str, text: str) -> PostedReply:
+        linked, credentials = await self._linked(person)
+        for attempt in (1, 2):
+            try:
+                async with self.linker.client_for(credentials) as client:
+                    post_id = await client.create_post(text=text, in_reply_to=in_reply_to)
+                return self._posted(linked.handle, post_id)
+            except CredentialsRejected as exc:
+                # Perhaps expired early: one refresh, then the link is taken as gone.
+                refreshed = None
+                if attempt == 1:
+                    refreshed = await self._usable(person, rejected=credentials)
+                if refreshed is None or refreshed == credentials:
+                    raise PermanentError(
+                        "x", messages.reply_personal_rejected(handle=linked.handle)
+                    ) from exc
+                credentials = refreshed
+            except PermanentError as exc:
+                raise _duplicate_or(exc) from None
+        raise AssertionError("unreachable")
+
+    async def _linked(self, person: str) -> tuple[LinkedAccount, Credentials]:
+        linked = await self._vault.linked(person, "x") if self._vault else None
+        credentials = await self._usable(person) if linked else None
+        if linked is None or credentials is None:
+            raise PermanentError("x", messages.reply_personal_unlinked_since())
+        return linked, credentials
+
+    async def _usable(
+        self, person: str, *, rejected: Credentials | None = None
+    ) -> Credentials | None:
+        assert self._vault is not None
+        try:
+            return await self._vault.usable_credentials(
+                person, "x", self.linker.refresh, rejected=rejected
+            )
+        except CredentialsRejected:
+            return None
 
     async def find_reply(
-        self, *, account: AccountConfig, in_reply_to: str, text: str
+        self, *, account: AccountConfig, in_reply_to: str, text: str, person: str | None = None
     ) -> PostedReply | None:
-        """Our reply to ``in_reply_to`` among the account's latest posts, if it went out.
+        """Our reply to ``in_reply_to`` among the posting account's latest posts, if it went out.
 
         X may put the @handles of the conversation in front of a reply's text, so the text we
         sent is looked for at the end of what X shows.
         """
-        client = self._client(account)
-        user_id = account.user_id or await self._store.platform_user_id("x", account.key)
-        if user_id is None:
-            user_id = await client.user_id_for(account.handle)
-            await self._store.remember_platform_user_id("x", account.key, user_id)
-        for post_id, replied_to, posted_text in await client.recent_replies(user_id=user_id):
+        if person is not None:
+            linked, credentials = await self._linked(person)
+            async with self.linker.client_for(credentials) as client:
+                replies = await client.recent_replies(user_id=linked.user_id)
+            handle = linked.handle
+        else:
+            client = self._client(account)
+            user_id = account.user_id or await self._store.platform_user_id("x", account.key)
+            if user_id is None:
+                user_id = await client.user_id_for(account.handle)
+                await self._store.remember_platform_user_id("x", account.key, user_id)
+            replies = await client.recent_replies(user_id=user_id)
+            handle = account.handle
+        for post_id, replied_to, posted_text in replies:
             if replied_to == in_reply_to and posted_text.strip().endswith(text.strip()):
-                return self._posted(account, post_id)
+                return self._posted(handle, post_id)
         return None
 
     async def close(self) -> None:
         for client in self._clients.values():
             await client.close()
+
+
+def _duplicate_or(exc: PermanentError) -> PermanentError:
+    """X's 403 for identical text means the reply is already there; other refusals stay as is."""
+    if "duplicate content" in exc.detail.lower():
+        return DuplicatePost("x", exc.detail)
+    return exc

@@ -30,6 +30,8 @@ APP_ID = "A0TEST"
 TELEGRAM_TOKEN = "424242:test-telegram-token"
 X_CONSUMER = ("test-consumer-key", "test-consumer-secret")
 X_HUMAS_TOKEN = ("humas-access-token", "humas-access-secret")
+X_OAUTH_CLIENT = ("test-oauth-client", "test-oauth-client-secret")
+TOKEN_KEY = "0Ud4C3Zd2kAr1SrY5dTt3s5o0GCH1zkq2xVQ2DbYSxI="
 GROUP = -1001000000001
 UNKNOWN_GROUP = -1009999999999
 FORUM = -1002000000002
@@ -59,6 +61,7 @@ class Emulators:
         self.x = XEmulator(
             oauth1_consumers={X_CONSUMER[0]: X_CONSUMER[1]},
             oauth1_tokens={X_HUMAS_TOKEN[0]: (X_HUMAS_TOKEN[1], "humas_demo")},
+            oauth2_clients={X_OAUTH_CLIENT[0]: X_OAUTH_CLIENT[1]},
             bearer_tokens={X_TOKEN},
             users=[
                 {"username": "humas_demo", "name": "Humas", "verified": True, "followers": 1000}
@@ -84,6 +87,9 @@ class Emulators:
                 UNKNOWN_GROUP: {"title": "Elsewhere", "type": "supergroup", "is_forum": False},
                 FORUM: {"title": "Desks", "type": "supergroup", "is_forum": True},
                 BASIC_GROUP: {"title": "Old group", "type": "group", "is_forum": False},
+                1001: {"type": "private"},
+                1002: {"type": "private"},
+                6666: {"type": "private"},
             },
             users={
                 1001: {"first_name": "Rina"},
@@ -224,6 +230,10 @@ class Deployment:
             "REACHABLE_TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,
             "REACHABLE_TELEGRAM_GROUP_INTERVAL_S": "0.05",
             "REACHABLE_CLAIM_IDLE_S": "3",
+            "REACHABLE_TOKEN_KEY": TOKEN_KEY,
+            "REACHABLE_PUBLIC_URL": f"http://127.0.0.1:{emulators.bridge_port}",
+            "REACHABLE_X_OAUTH_CLIENT_ID": X_OAUTH_CLIENT[0],
+            "REACHABLE_X_OAUTH_CLIENT_SECRET": X_OAUTH_CLIENT[1],
             "NO_PROXY": "127.0.0.1,localhost",
         }
         self.processes: list[BridgeProcess] = []
@@ -281,3 +291,19 @@ def private_redis(tmp_path: Path) -> Iterator[RedisProcess]:
     process = RedisProcess(directory=tmp_path, appendonly=True).start()
     yield process
     process.cleanup()
+
+
+def slack_buttons(message: dict[str, Any]) -> list[str]:
+    """The action ids of a Slack message's buttons, in order."""
+    return [
+        element["action_id"]
+        for block in message.get("blocks") or []
+        if block["type"] == "actions"
+        for element in block["elements"]
+    ]
+
+
+def telegram_buttons(message: dict[str, Any]) -> list[str]:
+    """The actions (callback_data before ':') of a Telegram message's buttons, in order."""
+    keyboard = (message.get("reply_markup") or {}).get("inline_keyboard") or []
+    return [button["callback_data"].split(":", 1)[0] for row in keyboard for button in row]

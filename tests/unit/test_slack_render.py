@@ -116,7 +116,8 @@ def test_an_answered_thread_says_who_as_whom_how_soon_and_links_the_reply() -> N
         "✅ Answered by Rina as @humas_demo · 12 min after the mention"
     )
     assert status["elements"][1]["text"] == "<https://x.com/humas_demo/status/77|View the reply>"
-    assert not [b for b in blocks if b["type"] == "actions"]
+    (actions,) = [b for b in blocks if b["type"] == "actions"]
+    assert [e["action_id"] for e in actions["elements"]] == ["reply_again"]
 
 
 def test_durations_read_like_a_person_says_them() -> None:
