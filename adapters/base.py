@@ -63,6 +63,12 @@ class MentionSource(Protocol):
         """Replies the account posted after ``since_id``, and the next cursor."""
         ...
 
+    async def fetch_user_replies(
+        self, *, user_id: str, handle: str, since_id: str | None
+    ) -> tuple[list[OwnReply], str | None]:
+        """The same for any user (a person's linked account), by id."""
+        ...
+
     async def close(self) -> None: ...
 
 

@@ -21,14 +21,18 @@ async def entries(store: Store, *, since: timedelta) -> list[dict[str, str]]:
 
 
 def format_entry(entry: dict[str, str]) -> str:
+    """One line: when, outcome, who via which chat, then whatever the entry has of identity,
+    thread, detail and text (a link entry has no thread)."""
     when = datetime.fromisoformat(entry["at"]).strftime("%Y-%m-%d %H:%M:%S UTC")
     parts = [
         when,
         entry.get("outcome", "?"),
         f"{entry.get('person', '?')} via {entry.get('chat', '?')}",
-        f"as {entry.get('identity', '?')}",
-        f"thread {entry.get('thread', '?')}",
     ]
+    if entry.get("identity"):
+        parts.append(f"as {entry['identity']}")
+    if entry.get("thread"):
+        parts.append(f"thread {entry['thread']}")
     if entry.get("detail"):
         parts.append(entry["detail"])
     if entry.get("text"):

@@ -12,6 +12,7 @@ from redis.exceptions import RedisError
 
 from bridge.config import load_config
 from bridge.errors import ConfigError, ReachableError
+from bridge.logsafety import redact_secrets_in_logs
 from bridge.settings import Settings
 
 log = logging.getLogger("reachable")
@@ -51,6 +52,7 @@ def run(config_path: Path | None, roles: tuple[str, ...]) -> None:
 
     settings = Settings()
     setup_logging(settings.log_level)
+    redact_secrets_in_logs(settings)
     path = config_path or settings.config
     try:
         config = load_config(path)

@@ -45,6 +45,6 @@ async def link_demo_accounts(settings: Settings, config: Config, store: Store) -
             found = PIN_ON_PAGE.search(page.text)
             if found is None:
                 raise ReachableError(f"the X emulator showed no PIN for @{handle}: {page.text}")
-            account = await desk.finish_with_pin(person, found.group(1))
+            account = await desk.finish_with_pin(person, found.group(1), chat="demo")
             done.append(f"{person.name or person.key} → @{account.handle}")
     return done

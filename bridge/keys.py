@@ -87,6 +87,14 @@ class Keys:
         """Hash {account: LinkedAccount JSON, sealed: the Fernet-encrypted credentials}."""
         return f"{self.prefix}:linked:{network}:{person}"
 
+    def linked_people(self, network: str) -> str:
+        """Set of the people who linked an account on ``network``."""
+        return f"{self.prefix}:linked:{network}"
+
+    def linked_cursor(self, network: str, person: str) -> str:
+        """The newest post of the person's linked account already looked at for answers."""
+        return f"{self.prefix}:own-cursor:{network}:person:{person}"
+
     def refresh_lock(self, person: str, network: str) -> str:
         """Held while one process refreshes the person's token (refresh tokens work once)."""
         return f"{self.prefix}:lock:refresh:{network}:{person}"

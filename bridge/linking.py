@@ -171,7 +171,11 @@ class LinkDesk:
             raise LinkFailed(messages.link_web_expired())
         if error or not code:
             await audit.record(
-                self.store, outcome="link-refused", person=attempt["person"], detail=error or ""
+                self.store,
+                outcome="link-refused",
+                person=attempt["person"],
+                chat=attempt["chat"],
+                detail=error or "",
             )
             raise LinkFailed(messages.link_web_declined())
         linker = self._linker(network)
@@ -182,10 +186,10 @@ class LinkDesk:
             )
         except PlatformError as exc:
             raise LinkFailed(messages.link_network_refused(exc.detail)) from None
-        return await self._save(attempt["person"], network, grant, "oauth2")
+        return await self._save(attempt["person"], network, grant, chat=attempt["chat"])
 
     async def finish_with_pin(
-        self, person: PersonConfig, text: str, *, network: str = "x"
+        self, person: PersonConfig, text: str, *, chat: str, network: str = "x"
     ) -> LinkedAccount:
         match = PIN_RE.match(text)
         if match is None:
@@ -201,10 +205,10 @@ class LinkDesk:
             )
         except PlatformError as exc:
             raise LinkFailed(messages.link_pin_refused(exc.detail)) from None
-        return await self._save(person.key, network, grant, "oauth1")
+        return await self._save(person.key, network, grant, chat=chat)
 
     async def _save(
-        self, person: str, network: str, grant: LinkGrant, method: str
+        self, person: str, network: str, grant: LinkGrant, *, chat: str
     ) -> LinkedAccount:
         account = new_linked_account(
             person=person,
@@ -215,16 +219,26 @@ class LinkDesk:
         )
         await self.vault.save(account, grant.credentials)
         await audit.record(
-            self.store, outcome="linked", person=person, detail=f"@{grant.handle} by {method}"
+            self.store,
+            outcome="linked",
+            person=person,
+            chat=chat,
+            detail=f"@{grant.handle} ({grant.credentials.method})",
         )
         log.info("%s linked %s account @%s", person, network, grant.handle)
         return account
 
-    async def unlink(self, person: PersonConfig, *, network: str = "x") -> LinkedAccount | None:
+    async def unlink(
+        self, person: PersonConfig, *, chat: str, network: str = "x"
+    ) -> LinkedAccount | None:
         removed = await self.vault.remove(person.key, network)
         if removed is not None:
             await audit.record(
-                self.store, outcome="unlinked", person=person.key, detail=f"@{removed.handle}"
+                self.store,
+                outcome="unlinked",
+                person=person.key,
+                chat=chat,
+                detail=f"@{removed.handle}",
             )
         return removed
 
@@ -271,9 +285,9 @@ async def answer_link_command(
                 current=offer.current.handle if offer.current else None,
             )
         if verb == "pin":
-            account = await desk.finish_with_pin(person, argument)
+            account = await desk.finish_with_pin(person, argument, chat=chat)
             return messages.link_done_in_chat(handle=account.handle)
-        removed = await desk.unlink(person)
+        removed = await desk.unlink(person, chat=chat)
         return messages.unlinked(handle=removed.handle) if removed else messages.nothing_to_unlink()
     except LinkFailed as failed:
         return failed.reason

@@ -3,6 +3,9 @@
 Each account is polled by whichever process holds its lease (SET NX PX); other pollers wait
 and take over when the holder stops renewing. The cursor advances only once the mentions are
 on the stream.
+
+Answers made directly on the network also count: each account's own replies are read after its
+mentions, and, less often (``linked_every_s``), the replies of staff's linked personal accounts.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from bridge.errors import PermanentError, PlatformError, RateLimited, TransientE
 from bridge.models import PostedReply, ThreadStatus, thread_id_for
 from bridge.store import Store
 from bridge.threads import TransitionRefused, change_state
+from bridge.vault import TokenVault
 
 log = logging.getLogger(__name__)
 
@@ -48,15 +52,22 @@ class Poller:
         sources: dict[str, MentionSource],
         config: Callable[[], Config],
         owner: str,
+        vault: TokenVault | None = None,
+        linked_every_s: float = 300.0,
     ) -> None:
         self.store = store
         self.sources = sources
         self.config = config
         self.owner = owner
+        self.vault = vault
+        self.linked_every_s = linked_every_s
 
     async def run(self, stop: asyncio.Event) -> None:
         accounts = self.config().accounts
-        await asyncio.gather(*(self.poll_account(account, stop) for account in accounts))
+        watchers = [self.poll_account(account, stop) for account in accounts]
+        if self.vault is not None:
+            watchers += [self.watch_linked(network, stop) for network in self.sources]
+        await asyncio.gather(*watchers)
 
     async def poll_account(self, account: AccountConfig, stop: asyncio.Event) -> None:
         source = self.sources[account.network]
@@ -136,21 +147,68 @@ class Poller:
                 await self._mark_answered(account, reply)
         await self.store.redis.set(cursor_key, cursor or "")
 
-    async def _mark_answered(self, account: AccountConfig, reply: OwnReply) -> None:
+    async def _mark_answered(
+        self,
+        account: AccountConfig,
+        reply: OwnReply,
+        *,
+        as_handle: str | None = None,
+        by: str | None = None,
+    ) -> None:
+        """The thread of ``account`` in the reply's conversation (if any) is answered."""
         thread_id = thread_id_for(
             network=account.network, account=account.key, conversation_id=reply.conversation_id
         )
         thread = await self.store.thread(thread_id)
         if thread is None or thread.status in (ThreadStatus.ANSWERED, ThreadStatus.DISMISSED):
             return
-        posted = PostedReply(id=reply.id, url=reply.url, as_handle=account.handle)
+        handle = as_handle or account.handle
+        posted = PostedReply(id=reply.id, url=reply.url, as_handle=handle)
         with contextlib.suppress(TransitionRefused):
             await change_state(
-                self.store, thread_id, status=ThreadStatus.ANSWERED, by=None, answered=posted
+                self.store, thread_id, status=ThreadStatus.ANSWERED, by=by, answered=posted
             )
-            log.info(
-                "@%s answered thread %s directly on %s", account.handle, thread_id, account.network
-            )
+            log.info("@%s answered thread %s directly on %s", handle, thread_id, account.network)
+
+    async def watch_linked(self, network: str, stop: asyncio.Event) -> None:
+        """Every ``linked_every_s``, by whichever process holds the lease: the replies staff
+        posted from their linked accounts directly on the network."""
+        lease_key = self.store.keys.poll_lease(network, "*linked")
+        lease_ms = int(max(self.linked_every_s * 3, 30) * 1000)
+        holding = False
+        try:
+            while not stop.is_set():
+                holding = await self.store.acquire_lease(lease_key, self.owner, lease_ms)
+                if holding:
+                    await self._see_linked_replies(network)
+                await _sleep(stop, self.linked_every_s)
+        finally:
+            if holding:
+                await self.store.release_lease(lease_key, self.owner)
+
+    async def _see_linked_replies(self, network: str) -> None:
+        assert self.vault is not None
+        source = self.sources[network]
+        accounts = [a for a in self.config().accounts if a.network == network]
+        for linked in await self.vault.all_linked(network):
+            cursor_key = self.store.keys.linked_cursor(network, linked.person)
+            stored = await self.store.redis.get(cursor_key)
+            try:
+                replies, cursor = await source.fetch_user_replies(
+                    user_id=linked.user_id,
+                    handle=linked.handle,
+                    since_id=str(stored) if stored else None,
+                )
+            except PlatformError as exc:
+                log.warning("@%s: could not read its replies: %s", linked.handle, exc)
+                continue
+            if stored is not None:
+                for reply in replies:
+                    for account in accounts:
+                        await self._mark_answered(
+                            account, reply, as_handle=linked.handle, by=linked.person
+                        )
+            await self.store.redis.set(cursor_key, cursor or "")
 
 
 async def _sleep(stop: asyncio.Event, seconds: float) -> None:

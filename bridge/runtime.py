@@ -82,8 +82,8 @@ class Runtime:
         tasks: list[asyncio.Task[None]] = []
         server: EmbeddedServer | None = None
         try:
+            context = self._with_personal_accounts(context, registry)
             if roles & {"worker", "web"}:
-                context = self._with_personal_accounts(context, registry)
                 for network in sorted({a.network for a in self.config.accounts}):
                     publishers[network] = await registry.PUBLISHERS[network](context)
                     closers.append(publishers[network].close)
@@ -101,7 +101,14 @@ class Runtime:
                     closers.append(sinks[chat].close)
             owner = consumer_name("+".join(sorted(roles)))
             if "poller" in roles:
-                poller = Poller(store, sources=sources, config=self.current_config, owner=owner)
+                poller = Poller(
+                    store,
+                    sources=sources,
+                    config=self.current_config,
+                    owner=owner,
+                    vault=context.vault,
+                    linked_every_s=self.settings.linked_poll_s,
+                )
                 tasks.append(asyncio.create_task(poller.run(stop), name="poller"))
             if "worker" in roles:
                 tasks += self._stage_tasks(store, sinks, publishers, owner, stop)

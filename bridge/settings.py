@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     public_url: str | None = None
     x_oauth_client_id: str | None = None
     x_oauth_client_secret: SecretStr | None = None
+    # How often linked personal accounts' own replies are read, to count answers staff post
+    # directly on X (one read call per linked person each time).
+    linked_poll_s: float = 300.0
 
     slack_api_url: str = "https://slack.com/api/"
     slack_bot_token: SecretStr | None = None

@@ -135,6 +135,7 @@ class TokenVault:
         key = self.store.keys.linked_account(account.person, account.network)
         async with self.store.redis.pipeline(transaction=True) as pipe:
             pipe.delete(key)
+            pipe.sadd(self.store.keys.linked_people(account.network), account.person)
             pipe.hset(
                 key,
                 mapping={
@@ -159,8 +160,17 @@ class TokenVault:
 
     async def remove(self, person: str, network: str) -> LinkedAccount | None:
         account = await self.linked(person, network)
-        await self.store.redis.delete(self.store.keys.linked_account(person, network))
+        async with self.store.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(self.store.keys.linked_account(person, network))
+            pipe.srem(self.store.keys.linked_people(network), person)
+            pipe.delete(self.store.keys.linked_cursor(network, person))
+            await pipe.execute()
         return account
+
+    async def all_linked(self, network: str) -> list[LinkedAccount]:
+        people = sorted(await self.store.redis.smembers(self.store.keys.linked_people(network)))
+        found = [await self.linked(str(person), network) for person in people]
+        return [account for account in found if account is not None]
 
     async def usable_credentials(
         self,

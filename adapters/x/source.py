@@ -114,13 +114,20 @@ class XSource:
         self, account: AccountConfig, *, since_id: str | None
     ) -> tuple[list[OwnReply], str | None]:
         user_id = await self._user_id(account)
+        return await self.fetch_user_replies(
+            user_id=user_id, handle=account.handle, since_id=since_id
+        )
+
+    async def fetch_user_replies(
+        self, *, user_id: str, handle: str, since_id: str | None
+    ) -> tuple[list[OwnReply], str | None]:
         found, cursor = await self.client.own_replies_since(user_id=user_id, since_id=since_id)
         replies = [
             OwnReply(
                 id=post_id,
                 conversation_id=conversation,
                 in_reply_to=replied_to,
-                url=f"https://x.com/{account.handle}/status/{post_id}",
+                url=f"https://x.com/{handle}/status/{post_id}",
             )
             for post_id, conversation, replied_to in found
         ]

@@ -73,6 +73,16 @@ def test_the_bridge_says_why_when_redis_is_down(deployment: Deployment) -> None:
     assert "cannot reach Redis at redis://127.0.0.1:" in result.stderr
 
 
+def test_personal_accounts_need_a_token_key_to_start(deployment: Deployment) -> None:
+    env = {k: v for k, v in deployment.env.items() if k != "REACHABLE_TOKEN_KEY"}
+    result = reachable("run", "--config", str(deployment.config), env=env)
+    assert result.returncode == 2
+    assert "REACHABLE_TOKEN_KEY is not set" in result.stderr
+    assert "reachable keygen" in result.stderr
+    key = reachable("keygen")
+    assert key.returncode == 0 and len(key.stdout.strip()) == 44
+
+
 def test_demo_shows_the_mirrored_mentions_and_stops_cleanly(tmp_path: Path) -> None:
     # No Redis answers at this address, so the demo starts a private redis-server.
     env = {
@@ -101,6 +111,7 @@ def test_demo_shows_the_mirrored_mentions_and_stops_cleanly(tmp_path: Path) -> N
     shown = log.read_text()
     assert demo.returncode == 0, shown
     assert "a private redis-server on port" in shown
+    assert "Personal X accounts linked (by the PIN flow): Rina → @rina_personal" in shown
     assert "What staff now see in Slack #humas (C0HUMAS):" in shown
     assert "Budi Santoso · @warga_budi · 312 followers" in shown
     assert "↳ in the thread:" in shown and "Siti Rahmawati" in shown

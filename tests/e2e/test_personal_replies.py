@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import html
 import re
+import subprocess
+import sys
 from typing import Any
 
 import httpx
@@ -15,6 +17,7 @@ import redis
 
 from tests.e2e.conftest import (
     GROUP,
+    ROOT,
     SLACK_SECRET,
     SLACK_TOKEN,
     TELEGRAM_TOKEN,
@@ -102,6 +105,20 @@ def assert_no_secret_leaked(deployment: Deployment, secrets: list[str]) -> None:
         assert secret not in logs, f"a secret is in the logs: {secret[:6]}…"
 
 
+def link_on_the_web(emulators: Emulators, user: str, handle: str) -> None:
+    """A person asks for a link in Slack and approves Reachable on X as ``handle``."""
+    emulators.slack_control(
+        "command", {"user": user, "channel": "C0HUMAS", "command": "/reachable", "text": "link"}
+    )
+    offer = wait_for(
+        lambda: [t for t in slack_ephemerals(emulators, user) if "oauth2/authorize" in t],
+        what="the link offer",
+    )[-1]
+    web_url = re.search(r"(http://\S+/i/oauth2/authorize\S+)", offer)[1]
+    callback = consent(emulators, web_url, handle).headers["location"]
+    assert emulators.http.get(callback).status_code == 200
+
+
 def issued_tokens(emulators: Emulators, username: str) -> list[str]:
     """The tokens X gave the bridge for this person (read from the emulator's own memory)."""
     user = emulators.x.user(username)
@@ -111,6 +128,8 @@ def issued_tokens(emulators: Emulators, username: str) -> list[str]:
 
 def test_slack_link_on_the_web_then_reply_as_myself(deployment: Deployment) -> None:
     emulators = deployment.emulators
+    # The most talkative log level: even then no token or secret may reach a log line.
+    deployment.env["REACHABLE_LOG_LEVEL"] = "DEBUG"
     deployment.start()
     mention = emulators.post("warga_budi", "@humas_demo jalan rusak di depan pasar")
     message = settle(deployment, 1)[0]
@@ -174,6 +193,37 @@ def test_slack_link_on_the_web_then_reply_as_myself(deployment: Deployment) -> N
         what="the reply in the Telegram chain",
     )
     assert chain[0]["reply_to_message_id"] == emulators.telegram_messages()[0]["message_id"]
+
+    audit = subprocess.run(
+        [sys.executable, "-m", "bridge", "audit", "--since", "1h"],
+        capture_output=True,
+        text=True,
+        env=deployment.env,
+        cwd=ROOT,
+        timeout=30,
+    ).stdout
+    assert "linked | rina via slack | @rina_personal (oauth2)" in audit
+    assert "refused | rina via slack | as personal" in audit
+    assert "posted | rina via slack | as personal" in audit
+
+    # "Reply again" lets Rina pick the identity; this time she answers as the institution.
+    view = open_reply_form(emulators, "U0RINA", message, action="reply_again")
+    assert "@humas_demo (the institution)" in str(view["blocks"])
+    assert "@rina_personal (yourself)" in str(view["blocks"])
+    follow_up = "Update: perbaikan dijadwalkan minggu depan."
+    result = emulators.slack_control(
+        "submit",
+        {
+            "user": "U0RINA",
+            "view_id": view["id"],
+            "values": {"reply": {"text": follow_up}, "identity": {"as": "institution"}},
+        },
+    )
+    assert result.json()["view"] == "closed", result.text
+    institution = wait_for(lambda: posts_by(emulators, "humas_demo"), what="the second reply")
+    assert [p["in_reply_to"] for p in institution] == [mention["id"]]
+    assert institution[0]["text"].endswith(follow_up)
+    assert len(posts_by(emulators, "rina_personal")) == 1
 
     assert_no_secret_leaked(
         deployment,
@@ -277,17 +327,7 @@ def test_an_expired_token_is_refreshed_and_a_revoked_one_is_reported(
     emulators.post("warga_b", "@humas_demo dua")
     first, second = sorted(settle(deployment, 2), key=lambda m: "dua" in str(m["blocks"]))
     settle_telegram(deployment, 2)
-    emulators.slack_control(
-        "command", {"user": "U0RINA", "channel": "C0HUMAS", "command": "/reachable", "text": "link"}
-    )
-    offer = wait_for(
-        lambda: [t for t in slack_ephemerals(emulators, "U0RINA") if "oauth2/authorize" in t],
-        what="the link offer",
-    )[0]
-    callback = consent(
-        emulators, re.search(r"(http://\S+/i/oauth2/authorize\S+)", offer)[1], "rina_personal"
-    ).headers["location"]
-    assert emulators.http.get(callback).status_code == 200
+    link_on_the_web(emulators, "U0RINA", "rina_personal")
 
     # The access token dies early: the bridge refreshes it (once) and posts.
     assert emulators.x_control("tokens/expire", {"username": "rina_personal"}).status_code == 200
@@ -313,4 +353,29 @@ def test_an_expired_token_is_refreshed_and_a_revoked_one_is_reported(
     assert len(posts_by(emulators, "rina_personal")) == 1
     assert "reply_personal" in str(
         next(m for m in emulators.messages() if m["ts"] == second["ts"])["blocks"]
+    )
+
+
+def test_a_reply_posted_directly_from_a_linked_account_answers_the_thread(
+    deployment: Deployment,
+) -> None:
+    emulators = deployment.emulators
+    deployment.env["REACHABLE_LINKED_POLL_S"] = "0.5"
+    deployment.start()
+    link_on_the_web(emulators, "U0RINA", "rina_personal")
+    cursor = "e2e:own-cursor:x:person:rina"
+    with redis.Redis.from_url(deployment.env["REACHABLE_REDIS_URL"]) as r:
+        wait_for(lambda: r.exists(cursor), what="the poller watching @rina_personal")
+
+    mention = emulators.post("warga_budi", "@humas_demo lampu taman mati")
+    settle(deployment, 1)
+    settle_telegram(deployment, 1)
+    emulators.post("rina_personal", "Sudah saya laporkan ke dinas.", in_reply_to=mention["id"])
+    wait_for(
+        lambda: "Answered by rina as @rina_personal" in str(emulators.messages()[0]["blocks"]),
+        what="Slack shows the direct answer",
+    )
+    wait_for(
+        lambda: "Answered by rina as @rina_personal" in emulators.telegram_messages()[0]["text"],
+        what="Telegram shows the direct answer",
     )

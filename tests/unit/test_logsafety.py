@@ -1,0 +1,44 @@
+"""Secrets from the settings never reach a log line, even inside a library's DEBUG output."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from bridge.logsafety import REDACTED, RedactSecrets, secret_values
+from bridge.settings import Settings
+
+SETTINGS = Settings.model_validate(
+    {
+        "redis_url": "redis://:redis-password@127.0.0.1:6379/0",
+        "telegram_bot_token": "424242:telegram-secret",
+        "token_key": "fernet-key-value",
+        "x_account_tokens": {
+            "humas": {"access_token": "at-123456", "access_token_secret": "ats-1"}
+        },
+    }
+)
+
+
+def test_every_secret_setting_is_collected_and_short_values_are_not() -> None:
+    found = secret_values(SETTINGS)
+    assert {"424242:telegram-secret", "fernet-key-value", "at-123456", "redis-password"} <= set(
+        found
+    )
+    assert "ats-1" not in found
+
+
+def test_messages_arguments_and_tracebacks_are_redacted(caplog: pytest.LogCaptureFixture) -> None:
+    logger = logging.getLogger("some.library")
+    caplog.handler.addFilter(RedactSecrets(secret_values(SETTINGS)))
+    with caplog.at_level(logging.DEBUG, logger="some.library"):
+        logger.debug("Set Bot API URL: http://127.0.0.1/bot%s", "424242:telegram-secret")
+        try:
+            raise ValueError("token at-123456 refused")
+        except ValueError:
+            logger.exception("call failed")
+    text = caplog.text
+    assert "424242:telegram-secret" not in text and "at-123456" not in text
+    assert f"bot{REDACTED}" in text
+    assert f"ValueError: token {REDACTED} refused" in text
