@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 from redis.exceptions import RedisError
 
+from bridge.cli_rules import rules_group
 from bridge.config import load_config
 from bridge.errors import ConfigError, ReachableError
 from bridge.logsafety import redact_secrets_in_logs
@@ -112,6 +113,9 @@ def keygen() -> None:
     from bridge.vault import Sealer
 
     click.echo(Sealer.new_key())
+
+
+cli.add_command(rules_group)
 
 
 @cli.group("config")

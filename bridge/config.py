@@ -13,22 +13,28 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BeforeValidator, Field, ValidationError
 
-from bridge.durations import format_duration, parse_duration
+from bridge.durations import format_duration
 from bridge.errors import ConfigError
+from bridge.rules import (
+    DEFAULT_SLA,
+    HANDLE_PATTERN,
+    Calendar,
+    Duration,
+    Key,
+    RouteConfig,
+    RouteMatch,
+    Strict,
+    rule_problems,
+)
 
-KEY_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
-Key = Annotated[str, Field(pattern=KEY_PATTERN)]
-Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+__all__ = ["Config", "ConfigError", "RouteConfig", "RouteMatch", "load_config", "parse_config"]
+
 
 NETWORKS = ("x",)
 CHATS = ("slack", "telegram")
 ROLES = ("staff", "supervisor", "admin")
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
 
 def _strip_at(value: object) -> object:
@@ -88,30 +94,6 @@ class PersonConfig(Strict):
     speaks_for: list[str] = []
 
 
-def _as_list(value: object) -> object:
-    return [value] if isinstance(value, str) else value
-
-
-class RouteMatch(Strict):
-    """Conditions of a route; all given conditions must hold. The full rule language comes later."""
-
-    account: Annotated[list[str], BeforeValidator(_as_list)] | None = None
-    any_words: list[Annotated[str, Field(min_length=1)]] | None = None
-    lang: Annotated[list[str], BeforeValidator(_as_list)] | None = None
-
-    def is_empty(self) -> bool:
-        return self.account is None and self.any_words is None and self.lang is None
-
-
-class RouteConfig(Strict):
-    name: Key
-    match: RouteMatch = RouteMatch()
-    to: Annotated[list[str], BeforeValidator(_as_list), Field(min_length=1)]
-    sla: Duration = timedelta(hours=4)
-    priority: Literal["low", "normal", "high", "urgent"] = "normal"
-    continue_: bool = Field(False, alias="continue")
-
-
 class EscalationConfig(Strict):
     to: str
 
@@ -129,6 +111,12 @@ class Config(Strict):
     destinations: Annotated[dict[str, Destination], Field(min_length=1)]
     people: list[PersonConfig] = []
     routes: Annotated[list[RouteConfig], Field(min_length=1)]
+    # Named lists of X handles for `author_in` / `author_not_in` (VIPs, blocked accounts).
+    lists: dict[Key, list[Annotated[str, Field(pattern=HANDLE_PATTERN)]]] = {}
+    # Named calendars (office hours) for `within` / `outside`.
+    calendars: dict[Key, Calendar] = {}
+    # When X gives a post no language, it is detected among these (all known ones if empty).
+    detect_languages: list[Annotated[str, Field(pattern=r"^[a-z]{2,3}$")]] = []
     escalation: EscalationConfig | None = None
     demo: DemoConfig | None = None
 
@@ -154,7 +142,10 @@ class Config(Strict):
         ]
         lines.append(f"{len(self.routes)} route(s), first match wins:")
         lines += [
-            f"  {r.name}: -> {', '.join(r.to)} (SLA {format_duration(r.sla)}, {r.priority})"
+            f"  {r.name}: dropped"
+            if r.drop
+            else f"  {r.name}: -> {', '.join(r.to)} "
+            f"(SLA {format_duration(r.sla or DEFAULT_SLA)}, {r.priority or 'normal'})"
             for r in self.routes
         ]
         if self.escalation:
@@ -253,41 +244,13 @@ def _cross_check(config: Config) -> list[tuple[tuple[int | str, ...], str]]:
             problems.append(
                 (("people", index), "a person needs a chat user id (slack or telegram)")
             )
-    for index, route in enumerate(config.routes):
-        for j, destination in enumerate(route.to):
-            if destination not in destinations:
-                problems.append(
-                    (
-                        ("routes", index, "to", j),
-                        f"unknown destination {destination!r} (known: {known(destinations)})",
-                    )
-                )
-        for j, account in enumerate(route.match.account or []):
-            if account not in accounts:
-                problems.append(
-                    (
-                        ("routes", index, "match", "account", j),
-                        f"unknown account {account!r} (known: {known(accounts)})",
-                    )
-                )
-    catch_alls = [i for i, r in enumerate(config.routes) if r.match.is_empty() and not r.continue_]
-    if not catch_alls:
-        problems.append(
-            (
-                ("routes",),
-                "the last route must match everything (no `match`), so that no mention is lost",
-            )
-        )
-    elif catch_alls[0] != len(config.routes) - 1:
-        first = catch_alls[0]
-        for index in range(first + 1, len(config.routes)):
-            problems.append(
-                (
-                    ("routes", index),
-                    f"can never match: route {config.routes[first].name!r} "
-                    "above it already matches everything",
-                )
-            )
+    problems += rule_problems(
+        config.routes,
+        accounts=accounts,
+        destinations=destinations,
+        lists=config.lists,
+        calendars=config.calendars,
+    )
     people = [p.key for p in config.people]
     for linked in config.demo.linked_accounts if config.demo else {}:
         if linked not in people:

@@ -34,6 +34,11 @@ class Keys:
         return f"{self.prefix}:stream:actions"
 
     @property
+    def dropped_stream(self) -> str:
+        """Mentions a rule dropped (spam), with the rule: counted, listable, replayable."""
+        return f"{self.prefix}:stream:dropped"
+
+    @property
     def audit_stream(self) -> str:
         """Every attempt to act (allowed or refused): who, where, as whom, what, outcome."""
         return f"{self.prefix}:audit"

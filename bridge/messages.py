@@ -255,12 +255,16 @@ def mention_heading(*, handle: str) -> str:
     return f"New mention of @{handle}"
 
 
-def route_line(*, route: str, priority: str, sla: timedelta | None) -> str:
+def route_line(
+    *, route: str, priority: str, sla: timedelta | None, tags: tuple[str, ...] = ()
+) -> str:
     parts = [f"Route: {route}"]
     if priority != "normal":
         parts.append(f"priority {priority}")
     if sla is not None:
         parts.append(f"SLA {format_duration(sla)}")
+    if tags:
+        parts.append(" ".join(f"#{tag}" for tag in tags))
     return " · ".join(parts)
 
 

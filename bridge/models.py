@@ -77,6 +77,7 @@ class Thread(Frozen):
     route: str
     priority: str = "normal"
     sla_deadline: datetime | None = None
+    tags: tuple[str, ...] = ()
     created_at: datetime
     mention_count: int = 1
     # Who moved the thread to its status, when, and why (a dismissal's reason); person keys.
@@ -140,6 +141,7 @@ class MentionCard(Frozen):
     sla: timedelta | None
     sla_deadline: datetime | None
     is_first_in_thread: bool
+    tags: tuple[str, ...] = ()
     status: ThreadStatus = ThreadStatus.OPEN
     status_by: str | None = None
     status_note: str | None = None

@@ -1,61 +1,274 @@
-"""Which routes a mention takes: rules top to bottom, first match wins unless ``continue``."""
+"""Which route a mention takes, and why: rules top to bottom, first match wins unless ``continue``.
+
+:func:`decide` returns a :class:`Decision` that carries, besides the outcome, every condition of
+every rule it looked at and whether it held, so that ``reachable rules test`` and ``/route`` can
+show an admin exactly why a mention went where it went.
+"""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from bridge.config import Config, RouteConfig, RouteMatch
+from bridge.language import language_of, normalise_lang
 from bridge.models import Mention
+from bridge.rules import DEFAULT_SLA, compiled
 
 PRIORITY_ORDER = ("low", "normal", "high", "urgent")
-# X still uses the retired ISO 639 codes for some languages; admins write either form.
-_LANGUAGE_ALIASES = {"in": "id", "iw": "he", "ji": "yi"}
+HASH_SIGNS = "#\uff03"  # X also takes the full-width sign
+_HASHTAG = re.compile(rf"(?<![\w&])[{HASH_SIGNS}](\w+)")
+
+__all__ = ["Decision", "decide", "normalise_lang"]
 
 
-def normalise_lang(code: str | None) -> str:
-    code = (code or "und").lower()
-    return _LANGUAGE_ALIASES.get(code, code)
+@dataclass(frozen=True)
+class Check:
+    """One condition of one rule: what it asks, what the mention had, and whether it held."""
+
+    condition: str
+    found: str
+    held: bool
 
 
-def _fold(text: str) -> str:
+@dataclass(frozen=True)
+class RuleTrace:
+    rule: RouteConfig
+    checks: tuple[Check, ...]
+
+    @property
+    def matched(self) -> bool:
+        return all(check.held for check in self.checks)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Where a mention goes: the rules that matched, in order, and the trace of all tried."""
+
+    matched: tuple[RouteConfig, ...]
+    trace: tuple[RuleTrace, ...]
+
+    @property
+    def dropped(self) -> bool:
+        return any(rule.drop for rule in self.matched)
+
+    @property
+    def route(self) -> str:
+        """The name of the rule that ended the evaluation."""
+        return self.matched[-1].name
+
+    @property
+    def destinations(self) -> list[str]:
+        if self.dropped:
+            return []
+        seen: dict[str, None] = {}
+        for rule in self.matched:
+            seen.update(dict.fromkeys(rule.to))
+        return list(seen)
+
+    @property
+    def priority(self) -> str:
+        given = [rule.priority for rule in self.matched if rule.priority]
+        return max(given, key=PRIORITY_ORDER.index, default="normal")
+
+    @property
+    def sla(self) -> timedelta:
+        """The strictest SLA any matching rule sets."""
+        return min((rule.sla for rule in self.matched if rule.sla), default=DEFAULT_SLA)
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(tag for rule in self.matched for tag in rule.tags))
+
+
+def fold(text: str) -> str:
     """Case- and accent-insensitive form: 'Keluhán' and 'keluhan' compare equal."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-def _has_word(text: str, phrase: str) -> bool:
-    pattern = r"(?<!\w)" + r"\s+".join(re.escape(w) for w in _fold(phrase).split()) + r"(?!\w)"
-    return re.search(pattern, _fold(text)) is not None
+def has_phrase(folded_text: str, phrase: str) -> bool:
+    """A whole word or phrase (any whitespace between its words) in already folded text."""
+    pattern = r"(?<!\w)" + r"\s+".join(re.escape(w) for w in fold(phrase).split()) + r"(?!\w)"
+    return re.search(pattern, folded_text) is not None
 
 
-def matches(match: RouteMatch, mention: Mention) -> bool:
-    if match.account is not None and mention.account not in match.account:
-        return False
-    if match.lang is not None and normalise_lang(mention.lang) not in {
-        normalise_lang(code) for code in match.lang
-    }:
-        return False
-    return match.any_words is None or any(_has_word(mention.text, w) for w in match.any_words)
-
-
-def choose_routes(config: Config, mention: Mention) -> list[RouteConfig]:
-    """The routes a mention takes; never empty, since config checks require a catch-all."""
-    chosen = []
-    for route in config.routes:
-        if matches(route.match, mention):
-            chosen.append(route)
-            if not route.continue_:
+def decide(config: Config, mention: Mention, *, now: datetime) -> Decision:
+    """Route ``mention``; total, since config checks require a final catch-all."""
+    facts = _Facts(config, mention, now)
+    matched: list[RouteConfig] = []
+    trace: list[RuleTrace] = []
+    for rule in config.routes:
+        checked = RuleTrace(rule, tuple(facts.checks(rule.match)))
+        trace.append(checked)
+        if checked.matched:
+            matched.append(rule)
+            if not rule.continue_ or rule.drop:
                 break
-    return chosen
+    if not matched or matched[-1].continue_:
+        # Only a config that skipped validation gets here; the last rule takes it, not the void.
+        matched.append(config.routes[-1])
+    return Decision(tuple(matched), tuple(trace))
 
 
-def destinations_of(routes: list[RouteConfig]) -> list[str]:
-    seen: dict[str, None] = {}
-    for route in routes:
-        seen.update(dict.fromkeys(route.to))
-    return list(seen)
+class _Facts:
+    """What the conditions look at, worked out once per mention."""
+
+    def __init__(self, config: Config, mention: Mention, now: datetime) -> None:
+        self.config = config
+        self.mention = mention
+        self.moment = mention.created_at or now
+        self.text = fold(mention.text)
+        author = mention.author
+        self.handle = (author.handle if author else "").casefold()
+        self.verified = bool(author and author.verified)
+        self.followers = (author.followers if author else None) or 0
+        self._lang: str | None = None
+
+    @property
+    def lang(self) -> str:
+        if self._lang is None:
+            among = tuple(self.config.detect_languages)
+            self._lang = language_of(self.mention.lang, self.mention.text, among=among)
+        return self._lang
+
+    def checks(self, match: RouteMatch) -> list[Check]:
+        checks = []
+        for field, value in match:
+            if value is not None:
+                found, held = CONDITIONS[field].test(value, self)
+                checks.append(Check(describe(field, value), found, held))
+        return checks
+
+    def handles(self, value: str | list[str]) -> set[str]:
+        handles = self.config.lists.get(value, []) if isinstance(value, str) else value
+        return {h.lstrip("@").casefold() for h in handles}
+
+    def local_time(self, calendar: str) -> str:
+        zone = ZoneInfo(self.config.calendars[calendar].timezone)
+        return self.moment.astimezone(zone).strftime("%a %Y-%m-%d %H:%M %Z")
 
 
-def highest_priority(routes: list[RouteConfig]) -> str:
-    return max((r.priority for r in routes), key=PRIORITY_ORDER.index, default="normal")
+Test = Callable[[Any, _Facts], tuple[str, bool]]
+
+
+@dataclass(frozen=True)
+class Condition:
+    """How one ``match`` field reads to a person, and whether a mention meets it."""
+
+    describe: Callable[[Any], str]
+    test: Test
+
+
+def _words(value: list[str], facts: _Facts) -> list[str]:
+    return [w for w in value if has_phrase(facts.text, w)]
+
+
+def _all_words(value: list[str], facts: _Facts) -> tuple[str, bool]:
+    missing = [w for w in value if not has_phrase(facts.text, w)]
+    return (f"missing {', '.join(missing)}" if missing else "all there"), not missing
+
+
+def _hashtags(value: list[str], facts: _Facts) -> tuple[str, bool]:
+    tags = {fold(t) for t in _HASHTAG.findall(facts.mention.text)}
+    hits = [t for t in value if fold(t.lstrip(HASH_SIGNS)) in tags]
+    return _said(hits), bool(hits)
+
+
+def _lang(value: list[str], facts: _Facts) -> tuple[str, bool]:
+    detected = "" if normalise_lang(facts.mention.lang) == facts.lang else " (detected)"
+    return facts.lang + detected, facts.lang in {normalise_lang(code) for code in value}
+
+
+def _calendar(inside: bool) -> Test:
+    def test(name: str, facts: _Facts) -> tuple[str, bool]:
+        held = facts.config.calendars[name].contains(facts.moment) == inside
+        return facts.local_time(name), held
+
+    return test
+
+
+def _flag(value: bool, actual: bool) -> tuple[str, bool]:
+    return _yes(actual), actual == value
+
+
+CONDITIONS: dict[str, Condition] = {
+    "account": Condition(
+        lambda v: f"account is {_any(v)}",
+        lambda v, f: (f.mention.account, f.mention.account in v),
+    ),
+    "any_words": Condition(
+        lambda v: f"any of the words {', '.join(v)}",
+        lambda v, f: (_said(_words(v, f)), bool(_words(v, f))),
+    ),
+    "all_words": Condition(lambda v: f"all of the words {', '.join(v)}", _all_words),
+    "none_words": Condition(
+        lambda v: f"none of the words {', '.join(v)}",
+        lambda v, f: (_said(_words(v, f)), not _words(v, f)),
+    ),
+    "regex": Condition(
+        lambda v: "matches " + " or ".join(f"/{p}/" for p in v),
+        lambda v, f: (
+            _said([p for p in v if compiled(p).search(f.mention.text)]),
+            any(compiled(p).search(f.mention.text) for p in v),
+        ),
+    ),
+    "hashtags": Condition(
+        lambda v: "hashtag " + " or ".join(f"#{t.lstrip(HASH_SIGNS)}" for t in v), _hashtags
+    ),
+    "lang": Condition(lambda v: f"language is {_any(v)}", _lang),
+    "author_in": Condition(
+        lambda v: f"author in {_list_name(v)}",
+        lambda v, f: (f"@{f.handle}", f.handle in f.handles(v)),
+    ),
+    "author_not_in": Condition(
+        lambda v: f"author not in {_list_name(v)}",
+        lambda v, f: (f"@{f.handle}", f.handle not in f.handles(v)),
+    ),
+    "verified": Condition(
+        lambda v: f"author {'is' if v else 'is not'} verified",
+        lambda v, f: _flag(v, f.verified),
+    ),
+    "followers_at_least": Condition(
+        lambda v: f"followers at least {v}",
+        lambda v, f: (str(f.followers), f.followers >= v),
+    ),
+    "is_reply": Condition(
+        lambda v: "a reply in a conversation" if v else "starts a conversation",
+        lambda v, f: _flag(v, f.mention.conversation_id != f.mention.id),
+    ),
+    "has_media": Condition(
+        lambda v: "has media" if v else "has no media",
+        lambda v, f: _flag(v, bool(f.mention.media)),
+    ),
+    "within": Condition(lambda v: f"within {v}", _calendar(True)),
+    "outside": Condition(lambda v: f"outside {v}", _calendar(False)),
+}
+
+
+def describe(field: str, value: Any) -> str:
+    """A ``match`` condition as a person reads it: ``any of the words lapor, rusak``."""
+    return CONDITIONS[field].describe(value)
+
+
+def _any(values: list[str]) -> str:
+    return values[0] if len(values) == 1 else "one of " + ", ".join(values)
+
+
+def _said(found: list[str]) -> str:
+    return ", ".join(found) if found else "none"
+
+
+def _yes(value: bool) -> str:
+    return "yes" if value else "no"
+
+
+def _list_name(value: str | list[str]) -> str:
+    if isinstance(value, str):
+        return f"list {value}"
+    return ", ".join(f"@{h.lstrip('@')}" for h in value)

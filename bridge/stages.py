@@ -18,7 +18,7 @@ from bridge.config import Config, Destination
 from bridge.errors import DestinationUnavailable, PermanentError, RateLimited, TransientError
 from bridge.keys import MENTIONS_GROUP, OUTBOX_GROUP
 from bridge.models import Mention, MentionCard, MirrorRef, Thread, thread_id_for
-from bridge.routing import choose_routes, destinations_of, highest_priority
+from bridge.routing import Decision, decide
 from bridge.store import Store, now_ms, utcnow
 from bridge.streams import Deferred, Entry
 from bridge.threads import queue_refreshes
@@ -26,6 +26,7 @@ from bridge.threads import queue_refreshes
 log = logging.getLogger(__name__)
 
 ROOT_WAIT_S = 10.0
+DROPPED_KEPT = 100_000
 MIRROR_INDEX_TTL_S = 90 * 86400
 TRANSIENT_RETRIES = 3
 
@@ -48,11 +49,12 @@ class RouterStage:
         if effect is not None and effect.state == "done":
             await self.store.redis.xack(self.stream, self.group, entry.id)
             return
-        config = self.config()
-        routes = choose_routes(config, mention)
-        destinations = destinations_of(routes)
+        decision = decide(self.config(), mention, now=utcnow())
+        if decision.dropped:
+            await self._drop(entry, mention, decision, effect_key)
+            return
+        destinations = decision.destinations
         created_at = utcnow()
-        first = routes[0]
         thread = Thread(
             id=thread_id_for(
                 network=mention.network,
@@ -62,9 +64,10 @@ class RouterStage:
             network=mention.network,
             account=mention.account,
             conversation_id=mention.conversation_id,
-            route=first.name,
-            priority=highest_priority(routes),
-            sla_deadline=created_at + first.sla,
+            route=decision.route,
+            priority=decision.priority,
+            sla_deadline=created_at + decision.sla,
+            tags=decision.tags,
             created_at=created_at,
         )
         joined = await self.store.join_thread(mention, thread=thread, destinations=destinations)
@@ -104,6 +107,41 @@ class RouterStage:
             ", ".join(destinations),
             "new thread" if joined.created else "joined thread",
         )
+
+    async def _drop(
+        self, entry: Entry, mention: Mention, decision: Decision, effect_key: str
+    ) -> None:
+        """A rule said drop (spam): not mirrored, but counted and kept, so it can be listed,
+        audited and replayed against other rules."""
+        keys = self.store.keys
+        async with self.store.redis.pipeline(transaction=True) as pipe:
+            pipe.xadd(
+                keys.dropped_stream,
+                {"rule": decision.route, "mention": mention.model_dump_json()},
+                maxlen=DROPPED_KEPT,
+                approximate=True,
+            )
+            pipe.xadd(
+                keys.audit_stream,
+                {
+                    "at": utcnow().isoformat(),
+                    "outcome": "dropped",
+                    "person": "rules",
+                    "chat": mention.network,
+                    "detail": f"rule {decision.route}: @"
+                    + (mention.author.handle if mention.author else "?"),
+                    "text": mention.text,
+                },
+            )
+            pipe.incrby(keys.counter("dropped"), 1)
+            pipe.incrby(keys.counter(f"dropped:{decision.route}"), 1)
+            pipe.hset(
+                keys.effect(effect_key),
+                mapping={"state": "done", "at": now_ms(), "result": f"dropped:{decision.route}"},
+            )
+            pipe.xack(self.stream, self.group, entry.id)
+            await pipe.execute()
+        log.info("mention %s of %s dropped by rule %s", mention.id, mention.account, decision.route)
 
 
 class MirrorStage:
@@ -264,7 +302,7 @@ class MirrorStage:
 
     def _card(self, thread: Thread, mention: Mention, *, is_root: bool) -> MentionCard:
         config = self.config()
-        route = next((r for r in config.routes if r.name == thread.route), None)
+        sla = thread.sla_deadline - thread.created_at if thread.sla_deadline else None
         try:
             handle = config.account(thread.account).handle
         except KeyError:
@@ -275,9 +313,10 @@ class MirrorStage:
             account_handle=handle,
             route=thread.route,
             priority=thread.priority,
-            sla=route.sla if route else None,
+            sla=sla,
             sla_deadline=thread.sla_deadline,
             is_first_in_thread=is_root,
+            tags=thread.tags,
             status=thread.status,
             status_by=self._person_name(thread.status_by),
             status_note=thread.status_note,

@@ -171,6 +171,7 @@ class Store:
             "conversation_id": thread.conversation_id,
             "route": thread.route,
             "priority": thread.priority,
+            "tags": ",".join(thread.tags),
             "created_at": thread.created_at.isoformat(),
             "sla_deadline": thread.sla_deadline.isoformat() if thread.sla_deadline else "",
         }
@@ -211,6 +212,7 @@ class Store:
             status=ThreadStatus(data["status"]),
             route=data["route"],
             priority=data["priority"],
+            tags=tuple(t for t in data.get("tags", "").split(",") if t),
             sla_deadline=datetime.fromisoformat(data["sla_deadline"])
             if data.get("sla_deadline")
             else None,

@@ -83,7 +83,9 @@ def details_block(card: MentionCard) -> dict[str, Any]:
     if card.is_first_in_thread:
         parts.append(
             escape_mrkdwn(
-                messages.route_line(route=card.route, priority=card.priority, sla=card.sla)
+                messages.route_line(
+                    route=card.route, priority=card.priority, sla=card.sla, tags=card.tags
+                )
             )
         )
         if card.sla_deadline is not None:

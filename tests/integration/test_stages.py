@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 from bridge.config import parse_config
 from bridge.models import Mention, thread_id_for
@@ -16,6 +17,8 @@ destinations:
   desk: {chat: slack, channel: C0DESK}
   all: {chat: slack, channel: C0ALL}
 routes:
+  - {name: vip, match: {any_words: [menteri]}, to: [desk], sla: 10m, tags: [vip], continue: true}
+  - {name: spam, match: {any_words: [promo]}, drop: true}
   - {name: complaints, match: {any_words: [rusak]}, to: [desk, all], sla: 30m, priority: high}
   - {name: rest, to: [all]}
 """)
@@ -72,6 +75,35 @@ async def test_mentions_of_one_conversation_share_a_thread_and_its_roots(store: 
     assert await store.cursor("x", "humas") == "12"
     pending = await store.redis.xpending(store.keys.mentions_stream, "router")
     assert pending["pending"] == 0
+
+
+async def test_a_dropped_mention_is_not_mirrored_but_counted_kept_and_audited(
+    store: Store,
+) -> None:
+    await store.append_mentions(
+        [mention("20", "PROMO hadiah", "20"), mention("21", "menteri: jalan rusak", "21")],
+        network="x",
+        account="humas",
+        cursor="21",
+    )
+    await route_all(store)
+    assert [e["mention_id"] for e in await outbox(store)] == ["21", "21"]
+    dropped = await store.redis.xrange(store.keys.dropped_stream)
+    assert [(f["rule"], Mention.model_validate_json(f["mention"]).id) for _, f in dropped] == [
+        ("spam", "20")
+    ]
+    assert await store.redis.get(store.keys.counter("dropped:spam")) == "1"
+    audit = [f for _, f in await store.redis.xrange(store.keys.audit_stream)]
+    assert audit[0]["outcome"] == "dropped" and "rule spam" in audit[0]["detail"]
+    assert (
+        await store.thread(thread_id_for(network="x", account="humas", conversation_id="20"))
+        is None
+    )
+    vip = await store.thread(thread_id_for(network="x", account="humas", conversation_id="21"))
+    assert vip is not None
+    assert (vip.route, vip.priority, vip.tags) == ("complaints", "high", ("vip",))
+    assert vip.sla_deadline is not None
+    assert vip.sla_deadline - vip.created_at == timedelta(minutes=10)
 
 
 async def test_a_mention_polled_twice_is_routed_once(store: Store) -> None:

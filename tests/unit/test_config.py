@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -44,8 +45,8 @@ def test_shipped_configs_load(name: str) -> None:
 
 def test_valid_config_has_durations_and_defaults() -> None:
     config = parse_config(VALID)
-    assert config.routes[0].sla.total_seconds() == 1800
-    assert config.routes[1].sla.total_seconds() == 4 * 3600
+    assert config.routes[0].sla == timedelta(minutes=30)
+    assert config.routes[1].sla is None  # routing falls back to 4h
     assert config.routes[1].to == ["humas-slack"]
     assert config.accounts[0].poll_every.total_seconds() == 60
     assert "complaints: -> humas-slack (SLA 30m, normal)" in config.summary()

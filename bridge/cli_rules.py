@@ -1,0 +1,112 @@
+"""``reachable rules ...``: see where a mention would go before the rules go live."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import click
+
+from bridge.config import Config, load_config
+from bridge.errors import ConfigError
+from bridge.models import Author, Media, Mention
+from bridge.routing import decide
+from bridge.rules_report import explain, trace_report
+from bridge.settings import Settings
+
+CONFIG_OPTION = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    help="YAML config file (default: REACHABLE_CONFIG or config/reachable.yaml).",
+)
+
+
+def load_or_exit(path: Path | None) -> Config:
+    path = path or Settings().config
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        click.echo(f"{path}: {len(exc.problems)} problem(s):", err=True)
+        for where, detail in exc.problems:
+            click.echo(f"  {where}: {detail}" if where else f"  {detail}", err=True)
+        sys.exit(1)
+
+
+def default_zone(config: Config) -> str:
+    """The calendars' time zone when they agree on one (what admins think in), else UTC."""
+    zones = {calendar.timezone for calendar in config.calendars.values()}
+    return zones.pop() if len(zones) == 1 else "UTC"
+
+
+@click.group("rules")
+def rules_group() -> None:
+    """Read, test and replay the routing rules."""
+
+
+@rules_group.command("explain")
+@CONFIG_OPTION
+def rules_explain(config_path: Path | None) -> None:
+    """Print the rule table readably: conditions, destinations, lists and calendars."""
+    click.echo(explain(load_or_exit(config_path)))
+
+
+@rules_group.command("test")
+@click.argument("text")
+@CONFIG_OPTION
+@click.option("--account", help="Key of the account mentioned (default: the first one).")
+@click.option("--author", default="someone", show_default=True, help="Author's handle.")
+@click.option("--lang", help="X's language code; leave out to let Reachable detect it.")
+@click.option("--followers", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--verified", is_flag=True, help="The author is verified.")
+@click.option("--reply", is_flag=True, help="A reply inside a conversation, not a new post.")
+@click.option("--media", is_flag=True, help="The post has a photo or video.")
+@click.option("--at", "at_text", help='When it is posted: "2026-12-01 20:00" (default: now).')
+@click.option("--tz", help="Time zone of --at and of the output (default: the calendars').")
+def rules_test(
+    text: str,
+    config_path: Path | None,
+    account: str | None,
+    author: str,
+    lang: str | None,
+    followers: int,
+    verified: bool,
+    reply: bool,
+    media: bool,
+    at_text: str | None,
+    tz: str | None,
+) -> None:
+    """Show where a mention with TEXT would go, and why: every condition of every rule tried."""
+    config = load_or_exit(config_path)
+    keys = [a.key for a in config.accounts]
+    account = account or keys[0]
+    if account not in keys:
+        raise click.BadParameter(f"unknown account {account!r} (known: {', '.join(keys)})")
+    try:
+        zone = ZoneInfo(tz or default_zone(config))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise click.BadParameter(f"unknown time zone {tz!r}", param_hint="--tz") from None
+    at = datetime.now(UTC)
+    if at_text:
+        try:
+            at = datetime.fromisoformat(at_text)
+        except ValueError:
+            raise click.BadParameter(
+                f"{at_text!r} is not a time like 2026-12-01 20:00", param_hint="--at"
+            ) from None
+        at = at.replace(tzinfo=zone) if at.tzinfo is None else at
+    mention = Mention(
+        network="x",
+        id="2",
+        account=account,
+        text=text,
+        lang=lang,
+        author=Author(id="0", handle=author.lstrip("@"), verified=verified, followers=followers),
+        created_at=at,
+        conversation_id="1" if reply else "2",
+        media=(Media(kind="photo"),) if media else (),
+    )
+    decision = decide(config, mention, now=at)
+    click.echo(trace_report(decision, mention, zone=zone, total_rules=len(config.routes)))
