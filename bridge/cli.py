@@ -60,7 +60,7 @@ def run(config_path: Path | None, roles: tuple[str, ...]) -> None:
     except ConfigError as exc:
         click.echo(f"Not starting: the config has problems.\n{exc}", err=True)
         sys.exit(2)
-    runtime = Runtime(settings=settings, config=config, roles=roles or ROLES)
+    runtime = Runtime(settings=settings, config=config, roles=roles or ROLES, config_path=path)
 
     async def main() -> None:
         stop = asyncio.Event()

@@ -310,7 +310,9 @@ async def run_demo(*, config_path: Path, seed: bool) -> None:
     stop_on_signals(stop)
     settings = demo_settings(emulators=emulators, web_port=ports["web"])
     await _link_personal_accounts(settings, config, store.factory())
-    runtime = Runtime(settings=settings, config=config, redis_factory=store.factory)
+    runtime = Runtime(
+        settings=settings, config=config, redis_factory=store.factory, config_path=config_path
+    )
     bridge = asyncio.create_task(runtime.run(stop), name="bridge")
     views = chat_views(config, emulators)
     try:

@@ -108,6 +108,12 @@ class Keys:
         """A link in progress (OAuth ``state`` or a PIN request), sealed, single-use, expiring."""
         return f"{self.prefix}:link-attempt:{ticket}"
 
+    # -- configuration ---------------------------------------------------------------------------
+    @property
+    def config_reload_channel(self) -> str:
+        """Pub/sub channel: a message asks every process to reload its config file."""
+        return f"{self.prefix}:config-reload"
+
     # -- chat platforms --------------------------------------------------------------------------
     def mirror_message(self, chat: str, channel: str, message_id: str) -> str:
         """Hash {thread, mention}: which mention a chat message shows, so that staff can answer

@@ -300,6 +300,19 @@ def slash_help(command: str) -> str:
     )
 
 
+# -- configuration -------------------------------------------------------------------------------
+
+
+def config_refused(*, path: str, problems: list[str]) -> str:
+    shown = problems[:10]
+    more = f"\n…and {len(problems) - len(shown)} more" if len(problems) > len(shown) else ""
+    return (
+        f"⚠️ The new config {path} has {len(problems)} problem(s), so the previous rules stay "
+        "live. Fix the file (check it with `reachable config check`); it is reloaded when it "
+        "changes.\n" + "\n".join(f"• {p}" for p in shown) + more
+    )
+
+
 # -- linking a personal account -------------------------------------------------------------------
 
 

@@ -27,6 +27,7 @@ from bridge.vault import TokenVault
 log = logging.getLogger(__name__)
 
 PERMANENT_ERROR_PAUSE_S = 300.0
+ACCOUNTS_CHECK_S = 2.0
 TRANSIENT_ERROR_PAUSE_S = 5.0
 
 
@@ -61,13 +62,52 @@ class Poller:
         self.owner = owner
         self.vault = vault
         self.linked_every_s = linked_every_s
+        self._unpollable: set[str] = set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        accounts = self.config().accounts
-        watchers = [self.poll_account(account, stop) for account in accounts]
-        if self.vault is not None:
-            watchers += [self.watch_linked(network, stop) for network in self.sources]
-        await asyncio.gather(*watchers)
+        """Poll every account of the current config; a reloaded config adds, changes or stops
+        accounts within a few seconds."""
+        linked = [
+            asyncio.create_task(self.watch_linked(network, stop), name=f"linked-{network}")
+            for network in (self.sources if self.vault is not None else ())
+        ]
+        polling: dict[str, tuple[AccountConfig, asyncio.Task[None]]] = {}
+        try:
+            while not stop.is_set():
+                self._follow_config(polling, stop)
+                await _sleep(stop, ACCOUNTS_CHECK_S)
+        finally:
+            tasks = [task for _, task in polling.values()] + linked
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _follow_config(
+        self, polling: dict[str, tuple[AccountConfig, asyncio.Task[None]]], stop: asyncio.Event
+    ) -> None:
+        wanted = {a.key: a for a in self.config().accounts}
+        for key, (account, task) in list(polling.items()):
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                log.error(
+                    "@%s: polling failed; it restarts", account.handle, exc_info=task.exception()
+                )
+            elif wanted.get(key) != account:
+                log.info("@%s: polling stops or restarts (the config changed)", account.handle)
+            if wanted.get(key) != account or task.done():
+                task.cancel()
+                del polling[key]
+        for key, account in wanted.items():
+            if key in polling:
+                continue
+            if account.network not in self.sources:
+                if key not in self._unpollable:
+                    log.warning(
+                        "@%s: %s accounts are polled after a restart",
+                        account.handle,
+                        account.network,
+                    )
+                    self._unpollable.add(key)
+                continue
+            task = asyncio.create_task(self.poll_account(account, stop), name=f"poll-{key}")
+            polling[key] = (account, task)
 
     async def poll_account(self, account: AccountConfig, stop: asyncio.Event) -> None:
         source = self.sources[account.network]

@@ -15,6 +15,7 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -27,6 +28,7 @@ from bridge.httpserver import EmbeddedServer
 from bridge.keys import Keys
 from bridge.linking import AccountLinker, LinkDesk
 from bridge.poller import Poller
+from bridge.reload import ConfigWatcher
 from bridge.replies import Publisher, PublishStage, ReplyDesk
 from bridge.settings import Settings
 from bridge.stages import MirrorStage, RouterStage
@@ -52,10 +54,16 @@ class Runtime:
     config: Config
     roles: Iterable[str] = ROLES
     redis_factory: Callable[[], aioredis.Redis] | None = None
+    # The file the config came from: watched, and reloaded when it changes or on SIGHUP.
+    config_path: Path | None = None
     ready: asyncio.Event = field(default_factory=asyncio.Event)
+    watcher: ConfigWatcher | None = None
 
     def current_config(self) -> Config:
         return self.config
+
+    def _replace_config(self, config: Config) -> None:
+        self.config = config
 
     async def run(self, stop: asyncio.Event) -> None:
         roles = set(self.roles)
@@ -99,6 +107,15 @@ class Runtime:
                 for chat in sorted({d.chat for d in self.config.destinations.values()}):
                     sinks[chat] = await registry.SINKS[chat](context)
                     closers.append(sinks[chat].close)
+            if self.config_path is not None:
+                self.watcher = ConfigWatcher(
+                    self.config_path,
+                    store,
+                    current=self.current_config,
+                    replace=self._replace_config,
+                    interval_s=self.settings.config_watch_s,
+                )
+                tasks.append(asyncio.create_task(self.watcher.run(stop), name="config"))
             owner = consumer_name("+".join(sorted(roles)))
             if "poller" in roles:
                 poller = Poller(

@@ -77,4 +77,6 @@ class Settings(BaseSettings):
     # A stage gives up on an entry (leaving it pending) after half of this, so that a live worker
     # never races the one taking over.
     claim_idle_s: float = 120.0
+    # How often each process looks at the config file for changes (it reloads when it changed).
+    config_watch_s: float = 2.0
     log_level: str = "INFO"

@@ -155,3 +155,46 @@ routes: [{name: all, to: [desk]}]
     # X's default budget (450 per 15 min) paces the holder at one poll every two seconds.
     assert polls[:2] == [0, 0] and polls[2] >= 2, polls
     assert config.accounts[0].poll_every == timedelta(seconds=1)
+
+
+async def test_a_reloaded_config_starts_and_stops_polling_accounts(
+    x_emulator: tuple[XEmulator, str], source: XSource, store: Store
+) -> None:
+    x_emulator[0].add_user("pers_demo")
+    one = parse_config("""
+accounts: [{key: humas, handle: humas_demo, poll_every: 1s}]
+destinations: {desk: {chat: slack, channel: C0DESK}}
+routes: [{name: all, to: [desk]}]
+""")
+    two = parse_config("""
+accounts:
+  - {key: humas, handle: humas_demo, poll_every: 1s}
+  - {key: pers, handle: pers_demo, poll_every: 1s}
+destinations: {desk: {chat: slack, channel: C0DESK}}
+routes: [{name: all, to: [desk]}]
+""")
+    live = [one]
+    counting = CountingSource(source)
+    polled: list[str] = []
+    original = counting.fetch_new
+
+    async def recording(account: AccountConfig, *, since_id: str | None) -> FetchResult:
+        polled.append(account.key)
+        return await original(account, since_id=since_id)
+
+    counting.fetch_new = recording  # type: ignore[method-assign]
+    poller = Poller(store, sources={"x": counting}, config=lambda: live[0], owner="p")
+    stop = asyncio.Event()
+    task = asyncio.create_task(poller.run(stop))
+    await asyncio.sleep(1)
+    assert set(polled) == {"humas"}
+    live[0] = two
+    await asyncio.sleep(3)
+    assert "pers" in polled
+    live[0] = one
+    await asyncio.sleep(2.5)  # the poller looks at the config every 2 s
+    polled.clear()
+    await asyncio.sleep(3)
+    stop.set()
+    await task
+    assert set(polled) == {"humas"}
