@@ -221,6 +221,10 @@ def telegram_send_as(identity: str, *, handle: str) -> str:
     return f"Send as @{handle}" if identity == "institution" else f"Send as me (@{handle})"
 
 
+def telegram_try_again() -> str:
+    return "Telegram did not let me ask for your text just now; press the button again."
+
+
 def telegram_cancel() -> str:
     return "Cancel"
 

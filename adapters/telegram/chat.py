@@ -4,6 +4,9 @@ Updates come in by long polling (no public address needed). One process at a tim
 holding a lease in Redis, since Telegram ends one ``getUpdates`` when another starts. Every
 ``update_id`` is acted on once, remembered for two days, because Telegram redelivers updates
 that were not confirmed and restarts the numbering after a week of silence.
+
+What staff do with the bot (reply buttons, previews, /help, linking) is in ``staff.py``; this
+module posts, receives updates, gates them and routes them to those handlers.
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ import asyncio
 import contextlib
 import hmac
 import logging
-import uuid
 import warnings
 from collections.abc import Callable, Sequence
 from datetime import timedelta
@@ -23,8 +25,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from telegram import (
     BotCommand,
-    CallbackQuery,
-    ForceReply,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     LinkPreviewOptions,
@@ -57,6 +57,7 @@ from telegram.ext import (
 
 from adapters.base import AdapterContext
 from adapters.telegram import render
+from adapters.telegram.staff import StaffHandlers
 from bridge import messages
 from bridge.alerts import alert_admins
 from bridge.config import Config, Destination, PersonConfig
@@ -68,9 +69,9 @@ from bridge.errors import (
     ReachableError,
     TransientError,
 )
-from bridge.linking import PIN_RE, LinkDesk, answer_link_command
-from bridge.models import Identity, MentionCard, MirrorRef, ThreadStatus
-from bridge.replies import ReplyDesk, ReplyRefused
+from bridge.linking import PIN_RE, LinkDesk
+from bridge.models import MentionCard, MirrorRef
+from bridge.replies import ReplyDesk
 from bridge.settings import Settings
 from bridge.store import Store
 from bridge.streams import consumer_name
@@ -86,9 +87,6 @@ COMMANDS = [
     BotCommand("unlink", "Disconnect your X account (private chat)"),
 ]
 LINK_COMMANDS = ("link", "pin", "unlink")
-REPLY_ACTIONS = ("reply_institution", "reply_personal", "reply_again")
-DRAFT_ACTIONS = ("send_institution", "send_personal", "cancel")
-DRAFT_TTL_S = 86400
 
 
 def _seconds(exc: RetryAfter) -> float:
@@ -138,8 +136,14 @@ class TelegramChat:
         self.settings = settings
         self._config = config
         self._store = store
-        self._desk = desk
-        self._linking = linking
+        self._staff = StaffHandlers(
+            chat=self.chat,
+            config=config,
+            store=store,
+            desk=desk,
+            linking=linking,
+            person=self._person,
+        )
         api = settings.telegram_api_url.rstrip("/")
         self.application: Application[Any, Any, Any, Any, Any, Any] = (
             ApplicationBuilder()
@@ -368,16 +372,17 @@ class TelegramChat:
     def _register_handlers(self) -> None:
         app = self.application
         app.add_handler(TypeHandler(Update, self._once_and_known), group=-1)
-        app.add_handler(CallbackQueryHandler(self._on_button))
-        app.add_handler(CommandHandler(["help", "start"], self._on_help))
-        app.add_handler(CommandHandler(list(LINK_COMMANDS), self._on_link_command))
+        staff = self._staff
+        app.add_handler(CallbackQueryHandler(staff.on_button))
+        app.add_handler(CommandHandler(["help", "start"], staff.on_help))
+        app.add_handler(CommandHandler(list(LINK_COMMANDS), staff.on_link_command))
         app.add_handler(
-            MessageHandler(filters.TEXT & filters.REPLY & ~filters.COMMAND, self._on_reply_text)
+            MessageHandler(filters.TEXT & filters.REPLY & ~filters.COMMAND, staff.on_reply_text)
         )
         app.add_handler(
             MessageHandler(
                 filters.ChatType.PRIVATE & filters.Regex(PIN_RE) & ~filters.COMMAND,
-                self._on_pasted_pin,
+                staff.on_pasted_pin,
             )
         )
         app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self._on_migrate))
@@ -387,6 +392,10 @@ class TelegramChat:
         return {int(d.address) for d in self._config().destinations.values() if d.chat == self.chat}
 
     def _person(self, user_id: int | None) -> PersonConfig | None:
+        """The staff member with this Telegram id; nobody for an update without a sender (a
+        Slack-only person has no Telegram id, and must not match one that is missing)."""
+        if user_id is None:
+            return None
         return next((p for p in self._config().people if p.telegram == user_id), None)
 
     async def _once_and_known(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -422,196 +431,6 @@ class TelegramChat:
             if migrated and int(migrated) == chat_id:
                 return True
         return False
-
-    async def _on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        query: CallbackQuery | None = update.callback_query
-        if query is None:
-            return
-        action, _, argument = (query.data or "").partition(":")
-        person = self._person(query.from_user.id if query.from_user else None)
-        text: str | None
-        if person is None:
-            log.warning("refused %s by unknown Telegram user %s", action, query.from_user.id)
-            text = messages.unknown_person()
-        elif action in REPLY_ACTIONS and self._desk is not None:
-            text = await self._ask_for_reply(query, person)
-        elif action in DRAFT_ACTIONS and self._desk is not None:
-            text = await self._on_draft(query, person, action, argument)
-        else:
-            log.info("%s pressed %s in Telegram (not available yet)", person.key, action)
-            text = messages.not_available_yet(action)
-        with contextlib.suppress(TelegramError):
-            await query.answer(text=text[:200] if text else None, show_alert=bool(text))
-
-    async def _ask_for_reply(self, query: CallbackQuery, person: PersonConfig) -> str | None:
-        """A reply button: ask for the text with a message the person answers (ForceReply)."""
-        message = query.message
-        if not isinstance(message, Message):
-            return messages.reply_thread_gone()
-        shown = await self._store.shown_in(self.chat, str(message.chat_id), str(message.message_id))
-        if shown is None:
-            return messages.reply_thread_gone()
-        prompt = await message.reply_text(
-            messages.telegram_write_reply(name=person.name or person.key),
-            reply_markup=ForceReply(selective=True),
-        )
-        await self._store.remember_shown_in(
-            self.chat,
-            str(prompt.chat_id),
-            str(prompt.message_id),
-            thread_id=shown[0],
-            mention_id=shown[1],
-        )
-        return None
-
-    async def _on_reply_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Text written in reply to a mirrored mention (or to our prompt): show a preview with
-        the send buttons this person may use."""
-        message = update.effective_message
-        if message is None or message.reply_to_message is None or self._desk is None:
-            return
-        shown = await self._store.shown_in(
-            self.chat, str(message.chat_id), str(message.reply_to_message.message_id)
-        )
-        if shown is None:
-            return
-        person = self._person(message.from_user.id if message.from_user else None)
-        if person is None:
-            await message.reply_text(messages.unknown_person())
-            return
-        thread = await self._store.thread(shown[0])
-        if thread is None:
-            return
-        account = self._config().account(thread.account)
-        identities = await self._desk.identities_for(person, account)
-        if not identities:
-            link = messages.link_command(self.chat)
-            await message.reply_text(
-                messages.reply_no_identity(handle=account.handle, link_command=link)
-            )
-            return
-        personal = await self._desk.linked_handle(person, thread.network)
-        handles = {Identity.INSTITUTION: account.handle, Identity.PERSONAL: personal or ""}
-        text = message.text or ""
-        length, limit = self._desk.measure(thread.network, text) or (len(text), 0)
-        draft_id = uuid.uuid4().hex[:12]
-        # Answering a mirror of an answered thread is a deliberate further reply.
-        again = "1" if thread.status is ThreadStatus.ANSWERED else ""
-        await self._store.save_draft(
-            draft_id,
-            {
-                "thread": shown[0],
-                "mention": shown[1],
-                "text": text,
-                "person": person.key,
-                "again": again,
-            },
-            ttl_s=DRAFT_TTL_S,
-        )
-        buttons = (
-            []
-            if length > limit
-            else [
-                InlineKeyboardButton(
-                    messages.telegram_send_as(identity.value, handle=handles[identity]),
-                    callback_data=f"send_{identity.value}:{draft_id}",
-                )
-                for identity in identities
-            ]
-        )
-        buttons.append(
-            InlineKeyboardButton(messages.telegram_cancel(), callback_data=f"cancel:{draft_id}")
-        )
-        await message.reply_text(
-            messages.telegram_preview(text=text, length=length, limit=limit),
-            reply_markup=InlineKeyboardMarkup([buttons]),
-            link_preview_options=LinkPreviewOptions(is_disabled=True),
-        )
-
-    async def _on_draft(
-        self, query: CallbackQuery, person: PersonConfig, action: str, draft_id: str
-    ) -> str | None:
-        """send_institution / send_personal / cancel on a preview."""
-        assert self._desk is not None
-        draft = await self._store.draft(draft_id)
-        preview = query.message if isinstance(query.message, Message) else None
-        if not draft:
-            return messages.telegram_draft_gone()
-        if draft["person"] != person.key:
-            return messages.telegram_not_your_draft()
-        # Taking the draft is atomic: of two quick presses, only one sends.
-        if not await self._store.take_draft(draft_id):
-            return messages.telegram_draft_gone()
-        if action == "cancel":
-            if preview is not None:
-                with contextlib.suppress(TelegramError):
-                    await preview.edit_text(messages.telegram_cancelled())
-            return None
-        identity = Identity(action.removeprefix("send_"))
-        try:
-            request = await self._desk.request(
-                thread_id=draft["thread"],
-                mention_id=draft["mention"],
-                text=draft["text"],
-                identity=identity,
-                person=person,
-                chat=self.chat,
-                where=self._desk.destination_of(
-                    chat=self.chat, address=str(preview.chat_id) if preview else ""
-                ),
-                again=bool(draft.get("again")),
-            )
-        except ReplyRefused as refused:
-            return refused.reason
-        handle = (
-            self._config().account(request.account).handle
-            if identity is Identity.INSTITUTION
-            else await self._desk.linked_handle(person, request.network)
-        )
-        if preview is not None:
-            with contextlib.suppress(TelegramError):
-                await preview.edit_text(
-                    messages.reply_queued(handle=handle) + "\n\n" + draft["text"],
-                    link_preview_options=LinkPreviewOptions(is_disabled=True),
-                )
-        return None
-
-    async def _on_help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        if update.effective_message is not None:
-            with contextlib.suppress(TelegramError):
-                await update.effective_message.reply_text(messages.telegram_help())
-
-    async def _on_link_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """/link, /pin <PIN>, /unlink: only in a private chat, where links and PINs stay private."""
-        message = update.effective_message
-        if message is None or message.text is None:
-            return
-        verb, _, argument = message.text.lstrip("/").partition(" ")
-        verb = verb.split("@", 1)[0].lower()
-        await self._link_step(message, verb, argument)
-
-    async def _on_pasted_pin(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """A PIN pasted on its own in the private chat finishes linking, like /pin."""
-        message = update.effective_message
-        if message is not None and message.text is not None:
-            await self._link_step(message, "pin", message.text)
-
-    async def _link_step(self, message: Message, verb: str, argument: str) -> None:
-        person = self._person(message.from_user.id if message.from_user else None)
-        if person is None:
-            answer = messages.unknown_person()
-        elif message.chat.type != ChatType.PRIVATE:
-            answer = messages.link_private_only()
-        elif self._linking is None:
-            answer = messages.link_not_set_up()
-        else:
-            answer = await answer_link_command(
-                self._linking, person, verb, argument, chat=self.chat, pin_command="/pin <PIN>"
-            )
-        with contextlib.suppress(TelegramError):
-            await message.reply_text(
-                answer, link_preview_options=LinkPreviewOptions(is_disabled=True)
-            )
 
     async def _on_membership(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """The bot was removed from a destination group: the admins must add it back."""

@@ -105,7 +105,9 @@ def _footer(card: MentionCard) -> str:
     mention = card.mention
     lines = []
     if card.is_first_in_thread:
-        route = messages.route_line(route=card.route, priority=card.priority, sla=card.sla)
+        route = messages.route_line(
+            route=card.route, priority=card.priority, sla=card.sla, tags=card.tags
+        )
         due = f" · due {_when(card.sla_deadline)}" if card.sla_deadline else ""
         lines.append(escape(route + due))
     posted = [f"posted {_when(mention.created_at)}"] if mention.created_at else []

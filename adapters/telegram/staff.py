@@ -1,0 +1,258 @@
+"""What staff do in Telegram: answer a mirrored mention, and link their own X account.
+
+A reply starts with a button on the mirrored message (or by answering that message directly);
+the text comes back as a preview with one send button per identity the person may use, and
+pressing one queues the reply on the desk. Linking (/link, /pin, /unlink, or a PIN pasted on its
+own) works only in a private chat with the bot, where links and PINs stay private.
+
+``TelegramChat`` owns the bot and registers these handlers, after its gate has dropped repeated
+updates and anything from unknown chats.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from collections.abc import Callable
+
+from telegram import (
+    CallbackQuery,
+    ForceReply,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    Update,
+)
+from telegram.constants import ChatType
+from telegram.error import TelegramError
+from telegram.ext import ContextTypes
+
+from bridge import messages
+from bridge.config import Config, PersonConfig
+from bridge.linking import LinkDesk, answer_link_command
+from bridge.models import Identity, ThreadStatus
+from bridge.replies import ReplyDesk, ReplyRefused
+from bridge.store import Store
+
+log = logging.getLogger(__name__)
+
+REPLY_ACTIONS = ("reply_institution", "reply_personal", "reply_again")
+DRAFT_ACTIONS = ("send_institution", "send_personal", "cancel")
+DRAFT_TTL_S = 86400
+
+
+class StaffHandlers:
+    """The python-telegram-bot handlers for staff's buttons, replies, /help and linking."""
+
+    def __init__(
+        self,
+        *,
+        chat: str,
+        config: Callable[[], Config],
+        store: Store,
+        desk: ReplyDesk | None,
+        linking: LinkDesk | None,
+        person: Callable[[int | None], PersonConfig | None],
+    ) -> None:
+        self.chat = chat
+        self._config = config
+        self._store = store
+        self._desk = desk
+        self._linking = linking
+        self._person = person
+
+    async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query: CallbackQuery | None = update.callback_query
+        if query is None:
+            return
+        action, _, argument = (query.data or "").partition(":")
+        person = self._person(query.from_user.id if query.from_user else None)
+        text: str | None
+        if person is None:
+            log.warning("refused %s by unknown Telegram user %s", action, query.from_user.id)
+            text = messages.unknown_person()
+        elif action in REPLY_ACTIONS and self._desk is not None:
+            text = await self._ask_for_reply(query, person)
+        elif action in DRAFT_ACTIONS and self._desk is not None:
+            text = await self._on_draft(query, person, action, argument)
+        else:
+            log.info("%s pressed %s in Telegram (not available yet)", person.key, action)
+            text = messages.not_available_yet(action)
+        with contextlib.suppress(TelegramError):
+            await query.answer(text=text[:200] if text else None, show_alert=bool(text))
+
+    async def _ask_for_reply(self, query: CallbackQuery, person: PersonConfig) -> str | None:
+        """A reply button: ask for the text with a message the person answers (ForceReply)."""
+        message = query.message
+        if not isinstance(message, Message):
+            return messages.reply_thread_gone()
+        shown = await self._store.shown_in(self.chat, str(message.chat_id), str(message.message_id))
+        if shown is None:
+            return messages.reply_thread_gone()
+        try:
+            prompt = await message.reply_text(
+                messages.telegram_write_reply(name=person.name or person.key),
+                reply_markup=ForceReply(selective=True),
+            )
+        except TelegramError as exc:
+            log.warning("could not ask %s for a reply: %s", person.key, exc)
+            return messages.telegram_try_again()
+        await self._store.remember_shown_in(
+            self.chat,
+            str(prompt.chat_id),
+            str(prompt.message_id),
+            thread_id=shown[0],
+            mention_id=shown[1],
+        )
+        return None
+
+    async def on_reply_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Text written in reply to a mirrored mention (or to our prompt): show a preview with
+        the send buttons this person may use."""
+        message = update.effective_message
+        if message is None or message.reply_to_message is None or self._desk is None:
+            return
+        shown = await self._store.shown_in(
+            self.chat, str(message.chat_id), str(message.reply_to_message.message_id)
+        )
+        if shown is None:
+            return
+        person = self._person(message.from_user.id if message.from_user else None)
+        if person is None:
+            await message.reply_text(messages.unknown_person())
+            return
+        thread = await self._store.thread(shown[0])
+        if thread is None:
+            return
+        account = self._config().account(thread.account)
+        identities = await self._desk.identities_for(person, account)
+        if not identities:
+            link = messages.link_command(self.chat)
+            await message.reply_text(
+                messages.reply_no_identity(handle=account.handle, link_command=link)
+            )
+            return
+        personal = await self._desk.linked_handle(person, thread.network)
+        handles = {Identity.INSTITUTION: account.handle, Identity.PERSONAL: personal or ""}
+        text = message.text or ""
+        length, limit = self._desk.measure(thread.network, text) or (len(text), 0)
+        draft_id = uuid.uuid4().hex[:12]
+        # Answering a mirror of an answered thread is a deliberate further reply.
+        again = "1" if thread.status is ThreadStatus.ANSWERED else ""
+        await self._store.save_draft(
+            draft_id,
+            {
+                "thread": shown[0],
+                "mention": shown[1],
+                "text": text,
+                "person": person.key,
+                "again": again,
+            },
+            ttl_s=DRAFT_TTL_S,
+        )
+        buttons = (
+            []
+            if length > limit
+            else [
+                InlineKeyboardButton(
+                    messages.telegram_send_as(identity.value, handle=handles[identity]),
+                    callback_data=f"send_{identity.value}:{draft_id}",
+                )
+                for identity in identities
+            ]
+        )
+        buttons.append(
+            InlineKeyboardButton(messages.telegram_cancel(), callback_data=f"cancel:{draft_id}")
+        )
+        await message.reply_text(
+            messages.telegram_preview(text=text, length=length, limit=limit),
+            reply_markup=InlineKeyboardMarkup([buttons]),
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+        )
+
+    async def _on_draft(
+        self, query: CallbackQuery, person: PersonConfig, action: str, draft_id: str
+    ) -> str | None:
+        """send_institution / send_personal / cancel on a preview."""
+        assert self._desk is not None
+        draft = await self._store.draft(draft_id)
+        preview = query.message if isinstance(query.message, Message) else None
+        if not draft:
+            return messages.telegram_draft_gone()
+        if draft["person"] != person.key:
+            return messages.telegram_not_your_draft()
+        # Taking the draft is atomic: of two quick presses, only one sends.
+        if not await self._store.take_draft(draft_id):
+            return messages.telegram_draft_gone()
+        if action == "cancel":
+            if preview is not None:
+                with contextlib.suppress(TelegramError):
+                    await preview.edit_text(messages.telegram_cancelled())
+            return None
+        identity = Identity(action.removeprefix("send_"))
+        try:
+            request = await self._desk.request(
+                thread_id=draft["thread"],
+                mention_id=draft["mention"],
+                text=draft["text"],
+                identity=identity,
+                person=person,
+                chat=self.chat,
+                where=self._desk.destination_of(
+                    chat=self.chat, address=str(preview.chat_id) if preview else ""
+                ),
+                again=bool(draft.get("again")),
+            )
+        except ReplyRefused as refused:
+            return refused.reason
+        handle = (
+            self._config().account(request.account).handle
+            if identity is Identity.INSTITUTION
+            else await self._desk.linked_handle(person, request.network)
+        )
+        if preview is not None:
+            with contextlib.suppress(TelegramError):
+                await preview.edit_text(
+                    messages.reply_queued(handle=handle) + "\n\n" + draft["text"],
+                    link_preview_options=LinkPreviewOptions(is_disabled=True),
+                )
+        return None
+
+    async def on_help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.effective_message is not None:
+            with contextlib.suppress(TelegramError):
+                await update.effective_message.reply_text(messages.telegram_help())
+
+    async def on_link_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/link, /pin <PIN>, /unlink: only in a private chat, where links and PINs stay private."""
+        message = update.effective_message
+        if message is None or message.text is None:
+            return
+        verb, _, argument = message.text.lstrip("/").partition(" ")
+        verb = verb.split("@", 1)[0].lower()
+        await self._link_step(message, verb, argument)
+
+    async def on_pasted_pin(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A PIN pasted on its own in the private chat finishes linking, like /pin."""
+        message = update.effective_message
+        if message is not None and message.text is not None:
+            await self._link_step(message, "pin", message.text)
+
+    async def _link_step(self, message: Message, verb: str, argument: str) -> None:
+        person = self._person(message.from_user.id if message.from_user else None)
+        if person is None:
+            answer = messages.unknown_person()
+        elif message.chat.type != ChatType.PRIVATE:
+            answer = messages.link_private_only()
+        elif self._linking is None:
+            answer = messages.link_not_set_up()
+        else:
+            answer = await answer_link_command(
+                self._linking, person, verb, argument, chat=self.chat, pin_command="/pin <PIN>"
+            )
+        with contextlib.suppress(TelegramError):
+            await message.reply_text(
+                answer, link_preview_options=LinkPreviewOptions(is_disabled=True)
+            )
