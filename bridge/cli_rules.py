@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
+from redis.exceptions import RedisError
 
 from bridge.config import Config, load_config
+from bridge.durations import parse_duration
 from bridge.errors import ConfigError
+from bridge.keys import Keys
 from bridge.models import Author, Media, Mention
+from bridge.replay import replay, report, stored_mentions
 from bridge.routing import decide
 from bridge.rules_report import explain, trace_report
 from bridge.settings import Settings
+from bridge.store import Store, connect
 
 CONFIG_OPTION = click.option(
     "--config",
@@ -110,3 +116,42 @@ def rules_test(
     )
     decision = decide(config, mention, now=at)
     click.echo(trace_report(decision, mention, zone=zone, total_rules=len(config.routes)))
+
+
+@rules_group.command("replay")
+@CONFIG_OPTION
+@click.option("--since", default="7d", show_default=True, help="How far back: 24h, 7d...")
+@click.option(
+    "--rules",
+    "rules_path",
+    type=click.Path(path_type=Path),
+    help="The candidate config to try (default: the config file itself, as edited now).",
+)
+def rules_replay(config_path: Path | None, since: str, rules_path: Path | None) -> None:
+    """Route the mentions kept from the last SINCE with other rules, and show what changes."""
+    live = load_or_exit(config_path)
+    candidate = load_or_exit(rules_path) if rules_path else live
+    try:
+        period = parse_duration(since)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from None
+    settings = Settings()
+    now = datetime.now(UTC)
+
+    async def kept() -> list[tuple[Mention, str]]:
+        redis = connect(settings.redis_url)
+        try:
+            return await stored_mentions(
+                Store(redis, Keys(settings.key_prefix)), since=now - period
+            )
+        finally:
+            await redis.aclose()
+
+    try:
+        mentions = asyncio.run(kept())
+    except (OSError, RedisError) as exc:
+        click.echo(f"cannot read the kept mentions from Redis: {exc}", err=True)
+        sys.exit(2)
+    replayed = replay(mentions, then_config=live, candidate=candidate, now=now)
+    name = str(rules_path or config_path or settings.config)
+    click.echo(report(replayed, since=since, rules_name=name))

@@ -1,0 +1,127 @@
+"""``reachable rules replay``: route last week's mentions with other rules and show what changes.
+
+The mentions are the ones Reachable kept: every mention of every thread, and the dropped ones.
+Each is routed again with the candidate rules and compared with the route it actually took.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from bridge.config import Config
+from bridge.models import Mention
+from bridge.routing import Decision, decide
+from bridge.store import Store
+
+# Threads older than the window may still have received mentions inside it.
+THREAD_LOOKBACK = timedelta(days=30)
+EXAMPLES = 10
+
+
+@dataclass(frozen=True)
+class Replayed:
+    mention: Mention
+    then: str  # the route it took ("spam (dropped)" for a drop)
+    now: str
+    then_to: tuple[str, ...]
+    now_to: tuple[str, ...]
+
+    @property
+    def changed(self) -> bool:
+        return self.then != self.now or self.then_to != self.now_to
+
+
+def label(decision: Decision) -> str:
+    return f"{decision.route} (dropped)" if decision.dropped else decision.route
+
+
+async def stored_mentions(store: Store, *, since: datetime) -> list[tuple[Mention, str]]:
+    """(mention, the route it took) for every mention kept since ``since``, oldest first."""
+    found: list[tuple[Mention, str]] = []
+    start = (since - THREAD_LOOKBACK).timestamp()
+    for thread_id in await store.redis.zrangebyscore(store.keys.threads_by_time, start, "+inf"):
+        thread = await store.thread(str(thread_id))
+        if thread is None:
+            continue
+        for mention in await store.thread_mentions(thread.id):
+            if (mention.created_at or thread.created_at) >= since:
+                found.append((mention, thread.route))
+    entries: Any = await store.redis.xrange(
+        store.keys.dropped_stream, min=f"{int(since.timestamp() * 1000)}-0", max="+"
+    )
+    for _, fields in entries or []:
+        mention = Mention.model_validate_json(fields["mention"])
+        if mention.created_at is None or mention.created_at >= since:
+            found.append((mention, f"{fields['rule']} (dropped)"))
+    found.sort(key=lambda pair: (pair[0].created_at or since, len(pair[0].id), pair[0].id))
+    return found
+
+
+def replay(
+    kept: list[tuple[Mention, str]], *, then_config: Config, candidate: Config, now: datetime
+) -> list[Replayed]:
+    """Each kept mention routed with the candidate rules. Where it went then is taken from the
+    rules live now for destinations (the stored route name says which rule took it)."""
+    replayed = []
+    for mention, route in kept:
+        then_rule = next(
+            (r for r in then_config.routes if r.name == route.removesuffix(" (dropped)")), None
+        )
+        again = decide(candidate, mention, now=now)
+        replayed.append(
+            Replayed(
+                mention=mention,
+                then=route,
+                now=label(again),
+                then_to=tuple(then_rule.to) if then_rule else (),
+                now_to=tuple(again.destinations),
+            )
+        )
+    return replayed
+
+
+def report(replayed: list[Replayed], *, since: str, rules_name: str) -> str:
+    """A table of counts per route, then and with the candidate rules, and changed examples."""
+    if not replayed:
+        return f"No mentions kept from the last {since}: nothing to replay."
+    then, now = Counter(r.then for r in replayed), Counter(r.now for r in replayed)
+    routes = sorted(set(then) | set(now), key=lambda name: (-max(then[name], now[name]), name))
+    width = max(len("route"), *(len(name) for name in routes))
+    lines = [
+        f"Replayed {len(replayed)} mention(s) from the last {since} with {rules_name}:",
+        "",
+        f"{'route':<{width}}  {'then':>6}  {'with':>6}  {'change':>6}",
+    ]
+    for name in routes:
+        delta = now[name] - then[name]
+        shown = f"{delta:+d}" if delta else "·"
+        lines.append(f"{name:<{width}}  {then[name]:>6}  {now[name]:>6}  {shown:>6}")
+    changed = [r for r in replayed if r.changed]
+    lines.append("")
+    if not changed:
+        lines.append("No mention would go anywhere else.")
+        return "\n".join(lines)
+    lines.append(f"{len(changed)} mention(s) would go elsewhere, for example:")
+    for item in changed[:EXAMPLES]:
+        author = f"@{item.mention.author.handle}" if item.mention.author else "?"
+        text = " ".join(item.mention.text.split())
+        text = text if len(text) <= 50 else text[:49] + "…"
+        lines.append(f"  {author} {text!r}")
+        lines.append(
+            f"      {item.then} ({', '.join(item.then_to) or 'nowhere'})"
+            f" → {item.now} ({', '.join(item.now_to) or 'nowhere'})"
+        )
+    destinations_then = Counter(d for r in replayed for d in r.then_to)
+    destinations_now = Counter(d for r in replayed for d in r.now_to)
+    lines.append("")
+    lines.append(
+        "Messages per destination: "
+        + ", ".join(
+            f"{d} {destinations_then[d]} → {destinations_now[d]}"
+            for d in sorted(set(destinations_then) | set(destinations_now))
+        )
+    )
+    return "\n".join(lines)
