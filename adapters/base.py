@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from bridge.admin import AdminDesk
 from bridge.config import AccountConfig, Config, Destination
 from bridge.linking import AccountLinker, LinkDesk
 from bridge.models import Mention, MentionCard, MirrorRef
@@ -129,6 +130,8 @@ class AdapterContext:
     # personal accounts are turned off.
     vault: TokenVault | None = None
     linking: LinkDesk | None = None
+    # The admins' commands (rules, route, reload); None in processes without chats.
+    admin: AdminDesk | None = None
 
 
 SourceFactory = Callable[[AdapterContext], Awaitable[MentionSource]]

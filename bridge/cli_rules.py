@@ -16,7 +16,7 @@ from bridge.durations import parse_duration
 from bridge.errors import ConfigError
 from bridge.keys import Keys
 from bridge.models import Author, Media, Mention
-from bridge.replay import replay, report, stored_mentions
+from bridge.replay import Kept, replay, report, stored_mentions
 from bridge.routing import decide
 from bridge.rules_report import explain, trace_report
 from bridge.settings import Settings
@@ -138,7 +138,7 @@ def rules_replay(config_path: Path | None, since: str, rules_path: Path | None) 
     settings = Settings()
     now = datetime.now(UTC)
 
-    async def kept() -> list[tuple[Mention, str]]:
+    async def kept() -> list[Kept]:
         redis = connect(settings.redis_url)
         try:
             return await stored_mentions(
@@ -152,6 +152,6 @@ def rules_replay(config_path: Path | None, since: str, rules_path: Path | None) 
     except (OSError, RedisError) as exc:
         click.echo(f"cannot read the kept mentions from Redis: {exc}", err=True)
         sys.exit(2)
-    replayed = replay(mentions, then_config=live, candidate=candidate, now=now)
+    replayed = replay(mentions, candidate=candidate, now=now)
     name = str(rules_path or config_path or settings.config)
     click.echo(report(replayed, since=since, rules_name=name))

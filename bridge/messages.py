@@ -288,7 +288,9 @@ def telegram_help() -> str:
         "In a private chat with me:\n"
         "/link: connect your own X account, to reply as yourself\n"
         "/pin 1234567: finish linking with the PIN X shows you\n"
-        "/unlink: disconnect it"
+        "/unlink: disconnect it\n\n"
+        "For admins: /rules (the routing rules), /route <text> (where it would go), "
+        "/reload (reload the config)"
     )
 
 
@@ -298,6 +300,8 @@ def slash_help(command: str) -> str:
         f"• `{command} link`: connect your own X account, to reply as yourself\n"
         f"• `{command} pin 1234567`: finish linking with the PIN X shows you\n"
         f"• `{command} unlink`: disconnect it\n"
+        f"• `{command} rules`, `{command} route <text>`, `{command} reload`: for admins, the "
+        "routing rules, where a text would go, and reloading the config\n"
         f"• `{command} help`: this help\n"
         "Buttons on each mirrored mention: reply as the institution or as yourself. Claiming, "
         "dismissing and the unanswered list arrive in the next versions."
@@ -315,6 +319,34 @@ def config_refused(*, path: str, problems: list[str]) -> str:
         "live. Fix the file (check it with `reachable config check`); it is reloaded when it "
         "changes.\n" + "\n".join(f"• {p}" for p in shown) + more
     )
+
+
+def admin_only(verb: str) -> str:
+    return (
+        f"Sorry, only Reachable's admins may use {verb}. Ask one of them, or an admin can add "
+        "`admin` to your roles in the config."
+    )
+
+
+def admin_route_usage(chat: str) -> str:
+    command = "/reachable route" if chat == "slack" else "/route"
+    return f"Write the text to test after the command, like: {command} @humas_demo jalan rusak"
+
+
+def admin_reload_unavailable() -> str:
+    return (
+        "This bridge was started without a config file to reload; restart it with --config "
+        "(or REACHABLE_CONFIG) to reload from chat."
+    )
+
+
+def admin_reloaded(*, changed: bool, needs_restart: list[str]) -> str:
+    if not changed:
+        return "The config file is unchanged; the rules that are live stay as they are."
+    text = "✅ The new config is live in every process."
+    if needs_restart:
+        text += " Not yet: " + "; ".join(needs_restart) + "."
+    return text
 
 
 # -- linking a personal account -------------------------------------------------------------------

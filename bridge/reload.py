@@ -40,6 +40,7 @@ class ReloadOutcome:
     # What this process cannot take over without a restart (a new network or chat).
     needs_restart: list[str] = field(default_factory=list)
     summary: str = ""
+    source: str = ""
 
     @property
     def refused(self) -> bool:
@@ -132,7 +133,7 @@ class ConfigWatcher:
             await alert_admins(
                 self.store, self.current(), subject=f"config-refused:{self._digest}", text=text
             )
-        return ReloadOutcome(changed=False, problems=problems)
+        return ReloadOutcome(changed=False, problems=problems, source=str(self.path))
 
     async def run(self, stop: asyncio.Event) -> None:
         """Reload on a change of the file, on SIGHUP, or when another process asks."""

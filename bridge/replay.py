@@ -38,46 +38,45 @@ def label(decision: Decision) -> str:
     return f"{decision.route} (dropped)" if decision.dropped else decision.route
 
 
-async def stored_mentions(store: Store, *, since: datetime) -> list[tuple[Mention, str]]:
-    """(mention, the route it took) for every mention kept since ``since``, oldest first."""
-    found: list[tuple[Mention, str]] = []
+Kept = tuple[Mention, str, tuple[str, ...]]
+
+
+async def stored_mentions(store: Store, *, since: datetime) -> list[Kept]:
+    """(mention, the route it took, where it went) for every mention kept since ``since``,
+    oldest first."""
+    found: list[Kept] = []
     start = (since - THREAD_LOOKBACK).timestamp()
     for thread_id in await store.redis.zrangebyscore(store.keys.threads_by_time, start, "+inf"):
         thread = await store.thread(str(thread_id))
         if thread is None:
             continue
+        went = tuple(str(d) for d in await store.redis.hkeys(store.keys.thread_roots(thread.id)))
         for mention in await store.thread_mentions(thread.id):
             if (mention.created_at or thread.created_at) >= since:
-                found.append((mention, thread.route))
+                found.append((mention, thread.route, went))
     entries: Any = await store.redis.xrange(
         store.keys.dropped_stream, min=f"{int(since.timestamp() * 1000)}-0", max="+"
     )
     for _, fields in entries or []:
         mention = Mention.model_validate_json(fields["mention"])
         if mention.created_at is None or mention.created_at >= since:
-            found.append((mention, f"{fields['rule']} (dropped)"))
+            found.append((mention, f"{fields['rule']} (dropped)", ()))
     found.sort(key=lambda pair: (pair[0].created_at or since, len(pair[0].id), pair[0].id))
     return found
 
 
-def replay(
-    kept: list[tuple[Mention, str]], *, then_config: Config, candidate: Config, now: datetime
-) -> list[Replayed]:
-    """Each kept mention routed with the candidate rules. Where it went then is taken from the
-    rules live now for destinations (the stored route name says which rule took it)."""
+def replay(kept: list[Kept], *, candidate: Config, now: datetime) -> list[Replayed]:
+    """Each kept mention routed again with the candidate rules, next to where it went."""
     replayed = []
-    for mention, route in kept:
-        then_rule = next(
-            (r for r in then_config.routes if r.name == route.removesuffix(" (dropped)")), None
-        )
+    for mention, route, went in kept:
         again = decide(candidate, mention, now=now)
         replayed.append(
             Replayed(
                 mention=mention,
                 then=route,
                 now=label(again),
-                then_to=tuple(then_rule.to) if then_rule else (),
-                now_to=tuple(again.destinations),
+                then_to=tuple(sorted(went)),
+                now_to=tuple(sorted(again.destinations)),
             )
         )
     return replayed

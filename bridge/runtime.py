@@ -22,13 +22,14 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from adapters.base import AdapterContext, ChatSink, MentionSource
+from bridge.admin import AdminDesk
 from bridge.config import Config, Destination
 from bridge.errors import ReachableError
 from bridge.httpserver import EmbeddedServer
 from bridge.keys import Keys
 from bridge.linking import AccountLinker, LinkDesk
 from bridge.poller import Poller
-from bridge.reload import ConfigWatcher
+from bridge.reload import ConfigWatcher, ReloadOutcome, request_reload
 from bridge.replies import Publisher, PublishStage, ReplyDesk
 from bridge.settings import Settings
 from bridge.stages import MirrorStage, RouterStage
@@ -98,7 +99,8 @@ class Runtime:
                 desk = ReplyDesk(
                     store, config=self.current_config, publishers=publishers, vault=context.vault
                 )
-                context = dataclasses.replace(context, desk=desk)
+                admin = AdminDesk(store, config=self.current_config, reload=self._reload_everywhere)
+                context = dataclasses.replace(context, desk=desk, admin=admin)
             if "poller" in roles:
                 for network in sorted({a.network for a in self.config.accounts}):
                     sources[network] = await registry.SOURCES[network](context)
@@ -160,6 +162,15 @@ class Runtime:
             for close in reversed(closers):
                 with contextlib.suppress(Exception):
                     await close()
+
+    async def _reload_everywhere(self, who: str) -> ReloadOutcome | None:
+        """An admin asked in chat: reload here, and if the file is sound, in every process."""
+        if self.watcher is None:
+            return None
+        outcome = await self.watcher.reload(reason=f"asked by {who}")
+        if not outcome.refused:
+            await request_reload(self.watcher.store, by=who)
+        return outcome
 
     def _with_personal_accounts(self, context: AdapterContext, registry: Any) -> AdapterContext:
         """The vault and the link desk, unless personal accounts are turned off; a missing key

@@ -27,6 +27,7 @@ from starlette.routing import Route
 from adapters.base import AdapterContext
 from adapters.slack import render
 from bridge import messages
+from bridge.admin import ADMIN_VERBS, AdminDesk, answer_admin_command
 from bridge.config import Config, Destination, PersonConfig
 from bridge.errors import (
     DestinationUnavailable,
@@ -103,6 +104,7 @@ class SlackChat:
         store: Store,
         desk: ReplyDesk | None = None,
         linking: LinkDesk | None = None,
+        admin: AdminDesk | None = None,
     ) -> None:
         if settings.slack_bot_token is None or settings.slack_signing_secret is None:
             raise ReachableError(
@@ -115,6 +117,7 @@ class SlackChat:
         self._store = store
         self._desk = desk
         self._linking = linking
+        self._admin = admin
         base_url = settings.slack_api_url.rstrip("/") + "/"
         self.client = AsyncWebClient(
             token=settings.slack_bot_token.get_secret_value(), base_url=base_url, timeout=15
@@ -135,6 +138,7 @@ class SlackChat:
             store=context.store,
             desk=context.desk,
             linking=context.linking,
+            admin=context.admin,
         )
 
     # -- posting ---------------------------------------------------------------------------------
@@ -406,7 +410,8 @@ class SlackChat:
         )
 
     async def _on_command(self, ack: Any, command: dict[str, Any]) -> None:
-        """``/reachable help|link|pin <PIN>|unlink``; the answer is seen by the caller only."""
+        """``/reachable help|link|pin <PIN>|unlink|rules|route <text>|reload``; the answer is
+        seen by the caller only."""
         name = str(command.get("command", "/reachable"))
         verb, _, argument = str(command.get("text", "")).strip().partition(" ")
         person = self._person(str(command.get("user_id", "")))
@@ -428,6 +433,11 @@ class SlackChat:
                 pin_command=f"`{name} pin <PIN>`",
             )
             await self._respond(command, answer)
+        elif verb in ADMIN_VERBS and self._admin is not None:
+            answer, report = await answer_admin_command(
+                self._admin, person, verb, argument, chat=self.chat
+            )
+            await ack(text=f"```{render.escape_mrkdwn(answer)}```" if report else answer)
         else:
             await ack(text=messages.slash_help(name))
 

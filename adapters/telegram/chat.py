@@ -59,6 +59,7 @@ from adapters.base import AdapterContext
 from adapters.telegram import render
 from adapters.telegram.staff import StaffHandlers
 from bridge import messages
+from bridge.admin import ADMIN_VERBS, AdminDesk
 from bridge.alerts import alert_admins
 from bridge.config import Config, Destination, PersonConfig
 from bridge.errors import (
@@ -85,6 +86,9 @@ COMMANDS = [
     BotCommand("help", "What Reachable does and how to use it"),
     BotCommand("link", "Connect your own X account (private chat)"),
     BotCommand("unlink", "Disconnect your X account (private chat)"),
+    BotCommand("rules", "Admins: the routing rules"),
+    BotCommand("route", "Admins: where a text would be routed"),
+    BotCommand("reload", "Admins: reload the config file"),
 ]
 LINK_COMMANDS = ("link", "pin", "unlink")
 
@@ -122,6 +126,7 @@ class TelegramChat:
         store: Store,
         desk: ReplyDesk | None = None,
         linking: LinkDesk | None = None,
+        admin: AdminDesk | None = None,
     ) -> None:
         if settings.telegram_bot_token is None:
             raise ReachableError(
@@ -143,6 +148,7 @@ class TelegramChat:
             desk=desk,
             linking=linking,
             person=self._person,
+            admin=admin,
         )
         api = settings.telegram_api_url.rstrip("/")
         self.application: Application[Any, Any, Any, Any, Any, Any] = (
@@ -165,6 +171,7 @@ class TelegramChat:
             store=context.store,
             desk=context.desk,
             linking=context.linking,
+            admin=context.admin,
         )
         await chat.application.initialize()
         chat._started = True
@@ -376,6 +383,7 @@ class TelegramChat:
         app.add_handler(CallbackQueryHandler(staff.on_button))
         app.add_handler(CommandHandler(["help", "start"], staff.on_help))
         app.add_handler(CommandHandler(list(LINK_COMMANDS), staff.on_link_command))
+        app.add_handler(CommandHandler(list(ADMIN_VERBS), staff.on_admin_command))
         app.add_handler(
             MessageHandler(filters.TEXT & filters.REPLY & ~filters.COMMAND, staff.on_reply_text)
         )

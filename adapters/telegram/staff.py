@@ -12,6 +12,7 @@ updates and anything from unknown chats.
 from __future__ import annotations
 
 import contextlib
+import html
 import logging
 import uuid
 from collections.abc import Callable
@@ -25,11 +26,12 @@ from telegram import (
     Message,
     Update,
 )
-from telegram.constants import ChatType
+from telegram.constants import ChatType, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bridge import messages
+from bridge.admin import AdminDesk, answer_admin_command
 from bridge.config import Config, PersonConfig
 from bridge.linking import LinkDesk, answer_link_command
 from bridge.models import Identity, ThreadStatus
@@ -37,6 +39,8 @@ from bridge.replies import ReplyDesk, ReplyRefused
 from bridge.store import Store
 
 log = logging.getLogger(__name__)
+# A report in <pre> stays under Telegram's 4,096 characters with room for the markup.
+REPORT_LIMIT = 3900
 
 REPLY_ACTIONS = ("reply_institution", "reply_personal", "reply_again")
 DRAFT_ACTIONS = ("send_institution", "send_personal", "cancel")
@@ -55,6 +59,7 @@ class StaffHandlers:
         desk: ReplyDesk | None,
         linking: LinkDesk | None,
         person: Callable[[int | None], PersonConfig | None],
+        admin: AdminDesk | None = None,
     ) -> None:
         self.chat = chat
         self._config = config
@@ -62,6 +67,7 @@ class StaffHandlers:
         self._desk = desk
         self._linking = linking
         self._person = person
+        self._admin = admin
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query: CallbackQuery | None = update.callback_query
@@ -233,6 +239,26 @@ class StaffHandlers:
         verb, _, argument = message.text.lstrip("/").partition(" ")
         verb = verb.split("@", 1)[0].lower()
         await self._link_step(message, verb, argument)
+
+    async def on_admin_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/rules, /route <text>, /reload: admins only, in a destination group or privately."""
+        message = update.effective_message
+        if message is None or message.text is None or self._admin is None:
+            return
+        verb, _, argument = message.text.lstrip("/").partition(" ")
+        verb = verb.split("@", 1)[0].lower()
+        person = self._person(message.from_user.id if message.from_user else None)
+        answer, report = await answer_admin_command(
+            self._admin, person, verb, argument, chat=self.chat
+        )
+        if report:
+            text, mode = f"<pre>{html.escape(answer[:REPORT_LIMIT])}</pre>", ParseMode.HTML
+        else:
+            text, mode = answer, None
+        with contextlib.suppress(TelegramError):
+            await message.reply_text(
+                text, parse_mode=mode, link_preview_options=LinkPreviewOptions(is_disabled=True)
+            )
 
     async def on_pasted_pin(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A PIN pasted on its own in the private chat finishes linking, like /pin."""

@@ -1,0 +1,90 @@
+"""What admins do from chat: read the rules, test a text against them, reload the config.
+
+Only people whose config roles include ``admin`` may; everyone else gets a polite refusal. The
+answers are plain text; each chat shows them in a monospaced block.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from bridge import audit, messages
+from bridge.config import Config, PersonConfig
+from bridge.models import Mention
+from bridge.reload import ReloadOutcome
+from bridge.routing import decide
+from bridge.rules_report import explain, trace_report
+from bridge.store import Store
+
+log = logging.getLogger(__name__)
+
+ADMIN_VERBS = ("rules", "route", "reload")
+
+Reloader = Callable[[str], Awaitable[ReloadOutcome | None]]
+
+
+class AdminDesk:
+    def __init__(
+        self, store: Store, *, config: Callable[[], Config], reload: Reloader | None = None
+    ) -> None:
+        self.store = store
+        self.config = config
+        self._reload = reload
+
+    @staticmethod
+    def is_admin(person: PersonConfig | None) -> bool:
+        return person is not None and "admin" in person.roles
+
+    def rules(self) -> str:
+        return explain(self.config())
+
+    def route(self, text: str) -> str:
+        """Where a mention with ``text`` (of the first account, unknown author, now) would go."""
+        config = self.config()
+        now = datetime.now(UTC)
+        zones = {c.timezone for c in config.calendars.values()}
+        zone = ZoneInfo(zones.pop() if len(zones) == 1 else "UTC")
+        mention = Mention(
+            network="x",
+            id="2",
+            account=config.accounts[0].key,
+            text=text,
+            created_at=now,
+            conversation_id="2",
+        )
+        decision = decide(config, mention, now=now)
+        return trace_report(decision, mention, zone=zone, total_rules=len(config.routes))
+
+    async def reload(self, person: PersonConfig) -> str:
+        if self._reload is None:
+            return messages.admin_reload_unavailable()
+        outcome = await self._reload(person.key)
+        if outcome is None:
+            return messages.admin_reload_unavailable()
+        if outcome.refused:
+            return messages.config_refused(path=outcome.source, problems=outcome.problems)
+        return messages.admin_reloaded(changed=outcome.changed, needs_restart=outcome.needs_restart)
+
+
+async def answer_admin_command(
+    desk: AdminDesk, person: PersonConfig | None, verb: str, argument: str, *, chat: str
+) -> tuple[str, bool]:
+    """(answer, whether it is a monospaced report) for ``rules``, ``route <text>``, ``reload``."""
+    who = person.key if person else "unknown"
+    if not desk.is_admin(person):
+        await audit.record(
+            desk.store, outcome="refused", person=who, chat=chat, detail=f"admin command {verb}"
+        )
+        return messages.admin_only(verb), False
+    assert person is not None
+    await audit.record(desk.store, outcome="admin", person=who, chat=chat, detail=verb)
+    if verb == "rules":
+        return desk.rules(), True
+    if verb == "route":
+        if not argument.strip():
+            return messages.admin_route_usage(chat), False
+        return desk.route(argument.strip()), True
+    return await desk.reload(person), False
