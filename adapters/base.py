@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bridge.admin import AdminDesk
+from bridge.claims import ThreadDesk
 from bridge.config import AccountConfig, Config, Destination
 from bridge.linking import AccountLinker, LinkDesk
 from bridge.models import Mention, MentionCard, MirrorRef
@@ -132,6 +133,8 @@ class AdapterContext:
     linking: LinkDesk | None = None
     # The admins' commands (rules, route, reload); None in processes without chats.
     admin: AdminDesk | None = None
+    # Claim, release and dismiss; None in processes without chats.
+    threads: ThreadDesk | None = None
 
 
 SourceFactory = Callable[[AdapterContext], Awaitable[MentionSource]]

@@ -120,6 +120,11 @@ class Keys:
         by replying to it."""
         return f"{self.prefix}:mirror-msg:{chat}:{channel}:{message_id}"
 
+    def takeover_intent(self, thread_id: str, person: str) -> str:
+        """Set for a minute when a person presses Claim on someone else's claim: pressing again
+        while it lives is the confirmation that takes the thread over."""
+        return f"{self.prefix}:takeover:{{{thread_id}}}:{person}"
+
     def draft(self, draft_id: str) -> str:
         """A reply written in chat and previewed, waiting for its author to send or cancel it."""
         return f"{self.prefix}:draft:{draft_id}"

@@ -29,7 +29,9 @@ ACTION_PURPOSE = {
 }
 
 
-def action_label(action_id: str, *, handle: str) -> str:
+def action_label(action_id: str, *, handle: str, status: str = "open") -> str:
+    if action_id == "claim" and status == "claimed":
+        return "Take over"
     return ACTION_LABELS[action_id].format(handle=handle)
 
 
@@ -61,11 +63,79 @@ def human_duration(delta: timedelta) -> str:
     return "1 day" if days == 1 else f"{days} days"
 
 
+def claim_done() -> str:
+    return "It is yours: the team sees you are on it. Release it if you cannot answer."
+
+
+def claim_yours_already() -> str:
+    return "You have this one already."
+
+
+def claim_held(*, holder: str, since: str) -> str:
+    return (
+        f"{holder} claimed this {since}. To take it over, press Claim again within a minute "
+        f"(let {holder} know)."
+    )
+
+
+def claim_taken_over(*, holder: str) -> str:
+    return f"You took this over from {holder}; it is yours now."
+
+
+def release_done() -> str:
+    return "Released: the thread is open for anyone again."
+
+
+def release_not_claimed() -> str:
+    return "Nobody has claimed this thread, so there is nothing to release."
+
+
+def release_not_yours(*, holder: str) -> str:
+    return f"{holder} has claimed this; only they or a supervisor can release it."
+
+
+def dismiss_done(*, reason: str) -> str:
+    return f"Dismissed ({reason}). A new mention in the conversation opens it again."
+
+
+def dismiss_reason_unknown(reasons: list[str]) -> str:
+    return "Pick a reason to dismiss: " + ", ".join(reasons) + "."
+
+
+def dismiss_question() -> str:
+    return "Why dismiss this mention? It stays listed, and a new mention reopens it."
+
+
+def dismiss_reason_label(reason: str) -> str:
+    return {
+        "spam": "Spam",
+        "not_for_us": "Not for us",
+        "duplicate": "Duplicate",
+        "other": "Other",
+    }.get(reason, reason)
+
+
+def dismiss_modal_title() -> str:
+    return "Dismiss mention"
+
+
+def dismiss_modal_note() -> str:
+    return "Note for the team (optional)"
+
+
+def thread_dismissed_already(*, by: str, reason: str) -> str:
+    return f"{by} dismissed this thread" + (f" ({reason})" if reason else "") + "."
+
+
+def try_again() -> str:
+    return "The thread changed just now; have a look and try again."
+
+
 def status_line(card: MentionCard) -> str | None:
     """How a thread's state reads on its mirrors; None while it is simply open."""
     who = card.status_by or "someone"
     if card.status == "claimed":
-        return f"🙋 Claimed by {who}"
+        return f"🙋 {who} is on it"
     if card.status == "answered":
         line = "✅ Answered directly on X" if card.status_by is None else f"✅ Answered by {who}"
         if card.answered_as:

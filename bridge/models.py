@@ -56,7 +56,8 @@ class ThreadStatus(StrEnum):
 # The buttons a mirror offers in each state of its thread, in display order.
 THREAD_ACTIONS: dict[ThreadStatus, tuple[str, ...]] = {
     ThreadStatus.OPEN: ("reply_institution", "reply_personal", "claim", "dismiss"),
-    ThreadStatus.CLAIMED: ("reply_institution", "reply_personal", "release", "dismiss"),
+    # "claim" reads "Take over" here: it tells who holds the thread, and a second press takes it.
+    ThreadStatus.CLAIMED: ("reply_institution", "reply_personal", "claim", "release", "dismiss"),
     ThreadStatus.ANSWERED: ("reply_again",),
     ThreadStatus.DISMISSED: (),
 }

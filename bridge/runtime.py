@@ -23,6 +23,7 @@ from redis.exceptions import RedisError
 
 from adapters.base import AdapterContext, ChatSink, MentionSource
 from bridge.admin import AdminDesk
+from bridge.claims import ThreadDesk
 from bridge.config import Config, Destination
 from bridge.errors import ReachableError
 from bridge.httpserver import EmbeddedServer
@@ -100,7 +101,8 @@ class Runtime:
                     store, config=self.current_config, publishers=publishers, vault=context.vault
                 )
                 admin = AdminDesk(store, config=self.current_config, reload=self._reload_everywhere)
-                context = dataclasses.replace(context, desk=desk, admin=admin)
+                threads = ThreadDesk(store, config=self.current_config)
+                context = dataclasses.replace(context, desk=desk, admin=admin, threads=threads)
             if "poller" in roles:
                 for network in sorted({a.network for a in self.config.accounts}):
                     sources[network] = await registry.SOURCES[network](context)

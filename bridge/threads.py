@@ -7,6 +7,7 @@ an ordinary outcome (:class:`TransitionRefused` says what the thread is now), no
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from redis.asyncio.client import Pipeline
@@ -68,8 +69,13 @@ async def change_state(
     by: str | None,
     note: str | None = None,
     answered: PostedReply | None = None,
+    only_if: Callable[[Thread], bool] | None = None,
 ) -> Thread:
-    """Move a thread to ``status`` (by a person's key) and queue the redraw of its mirrors."""
+    """Move a thread to ``status`` (by a person's key) and queue the redraw of its mirrors.
+
+    ``only_if`` is checked against the thread as it is inside the transaction (a claim only
+    while nobody else holds it, say); when it fails, TransitionRefused tells what it is now.
+    """
     thread_key = store.keys.thread(thread_id)
     mirrors_key = store.keys.thread_mirrors(thread_id)
     async with store.redis.pipeline(transaction=True) as pipe:
@@ -79,7 +85,9 @@ async def change_state(
                 current = await store.thread(thread_id)
                 if current is None:
                     raise UnknownThread(thread_id)
-                if status not in ALLOWED[current.status]:
+                if status not in ALLOWED[current.status] or (
+                    only_if is not None and not only_if(current)
+                ):
                     raise TransitionRefused(current, status)
                 destinations = [str(d) for d in await pipe.hkeys(mirrors_key)]
                 version = current.version + 1

@@ -28,6 +28,7 @@ from adapters.base import AdapterContext
 from adapters.slack import render
 from bridge import messages
 from bridge.admin import ADMIN_VERBS, AdminDesk, answer_admin_command
+from bridge.claims import DISMISS_REASONS, ThreadDesk
 from bridge.config import Config, Destination, PersonConfig
 from bridge.errors import (
     DestinationUnavailable,
@@ -56,6 +57,7 @@ REPLY_ACTIONS: dict[str, Identity | None] = {
     "reply_again": None,
 }
 REPLY_MODAL = "reply_modal"
+DISMISS_MODAL = "dismiss_modal"
 _TRANSIENT_ERRORS = {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 _UNREACHABLE = {
     "channel_not_found": "the channel does not exist or the bot cannot see it",
@@ -105,6 +107,7 @@ class SlackChat:
         desk: ReplyDesk | None = None,
         linking: LinkDesk | None = None,
         admin: AdminDesk | None = None,
+        threads: ThreadDesk | None = None,
     ) -> None:
         if settings.slack_bot_token is None or settings.slack_signing_secret is None:
             raise ReachableError(
@@ -118,6 +121,7 @@ class SlackChat:
         self._desk = desk
         self._linking = linking
         self._admin = admin
+        self._threads = threads
         base_url = settings.slack_api_url.rstrip("/") + "/"
         self.client = AsyncWebClient(
             token=settings.slack_bot_token.get_secret_value(), base_url=base_url, timeout=15
@@ -139,6 +143,7 @@ class SlackChat:
             desk=context.desk,
             linking=context.linking,
             admin=context.admin,
+            threads=context.threads,
         )
 
     # -- posting ---------------------------------------------------------------------------------
@@ -246,6 +251,7 @@ class SlackChat:
         self.app.middleware(self._only_known_workspace)
         self.app.action(BUTTON_ACTIONS)(self._on_button)
         self.app.view(REPLY_MODAL)(self._on_reply_submit)
+        self.app.view(DISMISS_MODAL)(self._on_dismiss_submit)
         self.app.command("/reachable")(self._on_command)
         self.app.event("message")(self._on_message)
 
@@ -297,6 +303,13 @@ class SlackChat:
         elif action_id in REPLY_ACTIONS and self._desk is not None:
             await self._open_reply_modal(body, action, channel, person, REPLY_ACTIONS[action_id])
             return
+        elif action_id == "dismiss" and self._threads is not None:
+            await self._open_dismiss_modal(body, action, channel)
+            return
+        elif action_id in ("claim", "release") and self._threads is not None:
+            thread_id = str(action.get("value", "")).partition("|")[0]
+            act = self._threads.claim if action_id == "claim" else self._threads.release
+            text = await act(thread_id, person, chat=self.chat)
         else:
             log.info("%s pressed %s in %s (not available yet)", person.key, action_id, channel)
             text = messages.not_available_yet(action_id)
@@ -362,6 +375,47 @@ class SlackChat:
             await self.client.views_open(trigger_id=body["trigger_id"], view=view)
         except SlackApiError as exc:
             log.warning("could not open the reply form: %s", exc.response.get("error"))
+
+    async def _open_dismiss_modal(
+        self, body: dict[str, Any], action: dict[str, Any], channel: str
+    ) -> None:
+        thread_id, _, mention_id = str(action.get("value", "")).partition("|")
+        mention = await self._store.thread_mention(thread_id, mention_id)
+        if mention is None:
+            await self._tell(channel, body["user"]["id"], messages.reply_thread_gone())
+            return
+        view = render.dismiss_modal(
+            mention,
+            reasons=list(DISMISS_REASONS),
+            callback_id=DISMISS_MODAL,
+            metadata=json.dumps({"thread": thread_id, "channel": channel}),
+        )
+        try:
+            await self.client.views_open(trigger_id=body["trigger_id"], view=view)
+        except SlackApiError as exc:
+            log.warning("could not open the dismiss form: %s", exc.response.get("error"))
+
+    async def _on_dismiss_submit(
+        self, ack: Any, body: dict[str, Any], view: dict[str, Any]
+    ) -> None:
+        assert self._threads is not None
+        metadata = json.loads(view.get("private_metadata") or "{}")
+        person = self._person(str(body["user"]["id"]))
+        reason, note = render.dismiss_choice(view)
+        if person is None:
+            await ack(
+                response_action="errors", errors={render.DISMISS_BLOCK: messages.unknown_person()}
+            )
+            return
+        if reason not in DISMISS_REASONS:
+            problem = messages.dismiss_reason_unknown(list(DISMISS_REASONS.values()))
+            await ack(response_action="errors", errors={render.DISMISS_BLOCK: problem})
+            return
+        await ack()
+        answer = await self._threads.dismiss(
+            metadata["thread"], person, reason=reason, note=note, chat=self.chat
+        )
+        await self._tell(metadata["channel"], body["user"]["id"], answer)
 
     async def _tell(self, channel: str, user: str, text: str) -> None:
         """A message only this person sees, in the channel they are working in."""

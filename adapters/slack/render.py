@@ -106,7 +106,9 @@ def actions_block(card: MentionCard) -> dict[str, Any] | None:
             "type": "button",
             "action_id": action_id,
             "value": value,
-            "text": plain(messages.action_label(action_id, handle=card.account_handle)),
+            "text": plain(
+                messages.action_label(action_id, handle=card.account_handle, status=card.status)
+            ),
         }
         if action_id == "reply_institution":
             button["style"] = "primary"
@@ -214,3 +216,57 @@ def chosen_identity(view: dict[str, Any]) -> Identity | None:
     selected = (values.get(IDENTITY_BLOCK, {}).get(IDENTITY_INPUT) or {}).get("selected_option")
     value = selected.get("value") if isinstance(selected, dict) else None
     return Identity(value) if value in {i.value for i in Identity} else None
+
+
+DISMISS_BLOCK, DISMISS_INPUT = "reason", "reason"
+NOTE_BLOCK, NOTE_INPUT = "note", "note"
+
+
+def dismiss_modal(
+    mention: Mention, *, reasons: list[str], callback_id: str, metadata: str
+) -> dict[str, Any]:
+    """Why dismiss: a reason (required) and an optional note, the mention quoted."""
+    author = mention.author
+    who = f"{author.name} (@{author.handle})" if author else messages.unknown_author()
+    options = [
+        {"text": plain(messages.dismiss_reason_label(reason)), "value": reason}
+        for reason in reasons
+    ]
+    return {
+        "type": "modal",
+        "callback_id": callback_id,
+        "private_metadata": metadata,
+        "title": plain(messages.dismiss_modal_title()),
+        "submit": plain("Dismiss"),
+        "close": plain("Cancel"),
+        "blocks": [
+            {"type": "context", "elements": [plain(f"{who} wrote:")]},
+            {"type": "section", "text": plain(_clip(mention.text, SECTION_TEXT_LIMIT, "…"))},
+            {
+                "type": "input",
+                "block_id": DISMISS_BLOCK,
+                "label": plain(messages.dismiss_question()),
+                "element": {
+                    "type": "radio_buttons",
+                    "action_id": DISMISS_INPUT,
+                    "options": options,
+                },
+            },
+            {
+                "type": "input",
+                "block_id": NOTE_BLOCK,
+                "optional": True,
+                "label": plain(messages.dismiss_modal_note()),
+                "element": {"type": "plain_text_input", "action_id": NOTE_INPUT, "max_length": 200},
+            },
+        ],
+    }
+
+
+def dismiss_choice(view: dict[str, Any]) -> tuple[str, str]:
+    """(reason, note) as filled in the dismiss form."""
+    values = view.get("state", {}).get("values", {})
+    selected = (values.get(DISMISS_BLOCK, {}).get(DISMISS_INPUT) or {}).get("selected_option")
+    reason = selected.get("value", "") if isinstance(selected, dict) else ""
+    note = (values.get(NOTE_BLOCK, {}).get(NOTE_INPUT) or {}).get("value") or ""
+    return str(reason), str(note)

@@ -61,6 +61,7 @@ from adapters.telegram.staff import StaffHandlers
 from bridge import messages
 from bridge.admin import ADMIN_VERBS, AdminDesk
 from bridge.alerts import alert_admins
+from bridge.claims import ThreadDesk
 from bridge.config import Config, Destination, PersonConfig
 from bridge.errors import (
     DestinationUnavailable,
@@ -127,6 +128,7 @@ class TelegramChat:
         desk: ReplyDesk | None = None,
         linking: LinkDesk | None = None,
         admin: AdminDesk | None = None,
+        threads: ThreadDesk | None = None,
     ) -> None:
         if settings.telegram_bot_token is None:
             raise ReachableError(
@@ -149,6 +151,7 @@ class TelegramChat:
             linking=linking,
             person=self._person,
             admin=admin,
+            threads=threads,
         )
         api = settings.telegram_api_url.rstrip("/")
         self.application: Application[Any, Any, Any, Any, Any, Any] = (
@@ -172,6 +175,7 @@ class TelegramChat:
             desk=context.desk,
             linking=context.linking,
             admin=context.admin,
+            threads=context.threads,
         )
         await chat.application.initialize()
         chat._started = True

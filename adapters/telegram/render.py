@@ -141,7 +141,7 @@ def keyboard(card: MentionCard) -> list[list[dict[str, str]]] | None:
     """The buttons the thread's state allows, two per row (phones are narrow)."""
     buttons = [
         {
-            "text": messages.action_label(action, handle=card.account_handle),
+            "text": messages.action_label(action, handle=card.account_handle, status=card.status),
             "callback_data": f"{action}:{card.mention.id}",
         }
         for action in THREAD_ACTIONS[card.status]

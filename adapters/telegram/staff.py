@@ -32,6 +32,7 @@ from telegram.ext import ContextTypes
 
 from bridge import messages
 from bridge.admin import AdminDesk, answer_admin_command
+from bridge.claims import DISMISS_REASONS, ThreadDesk
 from bridge.config import Config, PersonConfig
 from bridge.linking import LinkDesk, answer_link_command
 from bridge.models import Identity, ThreadStatus
@@ -60,6 +61,7 @@ class StaffHandlers:
         linking: LinkDesk | None,
         person: Callable[[int | None], PersonConfig | None],
         admin: AdminDesk | None = None,
+        threads: ThreadDesk | None = None,
     ) -> None:
         self.chat = chat
         self._config = config
@@ -68,6 +70,7 @@ class StaffHandlers:
         self._linking = linking
         self._person = person
         self._admin = admin
+        self._threads = threads
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query: CallbackQuery | None = update.callback_query
@@ -83,11 +86,67 @@ class StaffHandlers:
             text = await self._ask_for_reply(query, person)
         elif action in DRAFT_ACTIONS and self._desk is not None:
             text = await self._on_draft(query, person, action, argument)
+        elif action in ("claim", "release", "dismiss", "dreason") and self._threads is not None:
+            text = await self._on_thread_action(query, person, action, argument)
         else:
             log.info("%s pressed %s in Telegram (not available yet)", person.key, action)
             text = messages.not_available_yet(action)
         with contextlib.suppress(TelegramError):
             await query.answer(text=text[:200] if text else None, show_alert=bool(text))
+
+    async def _on_thread_action(
+        self, query: CallbackQuery, person: PersonConfig, action: str, argument: str
+    ) -> str | None:
+        """Claim and release on a mirror; Dismiss asks why, and a reason button dismisses."""
+        assert self._threads is not None
+        message = query.message
+        if not isinstance(message, Message):
+            return messages.reply_thread_gone()
+        shown = await self._store.shown_in(self.chat, str(message.chat_id), str(message.message_id))
+        if shown is None:
+            return messages.reply_thread_gone()
+        thread_id = shown[0]
+        if action == "claim":
+            return await self._threads.claim(thread_id, person, chat=self.chat)
+        if action == "release":
+            return await self._threads.release(thread_id, person, chat=self.chat)
+        if action == "dismiss":
+            return await self._ask_dismiss_reason(message, thread_id, shown[1])
+        if argument == "cancel":
+            answer = None
+        else:
+            answer = await self._threads.dismiss(thread_id, person, reason=argument, chat=self.chat)
+        with contextlib.suppress(TelegramError):
+            await message.delete()
+        return answer
+
+    async def _ask_dismiss_reason(
+        self, mirror: Message, thread_id: str, mention_id: str
+    ) -> str | None:
+        buttons = [
+            InlineKeyboardButton(messages.dismiss_reason_label(r), callback_data=f"dreason:{r}")
+            for r in DISMISS_REASONS
+        ]
+        rows = [
+            buttons[:2],
+            buttons[2:],
+            [InlineKeyboardButton(messages.telegram_cancel(), callback_data="dreason:cancel")],
+        ]
+        try:
+            question = await mirror.reply_text(
+                messages.dismiss_question(), reply_markup=InlineKeyboardMarkup(rows)
+            )
+        except TelegramError as exc:
+            log.warning("could not ask why to dismiss: %s", exc)
+            return messages.telegram_try_again()
+        await self._store.remember_shown_in(
+            self.chat,
+            str(question.chat_id),
+            str(question.message_id),
+            thread_id=thread_id,
+            mention_id=mention_id,
+        )
+        return None
 
     async def _ask_for_reply(self, query: CallbackQuery, person: PersonConfig) -> str | None:
         """A reply button: ask for the text with a message the person answers (ForceReply)."""

@@ -157,7 +157,7 @@ def test_pressing_a_button_answers_only_the_presser(deployment: Deployment) -> N
         ).json()["ephemerals"],
         what="an ephemeral answer",
     )
-    assert "not available yet" in ephemerals[0]["text"]
+    assert "It is yours" in ephemerals[0]["text"]
     # Somebody not on the staff list is told so; the channel itself is unchanged.
     emulators.slack_control(
         "click",

@@ -100,7 +100,7 @@ def test_an_update_delivered_three_times_is_acted_on_once(deployment: Deployment
     for _ in range(2):
         emulators.telegram_control("redeliver", {"update_id": pressed["update_id"]})
     answer = emulators.answer_text(pressed["callback_query_id"])
-    assert "not available yet" in answer
+    assert "It is yours" in answer
     time.sleep(2)
     assert len(emulators.telegram_calls("answerCallbackQuery")) == 1
 
@@ -136,18 +136,18 @@ async def test_a_state_change_edits_both_chats(deployment: Deployment, store: St
 
     await change_state(store, thread_id, status=ThreadStatus.CLAIMED, by="rina")
     telegram = wait_for(
-        lambda: [m for m in emulators.telegram_messages() if "Claimed by rina" in m["text"]],
+        lambda: [m for m in emulators.telegram_messages() if "rina is on it" in m["text"]],
         what="Telegram redrawn",
     )[0]
     slack = wait_for(
-        lambda: [m for m in emulators.messages() if "Claimed by rina" in str(m["blocks"])],
+        lambda: [m for m in emulators.messages() if "rina is on it" in str(m["blocks"])],
         what="Slack redrawn",
     )[0]
     assert [
         b["callback_data"].split(":")[0]
         for row in telegram["reply_markup"]["inline_keyboard"]
         for b in row
-    ] == ["reply_institution", "reply_personal", "release", "dismiss"]
+    ] == ["reply_institution", "reply_personal", "claim", "release", "dismiss"]
     assert section_text(slack) == "@humas_demo jalan rusak"
 
     # Claiming again draws the very same message: Telegram says "not modified", which is done.
@@ -217,7 +217,7 @@ def test_a_group_upgraded_to_a_supergroup_keeps_working(deployment: Deployment) 
     # People in the new supergroup are served as before.
     query = emulators.press(1001, new_group, moved[-1]["message_id"], "claim")
     answer = emulators.answer_text(query)
-    assert "not available yet" in answer
+    assert "It is yours" in answer
 
 
 def test_a_forum_topic_destination_keeps_the_conversation_in_its_topic(
@@ -262,7 +262,7 @@ def test_webhook_mode_takes_updates_with_the_secret_and_refuses_forgeries(
     message = settle_telegram(deployment, 1)[0]
     query = emulators.press(1001, GROUP, message["message_id"], "claim")
     answer = emulators.answer_text(query)
-    assert "not available yet" in answer
+    assert "It is yours" in answer
     forged = {
         "update_id": 1,
         "callback_query": {

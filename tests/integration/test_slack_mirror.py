@@ -248,7 +248,7 @@ routes: [{name: all, to: [desk]}]
     await change_state(store, thread_id, status=ThreadStatus.CLAIMED, by="rina")
     await drain(store, chat, config)
     contexts, buttons = shown()
-    assert "🙋 Claimed by Rina" in contexts
+    assert "🙋 Rina is on it" in contexts
     assert buttons == ["reply_institution", "reply_personal", "release", "dismiss"]
 
     await change_state(store, thread_id, status=ThreadStatus.DISMISSED, by="rina", note="spam")
