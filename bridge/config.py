@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BeforeValidator, Field, ValidationError
+from pydantic import BeforeValidator, Field, ValidationError, field_validator
 
 from bridge.durations import format_duration
 from bridge.errors import ConfigError
@@ -95,7 +95,19 @@ class PersonConfig(Strict):
 
 
 class EscalationConfig(Strict):
+    """Where threads still unanswered at their SLA deadline go, and how often to remind."""
+
     to: str
+    # After the escalation, a reminder at this interval until answered or dismissed; `null`
+    # for no reminders.
+    remind_every: Duration | None = timedelta(minutes=30)
+
+    @field_validator("remind_every")
+    @classmethod
+    def _not_zero(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and value < timedelta(seconds=1):
+            raise ValueError("a reminder interval of at least 1s, or null for no reminders")
+        return value
 
 
 class DemoConfig(Strict):

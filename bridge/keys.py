@@ -11,6 +11,7 @@ from dataclasses import dataclass
 MENTIONS_GROUP = "router"
 OUTBOX_GROUP = "mirror"
 ACTIONS_GROUP = "publisher"
+SUPERVISION_GROUP = "supervision"
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,16 @@ class Keys:
     def actions_stream(self) -> str:
         """Staff actions to carry out (replies to publish); the publisher reads it."""
         return f"{self.prefix}:stream:actions"
+
+    @property
+    def timers_stream(self) -> str:
+        """Due timers (escalations, reminders), moved here from ``timers`` by the timekeeper."""
+        return f"{self.prefix}:stream:timers"
+
+    @property
+    def timers(self) -> str:
+        """Sorted set: timer name (``kind|thread|step``) -> when it is due (epoch ms)."""
+        return f"{self.prefix}:timers"
 
     @property
     def dropped_stream(self) -> str:

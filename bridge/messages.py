@@ -131,6 +131,15 @@ def try_again() -> str:
     return "The thread changed just now; have a look and try again."
 
 
+def escalation_line(*, late: str, sla: timedelta, route: str) -> str:
+    return f"⏰ {late} past its SLA ({format_duration(sla)}, route {route})"
+
+
+def escalation_reminder(*, late: str, claimed_by: str | None) -> str:
+    who = f"{claimed_by} is on it" if claimed_by else "nobody has claimed it"
+    return f"⏰ Still unanswered, {late} past its SLA; {who}."
+
+
 def status_line(card: MentionCard) -> str | None:
     """How a thread's state reads on its mirrors; None while it is simply open."""
     who = card.status_by or "someone"

@@ -143,6 +143,8 @@ class MentionCard(Frozen):
     sla_deadline: datetime | None
     is_first_in_thread: bool
     tags: tuple[str, ...] = ()
+    # On the thread's mirror in the escalation destination: how late it is.
+    escalation: str | None = None
     status: ThreadStatus = ThreadStatus.OPEN
     status_by: str | None = None
     status_note: str | None = None

@@ -36,6 +36,7 @@ from bridge.settings import Settings
 from bridge.stages import MirrorStage, RouterStage
 from bridge.store import Store, connect
 from bridge.streams import StageRunner, consumer_name
+from bridge.supervision import SupervisionStage, Timekeeper
 from bridge.vault import Sealer, TokenVault
 from bridge.web import create_web_app
 
@@ -206,6 +207,7 @@ class Runtime:
             platform_interval_s=self._platform_interval,
         )
         publish = PublishStage(store, config=self.current_config, publishers=publishers)
+        supervision = SupervisionStage(store, config=self.current_config)
         # Replies are read one at a time: if one kills its worker, no other reply is held up
         # with it or counted as delivered again and again.
         runners = [
@@ -223,9 +225,12 @@ class Runtime:
                 (router, None, 50),
                 (mirror, mirror.lane_of, 50),
                 (publish, None, 1),
+                (supervision, None, 50),
             )
         ]
-        return [asyncio.create_task(r.run(stop), name=r.group) for r in runners]
+        timekeeper = Timekeeper(store)
+        tasks = [asyncio.create_task(r.run(stop), name=r.group) for r in runners]
+        return [*tasks, asyncio.create_task(timekeeper.run(stop), name="timekeeper")]
 
     def _platform_interval(self, chat: str) -> float:
         """Seconds between any two messages of the bot: Telegram allows 30 a second overall."""

@@ -21,6 +21,7 @@ from bridge.models import Mention, MentionCard, MirrorRef, Thread, thread_id_for
 from bridge.routing import Decision, decide
 from bridge.store import Store, now_ms, utcnow
 from bridge.streams import Deferred, Entry
+from bridge.supervision import escalation_line, schedule_escalation
 from bridge.threads import queue_refreshes
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,8 @@ class RouterStage:
         keys = self.store.keys
         mirrored = await self.store.mirror_destinations(thread.id) if joined.reopened else []
         async with self.store.redis.pipeline(transaction=True) as pipe:
+            if joined.created:
+                schedule_escalation(pipe, self.store, thread)
             if mirrored:
                 reopened = await self.store.thread(thread.id)
                 queue_refreshes(
@@ -242,7 +245,7 @@ class MirrorStage:
                 log.info("%s was already posted by an interrupted attempt", effect_key)
                 await self._finish(entry, effect_key, found, thread, destination_key, is_root)
                 return
-        card = self._card(thread, mention, is_root=is_root)
+        card = self._card(thread, mention, is_root=is_root, destination=destination_key)
         ref = await self._post(sink, destination, card, reply_to, effect_key, entry, deadline)
         if ref is not None:
             await self._finish(entry, effect_key, ref, thread, destination_key, is_root)
@@ -271,7 +274,7 @@ class MirrorStage:
             await self._ack(entry)
             return
         sink = self.sinks[destination.chat]
-        card = self._card(thread, mention, is_root=True)
+        card = self._card(thread, mention, is_root=True, destination=destination_key)
         try:
             await sink.edit_mention(destination=destination, ref=ref, card=card)
         except RateLimited as exc:
@@ -300,8 +303,11 @@ class MirrorStage:
                 )
             await asyncio.sleep(0.2)
 
-    def _card(self, thread: Thread, mention: Mention, *, is_root: bool) -> MentionCard:
+    def _card(
+        self, thread: Thread, mention: Mention, *, is_root: bool, destination: str
+    ) -> MentionCard:
         config = self.config()
+        escalated = config.escalation is not None and config.escalation.to == destination
         sla = thread.sla_deadline - thread.created_at if thread.sla_deadline else None
         try:
             handle = config.account(thread.account).handle
@@ -317,6 +323,7 @@ class MirrorStage:
             sla_deadline=thread.sla_deadline,
             is_first_in_thread=is_root,
             tags=thread.tags,
+            escalation=escalation_line(thread, now=utcnow()) if escalated and is_root else None,
             status=thread.status,
             status_by=self._person_name(thread.status_by),
             status_note=thread.status_note,

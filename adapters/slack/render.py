@@ -120,9 +120,9 @@ def actions_block(card: MentionCard) -> dict[str, Any] | None:
 
 def status_block(card: MentionCard) -> dict[str, Any] | None:
     line = messages.status_line(card)
-    if not line:
+    if not line and not card.escalation:
         return None
-    elements = [plain(line)]
+    elements = [plain(text) for text in (card.escalation, line) if text]
     if card.answered_url:
         elements.append(mrkdwn(f"<{escape_mrkdwn(card.answered_url)}|{messages.view_reply()}>"))
     return {"type": "context", "elements": elements}

@@ -116,6 +116,8 @@ def _footer(card: MentionCard) -> str:
         href = html.escape(mention.url, quote=True)
         link = f'<a href="{href}">{escape(messages.open_on_network(mention.network))}</a>'
     lines.append(" · ".join([escape(p) for p in posted] + ([link] if link else [])))
+    if card.escalation:
+        lines.append(f"<b>{escape(card.escalation)}</b>")
     status = messages.status_line(card)
     if status:
         link = ""

@@ -1,0 +1,164 @@
+"""SLA escalation: a thread still unanswered at its deadline goes to the supervisors, and a
+reminder follows at the configured interval until it is answered or dismissed.
+
+Timers are members of one sorted set in Redis, scored by when they are due, so they survive
+restarts. A timekeeper in every worker moves due timers, in one Lua script, from the set onto
+the ``timers`` stream; a timer leaves the set once, so it fires once however many workers run.
+The supervision stage then handles each like any stage entry (effect record, XACK), so a crash
+between the two never loses one.
+
+The escalation itself mirrors the thread into the escalation destination, with its buttons and
+a line saying how late it is; that mirror then follows the thread's state like any other. A
+reminder is a message in that mirror's thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from redis.asyncio.client import Pipeline
+from redis.exceptions import RedisError
+
+from bridge import messages
+from bridge.config import Config
+from bridge.keys import SUPERVISION_GROUP
+from bridge.models import Thread, ThreadStatus
+from bridge.store import Store, now_ms, utcnow
+from bridge.streams import Entry
+
+log = logging.getLogger(__name__)
+
+TICK_S = 0.5
+BATCH = 100
+
+_POP_DUE = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
+for _, timer in ipairs(due) do
+  redis.call('ZREM', KEYS[1], timer)
+  redis.call('XADD', KEYS[2], '*', 'timer', timer)
+end
+return #due
+"""
+
+
+def timer_name(kind: str, thread_id: str, step: int) -> str:
+    return f"{kind}|{thread_id}|{step}"
+
+
+def schedule(pipe: Pipeline, store: Store, name: str, due: datetime) -> None:
+    pipe.zadd(store.keys.timers, {name: int(due.timestamp() * 1000)})
+
+
+def schedule_escalation(pipe: Pipeline, store: Store, thread: Thread) -> None:
+    """At the thread's SLA deadline, the first step: escalate."""
+    if thread.sla_deadline is not None:
+        schedule(pipe, store, timer_name("escalate", thread.id, 0), thread.sla_deadline)
+
+
+class Timekeeper:
+    """Moves due timers onto the timers stream; any number may run."""
+
+    def __init__(self, store: Store, *, tick_s: float = TICK_S) -> None:
+        self.store = store
+        self.tick_s = tick_s
+        self._pop_due = store.redis.register_script(_POP_DUE)
+
+    async def pop_due(self) -> int:
+        keys = self.store.keys
+        moved = await self._pop_due(keys=[keys.timers, keys.timers_stream], args=[now_ms(), BATCH])
+        return int(moved)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                while await self.pop_due() >= BATCH:
+                    pass
+            except (RedisError, OSError) as exc:
+                log.warning("timekeeper: Redis unavailable (%s); retrying", exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self.tick_s)
+
+
+class SupervisionStage:
+    """Carries out due timers: the escalation of a late thread, then its reminders."""
+
+    group = SUPERVISION_GROUP
+
+    def __init__(self, store: Store, *, config: Callable[[], Config]) -> None:
+        self.store = store
+        self.config = config
+
+    @property
+    def stream(self) -> str:
+        return self.store.keys.timers_stream
+
+    async def handle(self, entry: Entry) -> None:
+        name = entry.fields["timer"]
+        kind, thread_id, step_text = name.split("|")
+        step = int(step_text)
+        effect_key = f"timer:{name}"
+        effect = await self.store.effect(effect_key)
+        config = self.config()
+        thread = await self.store.thread(thread_id)
+        target = config.escalation.to if config.escalation else None
+        still_open = thread is not None and thread.status in (
+            ThreadStatus.OPEN,
+            ThreadStatus.CLAIMED,
+        )
+        async with self.store.redis.pipeline(transaction=True) as pipe:
+            if effect is None and still_open and target is not None and thread is not None:
+                await self._escalate(pipe, thread, target, step, config)
+                log.info("thread %s: %s step %d in %s", thread_id, kind, step, target)
+            pipe.hset(self.store.keys.effect(effect_key), mapping={"state": "done", "at": now_ms()})
+            pipe.xack(self.stream, self.group, entry.id)
+            await pipe.execute()
+
+    async def _escalate(
+        self, pipe: Pipeline, thread: Thread, target: str, step: int, config: Config
+    ) -> None:
+        keys = self.store.keys
+        already_there = target in await self.store.mirror_destinations(thread.id)
+        if step == 0 and not already_there:
+            root = await self._first_mention(thread.id)
+            pipe.hsetnx(keys.thread_roots(thread.id), target, root)
+            pipe.xadd(
+                keys.outbox_stream,
+                {"thread_id": thread.id, "mention_id": root, "destination": target, "root": root},
+            )
+        else:
+            late = utcnow() - (thread.sla_deadline or utcnow())
+            text = messages.escalation_reminder(
+                late=messages.human_duration(late),
+                claimed_by=self._name(thread.status_by)
+                if thread.status is ThreadStatus.CLAIMED
+                else None,
+            )
+            pipe.xadd(
+                keys.outbox_stream,
+                {"kind": "notice", "destination": target, "thread_id": thread.id, "text": text},
+            )
+        pipe.incrby(keys.counter("escalations" if step == 0 else "reminders"), 1)
+        every = config.escalation.remind_every if config.escalation else None
+        if every is not None:
+            schedule(pipe, self.store, timer_name("remind", thread.id, step + 1), utcnow() + every)
+
+    async def _first_mention(self, thread_id: str) -> str:
+        mentions = await self.store.thread_mentions(thread_id)
+        return min(mentions, key=lambda m: (len(m.id), m.id)).id
+
+    def _name(self, key: str | None) -> str:
+        person = next((p for p in self.config().people if p.key == key), None)
+        return (person.name or person.key) if person else (key or "someone")
+
+
+def escalation_line(thread: Thread, *, now: datetime) -> str | None:
+    """How late a thread is, for its mirror in the escalation destination."""
+    if thread.sla_deadline is None or now < thread.sla_deadline:
+        return None
+    sla = thread.sla_deadline - thread.created_at
+    late: timedelta = now - thread.sla_deadline
+    return messages.escalation_line(late=messages.human_duration(late), sla=sla, route=thread.route)
