@@ -117,6 +117,10 @@ class ChatSink(Protocol):
         """Receive chat events until ``stop``: long polling, or just waiting if they are pushed."""
         ...
 
+    async def ping(self) -> None:
+        """Raise unless the platform answers with our credentials (for ``/readyz``)."""
+        ...
+
     async def close(self) -> None: ...
 
 

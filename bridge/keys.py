@@ -89,6 +89,11 @@ class Keys:
         return f"{self.prefix}:thread:{{{thread_id}}}:roots"
 
     @property
+    def open_threads(self) -> str:
+        """Sorted set of open or claimed thread ids by creation time: the unanswered list."""
+        return f"{self.prefix}:threads:open"
+
+    @property
     def threads_by_time(self) -> str:
         """Sorted set of thread ids by creation time (listing, reports)."""
         return f"{self.prefix}:threads"
@@ -156,6 +161,10 @@ class Keys:
     def alert_sent(self, subject: str) -> str:
         """Set while an alert about ``subject`` is fresh, so admins hear of a problem once."""
         return f"{self.prefix}:alerted:{subject}"
+
+    def histogram(self, name: str) -> str:
+        """Hash of a histogram's buckets (``le_<bound>``), ``count`` and ``sum``."""
+        return f"{self.prefix}:histogram:{name}"
 
     def counter(self, name: str) -> str:
         return f"{self.prefix}:count:{name}"

@@ -140,6 +140,22 @@ def escalation_reminder(*, late: str, claimed_by: str | None) -> str:
     return f"⏰ Still unanswered, {late} past its SLA; {who}."
 
 
+def unanswered_none() -> str:
+    return "Nothing is waiting: every thread is answered or dismissed. 🎉"
+
+
+def unanswered_heading(*, first: int, last: int, total: int) -> str:
+    return f"Unanswered threads, oldest first ({first} to {last} of {total}):"
+
+
+def unanswered_more(*, command: str) -> str:
+    return f"More: {command}"
+
+
+def unanswered_usage(*, command: str) -> str:
+    return f"Write a page number after the command, like {command} 2."
+
+
 def status_line(card: MentionCard) -> str | None:
     """How a thread's state reads on its mirrors; None while it is simply open."""
     who = card.status_by or "someone"
@@ -362,12 +378,14 @@ def text_truncated() -> str:
 def telegram_help() -> str:
     return (
         "Reachable mirrors public mentions of your institution into this group. Each mirrored "
-        "mention has buttons: reply as the institution or as yourself. You can also answer a "
+        "mention has buttons: reply as the institution or as yourself, claim, release, "
+        "dismiss. You can also answer a "
         "mirrored mention with your text; I show a preview with the send buttons.\n\n"
         "In a private chat with me:\n"
         "/link: connect your own X account, to reply as yourself\n"
         "/pin 1234567: finish linking with the PIN X shows you\n"
         "/unlink: disconnect it\n\n"
+        "/unanswered: open threads, oldest first\n"
         "For admins: /rules (the routing rules), /route <text> (where it would go), "
         "/reload (reload the config)"
     )
@@ -379,11 +397,12 @@ def slash_help(command: str) -> str:
         f"• `{command} link`: connect your own X account, to reply as yourself\n"
         f"• `{command} pin 1234567`: finish linking with the PIN X shows you\n"
         f"• `{command} unlink`: disconnect it\n"
+        f"• `{command} unanswered [page]`: open threads, oldest first\n"
         f"• `{command} rules`, `{command} route <text>`, `{command} reload`: for admins, the "
         "routing rules, where a text would go, and reloading the config\n"
         f"• `{command} help`: this help\n"
-        "Buttons on each mirrored mention: reply as the institution or as yourself. Claiming, "
-        "dismissing and the unanswered list arrive in the next versions."
+        "Buttons on each mirrored mention: reply as the institution or as yourself, claim (or "
+        "take over), release, dismiss."
     )
 
 

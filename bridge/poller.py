@@ -150,9 +150,11 @@ class Poller:
             await self.store.count(f"ratelimited:{account.network}")
             return max(exc.retry_after, interval)
         except TransientError as exc:
+            await self.store.count_failure(exc)
             log.warning("@%s: %s; retrying in %.0f s", account.handle, exc, TRANSIENT_ERROR_PAUSE_S)
             return max(TRANSIENT_ERROR_PAUSE_S, min(interval, 30.0))
         except PermanentError as exc:
+            await self.store.count_failure(exc)
             log.error(
                 "@%s: cannot poll: %s. Fix the credentials or the account in the config; "
                 "retrying in %.0f s",

@@ -67,6 +67,10 @@ class Publisher(Protocol):
         self, *, account: AccountConfig, in_reply_to: str, text: str, person: str | None = None
     ) -> PostedReply | None: ...
 
+    async def ping(self, account: AccountConfig) -> None:
+        """Raise unless the network answers with our credentials (for ``/readyz``)."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -278,8 +282,10 @@ class PublishStage:
                 return found
             await self._fail(entry, request, effect_key, messages.reply_duplicate())
         except (RateLimited, TransientError) as exc:
+            await self.store.count_failure(exc)
             raise Deferred(f"reply {request.id}: {exc}") from exc
         except PermanentError as exc:
+            await self.store.count_failure(exc)
             await self._fail(entry, request, effect_key, exc.detail)
         return None
 

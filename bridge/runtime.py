@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import importlib
 import logging
 import signal
@@ -141,7 +142,7 @@ class Runtime:
                 if context.linking is not None:
                     routes += context.linking.web_routes()
                 server = EmbeddedServer(
-                    create_web_app(store, routes=routes),
+                    create_web_app(store, routes=routes, checks=self._readiness(sinks, publishers)),
                     host=self.settings.web_host,
                     port=self.settings.web_port,
                     name="web",
@@ -165,6 +166,17 @@ class Runtime:
             for close in reversed(closers):
                 with contextlib.suppress(Exception):
                     await close()
+
+    def _readiness(
+        self, sinks: dict[str, ChatSink], publishers: dict[str, Publisher]
+    ) -> dict[str, Callable[[], Awaitable[None]]]:
+        checks: dict[str, Callable[[], Awaitable[None]]] = {
+            name: sink.ping for name, sink in sinks.items()
+        }
+        for network, publisher in publishers.items():
+            account = next(a for a in self.config.accounts if a.network == network)
+            checks[network] = functools.partial(publisher.ping, account)
+        return checks
 
     async def _reload_everywhere(self, who: str) -> ReloadOutcome | None:
         """An admin asked in chat: reload here, and if the file is sound, in every process."""

@@ -205,8 +205,10 @@ class MirrorStage:
                 destination=destination, text=entry.fields["text"], reply_to=reply_to
             )
         except (RateLimited, TransientError) as exc:
+            await self.store.count_failure(exc)
             raise Deferred(f"notice to {destination.describe()}: {exc}") from exc
         except PermanentError as exc:
+            await self.store.count_failure(exc)
             log.error("could not tell the admins in %s: %s", destination.describe(), exc)
         async with self.store.redis.pipeline(transaction=True) as pipe:
             pipe.hset(self.store.keys.effect(effect_key), mapping={"state": "done", "at": now_ms()})
@@ -278,11 +280,14 @@ class MirrorStage:
         try:
             await sink.edit_mention(destination=destination, ref=ref, card=card)
         except RateLimited as exc:
+            await self.store.count_failure(exc)
             await self.store.push_back_channel(sink.chat, destination.address, exc.retry_after)
             raise Deferred(f"{destination_key} is rate limited") from exc
         except TransientError as exc:
+            await self.store.count_failure(exc)
             raise Deferred(f"redraw of {thread_id} in {destination_key}: {exc}") from exc
         except PermanentError as exc:
+            await self.store.count_failure(exc)
             await self._fail(entry, effect_key, str(exc), problem=exc)
             return
         async with self.store.redis.pipeline(transaction=True) as pipe:
@@ -370,6 +375,7 @@ class MirrorStage:
                     destination=destination, card=card, reply_to=reply_to, effect_key=effect_key
                 )
             except RateLimited as exc:
+                await self.store.count_failure(exc)
                 await self.store.push_back_channel(sink.chat, channel, exc.retry_after)
                 await self.store.count(f"ratelimited:{sink.chat}")
                 log.warning(
@@ -379,12 +385,14 @@ class MirrorStage:
                     channel,
                 )
             except TransientError as exc:
+                await self.store.count_failure(exc)
                 backoff = min(2.0**attempt, 10.0)
                 log.warning("posting %s failed (attempt %d): %s", effect_key, attempt, exc)
                 if loop.time() + backoff > deadline:
                     break
                 await asyncio.sleep(backoff)
             except PermanentError as exc:
+                await self.store.count_failure(exc)
                 await self._fail(entry, effect_key, str(exc), problem=exc)
                 return None
         raise Deferred(f"{effect_key}: not posted yet; it stays queued and is retried")

@@ -14,6 +14,7 @@ from typing import Any, Literal, cast
 
 import redis.asyncio as aioredis
 
+from bridge.errors import PlatformError, RateLimited
 from bridge.keys import Keys
 from bridge.models import Mention, MirrorRef, Thread, ThreadStatus
 
@@ -23,7 +24,7 @@ EffectState = Literal["pending", "doing", "done", "failed"]
 # the thread's hash tag. Returns {created, joined (0 when the mention was already there),
 # reopened (an answered or dismissed thread got a new mention), root mention id per destination}.
 _JOIN_THREAD = """
-local thread, mentions, roots = KEYS[1], KEYS[2], KEYS[3]
+local thread, mentions, roots, open_threads = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local mention_id, mention_json = ARGV[1], ARGV[2]
 local fields = cjson.decode(ARGV[3])
 local destinations = cjson.decode(ARGV[4])
@@ -35,6 +36,7 @@ else
   if redis.call('EXISTS', thread) == 0 then
     for k, v in pairs(fields) do redis.call('HSET', thread, k, v) end
     redis.call('HSET', thread, 'status', 'open', 'mention_count', 1)
+    redis.call('ZADD', open_threads, ARGV[5], fields['id'])
     created = 1
   else
     redis.call('HINCRBY', thread, 'mention_count', 1)
@@ -42,6 +44,7 @@ else
     if status == 'answered' or status == 'dismissed' then
       redis.call('HSET', thread, 'status', 'open', 'status_by', '', 'status_note', '')
       redis.call('HINCRBY', thread, 'version', 1)
+      redis.call('ZADD', open_threads, ARGV[5], fields['id'])
       reopened = 1
     end
   end
@@ -180,12 +183,14 @@ class Store:
                 self.keys.thread(thread.id),
                 self.keys.thread_mentions(thread.id),
                 self.keys.thread_roots(thread.id),
+                self.keys.open_threads,
             ],
             args=[
                 mention.id,
                 mention.model_dump_json(),
                 json.dumps(fields),
                 json.dumps(destinations),
+                int(thread.created_at.timestamp() * 1000),
             ],
         )
         created = bool(int(raw[0]))
@@ -327,6 +332,11 @@ class Store:
 
     async def count(self, name: str, amount: int = 1) -> None:
         await self.redis.incrby(self.keys.counter(name), amount)
+
+    async def count_failure(self, exc: PlatformError) -> None:
+        """A failed platform call, for the metrics: rate limited or an error, by platform."""
+        kind = "ratelimited" if isinstance(exc, RateLimited) else "errors"
+        await self.count(f"{kind}:{exc.platform}")
 
 
 def utcnow() -> datetime:

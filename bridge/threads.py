@@ -14,6 +14,7 @@ from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
 from bridge.errors import ReachableError
+from bridge.metrics import observe_first_response
 from bridge.models import PostedReply, Thread, ThreadStatus
 from bridge.store import Store, utcnow
 
@@ -43,6 +44,18 @@ class TransitionRefused(ReachableError):
         )
         self.thread = thread
         self.wanted = wanted
+
+
+def _follow_open_list(pipe: Pipeline, store: Store, current: Thread, status: ThreadStatus) -> None:
+    """Keep the unanswered list in step, and time the first answer of a thread."""
+    if status in (Status.ANSWERED, Status.DISMISSED):
+        pipe.zrem(store.keys.open_threads, current.id)
+    else:
+        pipe.zadd(store.keys.open_threads, {current.id: int(current.created_at.timestamp() * 1000)})
+    if status is Status.ANSWERED and current.status is not Status.ANSWERED:
+        first_answer = current.status_at is None or current.answered_url is None
+        if first_answer:
+            observe_first_response(pipe, store, (utcnow() - current.created_at).total_seconds())
 
 
 def queue_refreshes(
@@ -102,6 +115,7 @@ async def change_state(
                 }
                 pipe.multi()  # type: ignore[no-untyped-call]
                 pipe.hset(thread_key, mapping=fields)
+                _follow_open_list(pipe, store, current, status)
                 queue_refreshes(
                     pipe, store, thread_id=thread_id, version=version, destinations=destinations
                 )

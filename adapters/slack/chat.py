@@ -43,6 +43,7 @@ from bridge.models import Identity, MentionCard, MirrorRef
 from bridge.replies import ReplyDesk, ReplyRefused
 from bridge.settings import Settings
 from bridge.store import Store
+from bridge.unanswered import answer_unanswered
 
 log = logging.getLogger(__name__)
 
@@ -487,6 +488,21 @@ class SlackChat:
                 pin_command=f"`{name} pin <PIN>`",
             )
             await self._respond(command, answer)
+        elif verb == "unanswered":
+            if person is None:
+                await ack(text=messages.unknown_person())
+                return
+            await ack(
+                text=await answer_unanswered(
+                    self._store,
+                    config=self._config(),
+                    chat=self.chat,
+                    argument=argument,
+                    link_of=self._permalink,
+                    command=f"{name} unanswered",
+                    escape=lambda text: render.defuse_broadcasts(render.escape_mrkdwn(text)),
+                )
+            )
         elif verb in ADMIN_VERBS and self._admin is not None:
             answer, report = await answer_admin_command(
                 self._admin, person, verb, argument, chat=self.chat
@@ -494,6 +510,16 @@ class SlackChat:
             await ack(text=f"```{render.escape_mrkdwn(answer)}```" if report else answer)
         else:
             await ack(text=messages.slash_help(name))
+
+    async def _permalink(self, ref: MirrorRef) -> str | None:
+        try:
+            answer = await self.client.chat_getPermalink(
+                channel=ref.channel, message_ts=ref.message_id
+            )
+        except SlackApiError:
+            return None
+        link = answer.get("permalink")
+        return f"<{link}|open>" if isinstance(link, str) else None
 
     async def _respond(self, command: dict[str, Any], text: str) -> None:
         """A later, private answer to a slash command, through its response_url."""
@@ -512,6 +538,12 @@ class SlackChat:
     async def _on_message(self, event: dict[str, Any]) -> None:
         """Staff messages in channels are not acted on yet; acknowledged so Slack stops retrying."""
         log.debug("Slack message in %s ignored", event.get("channel"))
+
+    async def ping(self) -> None:
+        try:
+            await self.client.auth_test()
+        except Exception as exc:
+            raise wrap_slack_error(exc) from exc
 
     async def close(self) -> None:
         session = getattr(self.client, "session", None)

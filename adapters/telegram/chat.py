@@ -87,6 +87,7 @@ COMMANDS = [
     BotCommand("help", "What Reachable does and how to use it"),
     BotCommand("link", "Connect your own X account (private chat)"),
     BotCommand("unlink", "Disconnect your X account (private chat)"),
+    BotCommand("unanswered", "Open threads, oldest first"),
     BotCommand("rules", "Admins: the routing rules"),
     BotCommand("route", "Admins: where a text would be routed"),
     BotCommand("reload", "Admins: reload the config file"),
@@ -388,6 +389,7 @@ class TelegramChat:
         app.add_handler(CommandHandler(["help", "start"], staff.on_help))
         app.add_handler(CommandHandler(list(LINK_COMMANDS), staff.on_link_command))
         app.add_handler(CommandHandler(list(ADMIN_VERBS), staff.on_admin_command))
+        app.add_handler(CommandHandler("unanswered", staff.on_unanswered))
         app.add_handler(
             MessageHandler(filters.TEXT & filters.REPLY & ~filters.COMMAND, staff.on_reply_text)
         )
@@ -463,6 +465,12 @@ class TelegramChat:
         message = update.effective_message
         if message is not None and message.migrate_to_chat_id:
             await self._remember_migration(message.chat_id, message.migrate_to_chat_id)
+
+    async def ping(self) -> None:
+        try:
+            await self.bot.get_me()
+        except Exception as exc:
+            raise wrap_telegram_error(exc) from exc
 
     async def close(self) -> None:
         if self._background:

@@ -35,9 +35,10 @@ from bridge.admin import AdminDesk, answer_admin_command
 from bridge.claims import DISMISS_REASONS, ThreadDesk
 from bridge.config import Config, PersonConfig
 from bridge.linking import LinkDesk, answer_link_command
-from bridge.models import Identity, ThreadStatus
+from bridge.models import Identity, MirrorRef, ThreadStatus
 from bridge.replies import ReplyDesk, ReplyRefused
 from bridge.store import Store
+from bridge.unanswered import answer_unanswered
 
 log = logging.getLogger(__name__)
 # A report in <pre> stays under Telegram's 4,096 characters with room for the markup.
@@ -319,6 +320,28 @@ class StaffHandlers:
                 text, parse_mode=mode, link_preview_options=LinkPreviewOptions(is_disabled=True)
             )
 
+    async def on_unanswered(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/unanswered [page]: open threads, oldest first, with links to their mirrors."""
+        message = update.effective_message
+        if message is None or message.text is None:
+            return
+        person = self._person(message.from_user.id if message.from_user else None)
+        if person is None:
+            answer = messages.unknown_person()
+        else:
+            answer = await answer_unanswered(
+                self._store,
+                config=self._config(),
+                chat=self.chat,
+                argument=message.text.partition(" ")[2],
+                link_of=message_link,
+                command="/unanswered",
+            )
+        with contextlib.suppress(TelegramError):
+            await message.reply_text(
+                answer, link_preview_options=LinkPreviewOptions(is_disabled=True)
+            )
+
     async def on_pasted_pin(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A PIN pasted on its own in the private chat finishes linking, like /pin."""
         message = update.effective_message
@@ -341,3 +364,12 @@ class StaffHandlers:
             await message.reply_text(
                 answer, link_preview_options=LinkPreviewOptions(is_disabled=True)
             )
+
+
+async def message_link(ref: MirrorRef) -> str | None:
+    """t.me link to a message of a supergroup (members open it in their app); basic groups
+    have none."""
+    chat_id = int(ref.channel)
+    if not str(chat_id).startswith("-100"):
+        return None
+    return f"https://t.me/c/{str(chat_id)[4:]}/{ref.message_id}"

@@ -160,6 +160,15 @@ class XPublisher:
                 return self._posted(handle, post_id)
         return None
 
+    async def ping(self, account: AccountConfig) -> None:
+        """Look the account up with the app's bearer token: X answers and accepts us."""
+        bearer = self.settings.x_bearer_token
+        async with XClient(
+            bearer_token=bearer.get_secret_value() if bearer else "",
+            api_url=self.settings.x_api_url,
+        ) as client:
+            await client.user_id_for(account.handle)
+
     async def close(self) -> None:
         for client in self._clients.values():
             await client.close()

@@ -249,7 +249,7 @@ routes: [{name: all, to: [desk]}]
     await drain(store, chat, config)
     contexts, buttons = shown()
     assert "🙋 Rina is on it" in contexts
-    assert buttons == ["reply_institution", "reply_personal", "release", "dismiss"]
+    assert buttons == ["reply_institution", "reply_personal", "claim", "release", "dismiss"]
 
     await change_state(store, thread_id, status=ThreadStatus.DISMISSED, by="rina", note="spam")
     await drain(store, chat, config)

@@ -1,0 +1,128 @@
+"""The unanswered list: open and claimed threads, oldest first, a page at a time.
+
+Open threads are kept in their own sorted set (by creation time), joined and left as their
+state changes, so the list costs one page of reads however many threads were ever answered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from bridge import messages
+from bridge.config import Config
+from bridge.models import Mention, MirrorRef, Thread, ThreadStatus
+from bridge.store import Store, utcnow
+
+PAGE_SIZE = 10
+TEXT_PREVIEW = 60
+
+# How a chat turns a mirror into a link (Slack asks for a permalink, Telegram builds one).
+LinkOf = Callable[[MirrorRef], Awaitable[str | None]]
+
+
+@dataclass(frozen=True)
+class OpenThread:
+    thread: Thread
+    mention: Mention | None
+    mirrors: dict[str, MirrorRef]
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[OpenThread]
+    number: int
+    pages: int
+    total: int
+
+
+async def open_page(store: Store, *, page: int, size: int = PAGE_SIZE) -> Page:
+    total = int(await store.redis.zcard(store.keys.open_threads))
+    pages = max(1, -(-total // size))
+    number = min(max(page, 1), pages)
+    start = (number - 1) * size
+    ids = await store.redis.zrange(store.keys.open_threads, start, start + size - 1)
+    items = []
+    for thread_id in ids:
+        thread = await store.thread(str(thread_id))
+        if thread is None or thread.status not in (ThreadStatus.OPEN, ThreadStatus.CLAIMED):
+            continue
+        mentions = await store.thread_mentions(thread.id)
+        first = min(mentions, key=lambda m: (len(m.id), m.id)) if mentions else None
+        mirrors = {}
+        for destination in await store.mirror_destinations(thread.id):
+            ref = await store.mirror(thread.id, destination)
+            if ref is not None:
+                mirrors[destination] = ref
+        items.append(OpenThread(thread, first, mirrors))
+    return Page(items=items, number=number, pages=pages, total=total)
+
+
+def sla_state(thread: Thread, now: datetime) -> str:
+    if thread.sla_deadline is None:
+        return "no SLA"
+    if now >= thread.sla_deadline:
+        return f"⏰ {messages.human_duration(now - thread.sla_deadline)} past SLA"
+    return f"due in {messages.human_duration(thread.sla_deadline - now)}"
+
+
+async def render_page(
+    page: Page,
+    *,
+    config: Config,
+    chat: str,
+    link_of: LinkOf,
+    command: str,
+    escape: Callable[[str], str] = str,
+) -> str:
+    """The page as lines; links point at each thread's mirror in this chat. ``escape`` makes
+    the public's words inert in the chat's markup."""
+    if page.total == 0:
+        return messages.unanswered_none()
+    now = utcnow()
+    first = (page.number - 1) * PAGE_SIZE + 1
+    lines = [
+        messages.unanswered_heading(first=first, last=first + len(page.items) - 1, total=page.total)
+    ]
+    names = {p.key: p.name or p.key for p in config.people}
+    for offset, item in enumerate(page.items):
+        thread, mention = item.thread, item.mention
+        age = messages.human_duration(now - thread.created_at)
+        claim = (
+            f"{names.get(thread.status_by or '', thread.status_by)} is on it"
+            if thread.status is ThreadStatus.CLAIMED
+            else "unclaimed"
+        )
+        who = f"@{mention.author.handle}" if mention and mention.author else "?"
+        text = " ".join((mention.text if mention else "").split())
+        text = text if len(text) <= TEXT_PREVIEW else text[: TEXT_PREVIEW - 1] + "…"
+        mirror = next((ref for ref in item.mirrors.values() if ref.chat == chat), None)
+        link = await link_of(mirror) if mirror else None
+        lines.append(
+            f"{first + offset}. {age} old · {sla_state(thread, now)} · {thread.route} · {claim}"
+            f" · {escape(who)}: {escape(repr(text))}" + (f" · {link}" if link else "")
+        )
+    if page.number < page.pages:
+        lines.append(messages.unanswered_more(command=f"{command} {page.number + 1}"))
+    return "\n".join(lines)
+
+
+async def answer_unanswered(
+    store: Store,
+    *,
+    config: Config,
+    chat: str,
+    argument: str,
+    link_of: LinkOf,
+    command: str,
+    escape: Callable[[str], str] = str,
+) -> str:
+    """What ``unanswered [page]`` says in a chat."""
+    text = argument.strip()
+    if text and not text.isdigit():
+        return messages.unanswered_usage(command=command)
+    page = await open_page(store, page=int(text) if text else 1)
+    return await render_page(
+        page, config=config, chat=chat, link_of=link_of, command=command, escape=escape
+    )
