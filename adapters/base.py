@@ -97,10 +97,16 @@ class ChatSink(Protocol):
         ...
 
     async def post_notice(
-        self, *, destination: Destination, text: str, reply_to: MirrorRef | None = None
+        self,
+        *,
+        destination: Destination,
+        text: str,
+        reply_to: MirrorRef | None = None,
+        monospace: bool = False,
     ) -> None:
-        """Post a plain message from Reachable itself (an alert, a posted reply), shown
-        literally; under ``reply_to`` (a thread's first message there) when given."""
+        """Post a plain message from Reachable itself (an alert, a posted reply, a report),
+        shown literally; under ``reply_to`` (a thread's first message there) when given;
+        ``monospace`` for a table."""
         ...
 
     async def find_posted(

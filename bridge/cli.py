@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 from redis.exceptions import RedisError
 
-from bridge.cli_rules import rules_group
+from bridge.cli_rules import report_command, rules_group
 from bridge.config import load_config
 from bridge.errors import ConfigError, ReachableError
 from bridge.logsafety import redact_secrets_in_logs
@@ -116,6 +116,7 @@ def keygen() -> None:
 
 
 cli.add_command(rules_group)
+cli.add_command(report_command)
 
 
 @cli.group("config")

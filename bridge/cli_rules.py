@@ -17,6 +17,7 @@ from bridge.errors import ConfigError
 from bridge.keys import Keys
 from bridge.models import Author, Media, Mention
 from bridge.replay import Kept, replay, report, stored_mentions
+from bridge.report import Report, report_text
 from bridge.routing import decide
 from bridge.rules_report import explain, trace_report
 from bridge.settings import Settings
@@ -155,3 +156,45 @@ def rules_replay(config_path: Path | None, since: str, rules_path: Path | None) 
     replayed = replay(mentions, candidate=candidate, now=now)
     name = str(rules_path or config_path or settings.config)
     click.echo(report(replayed, since=since, rules_name=name))
+
+
+@click.command("report")
+@CONFIG_OPTION
+@click.option("--since", default="7d", show_default=True, help="How far back: 24h, 7d, 30d...")
+@click.option("--png", "png_path", type=click.Path(path_type=Path), help="Also draw the chart.")
+@click.option("--tz", help="Time zone of days and times (default: the calendars').")
+def report_command(
+    config_path: Path | None, since: str, png_path: Path | None, tz: str | None
+) -> None:
+    """Mentions, answered share, response times and SLA breaches, by account, route and person."""
+    config = load_or_exit(config_path)
+    try:
+        period = parse_duration(since)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from None
+    try:
+        zone = ZoneInfo(tz or default_zone(config))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise click.BadParameter(f"unknown time zone {tz!r}", param_hint="--tz") from None
+    settings = Settings()
+    until = datetime.now(UTC)
+
+    async def build() -> tuple[Report, str]:
+        redis = connect(settings.redis_url)
+        try:
+            store = Store(redis, Keys(settings.key_prefix))
+            return await report_text(store, config, since=until - period, until=until, zone=zone)
+        finally:
+            await redis.aclose()
+
+    try:
+        built, text = asyncio.run(build())
+    except (OSError, RedisError) as exc:
+        click.echo(f"cannot read the threads from Redis: {exc}", err=True)
+        sys.exit(2)
+    click.echo(text)
+    if png_path is not None:
+        from bridge.report_chart import write_png
+
+        days = write_png(built, png_path, title=f"Time to first response, last {since}")
+        click.echo(f"Chart of {days} day(s) written to {png_path}")

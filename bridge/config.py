@@ -8,9 +8,10 @@ path inside the file (``routes[1].to[0]: unknown destination 'humas-slak' (known
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 import yaml
 from pydantic import BeforeValidator, Field, ValidationError, field_validator
@@ -94,6 +95,39 @@ class PersonConfig(Strict):
     speaks_for: list[str] = []
 
 
+class ReportsConfig(Strict):
+    """A report posted on a schedule: every `every` from `at` (local time), covering the period
+    since the previous one."""
+
+    to: str
+    every: Duration = timedelta(days=1)
+    at: Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")] = "08:00"
+    timezone: str = "UTC"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        return Calendar._known_zone(value)
+
+    @field_validator("every")
+    @classmethod
+    def _at_least_a_second(cls, value: timedelta) -> timedelta:
+        if value < timedelta(seconds=1):
+            raise ValueError("a report interval of at least 1s (1d for daily, 7d for weekly)")
+        return value
+
+    def next_due(self, now: datetime) -> datetime:
+        """The first scheduled time at or after ``now``."""
+        zone = ZoneInfo(self.timezone)
+        local = now.astimezone(zone)
+        hours, minutes = (int(part) for part in self.at.split(":"))
+        anchor = local.replace(hour=hours, minute=minutes, second=0, microsecond=0)
+        if anchor > local:
+            anchor -= timedelta(days=1)
+        steps = -(-(local - anchor) // self.every)
+        return (anchor + steps * self.every).astimezone(now.tzinfo)
+
+
 class EscalationConfig(Strict):
     """Where threads still unanswered at their SLA deadline go, and how often to remind."""
 
@@ -130,6 +164,7 @@ class Config(Strict):
     # When X gives a post no language, it is detected among these (all known ones if empty).
     detect_languages: list[Annotated[str, Field(pattern=r"^[a-z]{2,3}$")]] = []
     escalation: EscalationConfig | None = None
+    reports: ReportsConfig | None = None
     demo: DemoConfig | None = None
 
     def account(self, key: str) -> AccountConfig:
@@ -272,6 +307,13 @@ def _cross_check(config: Config) -> list[tuple[tuple[int | str, ...], str]]:
                     f"unknown person {linked!r} (known: {known(people)})",
                 )
             )
+    if config.reports and config.reports.to not in destinations:
+        problems.append(
+            (
+                ("reports", "to"),
+                f"unknown destination {config.reports.to!r} (known: {known(destinations)})",
+            )
+        )
     if config.escalation and config.escalation.to not in destinations:
         problems.append(
             (

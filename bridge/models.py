@@ -90,6 +90,10 @@ class Thread(Frozen):
     # Set when the thread is answered: the handle the reply went out as, and its address.
     answered_as: str | None = None
     answered_url: str | None = None
+    # The first answer ever recorded on the thread, for response-time reports.
+    first_response_at: datetime | None = None
+    first_response_by: str | None = None
+    first_response_as: str | None = None
 
 
 class Identity(StrEnum):

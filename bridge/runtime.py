@@ -240,7 +240,7 @@ class Runtime:
                 (supervision, None, 50),
             )
         ]
-        timekeeper = Timekeeper(store)
+        timekeeper = Timekeeper(store, config=self.current_config)
         tasks = [asyncio.create_task(r.run(stop), name=r.group) for r in runners]
         return [*tasks, asyncio.create_task(timekeeper.run(stop), name="timekeeper")]
 

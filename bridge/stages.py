@@ -202,7 +202,10 @@ class MirrorStage:
         sink = self.sinks[destination.chat]
         try:
             await sink.post_notice(
-                destination=destination, text=entry.fields["text"], reply_to=reply_to
+                destination=destination,
+                text=entry.fields["text"],
+                reply_to=reply_to,
+                monospace=entry.fields.get("format") == "report",
             )
         except (RateLimited, TransientError) as exc:
             await self.store.count_failure(exc)

@@ -229,6 +229,11 @@ class Store:
             version=int(data.get("version", 0)),
             answered_as=data.get("answered_as") or None,
             answered_url=data.get("answered_url") or None,
+            first_response_at=datetime.fromisoformat(data["first_response_at"])
+            if data.get("first_response_at")
+            else None,
+            first_response_by=data.get("first_response_by") or None,
+            first_response_as=data.get("first_response_as") or None,
         )
 
     async def mirror_destinations(self, thread_id: str) -> list[str]:

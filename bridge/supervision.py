@@ -18,7 +18,8 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
@@ -27,6 +28,7 @@ from bridge import messages
 from bridge.config import Config
 from bridge.keys import SUPERVISION_GROUP
 from bridge.models import Thread, ThreadStatus
+from bridge.report import report_text
 from bridge.store import Store, now_ms, utcnow
 from bridge.streams import Entry
 
@@ -60,12 +62,27 @@ def schedule_escalation(pipe: Pipeline, store: Store, thread: Thread) -> None:
 
 
 class Timekeeper:
-    """Moves due timers onto the timers stream; any number may run."""
+    """Moves due timers onto the timers stream, and keeps the next scheduled report's timer
+    set; any number may run."""
 
-    def __init__(self, store: Store, *, tick_s: float = TICK_S) -> None:
+    def __init__(
+        self, store: Store, *, config: Callable[[], Config] | None = None, tick_s: float = TICK_S
+    ) -> None:
         self.store = store
+        self.config = config
         self.tick_s = tick_s
         self._pop_due = store.redis.register_script(_POP_DUE)
+
+    async def plan_report(self) -> None:
+        """The next report's timer; its name holds its time, so every process adds the same."""
+        reports = self.config().reports if self.config else None
+        if reports is None:
+            return
+        due = reports.next_due(utcnow())
+        name = timer_name("report", str(int(due.timestamp() * 1000)), 0)
+        await self.store.redis.zadd(
+            self.store.keys.timers, {name: int(due.timestamp() * 1000)}, nx=True
+        )
 
     async def pop_due(self) -> int:
         keys = self.store.keys
@@ -75,6 +92,7 @@ class Timekeeper:
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
+                await self.plan_report()
                 while await self.pop_due() >= BATCH:
                     pass
             except (RedisError, OSError) as exc:
@@ -103,6 +121,9 @@ class SupervisionStage:
         effect_key = f"timer:{name}"
         effect = await self.store.effect(effect_key)
         config = self.config()
+        if kind == "report":
+            await self._report(entry, effect_key, done=effect is not None, due_ms=int(thread_id))
+            return
         thread = await self.store.thread(thread_id)
         target = config.escalation.to if config.escalation else None
         still_open = thread is not None and thread.status in (
@@ -145,6 +166,29 @@ class SupervisionStage:
         every = config.escalation.remind_every if config.escalation else None
         if every is not None:
             schedule(pipe, self.store, timer_name("remind", thread.id, step + 1), utcnow() + every)
+
+    async def _report(self, entry: Entry, effect_key: str, *, done: bool, due_ms: int) -> None:
+        """The scheduled report of the period that ends now, to its destination."""
+        reports = self.config().reports
+        text = None
+        if not done and reports is not None:
+            until = datetime.fromtimestamp(due_ms / 1000, UTC)
+            _, text = await report_text(
+                self.store,
+                self.config(),
+                since=until - reports.every,
+                until=until,
+                zone=ZoneInfo(reports.timezone),
+            )
+        async with self.store.redis.pipeline(transaction=True) as pipe:
+            if text is not None and reports is not None:
+                pipe.xadd(
+                    self.store.keys.outbox_stream,
+                    {"kind": "notice", "destination": reports.to, "text": text, "format": "report"},
+                )
+            pipe.hset(self.store.keys.effect(effect_key), mapping={"state": "done", "at": now_ms()})
+            pipe.xack(self.stream, self.group, entry.id)
+            await pipe.execute()
 
     async def _first_mention(self, thread_id: str) -> str:
         mentions = await self.store.thread_mentions(thread_id)

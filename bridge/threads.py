@@ -46,16 +46,31 @@ class TransitionRefused(ReachableError):
         self.wanted = wanted
 
 
-def _follow_open_list(pipe: Pipeline, store: Store, current: Thread, status: ThreadStatus) -> None:
-    """Keep the unanswered list in step, and time the first answer of a thread."""
+def _follow_open_list(
+    pipe: Pipeline,
+    store: Store,
+    current: Thread,
+    status: ThreadStatus,
+    *,
+    by: str | None,
+    answered: PostedReply | None,
+) -> None:
+    """Keep the unanswered list in step, and record the first answer a thread ever gets."""
     if status in (Status.ANSWERED, Status.DISMISSED):
         pipe.zrem(store.keys.open_threads, current.id)
     else:
         pipe.zadd(store.keys.open_threads, {current.id: int(current.created_at.timestamp() * 1000)})
-    if status is Status.ANSWERED and current.status is not Status.ANSWERED:
-        first_answer = current.status_at is None or current.answered_url is None
-        if first_answer:
-            observe_first_response(pipe, store, (utcnow() - current.created_at).total_seconds())
+    if status is Status.ANSWERED and current.first_response_at is None:
+        now = utcnow()
+        pipe.hset(
+            store.keys.thread(current.id),
+            mapping={
+                "first_response_at": now.isoformat(),
+                "first_response_by": by or "",
+                "first_response_as": answered.as_handle if answered else "",
+            },
+        )
+        observe_first_response(pipe, store, (now - current.created_at).total_seconds())
 
 
 def queue_refreshes(
@@ -115,7 +130,7 @@ async def change_state(
                 }
                 pipe.multi()  # type: ignore[no-untyped-call]
                 pipe.hset(thread_key, mapping=fields)
-                _follow_open_list(pipe, store, current, status)
+                _follow_open_list(pipe, store, current, status, by=by, answered=answered)
                 queue_refreshes(
                     pipe, store, thread_id=thread_id, version=version, destinations=destinations
                 )

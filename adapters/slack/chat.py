@@ -193,13 +193,19 @@ class SlackChat:
             raise wrap_slack_error(exc) from exc
 
     async def post_notice(
-        self, *, destination: Destination, text: str, reply_to: MirrorRef | None = None
+        self,
+        *,
+        destination: Destination,
+        text: str,
+        reply_to: MirrorRef | None = None,
+        monospace: bool = False,
     ) -> None:
         thread_ts = (reply_to.thread_root or reply_to.message_id) if reply_to else None
+        shown = render.escape_mrkdwn(text)
         try:
             await self.client.chat_postMessage(
                 channel=destination.address,
-                text=render.escape_mrkdwn(text),
+                text=f"```{shown}```" if monospace else shown,
                 thread_ts=thread_ts,
                 unfurl_links=False,
             )

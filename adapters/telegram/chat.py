@@ -269,11 +269,17 @@ class TelegramChat:
             raise wrap_telegram_error(exc) from exc
 
     async def post_notice(
-        self, *, destination: Destination, text: str, reply_to: MirrorRef | None = None
+        self,
+        *,
+        destination: Destination,
+        text: str,
+        reply_to: MirrorRef | None = None,
+        monospace: bool = False,
     ) -> None:
+        shown = render.escape(text[: render.MESSAGE_LIMIT - 20])
         await self._send(
             destination,
-            text=render.escape(text),
+            text=f"<pre>{shown}</pre>" if monospace else shown,
             parse_mode=ParseMode.HTML,
             message_thread_id=getattr(destination, "topic", None),
             reply_parameters=ReplyParameters(

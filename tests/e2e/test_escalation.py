@@ -11,12 +11,14 @@ from tests.e2e.test_mentions_to_slack import settle
 from tests.e2e.test_replies import open_reply_form, replies_on_x, submit
 
 FAST = CONFIG.replace("sla: 4h", "sla: 3s").replace(
-    "escalation: {to: supervisors}", "escalation: {to: supervisors, remind_every: 2s}"
+    "escalation: {to: supervisors}",
+    "escalation: {to: supervisors, remind_every: 2s}\nreports: {to: supervisors, every: 4s}",
 )
 
 
-def top_level(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [m for m in messages if m.get("thread_ts") in (None, m["ts"])]
+def mirrors(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Top-level messages that mirror a thread (notices and reports carry no blocks)."""
+    return [m for m in messages if m.get("thread_ts") in (None, m["ts"]) and m.get("blocks")]
 
 
 def test_a_late_thread_escalates_once_reminds_and_stops_when_answered(
@@ -31,7 +33,7 @@ def test_a_late_thread_escalates_once_reminds_and_stops_when_answered(
     mirror = settle(deployment, 1)[0]
 
     escalated = wait_for(
-        lambda: top_level(emulators.messages("C0SUPER")),
+        lambda: mirrors(emulators.messages("C0SUPER")),
         timeout=20,
         what="the escalation",
     )
@@ -50,10 +52,27 @@ def test_a_late_thread_escalates_once_reminds_and_stops_when_answered(
     submit(emulators, "U0RINA", view, "Halo, silakan sampaikan laporannya.")
     wait_for(lambda: replies_on_x(emulators), what="the answer on X")
     wait_for(
-        lambda: "Answered by rina" in str(emulators.messages("C0SUPER")[0]["blocks"]),
+        lambda: "Answered by rina" in str(mirrors(emulators.messages("C0SUPER"))[0]["blocks"]),
         what="the escalated mirror showing the answer",
     )
     count = len(reminders())
     time.sleep(5)  # more than two reminder intervals
     assert len(reminders()) <= count + 1  # at most one was already on its way
-    assert len(top_level(emulators.messages("C0SUPER"))) == 1, "escalated once, two workers"
+    assert len(mirrors(emulators.messages("C0SUPER"))) == 1, "escalated once, with two workers"
+
+    # The scheduled report (every 4 s here): one per period, whatever the number of workers.
+    def reports() -> list[str]:
+        return [
+            str(m["text"]).split("\n", 1)[0]
+            for m in emulators.messages("C0SUPER")
+            if "Reachable report" in str(m["text"])
+        ]
+
+    wait_for(lambda: len(reports()) >= 2, timeout=15, what="two scheduled reports")
+    assert len(reports()) == len(set(reports())), reports()
+    latest = next(
+        str(m["text"])
+        for m in reversed(emulators.messages("C0SUPER"))
+        if "Reachable report" in str(m["text"])
+    )
+    assert latest.startswith("```Reachable report, ")
