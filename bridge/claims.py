@@ -140,6 +140,44 @@ class ThreadDesk:
         await self._audit(person, chat, thread_id, "dismissed", shown)
         return messages.dismiss_done(reason=shown)
 
+    async def reassign(
+        self, reference: str, supervisor: PersonConfig, target: str, *, chat: str
+    ) -> str:
+        """A supervisor hands a thread (by its short reference) to a named person."""
+        if not is_supervisor(supervisor):
+            return messages.assign_supervisors_only()
+        people = {p.key: p for p in self.config().people}
+        person = people.get(target.lstrip("@").lower())
+        if person is None:
+            return messages.assign_unknown_person(target, known=sorted(people))
+        thread_id = await self.find_open(reference)
+        if thread_id is None:
+            return messages.assign_no_thread(reference)
+        try:
+            await change_state(
+                self.store,
+                thread_id,
+                status=ThreadStatus.CLAIMED,
+                by=person.key,
+                only_if=lambda current: current.status in (ThreadStatus.OPEN, ThreadStatus.CLAIMED),
+            )
+        except (TransitionRefused, UnknownThread):
+            return messages.try_again()
+        await self._audit(supervisor, chat, thread_id, "reassigned", f"to {person.key}")
+        return messages.assign_done(name=self.name_of(person.key), reference=reference)
+
+    async def find_open(self, reference: str) -> str | None:
+        """The open thread whose short reference (as the unanswered list shows it) this is."""
+        reference = reference.strip().lower()
+        if len(reference) < 4:
+            return None
+        found = [
+            str(thread_id)
+            for thread_id in await self.store.redis.zrange(self.store.keys.open_threads, 0, -1)
+            if short_reference(str(thread_id)).startswith(reference)
+        ]
+        return found[0] if len(found) == 1 else None
+
     def _closed(self, thread: Thread) -> str:
         if thread.status is ThreadStatus.ANSWERED:
             return messages.reply_already_answered(by=self.name_of(thread.status_by))
@@ -157,6 +195,11 @@ class ThreadDesk:
         return (
             self._closed(thread) if thread.status is not ThreadStatus.OPEN else messages.try_again()
         )
+
+
+def short_reference(thread_id: str) -> str:
+    """Six characters that name a thread in chat (``/reachable assign 3f9a1c rina``)."""
+    return thread_id.rsplit("-", 1)[-1][:6]
 
 
 def _ago(moment: datetime | None) -> str:

@@ -127,6 +127,29 @@ def thread_dismissed_already(*, by: str, reason: str) -> str:
     return f"{by} dismissed this thread" + (f" ({reason})" if reason else "") + "."
 
 
+def assign_supervisors_only() -> str:
+    return "Only supervisors may hand a thread to someone; claim it yourself instead."
+
+
+def assign_unknown_person(name: str, *, known: list[str]) -> str:
+    return f"There is nobody called {name!r} on the staff list (known: {', '.join(known)})."
+
+
+def assign_no_thread(reference: str) -> str:
+    return (
+        f"No open thread matches [{reference}]. Copy the reference from the unanswered list, "
+        "like /reachable assign 3f9a1c rina."
+    )
+
+
+def assign_usage(*, command: str) -> str:
+    return f"Write the thread's reference and the person, like {command} 3f9a1c rina."
+
+
+def assign_done(*, name: str, reference: str) -> str:
+    return f"Thread [{reference}] is now {name}'s; every mirror shows it."
+
+
 def try_again() -> str:
     return "The thread changed just now; have a look and try again."
 
@@ -386,6 +409,8 @@ def telegram_help() -> str:
         "/pin 1234567: finish linking with the PIN X shows you\n"
         "/unlink: disconnect it\n\n"
         "/unanswered: open threads, oldest first\n"
+        "/assign <ref> <person>: for supervisors, hand a thread to someone (or answer a "
+        "mirrored mention with /assign <person>)\n"
         "For admins: /rules (the routing rules), /route <text> (where it would go), "
         "/reload (reload the config)"
     )
@@ -398,6 +423,7 @@ def slash_help(command: str) -> str:
         f"• `{command} pin 1234567`: finish linking with the PIN X shows you\n"
         f"• `{command} unlink`: disconnect it\n"
         f"• `{command} unanswered [page]`: open threads, oldest first\n"
+        f"• `{command} assign <ref> <person>`: for supervisors, hand a thread to someone\n"
         f"• `{command} rules`, `{command} route <text>`, `{command} reload`: for admins, the "
         "routing rules, where a text would go, and reloading the config\n"
         f"• `{command} help`: this help\n"

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bridge import messages
+from bridge.claims import short_reference
 from bridge.config import Config
 from bridge.models import Mention, MirrorRef, Thread, ThreadStatus
 from bridge.store import Store, utcnow
@@ -100,7 +101,8 @@ async def render_page(
         mirror = next((ref for ref in item.mirrors.values() if ref.chat == chat), None)
         link = await link_of(mirror) if mirror else None
         lines.append(
-            f"{first + offset}. {age} old · {sla_state(thread, now)} · {thread.route} · {claim}"
+            f"{first + offset}. [{short_reference(thread.id)}] {age} old · "
+            f"{sla_state(thread, now)} · {thread.route} · {claim}"
             f" · {escape(who)}: {escape(repr(text))}" + (f" · {link}" if link else "")
         )
     if page.number < page.pages:

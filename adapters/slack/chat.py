@@ -494,6 +494,18 @@ class SlackChat:
                 pin_command=f"`{name} pin <PIN>`",
             )
             await self._respond(command, answer)
+        elif verb == "assign" and self._threads is not None:
+            reference, _, target = argument.strip().partition(" ")
+            if person is None:
+                await ack(text=messages.unknown_person())
+            elif not reference or not target.strip():
+                await ack(text=messages.assign_usage(command=f"{name} assign"))
+            else:
+                await ack(
+                    text=await self._threads.reassign(
+                        reference, person, target.strip(), chat=self.chat
+                    )
+                )
         elif verb == "unanswered":
             if person is None:
                 await ack(text=messages.unknown_person())

@@ -88,6 +88,7 @@ COMMANDS = [
     BotCommand("link", "Connect your own X account (private chat)"),
     BotCommand("unlink", "Disconnect your X account (private chat)"),
     BotCommand("unanswered", "Open threads, oldest first"),
+    BotCommand("assign", "Supervisors: hand a thread to someone"),
     BotCommand("rules", "Admins: the routing rules"),
     BotCommand("route", "Admins: where a text would be routed"),
     BotCommand("reload", "Admins: reload the config file"),
@@ -396,6 +397,7 @@ class TelegramChat:
         app.add_handler(CommandHandler(list(LINK_COMMANDS), staff.on_link_command))
         app.add_handler(CommandHandler(list(ADMIN_VERBS), staff.on_admin_command))
         app.add_handler(CommandHandler("unanswered", staff.on_unanswered))
+        app.add_handler(CommandHandler("assign", staff.on_assign))
         app.add_handler(
             MessageHandler(filters.TEXT & filters.REPLY & ~filters.COMMAND, staff.on_reply_text)
         )

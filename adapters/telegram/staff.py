@@ -32,7 +32,7 @@ from telegram.ext import ContextTypes
 
 from bridge import messages
 from bridge.admin import AdminDesk, answer_admin_command
-from bridge.claims import DISMISS_REASONS, ThreadDesk
+from bridge.claims import DISMISS_REASONS, ThreadDesk, short_reference
 from bridge.config import Config, PersonConfig
 from bridge.linking import LinkDesk, answer_link_command
 from bridge.models import Identity, MirrorRef, ThreadStatus
@@ -341,6 +341,31 @@ class StaffHandlers:
             await message.reply_text(
                 answer, link_preview_options=LinkPreviewOptions(is_disabled=True)
             )
+
+    async def on_assign(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/assign <ref> <person>, or /assign <person> in answer to a mirrored mention."""
+        message = update.effective_message
+        if message is None or message.text is None or self._threads is None:
+            return
+        person = self._person(message.from_user.id if message.from_user else None)
+        words = message.text.split()[1:]
+        shown = None
+        if message.reply_to_message is not None:
+            shown = await self._store.shown_in(
+                self.chat, str(message.chat_id), str(message.reply_to_message.message_id)
+            )
+        if person is None:
+            answer = messages.unknown_person()
+        elif shown is not None and len(words) == 1:
+            answer = await self._threads.reassign(
+                short_reference(shown[0]), person, words[0], chat=self.chat
+            )
+        elif len(words) == 2:
+            answer = await self._threads.reassign(words[0], person, words[1], chat=self.chat)
+        else:
+            answer = messages.assign_usage(command="/assign")
+        with contextlib.suppress(TelegramError):
+            await message.reply_text(answer)
 
     async def on_pasted_pin(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A PIN pasted on its own in the private chat finishes linking, like /pin."""

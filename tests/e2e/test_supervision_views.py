@@ -34,7 +34,7 @@ def test_the_unanswered_list_metrics_and_readiness(deployment: Deployment) -> No
     )
     page = str(result.json()["body"])
     assert "Unanswered threads, oldest first (1 to 10 of 12):" in page
-    assert "1. under a minute old · due in" in page and "unclaimed" in page
+    assert "] under a minute old · due in" in page and "unclaimed" in page
     assert "pertanyaan nomor 0 &lt;!channel&gt;" in page and "<!channel>" not in page
     assert "/archives/C0HUMAS/p" in page, "a permalink to the mirror"
     assert "More: /reachable unanswered 2" in page
@@ -43,6 +43,20 @@ def test_the_unanswered_list_metrics_and_readiness(deployment: Deployment) -> No
         {"user": "U0SARI", "channel": "C0HUMAS", "command": "/reachable", "text": "unanswered 2"},
     )
     assert "(11 to 12 of 12)" in str(result.json()["body"])
+
+    # Sari, a supervisor, hands the oldest thread to Rina by its reference; Rina may not.
+    reference = page.split("1. [", 1)[1][:6]
+    assign = {"user": "U0SARI", "channel": "C0HUMAS", "command": "/reachable"}
+    done = emulators.slack_control("command", {**assign, "text": f"assign {reference} rina"})
+    assert f"Thread [{reference}] is now rina's" in str(done.json()["body"])
+    refused = emulators.slack_control(
+        "command", {**assign, "user": "U0RINA", "text": f"assign {reference} sari"}
+    )
+    assert "Only supervisors" in str(refused.json()["body"])
+    wait_for(
+        lambda: any("rina is on it" in str(m["blocks"]) for m in emulators.messages()),
+        what="the assigned thread's mirror",
+    )
 
     emulators.telegram_control("send", {"user_id": 1002, "chat_id": GROUP, "text": "/unanswered"})
     listed = wait_for(
@@ -54,7 +68,7 @@ def test_the_unanswered_list_metrics_and_readiness(deployment: Deployment) -> No
     before = metrics(deployment)
     assert before["reachable_mentions_in_total"] == 12
     assert before["reachable_mirrors_out_total"] == 24
-    assert before["reachable_open_threads"] == 12
+    assert before["reachable_open_threads"] == 12  # a claimed thread is still unanswered
     newest = next(m for m in mirrors if "nomor 11" in str(m["blocks"]))
     submit(emulators, "U0RINA", open_reply_form(emulators, "U0RINA", newest), "Terima kasih.")
     wait_for(lambda: replies_on_x(emulators), what="the answer")

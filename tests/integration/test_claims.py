@@ -67,3 +67,24 @@ async def test_takeover_needs_a_second_press_and_release_needs_the_holder_or_a_s
     assert "Rina dismissed this thread (duplicate)" in await desk.claim(
         thread_id, BUDI, chat="slack"
     )
+
+
+async def test_supervisors_hand_a_thread_to_a_named_person_by_its_reference(
+    store: Store,
+) -> None:
+    from bridge.claims import short_reference
+
+    thread_id = await a_thread(store)
+    desk = ThreadDesk(store, config=lambda: CONFIG)
+    reference = short_reference(thread_id)
+    assert "Only supervisors" in await desk.reassign(reference, RINA, "budi", chat="slack")
+    assert "nobody called 'eve'" in await desk.reassign(reference, SARI, "eve", chat="slack")
+    assert "No open thread matches [zzzzzz]" in await desk.reassign(
+        "zzzzzz", SARI, "budi", chat="slack"
+    )
+    assert "now Budi's" in await desk.reassign(reference, SARI, "@Budi", chat="slack")
+    thread = await store.thread(thread_id)
+    assert thread is not None and (thread.status, thread.status_by) == (
+        ThreadStatus.CLAIMED,
+        "budi",
+    )
