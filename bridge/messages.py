@@ -158,6 +158,10 @@ def escalation_line(*, late: str, sla: timedelta, route: str) -> str:
     return f"⏰ {late} past its SLA ({format_duration(sla)}, route {route})"
 
 
+def escalation_origin() -> str:
+    return "Open where it was mirrored"
+
+
 def escalation_reminder(*, late: str, claimed_by: str | None) -> str:
     who = f"{claimed_by} is on it" if claimed_by else "nobody has claimed it"
     return f"⏰ Still unanswered, {late} past its SLA; {who}."

@@ -147,8 +147,11 @@ class MentionCard(Frozen):
     sla_deadline: datetime | None
     is_first_in_thread: bool
     tags: tuple[str, ...] = ()
-    # On the thread's mirror in the escalation destination: how late it is.
+    # On the thread's mirror in the escalation destination: how late it is, the mirror it was
+    # escalated from, and (filled in by the chat adapter) a link to that mirror.
     escalation: str | None = None
+    origin: MirrorRef | None = None
+    origin_link: str | None = None
     status: ThreadStatus = ThreadStatus.OPEN
     status_by: str | None = None
     status_note: str | None = None

@@ -250,7 +250,7 @@ class MirrorStage:
                 log.info("%s was already posted by an interrupted attempt", effect_key)
                 await self._finish(entry, effect_key, found, thread, destination_key, is_root)
                 return
-        card = self._card(thread, mention, is_root=is_root, destination=destination_key)
+        card = await self._card(thread, mention, is_root=is_root, destination=destination_key)
         ref = await self._post(sink, destination, card, reply_to, effect_key, entry, deadline)
         if ref is not None:
             await self._finish(entry, effect_key, ref, thread, destination_key, is_root)
@@ -279,7 +279,7 @@ class MirrorStage:
             await self._ack(entry)
             return
         sink = self.sinks[destination.chat]
-        card = self._card(thread, mention, is_root=True, destination=destination_key)
+        card = await self._card(thread, mention, is_root=True, destination=destination_key)
         try:
             await sink.edit_mention(destination=destination, ref=ref, card=card)
         except RateLimited as exc:
@@ -311,11 +311,21 @@ class MirrorStage:
                 )
             await asyncio.sleep(0.2)
 
-    def _card(
+    async def _card(
         self, thread: Thread, mention: Mention, *, is_root: bool, destination: str
     ) -> MentionCard:
         config = self.config()
         escalated = config.escalation is not None and config.escalation.to == destination
+        origin = None
+        if escalated and is_root:
+            # Prefer a mirror in the same chat platform: that one the chat can link to.
+            chat = config.destinations[destination].chat
+            refs = [
+                ref
+                for other in await self.store.mirror_destinations(thread.id)
+                if other != destination and (ref := await self.store.mirror(thread.id, other))
+            ]
+            origin = min(refs, key=lambda ref: ref.chat != chat, default=None)
         sla = thread.sla_deadline - thread.created_at if thread.sla_deadline else None
         try:
             handle = config.account(thread.account).handle
@@ -332,6 +342,7 @@ class MirrorStage:
             is_first_in_thread=is_root,
             tags=thread.tags,
             escalation=escalation_line(thread, now=utcnow()) if escalated and is_root else None,
+            origin=origin,
             status=thread.status,
             status_by=self._person_name(thread.status_by),
             status_note=thread.status_note,

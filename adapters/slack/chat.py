@@ -157,6 +157,7 @@ class SlackChat:
         reply_to: MirrorRef | None,
         effect_key: str,
     ) -> MirrorRef:
+        card = await self._with_origin_link(card)
         try:
             response = await self.client.chat_postMessage(
                 channel=destination.address,
@@ -182,6 +183,7 @@ class SlackChat:
     async def edit_mention(
         self, *, destination: Destination, ref: MirrorRef, card: MentionCard
     ) -> None:
+        card = await self._with_origin_link(card)
         try:
             await self.client.chat_update(
                 channel=ref.channel,
@@ -516,7 +518,7 @@ class SlackChat:
                     config=self._config(),
                     chat=self.chat,
                     argument=argument,
-                    link_of=self._permalink,
+                    link_of=self._permalink_markup,
                     command=f"{name} unanswered",
                     escape=lambda text: render.defuse_broadcasts(render.escape_mrkdwn(text)),
                 )
@@ -529,6 +531,13 @@ class SlackChat:
         else:
             await ack(text=messages.slash_help(name))
 
+    async def _with_origin_link(self, card: MentionCard) -> MentionCard:
+        """An escalated mirror links to the message it was escalated from, when in Slack."""
+        if card.origin is None or card.origin.chat != self.chat:
+            return card
+        link = await self._permalink(card.origin)
+        return card.model_copy(update={"origin_link": link}) if link else card
+
     async def _permalink(self, ref: MirrorRef) -> str | None:
         try:
             answer = await self.client.chat_getPermalink(
@@ -537,7 +546,11 @@ class SlackChat:
         except SlackApiError:
             return None
         link = answer.get("permalink")
-        return f"<{link}|open>" if isinstance(link, str) else None
+        return link if isinstance(link, str) else None
+
+    async def _permalink_markup(self, ref: MirrorRef) -> str | None:
+        link = await self._permalink(ref)
+        return f"<{render.escape_mrkdwn(link)}|open>" if link else None
 
     async def _respond(self, command: dict[str, Any], text: str) -> None:
         """A later, private answer to a slash command, through its response_url."""

@@ -120,9 +120,12 @@ def actions_block(card: MentionCard) -> dict[str, Any] | None:
 
 def status_block(card: MentionCard) -> dict[str, Any] | None:
     line = messages.status_line(card)
-    if not line and not card.escalation:
+    if not line and not card.escalation and not card.origin_link:
         return None
     elements = [plain(text) for text in (card.escalation, line) if text]
+    if card.origin_link:
+        link = escape_mrkdwn(card.origin_link)
+        elements.append(mrkdwn(f"<{link}|{messages.escalation_origin()}>"))
     if card.answered_url:
         elements.append(mrkdwn(f"<{escape_mrkdwn(card.answered_url)}|{messages.view_reply()}>"))
     return {"type": "context", "elements": elements}

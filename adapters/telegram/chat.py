@@ -57,7 +57,7 @@ from telegram.ext import (
 
 from adapters.base import AdapterContext
 from adapters.telegram import render
-from adapters.telegram.staff import StaffHandlers
+from adapters.telegram.staff import StaffHandlers, message_link
 from bridge import messages
 from bridge.admin import ADMIN_VERBS, AdminDesk
 from bridge.alerts import alert_admins
@@ -222,7 +222,7 @@ class TelegramChat:
         effect_key: str,
     ) -> MirrorRef:
         topic = getattr(destination, "topic", None)
-        parts = render.mention_messages(card)
+        parts = render.mention_messages(await _with_origin_link(card))
         first: Message | None = None
         for part in parts:
             anchor = reply_to.message_id if first is None and reply_to else None
@@ -252,7 +252,7 @@ class TelegramChat:
     async def edit_mention(
         self, *, destination: Destination, ref: MirrorRef, card: MentionCard
     ) -> None:
-        first = render.mention_messages(card)[0]
+        first = render.mention_messages(await _with_origin_link(card))[0]
         try:
             await self.bot.edit_message_text(
                 chat_id=int(ref.channel),
@@ -486,6 +486,14 @@ class TelegramChat:
         if self._started:
             await self.application.shutdown()
             self._started = False
+
+
+async def _with_origin_link(card: MentionCard) -> MentionCard:
+    """An escalated mirror links to the message it was escalated from, when in Telegram."""
+    if card.origin is None or card.origin.chat != "telegram":
+        return card
+    link = await message_link(card.origin)
+    return card.model_copy(update={"origin_link": link}) if link else card
 
 
 def _markup(rows: list[list[dict[str, str]]] | None) -> InlineKeyboardMarkup | None:

@@ -118,6 +118,9 @@ def _footer(card: MentionCard) -> str:
     lines.append(" · ".join([escape(p) for p in posted] + ([link] if link else [])))
     if card.escalation:
         lines.append(f"<b>{escape(card.escalation)}</b>")
+    if card.origin_link:
+        href = html.escape(card.origin_link, quote=True)
+        lines.append(f'<a href="{href}">{escape(messages.escalation_origin())}</a>')
     status = messages.status_line(card)
     if status:
         link = ""

@@ -40,6 +40,9 @@ def test_a_late_thread_escalates_once_reminds_and_stops_when_answered(
     assert len(escalated) == 1
     assert "past its SLA (3s, route everything-else)" in str(escalated[0]["blocks"])
     assert "reply_institution" in slack_buttons(escalated[0]), "the same buttons as any mirror"
+    assert f"/archives/C0HUMAS/p{mirror['ts'].replace('.', '')}|Open where it was mirrored" in str(
+        escalated[0]["blocks"]
+    )
 
     def reminders() -> list[dict[str, object]]:
         return [m for m in emulators.messages("C0SUPER") if "Still unanswered" in str(m["text"])]
