@@ -183,11 +183,12 @@ def unanswered_usage(*, command: str) -> str:
     return f"Write a page number after the command, like {command} 2."
 
 
-def status_line(card: MentionCard) -> str | None:
-    """How a thread's state reads on its mirrors; None while it is simply open."""
+def status_line(card: MentionCard, *, since: str | None = None) -> str | None:
+    """How a thread's state reads on its mirrors; None while it is simply open. ``since`` is
+    when a claim was made, as the chat shows times."""
     who = card.status_by or "someone"
     if card.status == "claimed":
-        return f"🙋 {who} is on it"
+        return f"🙋 {who} is on it" + (f" · since {since}" if since else "")
     if card.status == "answered":
         line = "✅ Answered directly on X" if card.status_by is None else f"✅ Answered by {who}"
         if card.answered_as:

@@ -123,6 +123,9 @@ def status_block(card: MentionCard) -> dict[str, Any] | None:
     if not line and not card.escalation and not card.origin_link:
         return None
     elements = [plain(text) for text in (card.escalation, line) if text]
+    if card.status == "claimed" and card.status_at is not None:
+        # Slack shows the time in each reader's own time zone.
+        elements.append(mrkdwn("since " + slack_date(card.status_at, "{time}")))
     if card.origin_link:
         link = escape_mrkdwn(card.origin_link)
         elements.append(mrkdwn(f"<{link}|{messages.escalation_origin()}>"))

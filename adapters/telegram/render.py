@@ -121,7 +121,8 @@ def _footer(card: MentionCard) -> str:
     if card.origin_link:
         href = html.escape(card.origin_link, quote=True)
         lines.append(f'<a href="{href}">{escape(messages.escalation_origin())}</a>')
-    status = messages.status_line(card)
+    since = card.status_at.strftime("%H:%M UTC") if card.status_at else None
+    status = messages.status_line(card, since=since)
     if status:
         link = ""
         if card.answered_url:

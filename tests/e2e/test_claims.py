@@ -35,6 +35,8 @@ def test_one_claim_wins_across_chats_then_a_takeover_a_refused_release_and_a_dis
         what="Telegram showing Rina's claim",
     )
     assert "release" in telegram_buttons(emulators.telegram_messages()[0])
+    assert "rina is on it · since " in emulators.telegram_messages()[0]["text"]
+    assert "since <!date^" in str(emulators.messages()[0]["blocks"]), "local time in Slack"
 
     # Sari, in Telegram, is told who has it; pressing again within a minute takes it over.
     told = emulators.answer_text(emulators.press(SARI_TG, GROUP, telegram["message_id"], "claim"))
