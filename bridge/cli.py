@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import click
-from redis.exceptions import RedisError
 
 from bridge.cli_rules import report_command, rules_group
 from bridge.config import load_config
@@ -79,28 +78,14 @@ def run(config_path: Path | None, roles: tuple[str, ...]) -> None:
 def audit(since: str) -> None:
     """Print every attempt to reply or act from chat, allowed or refused, oldest first."""
     from bridge import audit as audit_log
+    from bridge.cli_rules import read_redis
     from bridge.durations import parse_duration
-    from bridge.keys import Keys
-    from bridge.store import Store, connect
 
     try:
         period = parse_duration(since)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--since") from None
-    settings = Settings()
-
-    async def main() -> list[dict[str, str]]:
-        redis = connect(settings.redis_url)
-        try:
-            return await audit_log.entries(Store(redis, Keys(settings.key_prefix)), since=period)
-        finally:
-            await redis.aclose()
-
-    try:
-        found = asyncio.run(main())
-    except (OSError, RedisError) as exc:
-        click.echo(f"cannot read the audit log from Redis: {exc}", err=True)
-        sys.exit(2)
+    found = read_redis(lambda store: audit_log.entries(store, since=period), what="the audit log")
     if not found:
         click.echo(f"No audit entries in the last {since}.")
     for entry in found:

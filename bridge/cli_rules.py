@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
@@ -17,11 +19,13 @@ from bridge.errors import ConfigError
 from bridge.keys import Keys
 from bridge.models import Author, Media, Mention
 from bridge.replay import Kept, replay, report, stored_mentions
-from bridge.report import Report, report_text
+from bridge.report import report_text
 from bridge.routing import decide
 from bridge.rules_report import explain, trace_report
 from bridge.settings import Settings
 from bridge.store import Store, connect
+
+T = TypeVar("T")
 
 CONFIG_OPTION = click.option(
     "--config",
@@ -40,6 +44,25 @@ def load_or_exit(path: Path | None) -> Config:
         for where, detail in exc.problems:
             click.echo(f"  {where}: {detail}" if where else f"  {detail}", err=True)
         sys.exit(1)
+
+
+def read_redis(work: Callable[[Store], Awaitable[T]], *, what: str) -> T:
+    """Run ``work`` against the deployment's Redis (REACHABLE_REDIS_URL, key prefix), or exit
+    saying what could not be read."""
+    settings = Settings()
+
+    async def main() -> T:
+        redis = connect(settings.redis_url)
+        try:
+            return await work(Store(redis, Keys(settings.key_prefix)))
+        finally:
+            await redis.aclose()
+
+    try:
+        return asyncio.run(main())
+    except (OSError, RedisError) as exc:
+        click.echo(f"cannot read {what} from Redis: {exc}", err=True)
+        sys.exit(2)
 
 
 def default_zone(config: Config) -> str:
@@ -139,20 +162,9 @@ def rules_replay(config_path: Path | None, since: str, rules_path: Path | None) 
     settings = Settings()
     now = datetime.now(UTC)
 
-    async def kept() -> list[Kept]:
-        redis = connect(settings.redis_url)
-        try:
-            return await stored_mentions(
-                Store(redis, Keys(settings.key_prefix)), since=now - period
-            )
-        finally:
-            await redis.aclose()
-
-    try:
-        mentions = asyncio.run(kept())
-    except (OSError, RedisError) as exc:
-        click.echo(f"cannot read the kept mentions from Redis: {exc}", err=True)
-        sys.exit(2)
+    mentions: list[Kept] = read_redis(
+        lambda store: stored_mentions(store, since=now - period), what="the kept mentions"
+    )
     replayed = replay(mentions, candidate=candidate, now=now)
     name = str(rules_path or config_path or settings.config)
     click.echo(report(replayed, since=since, rules_name=name))
@@ -176,22 +188,12 @@ def report_command(
         zone = ZoneInfo(tz or default_zone(config))
     except (ZoneInfoNotFoundError, ValueError):
         raise click.BadParameter(f"unknown time zone {tz!r}", param_hint="--tz") from None
-    settings = Settings()
     until = datetime.now(UTC)
 
-    async def build() -> tuple[Report, str]:
-        redis = connect(settings.redis_url)
-        try:
-            store = Store(redis, Keys(settings.key_prefix))
-            return await report_text(store, config, since=until - period, until=until, zone=zone)
-        finally:
-            await redis.aclose()
-
-    try:
-        built, text = asyncio.run(build())
-    except (OSError, RedisError) as exc:
-        click.echo(f"cannot read the threads from Redis: {exc}", err=True)
-        sys.exit(2)
+    built, text = read_redis(
+        lambda store: report_text(store, config, since=until - period, until=until, zone=zone),
+        what="the threads",
+    )
     click.echo(text)
     if png_path is not None:
         from bridge.report_chart import write_png
