@@ -78,6 +78,9 @@ class Thread(Frozen):
     route: str
     priority: str = "normal"
     sla_deadline: datetime | None = None
+    # Which SLA the deadline belongs to: a thread reopened by a new mention gets a new one.
+    sla_round: int = 0
+    sla: timedelta | None = None
     tags: tuple[str, ...] = ()
     created_at: datetime
     mention_count: int = 1

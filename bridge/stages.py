@@ -68,6 +68,7 @@ class RouterStage:
             route=decision.route,
             priority=decision.priority,
             sla_deadline=created_at + decision.sla,
+            sla=decision.sla,
             tags=decision.tags,
             created_at=created_at,
         )
@@ -76,7 +77,21 @@ class RouterStage:
         mirrored = await self.store.mirror_destinations(thread.id) if joined.reopened else []
         async with self.store.redis.pipeline(transaction=True) as pipe:
             if joined.created:
-                schedule_escalation(pipe, self.store, thread)
+                schedule_escalation(pipe, self.store, thread.id, thread.sla_deadline)
+            if joined.reopened:
+                # A new question after an answer: a new SLA, timed from now.
+                reopened = await self.store.thread(thread.id)
+                round_ = reopened.version if reopened else 0
+                deadline = created_at + decision.sla
+                pipe.hset(
+                    keys.thread(thread.id),
+                    mapping={
+                        "sla_deadline": deadline.isoformat(),
+                        "sla_round": round_,
+                        "sla_s": int(decision.sla.total_seconds()),
+                    },
+                )
+                schedule_escalation(pipe, self.store, thread.id, deadline, round_=round_)
             if mirrored:
                 reopened = await self.store.thread(thread.id)
                 queue_refreshes(
@@ -326,7 +341,9 @@ class MirrorStage:
                 if other != destination and (ref := await self.store.mirror(thread.id, other))
             ]
             origin = min(refs, key=lambda ref: ref.chat != chat, default=None)
-        sla = thread.sla_deadline - thread.created_at if thread.sla_deadline else None
+        sla = thread.sla or (
+            thread.sla_deadline - thread.created_at if thread.sla_deadline else None
+        )
         try:
             handle = config.account(thread.account).handle
         except KeyError:

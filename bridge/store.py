@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, cast
 
 import redis.asyncio as aioredis
@@ -177,6 +177,7 @@ class Store:
             "tags": ",".join(thread.tags),
             "created_at": thread.created_at.isoformat(),
             "sla_deadline": thread.sla_deadline.isoformat() if thread.sla_deadline else "",
+            "sla_s": int(thread.sla.total_seconds()) if thread.sla else "",
         }
         raw = await self._join_thread(
             keys=[
@@ -218,6 +219,8 @@ class Store:
             route=data["route"],
             priority=data["priority"],
             tags=tuple(t for t in data.get("tags", "").split(",") if t),
+            sla_round=int(data.get("sla_round") or 0),
+            sla=timedelta(seconds=int(data["sla_s"])) if data.get("sla_s") else None,
             sla_deadline=datetime.fromisoformat(data["sla_deadline"])
             if data.get("sla_deadline")
             else None,

@@ -47,18 +47,22 @@ return #due
 """
 
 
-def timer_name(kind: str, thread_id: str, step: int) -> str:
-    return f"{kind}|{thread_id}|{step}"
+def timer_name(kind: str, subject: str, step: int, round_: int = 0) -> str:
+    """``kind|subject|round.step``: the subject is a thread id (or a report's due time); the
+    round is the thread's SLA round, so timers of an SLA that was replaced do nothing."""
+    return f"{kind}|{subject}|{round_}.{step}"
 
 
 def schedule(pipe: Pipeline, store: Store, name: str, due: datetime) -> None:
     pipe.zadd(store.keys.timers, {name: int(due.timestamp() * 1000)})
 
 
-def schedule_escalation(pipe: Pipeline, store: Store, thread: Thread) -> None:
+def schedule_escalation(
+    pipe: Pipeline, store: Store, thread_id: str, deadline: datetime | None, *, round_: int = 0
+) -> None:
     """At the thread's SLA deadline, the first step: escalate."""
-    if thread.sla_deadline is not None:
-        schedule(pipe, store, timer_name("escalate", thread.id, 0), thread.sla_deadline)
+    if deadline is not None:
+        schedule(pipe, store, timer_name("escalate", thread_id, 0, round_), deadline)
 
 
 class Timekeeper:
@@ -116,8 +120,9 @@ class SupervisionStage:
 
     async def handle(self, entry: Entry) -> None:
         name = entry.fields["timer"]
-        kind, thread_id, step_text = name.split("|")
-        step = int(step_text)
+        kind, thread_id, counter = name.split("|")
+        round_text, _, step_text = counter.rpartition(".")
+        step, round_ = int(step_text), int(round_text or 0)
         effect_key = f"timer:{name}"
         effect = await self.store.effect(effect_key)
         config = self.config()
@@ -126,9 +131,10 @@ class SupervisionStage:
             return
         thread = await self.store.thread(thread_id)
         target = config.escalation.to if config.escalation else None
-        still_open = thread is not None and thread.status in (
-            ThreadStatus.OPEN,
-            ThreadStatus.CLAIMED,
+        still_open = (
+            thread is not None
+            and thread.status in (ThreadStatus.OPEN, ThreadStatus.CLAIMED)
+            and thread.sla_round == round_
         )
         async with self.store.redis.pipeline(transaction=True) as pipe:
             if effect is None and still_open and target is not None and thread is not None:
@@ -165,7 +171,8 @@ class SupervisionStage:
         pipe.incrby(keys.counter("escalations" if step == 0 else "reminders"), 1)
         every = config.escalation.remind_every if config.escalation else None
         if every is not None:
-            schedule(pipe, self.store, timer_name("remind", thread.id, step + 1), utcnow() + every)
+            following = timer_name("remind", thread.id, step + 1, thread.sla_round)
+            schedule(pipe, self.store, following, utcnow() + every)
 
     async def _report(self, entry: Entry, effect_key: str, *, done: bool, due_ms: int) -> None:
         """The scheduled report of the period that ends now, to its destination."""
@@ -203,6 +210,6 @@ def escalation_line(thread: Thread, *, now: datetime) -> str | None:
     """How late a thread is, for its mirror in the escalation destination."""
     if thread.sla_deadline is None or now < thread.sla_deadline:
         return None
-    sla = thread.sla_deadline - thread.created_at
+    sla = thread.sla or thread.sla_deadline - thread.created_at
     late: timedelta = now - thread.sla_deadline
     return messages.escalation_line(late=messages.human_duration(late), sla=sla, route=thread.route)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
+
 from bridge.keys import Keys
 from bridge.store import Store, connect, utcnow
 from bridge.supervision import Timekeeper, schedule, timer_name
@@ -28,4 +30,61 @@ async def test_many_timekeepers_move_each_due_timer_once(store: Store, redis_url
     entries = await store.redis.xrange(store.keys.timers_stream)
     fired = [fields["timer"] for _, fields in entries]
     assert sum(moved) == len(fired) == len(set(fired)) == 300
-    assert await store.redis.zrange(store.keys.timers, 0, -1) == ["escalate|later|0"]
+    assert await store.redis.zrange(store.keys.timers, 0, -1) == ["escalate|later|0.0"]
+
+
+async def test_a_reopened_thread_gets_a_new_sla_and_the_old_one_stops(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Answered, then a new question in the conversation: a new deadline from now, a timer of
+    the new round, and the old round's reminders do nothing."""
+    from bridge.config import parse_config
+    from bridge.models import Mention, PostedReply, ThreadStatus, thread_id_for
+    from bridge.streams import Entry
+    from bridge.supervision import SupervisionStage
+    from bridge.threads import change_state
+    from tests.integration import test_stages
+
+    config = parse_config("""
+accounts: [{key: humas, handle: humas_demo}]
+destinations: {all: {chat: slack, channel: C0ALL}, sup: {chat: slack, channel: C0SUP}}
+routes: [{name: all, to: [all], sla: 30m}]
+escalation: {to: sup, remind_every: 10m}
+""")
+    monkeypatch.setattr(test_stages, "CONFIG", config)  # route_all routes with it
+    thread_id = thread_id_for(network="x", account="humas", conversation_id="50")
+
+    def mention(mention_id: str) -> Mention:
+        return Mention(network="x", id=mention_id, account="humas", text="?", conversation_id="50")
+
+    await store.append_mentions([mention("50")], network="x", account="humas", cursor="50")
+    await test_stages.route_all(store)
+    first = await store.thread(thread_id)
+    assert first is not None and first.sla_round == 0 and first.sla == timedelta(minutes=30)
+    await change_state(
+        store,
+        thread_id,
+        status=ThreadStatus.ANSWERED,
+        by="rina",
+        answered=PostedReply(id="9", url="https://x.com/humas_demo/status/9", as_handle="h"),
+    )
+    await store.append_mentions([mention("51")], network="x", account="humas", cursor="51")
+    await test_stages.route_all(store)
+    reopened = await store.thread(thread_id)
+    assert reopened is not None and reopened.status is ThreadStatus.OPEN
+    assert reopened.sla_round > 0 and reopened.sla_deadline is not None
+    assert reopened.sla_deadline > first.sla_deadline  # type: ignore[operator]
+    timers = await store.redis.zrange(store.keys.timers, 0, -1)
+    assert timers == [
+        f"escalate|{thread_id}|0.0",
+        f"escalate|{thread_id}|{reopened.sla_round}.0",
+    ]
+
+    stage = SupervisionStage(store, config=lambda: config)
+    await store.redis.xgroup_create(store.keys.timers_stream, stage.group, id="0", mkstream=True)
+    queued = await store.redis.xlen(store.keys.outbox_stream)
+    stale = {"timer": f"remind|{thread_id}|0.3"}
+    entry_id = await store.redis.xadd(store.keys.timers_stream, stale)
+    await stage.handle(Entry(store.keys.timers_stream, entry_id, stale))
+    assert await store.redis.xlen(store.keys.outbox_stream) == queued, "the old round is over"
+    assert await store.redis.zcard(store.keys.timers) == 2, "and schedules nothing more"
