@@ -166,5 +166,9 @@ class Keys:
         """Hash of a histogram's buckets (``le_<bound>``), ``count`` and ``sum``."""
         return f"{self.prefix}:histogram:{name}"
 
+    def migration(self, name: str) -> str:
+        """Set once a one-off data upgrade has run."""
+        return f"{self.prefix}:migrated-data:{name}"
+
     def counter(self, name: str) -> str:
         return f"{self.prefix}:count:{name}"

@@ -37,7 +37,7 @@ from bridge.settings import Settings
 from bridge.stages import MirrorStage, RouterStage
 from bridge.store import Store, connect
 from bridge.streams import StageRunner, consumer_name
-from bridge.supervision import SupervisionStage, Timekeeper
+from bridge.supervision import SupervisionStage, Timekeeper, backfill_open_threads
 from bridge.vault import Sealer, TokenVault
 from bridge.web import create_web_app
 
@@ -134,6 +134,7 @@ class Runtime:
                 )
                 tasks.append(asyncio.create_task(poller.run(stop), name="poller"))
             if "worker" in roles:
+                await backfill_open_threads(store)
                 tasks += self._stage_tasks(store, sinks, publishers, owner, stop)
             if "web" in roles:
                 for name, sink in sinks.items():

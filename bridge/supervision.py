@@ -35,6 +35,7 @@ from bridge.streams import Entry
 log = logging.getLogger(__name__)
 
 TICK_S = 0.5
+BACKFILL_LATE = timedelta(days=1)
 BATCH = 100
 
 _POP_DUE = """
@@ -213,3 +214,36 @@ def escalation_line(thread: Thread, *, now: datetime) -> str | None:
     sla = thread.sla or thread.sla_deadline - thread.created_at
     late: timedelta = now - thread.sla_deadline
     return messages.escalation_line(late=messages.human_duration(late), sla=sla, route=thread.route)
+
+
+async def backfill_open_threads(store: Store) -> int:
+    """Upgrade from a version without the open-threads set and SLA timers: put every open or
+    claimed thread in the set and give it its escalation timer. Safe to run in every process
+    at once (each step is idempotent); done once, then remembered."""
+    marker = store.keys.migration("open-threads")
+    if await store.redis.exists(marker):
+        return 0
+    added = 0
+    for thread_id in await store.redis.zrange(store.keys.threads_by_time, 0, -1):
+        thread = await store.thread(str(thread_id))
+        if thread is None or thread.status not in (ThreadStatus.OPEN, ThreadStatus.CLAIMED):
+            continue
+        async with store.redis.pipeline(transaction=True) as pipe:
+            pipe.zadd(
+                store.keys.open_threads, {thread.id: int(thread.created_at.timestamp() * 1000)}
+            )
+            # Threads late by more than a day are listed, not escalated: after an upgrade, the
+            # supervisors' channel would otherwise fill with old news.
+            if thread.sla_deadline is not None and thread.sla_deadline > utcnow() - BACKFILL_LATE:
+                name = timer_name("escalate", thread.id, 0, thread.sla_round)
+                pipe.zadd(
+                    store.keys.timers,
+                    {name: int(thread.sla_deadline.timestamp() * 1000)},
+                    nx=True,
+                )
+            await pipe.execute()
+        added += 1
+    await store.redis.set(marker, utcnow().isoformat())
+    if added:
+        log.info("upgrade: %d open thread(s) added to the unanswered list and timed", added)
+    return added

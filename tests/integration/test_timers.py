@@ -88,3 +88,30 @@ escalation: {to: sup, remind_every: 10m}
     await stage.handle(Entry(store.keys.timers_stream, entry_id, stale))
     assert await store.redis.xlen(store.keys.outbox_stream) == queued, "the old round is over"
     assert await store.redis.zcard(store.keys.timers) == 2, "and schedules nothing more"
+
+
+async def test_an_upgrade_lists_and_times_the_threads_that_are_still_open(store: Store) -> None:
+    """Threads stored by a version without the open set: added once, answered ones left out."""
+    from bridge.supervision import backfill_open_threads
+
+    now = utcnow()
+    for thread_id, status in (("x-humas-aaaaaa", "open"), ("x-humas-bbbbbb", "answered")):
+        await store.redis.hset(
+            store.keys.thread(thread_id),
+            mapping={
+                "id": thread_id,
+                "network": "x",
+                "account": "humas",
+                "conversation_id": thread_id,
+                "route": "all",
+                "priority": "normal",
+                "status": status,
+                "created_at": now.isoformat(),
+                "sla_deadline": (now + timedelta(minutes=30)).isoformat(),
+            },
+        )
+        await store.redis.zadd(store.keys.threads_by_time, {thread_id: now.timestamp()})
+    assert await backfill_open_threads(store) == 1
+    assert await store.redis.zrange(store.keys.open_threads, 0, -1) == ["x-humas-aaaaaa"]
+    assert await store.redis.zrange(store.keys.timers, 0, -1) == ["escalate|x-humas-aaaaaa|0.0"]
+    assert await backfill_open_threads(store) == 0, "once"
