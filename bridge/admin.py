@@ -45,8 +45,7 @@ class AdminDesk:
         """Where a mention with ``text`` (of the first account, unknown author, now) would go."""
         config = self.config()
         now = datetime.now(UTC)
-        zones = {c.timezone for c in config.calendars.values()}
-        zone = ZoneInfo(zones.pop() if len(zones) == 1 else "UTC")
+        zone = ZoneInfo(config.display_zone())
         mention = Mention(
             network="x",
             id="2",

@@ -39,8 +39,7 @@ class ThreadDesk:
         self.config = config
 
     def name_of(self, key: str | None) -> str:
-        person = next((p for p in self.config().people if p.key == key), None)
-        return (person.name or person.key) if person else (key or "someone")
+        return self.config().person_name(key)
 
     async def _audit(
         self, person: PersonConfig, chat: str, thread_id: str, outcome: str, detail: str = ""

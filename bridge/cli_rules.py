@@ -65,12 +65,6 @@ def read_redis(work: Callable[[Store], Awaitable[T]], *, what: str) -> T:
         sys.exit(2)
 
 
-def default_zone(config: Config) -> str:
-    """The calendars' time zone when they agree on one (what admins think in), else UTC."""
-    zones = {calendar.timezone for calendar in config.calendars.values()}
-    return zones.pop() if len(zones) == 1 else "UTC"
-
-
 @click.group("rules")
 def rules_group() -> None:
     """Read, test and replay the routing rules."""
@@ -115,7 +109,7 @@ def rules_test(
     if account not in keys:
         raise click.BadParameter(f"unknown account {account!r} (known: {', '.join(keys)})")
     try:
-        zone = ZoneInfo(tz or default_zone(config))
+        zone = ZoneInfo(tz or config.display_zone())
     except (ZoneInfoNotFoundError, ValueError):
         raise click.BadParameter(f"unknown time zone {tz!r}", param_hint="--tz") from None
     at = datetime.now(UTC)
@@ -185,7 +179,7 @@ def report_command(
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--since") from None
     try:
-        zone = ZoneInfo(tz or default_zone(config))
+        zone = ZoneInfo(tz or config.display_zone())
     except (ZoneInfoNotFoundError, ValueError):
         raise click.BadParameter(f"unknown time zone {tz!r}", param_hint="--tz") from None
     until = datetime.now(UTC)

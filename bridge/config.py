@@ -167,6 +167,16 @@ class Config(Strict):
     reports: ReportsConfig | None = None
     demo: DemoConfig | None = None
 
+    def person_name(self, key: str | None, *, unknown: str = "someone") -> str:
+        """How chat calls a person: their name, else their key; ``unknown`` for nobody."""
+        person = next((p for p in self.people if p.key == key), None)
+        return (person.name or person.key) if person else (key or unknown)
+
+    def display_zone(self) -> str:
+        """The time zone to show times in: the calendars' when they agree on one, else UTC."""
+        zones = {calendar.timezone for calendar in self.calendars.values()}
+        return zones.pop() if len(zones) == 1 else "UTC"
+
     def account(self, key: str) -> AccountConfig:
         for account in self.accounts:
             if account.key == key:

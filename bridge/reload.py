@@ -39,7 +39,6 @@ class ReloadOutcome:
     problems: list[str] = field(default_factory=list)
     # What this process cannot take over without a restart (a new network or chat).
     needs_restart: list[str] = field(default_factory=list)
-    summary: str = ""
     source: str = ""
 
     @property
@@ -106,7 +105,7 @@ class ConfigWatcher:
             return await self._refuse(problems, reason)
         if new == old:
             log.info("config %s reloaded (%s): unchanged", self.path, reason)
-            return ReloadOutcome(changed=False, summary=new.summary())
+            return ReloadOutcome(changed=False)
         notes = needs_restart(old, new)
         self.replace(new)
         log.info(
@@ -118,7 +117,7 @@ class ConfigWatcher:
         )
         for note in notes:
             log.warning("config %s: %s", self.path, note)
-        return ReloadOutcome(changed=True, needs_restart=notes, summary=new.summary())
+        return ReloadOutcome(changed=True, needs_restart=notes)
 
     async def _refuse(self, problems: list[str], reason: str) -> ReloadOutcome:
         log.error(

@@ -308,7 +308,9 @@ class PublishStage:
                 request.id,
             )
         shown = messages.reply_posted(
-            person=self._person_name(request.person), handle=posted.as_handle, text=request.text
+            person=self.config().person_name(request.person),
+            handle=posted.as_handle,
+            text=request.text,
         )
         destinations = await self.store.mirror_destinations(request.thread_id)
         async with self.store.redis.pipeline(transaction=True) as pipe:
@@ -332,10 +334,6 @@ class PublishStage:
         crash_point(REPLY_AFTER_RECORD, request.id)
         await audit.record(self.store, outcome="posted", detail=posted.url, **_trail(request))
         log.info("reply %s posted as @%s: %s", request.id, posted.as_handle, posted.url)
-
-    def _person_name(self, key: str) -> str:
-        person = next((p for p in self.config().people if p.key == key), None)
-        return (person.name if person else None) or key
 
     async def _fail(self, entry: Entry, request: ReplyRequest, effect_key: str, error: str) -> None:
         """Record the failure and tell the team where the reply was asked; the thread stays open."""

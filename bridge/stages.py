@@ -361,16 +361,12 @@ class MirrorStage:
             escalation=escalation_line(thread, now=utcnow()) if escalated and is_root else None,
             origin=origin,
             status=thread.status,
-            status_by=self._person_name(thread.status_by),
+            status_by=config.person_name(thread.status_by) if thread.status_by else None,
             status_note=thread.status_note,
             status_at=thread.status_at,
             answered_as=thread.answered_as,
             answered_url=thread.answered_url,
         )
-
-    def _person_name(self, key: str | None) -> str | None:
-        person = next((p for p in self.config().people if p.key == key), None)
-        return (person.name or person.key) if person else key
 
     async def _post(
         self,

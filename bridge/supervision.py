@@ -161,7 +161,7 @@ class SupervisionStage:
             late = utcnow() - (thread.sla_deadline or utcnow())
             text = messages.escalation_reminder(
                 late=messages.human_duration(late),
-                claimed_by=self._name(thread.status_by)
+                claimed_by=self.config().person_name(thread.status_by)
                 if thread.status is ThreadStatus.CLAIMED
                 else None,
             )
@@ -201,10 +201,6 @@ class SupervisionStage:
     async def _first_mention(self, thread_id: str) -> str:
         mentions = await self.store.thread_mentions(thread_id)
         return min(mentions, key=lambda m: (len(m.id), m.id)).id
-
-    def _name(self, key: str | None) -> str:
-        person = next((p for p in self.config().people if p.key == key), None)
-        return (person.name or person.key) if person else (key or "someone")
 
 
 def escalation_line(thread: Thread, *, now: datetime) -> str | None:

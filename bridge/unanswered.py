@@ -86,12 +86,11 @@ async def render_page(
     lines = [
         messages.unanswered_heading(first=first, last=first + len(page.items) - 1, total=page.total)
     ]
-    names = {p.key: p.name or p.key for p in config.people}
     for offset, item in enumerate(page.items):
         thread, mention = item.thread, item.mention
         age = messages.human_duration(now - thread.created_at)
         claim = (
-            f"{names.get(thread.status_by or '', thread.status_by)} is on it"
+            f"{config.person_name(thread.status_by)} is on it"
             if thread.status is ThreadStatus.CLAIMED
             else "unclaimed"
         )

@@ -97,24 +97,26 @@ class XPublisher:
 
     async def _post_as_person(self, person: str, *, in_reply_to: str, text: str) -> PostedReply:
         linked, credentials = await self._linked(person)
-        for attempt in (1, 2):
+        try:
             try:
-                async with self.linker.client_for(credentials) as client:
-                    post_id = await client.create_post(text=text, in_reply_to=in_reply_to)
-                return self._posted(linked.handle, post_id)
-            except CredentialsRejected as exc:
-                # Perhaps expired early: one refresh, then the link is taken as gone.
-                refreshed = None
-                if attempt == 1:
-                    refreshed = await self._usable(person, rejected=credentials)
+                post_id = await self._create(credentials, in_reply_to=in_reply_to, text=text)
+            except CredentialsRejected:
+                # Perhaps expired early: one refresh and one more try; then the link is gone.
+                refreshed = await self._usable(person, rejected=credentials)
                 if refreshed is None or refreshed == credentials:
-                    raise PermanentError(
-                        "x", messages.reply_personal_rejected(handle=linked.handle)
-                    ) from exc
-                credentials = refreshed
-            except PermanentError as exc:
-                raise _duplicate_or(exc) from None
-        raise AssertionError("unreachable")
+                    raise
+                post_id = await self._create(refreshed, in_reply_to=in_reply_to, text=text)
+        except CredentialsRejected as exc:
+            raise PermanentError(
+                "x", messages.reply_personal_rejected(handle=linked.handle)
+            ) from exc
+        except PermanentError as exc:
+            raise _duplicate_or(exc) from None
+        return self._posted(linked.handle, post_id)
+
+    async def _create(self, credentials: Credentials, *, in_reply_to: str, text: str) -> str:
+        async with self.linker.client_for(credentials) as client:
+            return await client.create_post(text=text, in_reply_to=in_reply_to)
 
     async def _linked(self, person: str) -> tuple[LinkedAccount, Credentials]:
         linked = await self._vault.linked(person, "x") if self._vault else None

@@ -156,6 +156,32 @@ class Emulators:
     def slack_control(self, path: str, body: dict[str, Any]) -> httpx.Response:
         return self.http.post(f"{self.slack_server.url}/_emulator/{path}", json=body)
 
+    def click(self, user: str, ts: str, action: str, channel: str = "C0HUMAS") -> None:
+        """A person presses a button of a Slack message; the bridge must accept it."""
+        result = self.slack_control(
+            "click", {"user": user, "channel": channel, "ts": ts, "action_id": action}
+        )
+        assert result.json()["status"] == 200, result.text
+
+    def slash(self, user: str, text: str, channel: str = "C0HUMAS") -> str:
+        """A person types ``/reachable <text>``; returns the bridge's immediate answer."""
+        result = self.slack_control(
+            "command", {"user": user, "channel": channel, "command": "/reachable", "text": text}
+        )
+        assert result.status_code == 200 and result.json()["status"] == 200, result.text
+        return str(result.json()["body"])
+
+    def views(self, user: str) -> list[dict[str, Any]]:
+        """The modals open for a person in Slack, once there is one."""
+        return list(
+            wait_for(
+                lambda: self.http.get(
+                    f"{self.slack_server.url}/_emulator/views", params={"user": user}
+                ).json()["views"],
+                what=f"a form open for {user}",
+            )
+        )
+
     def x_control(self, path: str, body: dict[str, Any]) -> httpx.Response:
         return self.http.post(f"{self.x_server.url}/_emulator/{path}", json=body)
 
@@ -249,6 +275,19 @@ class Deployment:
             )
             assert process.alive(), self.log.read_text()
         return process
+
+    def audit(self) -> str:
+        """What `reachable audit --since 1h` prints for this deployment."""
+        result = subprocess.run(
+            [sys.executable, "-m", "bridge", "audit", "--since", "1h"],
+            capture_output=True,
+            text=True,
+            env=self.env,
+            cwd=ROOT,
+            timeout=30,
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout
 
     def stop_all(self) -> None:
         for process in self.processes:

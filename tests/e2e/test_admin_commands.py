@@ -8,14 +8,6 @@ from tests.e2e.conftest import CONFIG, GROUP, Deployment, wait_for
 from tests.e2e.test_reload import NEW_RULE
 
 
-def command(deployment: Deployment, user: str, text: str) -> str:
-    result = deployment.emulators.slack_control(
-        "command", {"user": user, "channel": "C0HUMAS", "command": "/reachable", "text": text}
-    )
-    assert result.status_code == 200, result.text
-    return str(result.json()["body"])
-
-
 def bot_replies(deployment: Deployment, chat_id: int) -> list[dict[str, Any]]:
     return [m for m in deployment.emulators.telegram_messages(chat_id) if m["from"]["is_bot"]]
 
@@ -28,16 +20,16 @@ def test_slack_admin_commands_and_a_reload_that_reaches_every_process(
     deployment.start("poller", "web")
     deployment.start("worker")
 
-    rules = command(deployment, "U0SARI", "rules")
+    rules = emulators.slash("U0SARI", "rules")
     assert "Rules, tried top to bottom" in rules and "everything-else" in rules
-    route = command(deployment, "U0SARI", "route @humas_demo jalan RUSAK parah")
+    route = emulators.slash("U0SARI", "route @humas_demo jalan RUSAK parah")
     assert "✓ any of the words rusak, lapor: rusak" in route
     assert "Result: route complaints → humas-slack, humas-telegram" in route
-    assert "only Reachable's admins may use rules" in command(deployment, "U0RINA", "rules")
-    assert "Write the text to test" in command(deployment, "U0SARI", "route")
+    assert "only Reachable's admins may use rules" in emulators.slash("U0RINA", "rules")
+    assert "Write the text to test" in emulators.slash("U0SARI", "route")
 
     deployment.config.write_text(CONFIG.replace("routes:\n", NEW_RULE, 1))
-    assert "The new config is live in every process" in command(deployment, "U0SARI", "reload")
+    assert "The new config is live in every process" in emulators.slash("U0SARI", "reload")
     wait_for(
         lambda: deployment.log.read_text().count("reloaded (asked by sari)") >= 2,
         what="both processes reloading",
@@ -51,10 +43,10 @@ def test_slack_admin_commands_and_a_reload_that_reaches_every_process(
     )
 
     deployment.config.write_text(CONFIG.replace("sla: 4h", "sla: later"))
-    refused = command(deployment, "U0SARI", "reload")
+    refused = emulators.slash("U0SARI", "reload")
     assert "routes[1].sla: 'later' is not a duration" in refused
     assert "previous rules stay live" in refused
-    assert "Result: route floods" in command(deployment, "U0SARI", "route banjir")
+    assert "Result: route floods" in emulators.slash("U0SARI", "route banjir")
 
 
 def test_telegram_admin_commands_answer_admins_only(deployment: Deployment) -> None:

@@ -9,13 +9,6 @@ from tests.e2e.test_personal_replies import slack_ephemerals
 RINA_TG, SARI_TG = 1001, 1002
 
 
-def click(deployment: Deployment, user: str, ts: str, action: str) -> None:
-    result = deployment.emulators.slack_control(
-        "click", {"user": user, "channel": "C0HUMAS", "ts": ts, "action_id": action}
-    )
-    assert result.json()["status"] == 200, result.text
-
-
 def test_one_claim_wins_across_chats_then_a_takeover_a_refused_release_and_a_dismissal(
     deployment: Deployment,
 ) -> None:
@@ -25,7 +18,7 @@ def test_one_claim_wins_across_chats_then_a_takeover_a_refused_release_and_a_dis
     slack = settle(deployment, 1)[0]
     telegram = settle_telegram(deployment, 1)[0]
 
-    click(deployment, "U0RINA", slack["ts"], "claim")
+    emulators.click("U0RINA", slack["ts"], "claim")
     wait_for(
         lambda: any("It is yours" in t for t in slack_ephemerals(emulators, "U0RINA")),
         what="Rina's claim confirmed",
@@ -49,7 +42,7 @@ def test_one_claim_wins_across_chats_then_a_takeover_a_refused_release_and_a_dis
     )
 
     # Rina may not release Sari's claim (Sari could release Rina's: she is a supervisor).
-    click(deployment, "U0RINA", slack["ts"], "release")
+    emulators.click("U0RINA", slack["ts"], "release")
     wait_for(
         lambda: any(
             "only they or a supervisor" in t for t in slack_ephemerals(emulators, "U0RINA")
@@ -84,13 +77,8 @@ def test_dismissing_from_slack_asks_for_a_reason_and_a_new_mention_reopens(
     deployment.start()
     first = emulators.post("warga_budi", "@humas_demo info lowongan?")
     slack = settle(deployment, 1)[0]
-    click(deployment, "U0RINA", slack["ts"], "dismiss")
-    view = wait_for(
-        lambda: emulators.http.get(
-            f"{emulators.slack_server.url}/_emulator/views", params={"user": "U0RINA"}
-        ).json()["views"],
-        what="the dismiss form",
-    )[-1]
+    emulators.click("U0RINA", slack["ts"], "dismiss")
+    view = emulators.views("U0RINA")[-1]
     result = emulators.slack_control(
         "submit",
         {

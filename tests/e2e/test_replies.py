@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from typing import Any
 
 from tests.e2e.conftest import (
     GROUP,
-    ROOT,
     Deployment,
     Emulators,
     slack_buttons,
@@ -24,17 +21,8 @@ REPLY = "Terima kasih, laporan Anda sudah kami teruskan ke dinas terkait."
 def open_reply_form(
     emulators: Emulators, user: str, message: dict[str, Any], action: str = "reply_institution"
 ) -> dict[str, Any]:
-    result = emulators.slack_control(
-        "click", {"user": user, "channel": "C0HUMAS", "ts": message["ts"], "action_id": action}
-    )
-    assert result.json()["status"] == 200, result.text
-    views = wait_for(
-        lambda: emulators.http.get(
-            f"{emulators.slack_server.url}/_emulator/views", params={"user": user}
-        ).json()["views"],
-        what="the reply form",
-    )
-    return dict(views[-1])
+    emulators.click(user, message["ts"], action)
+    return dict(emulators.views(user)[-1])
 
 
 def submit(emulators: Emulators, user: str, view: dict[str, Any], text: str) -> dict[str, Any]:
@@ -88,16 +76,7 @@ def test_a_reply_as_the_institution_goes_out_once_and_every_mirror_says_so(
     time.sleep(2)
     assert len(replies_on_x(emulators)) == 1
 
-    audit = subprocess.run(
-        [sys.executable, "-m", "bridge", "audit", "--since", "1h"],
-        capture_output=True,
-        text=True,
-        env=deployment.env,
-        cwd=ROOT,
-        timeout=30,
-    )
-    assert audit.returncode == 0, audit.stderr
-    lines = audit.stdout.splitlines()
+    lines = deployment.audit().splitlines()
     assert any("queued | rina via slack | as institution" in line for line in lines)
     assert any(
         "posted | rina via slack | as institution" in line and REPLY in line for line in lines

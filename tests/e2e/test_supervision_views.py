@@ -28,31 +28,19 @@ def test_the_unanswered_list_metrics_and_readiness(deployment: Deployment) -> No
     mirrors = settle(deployment, 12)
     settle_telegram(deployment, 12)
 
-    result = emulators.slack_control(
-        "command",
-        {"user": "U0SARI", "channel": "C0HUMAS", "command": "/reachable", "text": "unanswered"},
-    )
-    page = str(result.json()["body"])
+    page = emulators.slash("U0SARI", "unanswered")
     assert "Unanswered threads, oldest first (1 to 10 of 12):" in page
     assert "] under a minute old · due in" in page and "unclaimed" in page
     assert "pertanyaan nomor 0 &lt;!channel&gt;" in page and "<!channel>" not in page
     assert "/archives/C0HUMAS/p" in page, "a permalink to the mirror"
     assert "More: /reachable unanswered 2" in page
-    result = emulators.slack_control(
-        "command",
-        {"user": "U0SARI", "channel": "C0HUMAS", "command": "/reachable", "text": "unanswered 2"},
-    )
-    assert "(11 to 12 of 12)" in str(result.json()["body"])
+    assert "(11 to 12 of 12)" in emulators.slash("U0SARI", "unanswered 2")
 
     # Sari, a supervisor, hands the oldest thread to Rina by its reference; Rina may not.
     reference = page.split("1. [", 1)[1][:6]
-    assign = {"user": "U0SARI", "channel": "C0HUMAS", "command": "/reachable"}
-    done = emulators.slack_control("command", {**assign, "text": f"assign {reference} rina"})
-    assert f"Thread [{reference}] is now rina's" in str(done.json()["body"])
-    refused = emulators.slack_control(
-        "command", {**assign, "user": "U0RINA", "text": f"assign {reference} sari"}
-    )
-    assert "Only supervisors" in str(refused.json()["body"])
+    done = emulators.slash("U0SARI", f"assign {reference} rina")
+    assert f"Thread [{reference}] is now rina's" in done
+    assert "Only supervisors" in emulators.slash("U0RINA", f"assign {reference} sari")
     wait_for(
         lambda: any("rina is on it" in str(m["blocks"]) for m in emulators.messages()),
         what="the assigned thread's mirror",
