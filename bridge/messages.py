@@ -214,6 +214,10 @@ def reply_thread_gone() -> str:
     return "This mention is no longer tracked by Reachable; nothing was posted."
 
 
+def reply_already_queued() -> str:
+    return "This reply was already sent on its way; it goes out once. You can close this form."
+
+
 def reply_already_answered(*, by: str | None) -> str:
     return f"{by or 'Someone'} already answered this thread; nothing was posted."
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 from bridge import audit, messages
 from bridge.config import AccountConfig, Config, PersonConfig
@@ -133,11 +133,14 @@ class ReplyDesk:
         chat: str,
         where: str | None = None,
         again: bool = False,
+        once: str | None = None,
     ) -> ReplyRequest:
         """Check and queue a reply; raise ReplyRefused (audited) with the reason otherwise.
 
         ``where`` is the destination it was asked from: a failure is told there. ``again`` is a
-        deliberate further reply in a thread that is answered already.
+        deliberate further reply in a thread that is answered already. ``once`` names the form
+        it came from: the same form sent twice (its first answer lost on the way back to the
+        person) is queued once.
         """
         trail = {
             "person": person.key,
@@ -160,9 +163,14 @@ class ReplyDesk:
         except ReplyRefused as refused:
             await audit.record(self.store, outcome="refused", detail=refused.reason, **trail)
             raise
-        await self.store.redis.xadd(
-            self.store.keys.actions_stream, {"kind": "reply", "request": request.model_dump_json()}
-        )
+        fields: dict[Any, Any] = {"kind": "reply", "request": request.model_dump_json()}
+        stream = self.store.keys.actions_stream
+        if once is None:
+            await self.store.redis.xadd(stream, fields)
+        elif not await self.store.add_once(stream, fields, once=once):
+            refusal = messages.reply_already_queued()
+            await audit.record(self.store, outcome="refused", detail=refusal, **trail)
+            raise ReplyRefused(refusal)
         await audit.record(self.store, outcome="queued", request=request.id, **trail)
         return request
 

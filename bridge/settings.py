@@ -6,6 +6,7 @@ Everything that is not a secret or a property of the machine lives in the YAML f
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -54,7 +55,14 @@ class Settings(BaseSettings):
 
     slack_api_url: str = "https://slack.com/api/"
     slack_bot_token: SecretStr | None = None
+    # How Slack reaches the bridge. "http": Slack POSTs to <public address>/slack/events, signed
+    # with the signing secret. "socket": the bridge opens a websocket to Slack with the app-level
+    # token (xapp-…, scope connections:write), so no public address is needed.
+    slack_mode: Literal["http", "socket"] = "http"
     slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    # Seconds between Socket Mode pings; a connection silent for four of them is replaced.
+    slack_socket_ping_s: float = Field(10.0, gt=0)
     # When set, events from any other workspace or app are ignored (and logged).
     slack_team_id: str | None = None
     slack_app_id: str | None = None

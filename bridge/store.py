@@ -85,6 +85,13 @@ if until_ms > current then redis.call('SET', KEYS[1], until_ms, 'PX', ARGV[2]) e
 return 1
 """
 
+# Queue an entry only if its once-key was never set: both or neither, even across a crash.
+_ADD_ONCE = """
+if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[1]) then return 0 end
+redis.call('XADD', KEYS[1], '*', unpack(ARGV, 2))
+return 1
+"""
+
 
 def connect(url: str) -> aioredis.Redis:
     """The one way Reachable opens Redis: RESP2 and decoded strings."""
@@ -120,6 +127,7 @@ class Store:
         self._release_lease = redis.register_script(_RELEASE_LEASE)
         self._reserve_slot = redis.register_script(_RESERVE_SLOT)
         self._push_back = redis.register_script(_PUSH_BACK)
+        self._add_once = redis.register_script(_ADD_ONCE)
 
     async def _hgetall(self, key: str) -> dict[str, str]:
         """The client decodes responses, so the hash is all str (redis-py types it wider)."""
@@ -337,6 +345,17 @@ class Store:
         return bool(
             await self.redis.set(self.keys.seen_event(chat, event_id), "1", nx=True, ex=keep_s)
         )
+
+    async def add_once(
+        self, stream: str, fields: dict[str, str], *, once: str, keep_s: int = 86400 * 2
+    ) -> bool:
+        """Add an entry to a stream unless one with the same ``once`` key was added before
+        (a form submitted again after its answer was lost); True if this call added it."""
+        flat = [part for pair in fields.items() for part in pair]
+        added = await self._add_once(
+            keys=[stream, self.keys.seen_event("once", once)], args=[keep_s, *flat]
+        )
+        return bool(added)
 
     async def count(self, name: str, amount: int = 1) -> None:
         await self.redis.incrby(self.keys.counter(name), amount)

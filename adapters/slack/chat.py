@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import aiohttp
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
@@ -60,6 +61,13 @@ REPLY_ACTIONS: dict[str, Identity | None] = {
 REPLY_MODAL = "reply_modal"
 DISMISS_MODAL = "dismiss_modal"
 _TRANSIENT_ERRORS = {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+_REFUSED_TOKEN = {
+    "not_authed",
+    "invalid_auth",
+    "not_allowed_token_type",
+    "token_revoked",
+    "account_inactive",
+}
 _UNREACHABLE = {
     "channel_not_found": "the channel does not exist or the bot cannot see it",
     "not_in_channel": "the bot is not a member of the channel (invite it with /invite)",
@@ -87,6 +95,10 @@ def wrap_slack_error(exc: Exception) -> PlatformError:
     raise exc
 
 
+def socket_mode(settings: Settings) -> bool:
+    return settings.slack_mode == "socket"
+
+
 def _team_of(body: dict[str, Any]) -> str | None:
     team = body.get("team_id") or body.get("team")
     if isinstance(team, dict):
@@ -110,11 +122,18 @@ class SlackChat:
         admin: AdminDesk | None = None,
         threads: ThreadDesk | None = None,
     ) -> None:
-        if settings.slack_bot_token is None or settings.slack_signing_secret is None:
+        secret = (
+            settings.slack_app_token if socket_mode(settings) else settings.slack_signing_secret
+        )
+        if settings.slack_bot_token is None or secret is None:
+            needed = (
+                "REACHABLE_SLACK_APP_TOKEN"
+                if socket_mode(settings)
+                else ("REACHABLE_SLACK_SIGNING_SECRET")
+            )
             raise ReachableError(
-                "Slack is configured as a destination, but "
-                "REACHABLE_SLACK_BOT_TOKEN and REACHABLE_SLACK_SIGNING_SECRET "
-                "are not both set"
+                f"Slack is configured as a destination in {settings.slack_mode} mode, but "
+                f"REACHABLE_SLACK_BOT_TOKEN and {needed} are not both set"
             )
         self.settings = settings
         self._config = config
@@ -127,11 +146,15 @@ class SlackChat:
         self.client = AsyncWebClient(
             token=settings.slack_bot_token.get_secret_value(), base_url=base_url, timeout=15
         )
+        # Socket Mode envelopes come over the bridge's own authenticated websocket: bolt checks
+        # signatures only on HTTP requests, which this mode does not accept.
+        signing_secret = settings.slack_signing_secret
         self.app = AsyncApp(
             client=self.client,
-            signing_secret=settings.slack_signing_secret.get_secret_value(),
+            signing_secret=signing_secret.get_secret_value() if signing_secret else "",
             raise_error_for_unhandled_request=False,
         )
+        self._socket: AsyncSocketModeHandler | None = None
         self._handler = AsyncSlackRequestHandler(self.app)
         self._register_listeners()
 
@@ -247,14 +270,46 @@ class SlackChat:
     # -- listening -------------------------------------------------------------------------------
 
     def web_routes(self) -> Sequence[Route]:
+        if socket_mode(self.settings):
+            return []
+
         async def events(request: Request) -> Response:
             return await self._handler.handle(request)
 
         return [Route("/slack/events", events, methods=["POST"])]
 
     async def listen(self, stop: asyncio.Event) -> None:
-        """Slack pushes events to the web app's routes; nothing to poll."""
-        await stop.wait()
+        """In HTTP mode Slack pushes to the web app's route and there is nothing to do here; in
+        Socket Mode this keeps a websocket to Slack open (slack-sdk reconnects it when it drops)
+        and the same listeners, with the same dedup, take the envelopes."""
+        if not socket_mode(self.settings):
+            await stop.wait()
+            return
+        assert self.settings.slack_app_token is not None
+        self._socket = AsyncSocketModeHandler(
+            self.app,
+            app_token=self.settings.slack_app_token.get_secret_value(),
+            web_client=self.client,
+            ping_interval=self.settings.slack_socket_ping_s,
+        )
+        try:
+            # slack-sdk retries a refused connection forever; a refused token is found here.
+            await self._socket.client.issue_new_wss_url()
+        except SlackApiError as exc:
+            error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
+            if error not in _REFUSED_TOKEN:
+                raise wrap_slack_error(exc) from exc
+            raise ReachableError(
+                f"Slack refused to open a Socket Mode connection ({error or exc}): check "
+                "REACHABLE_SLACK_APP_TOKEN, an app-level token (xapp-…) with the "
+                "connections:write scope, and that Socket Mode is on in the app's settings"
+            ) from None
+        await self._socket.connect_async()  # type: ignore[no-untyped-call]
+        log.info("Slack: connected in Socket Mode")
+        try:
+            await stop.wait()
+        finally:
+            await self._socket.close_async()  # type: ignore[no-untyped-call]
 
     def _register_listeners(self) -> None:
         self.app.middleware(self._only_known_workspace)
@@ -458,6 +513,7 @@ class SlackChat:
                 chat=self.chat,
                 where=self._desk.destination_of(chat=self.chat, address=metadata["channel"]),
                 again=bool(metadata.get("again")),
+                once=f"slack-view:{view.get('id')}",
             )
         except ReplyRefused as refused:
             await ack(response_action="errors", errors={render.REPLY_BLOCK: refused.reason})
@@ -575,6 +631,8 @@ class SlackChat:
             await self.client.auth_test()
         except Exception as exc:
             raise wrap_slack_error(exc) from exc
+        if self._socket is not None and not await self._socket.client.is_connected():
+            raise TransientError("slack", "the Socket Mode connection is not open")
 
     async def close(self) -> None:
         session = getattr(self.client, "session", None)

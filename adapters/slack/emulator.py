@@ -4,7 +4,9 @@ The real ``slack_sdk``/``slack_bolt`` clients talk to it over HTTP (``base_url=<
 the shapes, error codes and status codes below follow Slack's, not what would be convenient.
 The control API (``/_emulator/*``) does what people do in a Slack client: click a button, type a
 message or a slash command, submit a modal. Each of those reaches the bridge as a request signed
-exactly as Slack signs it, so the bridge's signature check is exercised too.
+exactly as Slack signs it, so the bridge's signature check is exercised too. In Socket Mode
+(``socket_mode=True`` or ``POST /_emulator/config {"socket_mode": true}``) the same actions travel
+as envelopes over the websocket the bridge opened (see :mod:`adapters.slack.emulator_socket`).
 
 State lives in one :class:`SlackEmulator` guarded by a lock: uvicorn serves it from its own
 thread while tests read it from theirs.
@@ -33,7 +35,7 @@ import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp
 
 from adapters.emulation import (
@@ -53,6 +55,7 @@ from adapters.slack.emulator_render import (
     validate_blocks,
     validate_view,
 )
+from adapters.slack.emulator_socket import SOCKET_PATH, SocketHub, SocketUnavailable
 
 MAX_TEXT = 40_000
 TRIGGER_TTL_S = 3.0  # Slack lets an app use a trigger_id for 3 seconds, once
@@ -323,6 +326,8 @@ class SlackEmulator:
         rate_limits: bool = True,
         verification_token: str = "emulatorVerificationToken",
         trigger_ttl_s: float = TRIGGER_TTL_S,
+        app_token: str = "xapp-1-A0REACH-emulator",
+        socket_mode: bool = False,
     ) -> None:
         self.bot_token = bot_token
         self.signing_secret = signing_secret
@@ -340,6 +345,11 @@ class SlackEmulator:
         self.rate_limits = rate_limits
         self.verification_token = verification_token
         self.trigger_ttl_s = trigger_ttl_s
+        self.app_token = app_token
+        # Socket Mode: the bridge opens a websocket and every event, interaction and command
+        # goes through it instead of being POSTed to bridge_url.
+        self.socket = SocketHub(app_id)
+        self.socket.enabled = socket_mode
         self._lock = threading.RLock()
         self._last_micros = 0
         self._clear_state()
@@ -373,6 +383,8 @@ class SlackEmulator:
         self._stacks: dict[str, list[str]] = {}
         self._buckets: dict[str, tuple[float, float]] = {}
         self._events: dict[str, bytes] = {}
+        if hasattr(self, "socket"):
+            self.socket.reset()
 
     def reset_state(self) -> None:
         """Forget messages, modals and tokens; keep the workspace (channels, users, bridge)."""
@@ -403,6 +415,8 @@ class SlackEmulator:
         method = request.path_params["method"]
         try:
             values, token = await _read_call(request)
+            if method == "apps.connections.open":
+                return self._connections_open(request, token)
             handler = self._methods.get(method)
             if handler is None:
                 raise SlackError("unknown_method", extra={"req_method": method})
@@ -412,6 +426,19 @@ class SlackEmulator:
         except SlackError as exc:
             return exc.response()
         return JSONResponse({"ok": True, **body})
+
+    def _connections_open(self, request: Request, token: str | None) -> Response:
+        """Only the app-level token opens a Socket Mode connection; a bot token is refused."""
+        if not token:
+            raise SlackError("not_authed")
+        if token.startswith("xoxb-"):
+            raise SlackError("not_allowed_token_type")
+        if not hmac.compare_digest(token, self.app_token):
+            raise SlackError("invalid_auth")
+        ws_base = (
+            str(request.base_url).replace("http://", "ws://", 1).replace("https://", "wss://", 1)
+        )
+        return JSONResponse({"ok": True, "url": self.socket.open_url(ws_base)})
 
     def _authenticate(self, token: str | None) -> None:
         if not token:
@@ -954,12 +981,28 @@ class SlackEmulator:
         return JSONResponse({"views": self.open_views(request.query_params.get("user"))})
 
     async def _config(self, data: JSONDict) -> Response:
-        url = data.get("bridge_url")
-        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        url = data.get("bridge_url", self.bridge_url)
+        if "bridge_url" in data and (
+            not isinstance(url, str) or not url.startswith(("http://", "https://"))
+        ):
             return bad_request("bridge_url must be an http(s) URL")
+        socket_mode = data.get("socket_mode", self.socket.enabled)
+        if not isinstance(socket_mode, bool):
+            return bad_request("socket_mode must be true or false")
         with self._lock:
             self.bridge_url = url
-        return JSONResponse({"ok": True, "bridge_url": url})
+            self.socket.enabled = socket_mode
+        return JSONResponse({"ok": True, "bridge_url": url, "socket_mode": socket_mode})
+
+    async def _socket_status(self, request: Request) -> Response:
+        return JSONResponse(self.socket.status())
+
+    async def _socket_drop(self, data: JSONDict) -> Response:
+        after_next_send = data.get("after_next_send", False)
+        if not isinstance(after_next_send, bool):
+            return bad_request("after_next_send must be true or false")
+        dropped = await self.socket.drop(after_next_send=after_next_send)
+        return JSONResponse({"ok": True, "dropped": dropped})
 
     # -- control API: acting as people -----------------------------------------------------------
 
@@ -975,8 +1018,17 @@ class SlackEmulator:
         content_type: str,
         sign: SignOptions,
         headers: dict[str, str] | None = None,
+        *,
+        envelope: tuple[str, JSONDict],
     ) -> tuple[int, str]:
-        """POST a request to the bridge, signed as Slack signs it; returns its status and body."""
+        """Hand a request to the bridge: over its Socket Mode connection as an envelope of the
+        given type, or POSTed and signed as Slack signs it. Returns the status and the body."""
+        if self.socket.enabled:
+            kind, payload = envelope
+            try:
+                return await self.socket.deliver(kind, payload)
+            except SocketUnavailable as exc:
+                raise ControlError(504, f"Socket Mode: {exc}") from None
         url = self.bridge_url
         if not url:
             raise ControlError(409, "no bridge_url configured: POST /_emulator/config first")
@@ -1001,12 +1053,26 @@ class SlackEmulator:
                 raise ControlError(502, f"bridge at {url} unreachable: {exc!r}") from None
         return response.status_code, response.text
 
-    async def _deliver_form(self, fields: dict[str, str], sign: SignOptions) -> tuple[int, str]:
+    async def _deliver_command(self, fields: dict[str, str], sign: SignOptions) -> tuple[int, str]:
         body = urlencode(fields).encode()
-        return await self._deliver(body, "application/x-www-form-urlencoded", sign)
+        return await self._deliver(
+            body,
+            "application/x-www-form-urlencoded",
+            sign,
+            envelope=("slash_commands", dict(fields)),
+        )
 
     async def _deliver_interactive(self, payload: JSONDict, sign: SignOptions) -> tuple[int, str]:
-        return await self._deliver_form({"payload": json.dumps(payload)}, sign)
+        body = urlencode({"payload": json.dumps(payload)}).encode()
+        return await self._deliver(
+            body, "application/x-www-form-urlencoded", sign, envelope=("interactive", payload)
+        )
+
+    async def _deliver_event(
+        self, body: bytes, sign: SignOptions, headers: dict[str, str] | None = None
+    ) -> tuple[int, str]:
+        envelope = ("events_api", json.loads(body))
+        return await self._deliver(body, "application/json", sign, headers, envelope=envelope)
 
     def _new_response_url(self, request: Request, target: ResponseUrl) -> str:
         rid = secrets.token_urlsafe(16)
@@ -1165,7 +1231,7 @@ class SlackEmulator:
                 envelope = self._event_envelope(event)
                 body = json.dumps(envelope).encode()
                 self._events[envelope["event_id"]] = body
-            status, text = await self._deliver(body, "application/json", sign)
+            status, text = await self._deliver_event(body, sign)
         except ControlError as exc:
             return exc.response()
         return JSONResponse(
@@ -1186,7 +1252,7 @@ class SlackEmulator:
             if body is None:
                 raise ControlError(404, f"no event {event_id!r} was sent")
             headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"}
-            status, text = await self._deliver(body, "application/json", sign, headers)
+            status, text = await self._deliver_event(body, sign, headers)
         except ControlError as exc:
             return exc.response()
         return JSONResponse({"status": status, "body": text, "event_id": event_id})
@@ -1225,7 +1291,7 @@ class SlackEmulator:
             sign = SignOptions.parse(data)
             with self._lock:
                 fields, target = self._command_form(request, data)
-            status, body = await self._deliver_form(fields, sign)
+            status, body = await self._deliver_command(fields, sign)
         except ControlError as exc:
             return exc.response()
         result: JSONDict = {"status": status, "body": body, "trigger_id": fields["trigger_id"]}
@@ -1429,5 +1495,8 @@ def create_app(emulator: SlackEmulator) -> ASGIApp:
         Route(f"{control}/command", emulator._command, methods=["POST"]),
         Route(f"{control}/submit", emulator._submit, methods=["POST"]),
         Route(f"{control}/response/{{rid}}", emulator._response_url, methods=["POST"]),
+        Route(f"{control}/socket", emulator._socket_status, methods=["GET"]),
+        Route(f"{control}/socket/drop", json_endpoint(emulator._socket_drop), methods=["POST"]),
+        WebSocketRoute(SOCKET_PATH, emulator.socket.endpoint),
     ]
     return emulator.core.wrap(Starlette(routes=routes))

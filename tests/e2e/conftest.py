@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 X_TOKEN = "test-x-bearer"
 SLACK_TOKEN = "xoxb-test-token"
 SLACK_SECRET = "test-signing-secret"
+SLACK_APP_TOKEN = "xapp-1-A0TEST-test"
 TEAM_ID = "T0TEST"
 APP_ID = "A0TEST"
 TELEGRAM_TOKEN = "424242:test-telegram-token"
@@ -75,6 +76,7 @@ class Emulators:
             bot_user_id="U0BOT",
             bot_id="B0BOT",
             bridge_url=f"http://127.0.0.1:{bridge_port}/slack/events",
+            app_token=SLACK_APP_TOKEN,
             channels={"C0HUMAS": "humas", "C0SUPER": "supervisors"},
             users={"U0RINA": "rina", "U0SARI": "sari", "U0EVE": "eve"},
             rate_limits=False,
@@ -288,6 +290,15 @@ class Deployment:
         )
         assert result.returncode == 0, result.stderr
         return result.stdout
+
+    def use_slack_socket_mode(self) -> None:
+        """Slack reaches the bridge over the websocket the bridge opens, not by HTTP."""
+        response = self.emulators.slack_control("config", {"socket_mode": True})
+        assert response.status_code == 200, response.text
+        self.env.pop("REACHABLE_SLACK_SIGNING_SECRET")
+        self.env["REACHABLE_SLACK_MODE"] = "socket"
+        self.env["REACHABLE_SLACK_APP_TOKEN"] = SLACK_APP_TOKEN
+        self.env["REACHABLE_SLACK_SOCKET_PING_S"] = "1"
 
     def stop_all(self) -> None:
         for process in self.processes:
