@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from adapters.base import LinkerFactory, PublisherFactory, SinkFactory, SourceFactory
 from adapters.slack.chat import SlackChat
+from adapters.slack.doctor import examine_slack
 from adapters.telegram.chat import TelegramChat
+from adapters.telegram.doctor import examine_telegram
+from adapters.x.doctor import examine_x
 from adapters.x.oauth import XLinker
 from adapters.x.publisher import XPublisher
 from adapters.x.source import XSource
+from bridge.doctor import PlatformDoctor
 
 SOURCES: dict[str, SourceFactory] = {"x": XSource.from_context}
 SINKS: dict[str, SinkFactory] = {
@@ -16,3 +20,8 @@ SINKS: dict[str, SinkFactory] = {
 }
 PUBLISHERS: dict[str, PublisherFactory] = {"x": XPublisher.from_context}
 LINKERS: dict[str, LinkerFactory] = {"x": XLinker}
+DOCTORS: dict[str, PlatformDoctor] = {
+    "x": examine_x,
+    "slack": examine_slack,
+    "telegram": examine_telegram,
+}

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from bridge.cli_doctor import doctor_command
 from bridge.cli_rules import report_command, rules_group
 from bridge.config import load_config
 from bridge.errors import ConfigError, ReachableError
@@ -102,6 +103,7 @@ def keygen() -> None:
 
 cli.add_command(rules_group)
 cli.add_command(report_command)
+cli.add_command(doctor_command)
 
 
 @cli.group("config")

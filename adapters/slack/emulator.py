@@ -58,6 +58,16 @@ from adapters.slack.emulator_render import (
 from adapters.slack.emulator_socket import SOCKET_PATH, SocketHub, SocketUnavailable
 
 MAX_TEXT = 40_000
+# What the Reachable app asks for when installed (see README, connecting Slack).
+BOT_SCOPES = (
+    "chat:write",
+    "channels:read",
+    "channels:history",
+    "groups:read",
+    "groups:history",
+    "users:read",
+    "commands",
+)
 TRIGGER_TTL_S = 3.0  # Slack lets an app use a trigger_id for 3 seconds, once
 RESPONSE_URL_TTL_S = 30 * 60  # and a response_url for 30 minutes, at most 5 times
 RESPONSE_URL_USES = 5
@@ -328,6 +338,7 @@ class SlackEmulator:
         trigger_ttl_s: float = TRIGGER_TTL_S,
         app_token: str = "xapp-1-A0REACH-emulator",
         socket_mode: bool = False,
+        scopes: tuple[str, ...] = BOT_SCOPES,
     ) -> None:
         self.bot_token = bot_token
         self.signing_secret = signing_secret
@@ -346,6 +357,7 @@ class SlackEmulator:
         self.verification_token = verification_token
         self.trigger_ttl_s = trigger_ttl_s
         self.app_token = app_token
+        self.scopes = scopes
         # Socket Mode: the bridge opens a websocket and every event, interaction and command
         # goes through it instead of being POSTed to bridge_url.
         self.socket = SocketHub(app_id)
@@ -425,7 +437,8 @@ class SlackEmulator:
                 body = handler(Args(values))
         except SlackError as exc:
             return exc.response()
-        return JSONResponse({"ok": True, **body})
+        # Slack says in every answer which scopes the token has.
+        return JSONResponse({"ok": True, **body}, headers={"x-oauth-scopes": ",".join(self.scopes)})
 
     def _connections_open(self, request: Request, token: str | None) -> Response:
         """Only the app-level token opens a Socket Mode connection; a bot token is refused."""
@@ -448,6 +461,13 @@ class SlackEmulator:
 
     def _channel(self, args: Args, name: str = "channel") -> str:
         """The channel id the bot may use; Slack also accepts a channel's name."""
+        channel = self._any_channel(args, name)
+        if channel not in self.channels:
+            raise SlackError("not_in_channel")
+        return channel
+
+    def _any_channel(self, args: Args, name: str = "channel") -> str:
+        """A channel the bot can see, member or not (public channels are visible to all)."""
         value = args.required(name, "channel_not_found")
         for known in (self.channels, self.non_member_channels):
             if value in known:
@@ -459,8 +479,6 @@ class SlackEmulator:
                 break
         else:
             raise SlackError("channel_not_found")
-        if channel not in self.channels:
-            raise SlackError("not_in_channel")
         return channel
 
     def _message(self, channel: str, ts: str | None, error: str) -> StoredMessage:
@@ -746,8 +764,11 @@ class SlackEmulator:
         return self._page(thread, args, default_limit=1000, newest_first=False)
 
     def _conversations_info(self, args: Args) -> JSONDict:
-        channel = self._channel(args)
-        name = self.channels[channel]
+        channel = self._any_channel(args)
+        member = channel in self.channels
+        if not member and channel.startswith("G"):
+            raise SlackError("channel_not_found")  # a private channel is hidden from outsiders
+        name = self.channels[channel] if member else self.non_member_channels[channel]
         return {
             "channel": {
                 "id": channel,
@@ -759,7 +780,7 @@ class SlackEmulator:
                 "is_private": channel.startswith("G"),
                 "is_archived": False,
                 "is_general": False,
-                "is_member": True,
+                "is_member": member,
                 "context_team_id": self.team_id,
                 "created": 1_700_000_000,
                 "creator": self.bot_user_id,
@@ -993,6 +1014,15 @@ class SlackEmulator:
             self.bridge_url = url
             self.socket.enabled = socket_mode
         return JSONResponse({"ok": True, "bridge_url": url, "socket_mode": socket_mode})
+
+    async def _remove_bot(self, data: JSONDict) -> Response:
+        """Someone removes the bot from a channel: it can no longer post there."""
+        channel = data.get("channel")
+        with self._lock:
+            if channel not in self.channels:
+                return bad_request(f"the bot is not in {channel!r} (in: {sorted(self.channels)})")
+            self.non_member_channels[str(channel)] = self.channels.pop(str(channel))
+        return JSONResponse({"ok": True, "channel": channel})
 
     async def _socket_status(self, request: Request) -> Response:
         return JSONResponse(self.socket.status())
@@ -1495,6 +1525,7 @@ def create_app(emulator: SlackEmulator) -> ASGIApp:
         Route(f"{control}/command", emulator._command, methods=["POST"]),
         Route(f"{control}/submit", emulator._submit, methods=["POST"]),
         Route(f"{control}/response/{{rid}}", emulator._response_url, methods=["POST"]),
+        Route(f"{control}/remove_bot", json_endpoint(emulator._remove_bot), methods=["POST"]),
         Route(f"{control}/socket", emulator._socket_status, methods=["GET"]),
         Route(f"{control}/socket/drop", json_endpoint(emulator._socket_drop), methods=["POST"]),
         WebSocketRoute(SOCKET_PATH, emulator.socket.endpoint),

@@ -301,8 +301,15 @@ def _chats_from_config(chats: dict[int, dict[str, Any]]) -> dict[int, Chat]:
             type=kind,
             is_forum=bool(spec.get("is_forum", False)) and kind == "supergroup",
             admins=[int(a) for a in spec.get("admins", [])],
+            status=_bot_status(spec.get("bot_status", "administrator")),
         )
     return built
+
+
+def _bot_status(value: object) -> str:
+    if value not in ("administrator", "member"):
+        raise ValueError("bot_status must be administrator or member")
+    return str(value)
 
 
 class TelegramEmulator:
@@ -1001,6 +1008,8 @@ class TelegramEmulator:
         if chat.type == "private":
             in_chat = user_id in (chat.id, self.bot_id)
             return {"user": user, "status": "member" if in_chat else "left"}
+        if user_id == self.bot_id and chat.status == "member":
+            return {"user": user, "status": "member"}
         if user_id == self.bot_id or (user_id in chat.admins and chat.admins[0] != user_id):
             rights = {
                 "can_be_edited": False,

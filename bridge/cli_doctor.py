@@ -1,0 +1,47 @@
+"""`reachable doctor`: the go-live check, as a table with a fix for every problem."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import click
+
+from bridge.cli_rules import CONFIG_OPTION, load_or_exit
+from bridge.doctor import blocks_go_live, examine, render_table
+from bridge.keys import Keys
+from bridge.settings import Settings
+from bridge.store import Store, connect
+
+
+@click.command("doctor")
+@CONFIG_OPTION
+def doctor_command(config_path: Path | None) -> None:
+    """Check a deployment before go-live: Redis, the key, clocks, and every platform's
+    credentials, scopes, channels and bot memberships. Exits 1 when anything blocks go-live.
+
+    It makes a few read calls on each platform (on X, one user lookup and one page of at
+    most 5 mentions per account) and posts nothing.
+    """
+    from bridge.runtime import load_registry
+
+    settings = Settings()
+    config = load_or_exit(config_path)
+    platforms = sorted(
+        {a.network for a in config.accounts} | {d.chat for d in config.destinations.values()}
+    )
+    click.echo(f"Checking Redis, the key, clocks, {', '.join(platforms)}…", err=True)
+
+    async def main() -> int:
+        redis = connect(settings.redis_url)
+        try:
+            findings = await examine(
+                settings, config, Store(redis, Keys(settings.key_prefix)), load_registry().DOCTORS
+            )
+        finally:
+            await redis.aclose()
+        click.echo(render_table(findings))
+        return 1 if blocks_go_live(findings) else 0
+
+    sys.exit(asyncio.run(main()))

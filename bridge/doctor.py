@@ -1,0 +1,332 @@
+"""`reachable doctor`: is this deployment ready to go live?
+
+Checks what the bridge cannot fix for itself and would otherwise discover in production: Redis
+(answers, keeps data across restarts, recent enough, never evicts), the encryption key, the
+clocks, and through each platform's own checks, every credential, scope, channel and bot
+membership. Each finding says what is wrong and how to fix it; any failure makes the exit
+code non-zero.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+from redis.exceptions import RedisError
+
+from bridge.config import Config
+from bridge.errors import ReachableError
+from bridge.settings import Settings
+from bridge.store import Store
+from bridge.vault import Sealer, TokenVault
+
+MIN_REDIS = (6, 2)  # XAUTOCLAIM
+CLOCK_WARN_S = 30.0
+# Slack refuses requests signed more than 300 s away from its clock, X OAuth 1.0a signatures
+# fail at about the same distance: well before that, the bridge stops working.
+CLOCK_FAIL_S = 240.0
+CHECK_TIMEOUT_S = 20.0
+
+
+class Status(StrEnum):
+    OK = "ok"
+    WARN = "warn"
+    FAIL = "FAIL"
+
+
+@dataclass(frozen=True)
+class Finding:
+    area: str
+    check: str
+    status: Status
+    detail: str
+    fix: str = ""
+
+
+def ok(area: str, check: str, detail: str) -> Finding:
+    return Finding(area, check, Status.OK, detail)
+
+
+def warn(area: str, check: str, detail: str, fix: str) -> Finding:
+    return Finding(area, check, Status.WARN, detail, fix)
+
+
+def fail(area: str, check: str, detail: str, fix: str) -> Finding:
+    return Finding(area, check, Status.FAIL, detail, fix)
+
+
+@dataclass(frozen=True)
+class DoctorContext:
+    settings: Settings
+    config: Config
+    store: Store | None
+
+
+PlatformDoctor = Callable[[DoctorContext], Awaitable[list[Finding]]]
+
+
+async def examine(
+    settings: Settings,
+    config: Config,
+    store: Store,
+    doctors: Mapping[str, PlatformDoctor],
+) -> list[Finding]:
+    """Every finding, in a stable order: Redis, key, clocks, then each platform in use."""
+    findings = await check_redis(store, settings.redis_url)
+    reachable = findings[0].status is not Status.FAIL
+    networks: list[str] = sorted({a.network for a in config.accounts})
+    platforms = networks + sorted({d.chat for d in config.destinations.values()})
+    findings += await check_key(settings, store if reachable else None, networks)
+    findings += await check_clocks(_api_urls(settings, platforms))
+    context = DoctorContext(settings, config, store if reachable else None)
+    for platform in platforms:
+        doctor = doctors.get(platform)
+        if doctor is None:
+            findings.append(
+                fail(platform, "checks", "no checks exist for this platform", "report a bug")
+            )
+            continue
+        try:
+            findings += await asyncio.wait_for(doctor(context), CHECK_TIMEOUT_S * 3)
+        except TimeoutError:
+            findings.append(
+                fail(platform, "checks", "the platform did not answer in time", _network_fix())
+            )
+    return findings
+
+
+def blocks_go_live(findings: list[Finding]) -> bool:
+    return any(f.status is Status.FAIL for f in findings)
+
+
+# -- Redis ---------------------------------------------------------------------------------------
+
+
+async def check_redis(store: Store, url: str) -> list[Finding]:
+    area = "Redis"
+    try:
+        server = await store.redis.info("server")
+        persistence = await store.redis.info("persistence")
+        memory = await store.redis.info("memory")
+    except (RedisError, OSError) as exc:
+        return [
+            fail(
+                area,
+                "reachable",
+                f"{redact_url(url)} does not answer: {exc}",
+                "start Redis, or point REACHABLE_REDIS_URL at it (with its password)",
+            )
+        ]
+    version = str(server.get("redis_version", "0"))
+    findings = [ok(area, "reachable", f"Redis {version} at {redact_url(url)}")]
+    if _version_tuple(version) < MIN_REDIS:
+        findings.append(
+            fail(
+                area,
+                "version",
+                f"Redis {version} is older than {'.'.join(map(str, MIN_REDIS))}",
+                "upgrade Redis: the stages need XAUTOCLAIM (6.2 or later; 7 recommended)",
+            )
+        )
+    findings.append(await _persistence(store, persistence))
+    policy = str(memory.get("maxmemory_policy", "noeviction"))
+    if policy != "noeviction":
+        findings.append(
+            fail(
+                area,
+                "eviction",
+                f"maxmemory-policy is {policy}: under memory pressure Redis would delete "
+                "accepted mentions, threads and linked accounts",
+                "set maxmemory-policy noeviction (and give Redis the memory it needs)",
+            )
+        )
+    return findings
+
+
+async def _persistence(store: Store, persistence: dict[str, object]) -> Finding:
+    area, check = "Redis", "persistence"
+    if str(persistence.get("aof_enabled")) == "1":
+        fsync = await _config_value(store, "appendfsync")
+        if fsync == "no":
+            return warn(
+                area,
+                check,
+                "AOF is on with appendfsync no: a crash can lose the last 30 s of writes",
+                "set appendfsync everysec (or always, to lose nothing)",
+            )
+        return ok(area, check, f"AOF on (appendfsync {fsync or 'unknown'})")
+    saves = await _config_value(store, "save")
+    if saves:
+        return warn(
+            area,
+            check,
+            f"only RDB snapshots (save {saves}): a crash loses what was accepted since the last",
+            "turn AOF on: appendonly yes (appendfsync everysec or always)",
+        )
+    return fail(
+        area,
+        check,
+        "persistence is off: a restart loses every mention, thread, timer and linked account",
+        "turn AOF on: appendonly yes in redis.conf (or CONFIG SET appendonly yes, then "
+        "CONFIG REWRITE)",
+    )
+
+
+async def _config_value(store: Store, name: str) -> str | None:
+    """A CONFIG GET value; managed Redis services often refuse CONFIG, which is not a fault."""
+    try:
+        found = await store.redis.config_get(name)
+    except RedisError:
+        return None
+    return str(found.get(name, "")) or None
+
+
+def _version_tuple(version: str) -> tuple[int, ...]:
+    parts = []
+    for part in version.split(".")[:2]:
+        digits = "".join(ch for ch in part if ch.isdigit())
+        parts.append(int(digits or 0))
+    return tuple(parts)
+
+
+def redact_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+# -- the encryption key --------------------------------------------------------------------------
+
+
+async def check_key(settings: Settings, store: Store | None, networks: list[str]) -> list[Finding]:
+    area, check = "Encryption key", "REACHABLE_TOKEN_KEY"
+    if not settings.personal_accounts:
+        return [ok(area, check, "personal accounts are off; no key needed")]
+    try:
+        sealer = Sealer(settings.token_key)
+    except ReachableError as exc:
+        return [fail(area, check, str(exc).split(". ")[0], "create one with `reachable keygen`")]
+    if store is None:
+        return [ok(area, check, "a valid key (stored tokens not checked: Redis is down)")]
+    vault = TokenVault(store, sealer)
+    linked = [account for network in networks for account in await vault.all_linked(network)]
+    for account in linked:
+        try:
+            await vault.credentials(account.person, account.network)
+        except ReachableError:
+            return [
+                fail(
+                    area,
+                    check,
+                    f"the key does not open the stored tokens ({account.person}'s "
+                    f"{account.network} link): it changed since they were sealed",
+                    "restore the key they were sealed with, or have everyone link again",
+                )
+            ]
+    if not linked:
+        return [ok(area, check, "a valid key (no linked accounts yet)")]
+    return [ok(area, check, f"a valid key; it opens all {len(linked)} linked accounts' tokens")]
+
+
+# -- clocks --------------------------------------------------------------------------------------
+
+
+async def check_clocks(urls: dict[str, str]) -> list[Finding]:
+    findings = []
+    async with httpx.AsyncClient(timeout=CHECK_TIMEOUT_S, trust_env=False) as http:
+        for platform, url in urls.items():
+            findings.append(await _clock(http, platform, url))
+    return findings
+
+
+async def _clock(http: httpx.AsyncClient, platform: str, url: str) -> Finding:
+    area, check = "Clock", f"against {platform}"
+    sent = time.time()
+    try:
+        response = await http.get(url)
+    except httpx.HTTPError as exc:
+        return warn(area, check, f"{url} did not answer ({exc!r})", _network_fix())
+    received = time.time()
+    server = _http_date(response.headers.get("date"))
+    if server is None:
+        return warn(area, check, f"{url} sent no Date header", "check the clock by hand (NTP)")
+    # The Date header has whole seconds; the middle of the round trip is our best guess.
+    skew = server.timestamp() - (sent + received) / 2
+    return clock_finding(platform, skew)
+
+
+def clock_finding(platform: str, skew_s: float) -> Finding:
+    area, check = "Clock", f"against {platform}"
+    said = f"this machine is {abs(skew_s):.0f} s {'behind' if skew_s > 0 else 'ahead of'} it"
+    fix = "synchronise the clock (NTP: timedatectl set-ntp true, or chrony)"
+    if abs(skew_s) >= CLOCK_FAIL_S:
+        return fail(area, check, f"{said}: signed requests will be refused", fix)
+    if abs(skew_s) >= CLOCK_WARN_S:
+        return warn(area, check, said, fix)
+    return ok(area, check, f"within {max(abs(skew_s), 1):.0f} s")
+
+
+def _http_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _api_urls(settings: Settings, platforms: list[str]) -> dict[str, str]:
+    known = {
+        "x": settings.x_api_url,
+        "slack": settings.slack_api_url,
+        "telegram": settings.telegram_api_url,
+    }
+    return {p: known[p] for p in platforms if p in known}
+
+
+def _network_fix() -> str:
+    return "check this machine's outbound HTTPS access (proxy, firewall) to the platform"
+
+
+# -- output --------------------------------------------------------------------------------------
+
+
+def render_table(findings: list[Finding]) -> str:
+    """A plain-text table: one row per check, the fix indented below each problem."""
+    header = ("AREA", "CHECK", "STATUS")
+    widths = (
+        max(len(header[0]), *(len(f.area) for f in findings)),
+        max(len(header[1]), *(len(f.check) for f in findings)),
+        max(len(header[2]), *(len(s.value) for s in Status)),
+    )
+    lines = [_row(header, widths, "DETAIL")]
+    for finding in findings:
+        lines.append(
+            _row((finding.area, finding.check, finding.status.value), widths, finding.detail)
+        )
+        if finding.fix:
+            lines.append(" " * (sum(widths) + 6) + f"fix: {finding.fix}")
+    failed = sum(f.status is Status.FAIL for f in findings)
+    warned = sum(f.status is Status.WARN for f in findings)
+    if failed:
+        verdict = f"{failed} problem{'s' if failed != 1 else ''} block go-live"
+    else:
+        verdict = "ready to go live"
+    if warned:
+        verdict += f"; {warned} warning{'s' if warned != 1 else ''}"
+    return "\n".join([*lines, "", f"{len(findings)} checks: {verdict}."])
+
+
+def _row(cells: tuple[str, str, str], widths: tuple[int, ...], detail: str) -> str:
+    padded = "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True))
+    return f"{padded}  {detail}"
