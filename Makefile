@@ -30,8 +30,10 @@ demo: env
 	$(BIN)/reachable demo
 
 # The chaos tests run a few rounds in `make test` and their full count in `make chaos`.
+# Tests run in TEST_WORKERS processes (pytest-xdist), each with its own Redis and ports.
+TEST_WORKERS ?= 2
 test: env redis
-	REACHABLE_CHAOS_RUNS=$${REACHABLE_CHAOS_RUNS:-3} $(BIN)/pytest
+	REACHABLE_CHAOS_RUNS=$${REACHABLE_CHAOS_RUNS:-3} $(BIN)/pytest -n $(TEST_WORKERS)
 
 chaos: env redis
 	REACHABLE_CHAOS_RUNS=$${REACHABLE_CHAOS_RUNS:-20} $(BIN)/pytest tests/chaos

@@ -94,6 +94,31 @@ def audit(since: str) -> None:
 
 
 @cli.command()
+def healthcheck() -> None:
+    """Exit 0 if this machine's Reachable process answers /healthz (for container health).
+
+    A web process answers on REACHABLE_WEB_PORT, the other roles on REACHABLE_HEALTH_PORT."""
+    import httpx
+
+    settings = Settings()
+    ports = dict.fromkeys(p for p in (settings.health_port, settings.web_port) if p is not None)
+    problems = []
+    for port in ports:
+        url = f"http://127.0.0.1:{port}/healthz"
+        try:
+            response = httpx.get(url, timeout=4, trust_env=False)
+        except httpx.HTTPError as exc:
+            problems.append(f"{url} does not answer ({exc})")
+            continue
+        if response.status_code == 200:
+            click.echo("healthy")
+            return
+        problems.append(f"{url} answered {response.status_code}: {response.text}")
+    click.echo("unhealthy: " + "; ".join(problems), err=True)
+    sys.exit(1)
+
+
+@cli.command()
 def keygen() -> None:
     """Print a new key for REACHABLE_TOKEN_KEY (encrypts linked personal accounts' tokens)."""
     from bridge.vault import Sealer

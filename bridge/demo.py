@@ -38,6 +38,7 @@ X_HUMAS_TOKEN = ("demo-humas-access-token", "demo-humas-access-secret")
 X_OAUTH_CLIENT_ID = "demo-oauth-client"
 SLACK_BOT_TOKEN = "xoxb-demo-bot-token"
 SLACK_SIGNING_SECRET = "demo-signing-secret"
+SLACK_APP_TOKEN = "xapp-1-A0REACH-demo"
 SLACK_TEAM_ID = "T0DEMO"
 SLACK_APP_ID = "A0REACHABLE"
 DEMO_PREFIX = "reachable-demo"
@@ -176,6 +177,7 @@ def build_emulators(*, bridge_url: str) -> dict[str, Any]:
         "slack": slack.SlackEmulator(
             bot_token=SLACK_BOT_TOKEN,
             signing_secret=SLACK_SIGNING_SECRET,
+            app_token=SLACK_APP_TOKEN,
             team_id=SLACK_TEAM_ID,
             app_id=SLACK_APP_ID,
             bot_user_id="U0REACHBOT",
@@ -211,7 +213,8 @@ async def serve_emulators_forever(*, ports: dict[str, int], bridge_url: str) -> 
     print(f"X emulator:        {emulators.x.url}   (bearer token {X_BEARER_TOKEN})")
     print(
         f"Slack emulator:    {emulators.slack.url}/api/   (bot token {SLACK_BOT_TOKEN}, "
-        f"signing secret {SLACK_SIGNING_SECRET}; sends events to {bridge_url})"
+        f"signing secret {SLACK_SIGNING_SECRET}; sends events to {bridge_url}; "
+        f"Socket Mode app token {SLACK_APP_TOKEN})"
     )
     print(f"Telegram emulator: {emulators.telegram.url}   (bot token {TELEGRAM_TOKEN})")
     print("Control API: /_emulator/... (see README). Ctrl+C stops.")

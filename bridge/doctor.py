@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -189,11 +190,8 @@ async def _config_value(store: Store, name: str) -> str | None:
 
 
 def _version_tuple(version: str) -> tuple[int, ...]:
-    parts = []
-    for part in version.split(".")[:2]:
-        digits = "".join(ch for ch in part if ch.isdigit())
-        parts.append(int(digits or 0))
-    return tuple(parts)
+    numbers = re.findall(r"\d+", version)[:2]
+    return tuple(int(n) for n in numbers) or (0,)
 
 
 def redact_url(url: str) -> str:
@@ -319,12 +317,13 @@ def render_table(findings: list[Finding]) -> str:
     failed = sum(f.status is Status.FAIL for f in findings)
     warned = sum(f.status is Status.WARN for f in findings)
     if failed:
-        verdict = f"{failed} problem{'s' if failed != 1 else ''} block go-live"
+        verdict = "1 problem blocks go-live" if failed == 1 else f"{failed} problems block go-live"
     else:
         verdict = "ready to go live"
     if warned:
         verdict += f"; {warned} warning{'s' if warned != 1 else ''}"
-    return "\n".join([*lines, "", f"{len(findings)} checks: {verdict}."])
+    checks = "1 check" if len(findings) == 1 else f"{len(findings)} checks"
+    return "\n".join([*lines, "", f"{checks}: {verdict}."])
 
 
 def _row(cells: tuple[str, str, str], widths: tuple[int, ...], detail: str) -> str:

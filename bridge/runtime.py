@@ -150,6 +150,15 @@ class Runtime:
                 )
                 await server.start()
                 log.info("web app listening on %s", server.url)
+            elif self.settings.health_port is not None:
+                server = EmbeddedServer(
+                    create_web_app(store, routes=[], checks=self._readiness(sinks, publishers)),
+                    host=self.settings.web_host,
+                    port=self.settings.health_port,
+                    name="health",
+                )
+                await server.start()
+                log.info("health and metrics on %s", server.url)
             log.info("running roles: %s", ", ".join(sorted(roles)))
             self.ready.set()
             await _wait_for_stop_or_crash(stop, tasks)

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
 
     web_host: str = "127.0.0.1"
     web_port: int = 8700
+    # Processes without the web role serve /healthz, /readyz and /metrics on this port when it
+    # is set (the container image sets it, so one HEALTHCHECK fits every role).
+    health_port: int | None = None
 
     x_api_url: str = "https://api.twitter.com"
     x_bearer_token: SecretStr | None = None

@@ -276,3 +276,18 @@ def test_webhook_mode_takes_updates_with_the_secret_and_refuses_forgeries(
         response = emulators.http.post(webhook, json=forged, headers=headers)
         assert response.status_code == 403
     assert len(emulators.telegram_calls("answerCallbackQuery")) == 1
+
+    # Back to long polling: the webhook is deleted and presses arrive by getUpdates.
+    deployment.stop_all()
+    del deployment.env["REACHABLE_TELEGRAM_WEBHOOK_URL"]
+    del deployment.env["REACHABLE_TELEGRAM_WEBHOOK_SECRET"]
+    deployment.start()
+    wait_for(
+        lambda: not emulators.http.get(
+            f"{emulators.telegram_server.url}/bot{TELEGRAM_TOKEN}/getWebhookInfo"
+        ).json()["result"]["url"],
+        what="the webhook to be deleted",
+    )
+    assert emulators.telegram_calls("deleteWebhook")
+    query = emulators.press(1001, GROUP, message["message_id"], "release")
+    assert "released" in emulators.answer_text(query).lower()
