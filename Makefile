@@ -31,9 +31,9 @@ demo: env
 
 # The chaos tests run a few rounds in `make test` and their full count in `make chaos`.
 # Tests run in TEST_WORKERS processes (pytest-xdist), each with its own Redis and ports.
-TEST_WORKERS ?= 2
+TEST_WORKERS ?= 4
 test: env redis
-	REACHABLE_CHAOS_RUNS=$${REACHABLE_CHAOS_RUNS:-3} $(BIN)/pytest -n $(TEST_WORKERS)
+	REACHABLE_CHAOS_RUNS=$${REACHABLE_CHAOS_RUNS:-3} $(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal
 
 chaos: env redis
 	REACHABLE_CHAOS_RUNS=$${REACHABLE_CHAOS_RUNS:-20} $(BIN)/pytest tests/chaos

@@ -82,7 +82,7 @@ class ConfigWatcher:
         self.current = current
         self.replace = replace
         self.interval_s = interval_s
-        self._digest = self._read_digest()
+        self._digest = self._baseline()
         self._hangup = asyncio.Event()
 
     def _read_digest(self) -> str | None:
@@ -90,6 +90,16 @@ class ConfigWatcher:
             return hashlib.sha256(self.path.read_bytes()).hexdigest()
         except OSError:
             return None
+
+    def _baseline(self) -> str | None:
+        """The digest of the file as it is now, if it is the config this process runs; None
+        (a change to pick up at the first look) if it was edited since the process loaded it."""
+        try:
+            raw = self.path.read_bytes()
+            matches = parse_config(raw.decode("utf-8"), source=str(self.path)) == self.current()
+        except (OSError, UnicodeDecodeError, ConfigError):
+            return None
+        return hashlib.sha256(raw).hexdigest() if matches else None
 
     async def reload(self, *, reason: str) -> ReloadOutcome:
         """Check the file and, only if it is sound, make it the live config."""

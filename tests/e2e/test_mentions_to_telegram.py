@@ -283,9 +283,11 @@ def test_webhook_mode_takes_updates_with_the_secret_and_refuses_forgeries(
     del deployment.env["REACHABLE_TELEGRAM_WEBHOOK_SECRET"]
     deployment.start()
     wait_for(
-        lambda: not emulators.http.get(
-            f"{emulators.telegram_server.url}/bot{TELEGRAM_TOKEN}/getWebhookInfo"
-        ).json()["result"]["url"],
+        lambda: (
+            not emulators.http.get(
+                f"{emulators.telegram_server.url}/bot{TELEGRAM_TOKEN}/getWebhookInfo"
+            ).json()["result"]["url"]
+        ),
         what="the webhook to be deleted",
     )
     assert emulators.telegram_calls("deleteWebhook")

@@ -1,0 +1,55 @@
+"""The config watcher never misses an edit made while its process was starting."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from bridge.config import Config, load_config
+from bridge.reload import ConfigWatcher
+from bridge.store import Store
+
+FIRST = """
+accounts: [{key: humas, handle: humas_demo}]
+destinations: {desk: {chat: slack, channel: C0DESK}}
+routes: [{name: all, to: [desk]}]
+"""
+SECOND = FIRST.replace("name: all", "name: everything")
+
+
+async def test_an_edit_between_loading_and_watching_is_picked_up(
+    store: Store, tmp_path: Path
+) -> None:
+    path = tmp_path / "reachable.yaml"
+    path.write_text(FIRST)
+    live: list[Config] = [load_config(path)]
+    path.write_text(SECOND)  # edited after the process read it, before the watcher looked
+    watcher = ConfigWatcher(
+        path, store, current=lambda: live[-1], replace=live.append, interval_s=0.05
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(watcher.run(stop))
+    try:
+        for _ in range(100):
+            if live[-1].routes[0].name == "everything":
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        await task
+    assert [config.routes[0].name for config in live] == ["all", "everything"]
+
+
+async def test_an_unchanged_file_is_not_reloaded(store: Store, tmp_path: Path) -> None:
+    path = tmp_path / "reachable.yaml"
+    path.write_text(FIRST)
+    live: list[Config] = [load_config(path)]
+    watcher = ConfigWatcher(
+        path, store, current=lambda: live[-1], replace=live.append, interval_s=0.05
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(watcher.run(stop))
+    await asyncio.sleep(0.5)
+    stop.set()
+    await task
+    assert len(live) == 1
