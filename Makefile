@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 export NO_PROXY := 127.0.0.1,localhost
 export no_proxy := 127.0.0.1,localhost
 
-.PHONY: all env redis demo test chaos lint format clean
+.PHONY: all env redis demo test chaos lint format clean messages
 
 all: lint test
 
@@ -49,3 +49,15 @@ format: env
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
+
+# Refresh the message template from the code, then each language's catalogue from it.
+messages: env
+	$(BIN)/pybabel extract --no-default-keywords -k _ -k N_ -k ngettext:1,2 --no-location \
+	  --sort-output --project Reachable --msgid-bugs-address "" \
+	  -o bridge/locale/reachable.pot bridge adapters
+	for po in bridge/locale/*/LC_MESSAGES/reachable.po; do \
+	  [ -e "$$po" ] || continue; \
+	  locale=$$(basename $$(dirname $$(dirname $$po))); \
+	  $(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete -l $$locale \
+	    -i bridge/locale/reachable.pot -o $$po; \
+	done

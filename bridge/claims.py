@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from bridge import audit, messages
+from bridge import audit, i18n, messages
 from bridge.config import Config, PersonConfig
 from bridge.models import Thread, ThreadStatus
 from bridge.store import Store, utcnow
@@ -21,12 +21,7 @@ from bridge.threads import TransitionRefused, UnknownThread, change_state
 log = logging.getLogger(__name__)
 
 TAKEOVER_WINDOW_S = 60
-DISMISS_REASONS: dict[str, str] = {
-    "spam": "spam",
-    "not_for_us": "not for us",
-    "duplicate": "duplicate",
-    "other": "other",
-}
+DISMISS_REASONS = ("spam", "not_for_us", "duplicate", "other")
 
 
 def is_supervisor(person: PersonConfig) -> bool:
@@ -118,13 +113,20 @@ class ThreadDesk:
         self, thread_id: str, person: PersonConfig, *, reason: str, note: str = "", chat: str
     ) -> str:
         if reason not in DISMISS_REASONS:
-            return messages.dismiss_reason_unknown(list(DISMISS_REASONS.values()))
+            return messages.dismiss_reason_unknown(
+                [messages.dismiss_reason_label(r) for r in DISMISS_REASONS]
+            )
         thread = await self.store.thread(thread_id)
         if thread is None:
             return messages.reply_thread_gone()
         if thread.status in (ThreadStatus.ANSWERED, ThreadStatus.DISMISSED):
             return self._closed(thread)
-        shown = DISMISS_REASONS[reason] + (f" ({note.strip()[:200]})" if note.strip() else "")
+        # Kept with the thread in English, the catalogue's key: each mirror shows it in its own
+        # language (messages.status_line); the note stays as written.
+        with i18n.speaking(i18n.SOURCE_LOCALE):
+            label = messages.dismiss_reason_label(reason)
+        noted = f" ({note.strip()[:200]})" if note.strip() else ""
+        shown = label + noted
         try:
             await change_state(
                 self.store,
@@ -137,7 +139,7 @@ class ThreadDesk:
         except TransitionRefused as refused:
             return self._lost_race(refused.thread, person)
         await self._audit(person, chat, thread_id, "dismissed", shown)
-        return messages.dismiss_done(reason=shown)
+        return messages.dismiss_done(reason=messages.dismiss_reason_label(reason) + noted)
 
     async def reassign(
         self, reference: str, supervisor: PersonConfig, target: str, *, chat: str
@@ -202,9 +204,4 @@ def short_reference(thread_id: str) -> str:
 
 
 def _ago(moment: datetime | None) -> str:
-    if moment is None:
-        return "just now"
-    seconds = max(int((utcnow() - moment).total_seconds()), 0)
-    if seconds < 60:
-        return f"{seconds} s ago"
-    return f"{messages.human_duration(utcnow() - moment)} ago"
+    return messages.time_ago(utcnow() - moment if moment else timedelta(0))

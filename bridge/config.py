@@ -8,14 +8,16 @@ path inside the file (``routes[1].to[0]: unknown destination 'humas-slak' (known
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 import yaml
-from pydantic import BeforeValidator, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, field_validator
 
+from bridge import i18n
 from bridge.durations import format_duration
 from bridge.errors import ConfigError
 from bridge.rules import (
@@ -42,6 +44,23 @@ def _strip_at(value: object) -> object:
     return value.lstrip("@") if isinstance(value, str) else value
 
 
+def _known_locale(value: str) -> str:
+    known = i18n.available_locales()
+    if value not in known:
+        raise ValueError(f"unknown locale {value!r} (known: {', '.join(known)})")
+    return value
+
+
+def _known_zone(value: str) -> str:
+    return Calendar._known_zone(value)
+
+
+# A language Reachable speaks: en, id, or any with a catalogue in bridge/locale.
+Locale = Annotated[str, AfterValidator(_known_locale)]
+# An IANA time zone: Asia/Jakarta (WIB), Asia/Makassar (WITA), Asia/Jayapura (WIT).
+Zone = Annotated[str, AfterValidator(_known_zone)]
+
+
 class AccountConfig(Strict):
     """An institutional account whose mentions we watch."""
 
@@ -56,6 +75,9 @@ class AccountConfig(Strict):
 class SlackDestination(Strict):
     chat: Literal["slack"]
     channel: Annotated[str, Field(pattern=r"^[CGD][A-Z0-9]{2,}$")]
+    # The language and time zone of what is posted there (default: the config's).
+    locale: Locale | None = None
+    timezone: Zone | None = None
 
     @property
     def address(self) -> str:
@@ -71,6 +93,8 @@ class TelegramDestination(Strict):
     # Group ids are negative; supergroups start with -100 and exceed 32 bits.
     chat_id: int
     topic: Annotated[int, Field(gt=0)] | None = None
+    locale: Locale | None = None
+    timezone: Zone | None = None
 
     @property
     def address(self) -> str:
@@ -93,6 +117,10 @@ class PersonConfig(Strict):
     telegram: Annotated[int, Field(gt=0)] | None = None
     roles: list[Literal["staff", "supervisor", "admin"]] = ["staff"]
     speaks_for: list[str] = []
+    # The language and time zone of what only this person sees: answers to their buttons and
+    # commands, forms, private chats (default: the config's).
+    locale: Locale | None = None
+    timezone: Zone | None = None
 
 
 class ReportsConfig(Strict):
@@ -166,6 +194,9 @@ class Config(Strict):
     escalation: EscalationConfig | None = None
     reports: ReportsConfig | None = None
     demo: DemoConfig | None = None
+    # The language and time zone used where a destination or a person names none.
+    locale: Locale = i18n.SOURCE_LOCALE
+    timezone: Zone | None = None
 
     def person_name(self, key: str | None, *, unknown: str = "someone") -> str:
         """How chat calls a person: their name, else their key; ``unknown`` for nobody."""
@@ -173,9 +204,43 @@ class Config(Strict):
         return (person.name or person.key) if person else (key or unknown)
 
     def display_zone(self) -> str:
-        """The time zone to show times in: the calendars' when they agree on one, else UTC."""
+        """The time zone to show times in: the config's, else the calendars' when they agree
+        on one, else UTC."""
+        if self.timezone:
+            return self.timezone
         zones = {calendar.timezone for calendar in self.calendars.values()}
         return zones.pop() if len(zones) == 1 else "UTC"
+
+    def speaking_to(
+        self, destination: SlackDestination | TelegramDestination | str | None
+    ) -> AbstractContextManager[None]:
+        """Say what is posted into a destination (given by key or itself) in its language."""
+        if isinstance(destination, str):
+            destination = self.destinations.get(destination)
+        locale = (destination.locale if destination else None) or self.locale
+        zone = (destination.timezone if destination else None) or self.display_zone()
+        return i18n.speaking(locale, zone)
+
+    def speaking_with(
+        self,
+        person: PersonConfig | None,
+        *,
+        where: SlackDestination | TelegramDestination | None = None,
+    ) -> AbstractContextManager[None]:
+        """Say what only this person sees in their language; without one of their own, in the
+        language of the destination ``where`` they are acting."""
+        locale = (person.locale if person else None) or (where.locale if where else None)
+        zone = (person.timezone if person else None) or (where.timezone if where else None)
+        return i18n.speaking(locale or self.locale, zone or self.display_zone())
+
+    def destination_at(
+        self, chat: str, address: str | None
+    ) -> SlackDestination | TelegramDestination | None:
+        """The destination behind a chat's channel or group id, if any."""
+        return next(
+            (d for d in self.destinations.values() if d.chat == chat and d.address == address),
+            None,
+        )
 
     def account(self, key: str) -> AccountConfig:
         for account in self.accounts:

@@ -1,6 +1,8 @@
-"""Every sentence a person reads in chat, in one place (English; Bahasa Indonesia joins later).
+"""Every sentence a person reads in chat, in one place, in the reader's language.
 
-Adapters take their labels and replies from here so wording stays consistent across chats.
+Adapters take their labels and replies from here so wording stays consistent across chats. Each
+sentence goes through :mod:`bridge.i18n`: the English here is the key, the other languages live
+in ``bridge/locale``. Placeholders are named (``{handle}``) so a translation may reorder them.
 """
 
 from __future__ import annotations
@@ -8,436 +10,581 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bridge.durations import format_duration
+from bridge.i18n import _, ago, duration, ngettext
 from bridge.models import MentionCard
-
-ACTION_LABELS = {
-    "reply_institution": "Reply as @{handle}",
-    "reply_personal": "Reply as myself",
-    "reply_again": "Reply again",
-    "claim": "Claim",
-    "release": "Release",
-    "dismiss": "Dismiss",
-}
-
-ACTION_PURPOSE = {
-    "reply_institution": "Replying as the institution",
-    "reply_personal": "Replying from your personal account",
-    "reply_again": "Replying again",
-    "claim": "Claiming a thread",
-    "release": "Releasing a thread",
-    "dismiss": "Dismissing a thread",
-}
 
 
 def action_label(action_id: str, *, handle: str, status: str = "open") -> str:
     if action_id == "claim" and status == "claimed":
-        return "Take over"
-    return ACTION_LABELS[action_id].format(handle=handle)
+        return _("Take over")
+    labels = {
+        "reply_institution": _("Reply as @{handle}", handle=handle),
+        "reply_personal": _("Reply as myself"),
+        "reply_again": _("Reply again"),
+        "claim": _("Claim"),
+        "release": _("Release"),
+        "dismiss": _("Dismiss"),
+    }
+    return labels[action_id]
 
 
 def not_available_yet(action_id: str) -> str:
-    purpose = ACTION_PURPOSE.get(action_id, "This action")
-    return (
-        f"{purpose} from chat is not available yet in this version of Reachable. "
-        "The mention is still open; nothing was posted or changed."
+    purposes = {
+        "reply_institution": _("Replying as the institution"),
+        "reply_personal": _("Replying from your personal account"),
+        "reply_again": _("Replying again"),
+        "claim": _("Claiming a thread"),
+        "release": _("Releasing a thread"),
+        "dismiss": _("Dismissing a thread"),
+    }
+    purpose = purposes.get(action_id) or _("This action")
+    return _(
+        "{purpose} from chat is not available yet in this version of Reachable. The mention is "
+        "still open; nothing was posted or changed.",
+        purpose=purpose,
     )
 
 
 def unknown_person() -> str:
-    return (
-        "You are not on Reachable's staff list, so this button does nothing for you. "
-        "Ask an admin to add your chat user id to the `people` section of the config."
+    return _(
+        "You are not on Reachable's staff list, so this button does nothing for you. Ask an "
+        "admin to add your chat user id to the `people` section of the config."
     )
 
 
-def human_duration(delta: timedelta) -> str:
-    minutes = max(int(delta.total_seconds() // 60), 0)
-    if minutes < 1:
-        return "under a minute"
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    days = hours // 24
-    return "1 day" if days == 1 else f"{days} days"
+def human_duration(delta: timedelta, *, short: bool = False) -> str:
+    return duration(delta, short=short)
+
+
+def time_ago(delta: timedelta) -> str:
+    return ago(delta)
 
 
 def claim_done() -> str:
-    return "It is yours: the team sees you are on it. Release it if you cannot answer."
+    return _("It is yours: the team sees you are on it. Release it if you cannot answer.")
 
 
 def claim_yours_already() -> str:
-    return "You have this one already."
+    return _("You have this one already.")
 
 
 def claim_held(*, holder: str, since: str) -> str:
-    return (
-        f"{holder} claimed this {since}. To take it over, press Claim again within a minute "
-        f"(let {holder} know)."
+    return _(
+        "{holder} claimed this {since}. To take it over, press Claim again within a minute "
+        "(let {holder} know).",
+        holder=holder,
+        since=since,
     )
 
 
 def claim_taken_over(*, holder: str) -> str:
-    return f"You took this over from {holder}; it is yours now."
+    return _("You took this over from {holder}; it is yours now.", holder=holder)
 
 
 def release_done() -> str:
-    return "Released: the thread is open for anyone again."
+    return _("Released: the thread is open for anyone again.")
 
 
 def release_not_claimed() -> str:
-    return "Nobody has claimed this thread, so there is nothing to release."
+    return _("Nobody has claimed this thread, so there is nothing to release.")
 
 
 def release_not_yours(*, holder: str) -> str:
-    return f"{holder} has claimed this; only they or a supervisor can release it."
+    return _("{holder} has claimed this; only they or a supervisor can release it.", holder=holder)
 
 
 def dismiss_done(*, reason: str) -> str:
-    return f"Dismissed ({reason}). A new mention in the conversation opens it again."
+    return _(
+        "Dismissed ({reason}). A new mention in the conversation opens it again.", reason=reason
+    )
 
 
 def dismiss_reason_unknown(reasons: list[str]) -> str:
-    return "Pick a reason to dismiss: " + ", ".join(reasons) + "."
+    return _("Pick a reason to dismiss: {reasons}.", reasons=", ".join(reasons))
 
 
 def dismiss_question() -> str:
-    return "Why dismiss this mention? It stays listed, and a new mention reopens it."
+    return _("Why dismiss this mention? It stays listed, and a new mention reopens it.")
 
 
 def dismiss_reason_label(reason: str) -> str:
     return {
-        "spam": "Spam",
-        "not_for_us": "Not for us",
-        "duplicate": "Duplicate",
-        "other": "Other",
+        "spam": _("Spam"),
+        "not_for_us": _("Not for us"),
+        "duplicate": _("Duplicate"),
+        "other": _("Other"),
     }.get(reason, reason)
 
 
 def dismiss_modal_title() -> str:
-    return "Dismiss mention"
+    return _("Dismiss mention")
 
 
 def dismiss_modal_note() -> str:
-    return "Note for the team (optional)"
+    return _("Note for the team (optional)")
+
+
+def dismissal_note(note: str) -> str:
+    """A thread's dismissal note, kept as the reason's English label (the catalogue's key) and
+    the note as written: the label shown in the reader's language."""
+    label, bracket, rest = note.partition(" (")
+    return _(label) + (bracket + rest if bracket else "")
 
 
 def thread_dismissed_already(*, by: str, reason: str) -> str:
-    return f"{by} dismissed this thread" + (f" ({reason})" if reason else "") + "."
+    if reason:
+        return _("{by} dismissed this thread ({reason}).", by=by, reason=dismissal_note(reason))
+    return _("{by} dismissed this thread.", by=by)
 
 
 def assign_supervisors_only() -> str:
-    return "Only supervisors may hand a thread to someone; claim it yourself instead."
+    return _("Only supervisors may hand a thread to someone; claim it yourself instead.")
 
 
 def assign_unknown_person(name: str, *, known: list[str]) -> str:
-    return f"There is nobody called {name!r} on the staff list (known: {', '.join(known)})."
+    return _(
+        "There is nobody called {name} on the staff list (known: {known}).",
+        name=repr(name),
+        known=", ".join(known),
+    )
 
 
 def assign_no_thread(reference: str) -> str:
-    return (
-        f"No open thread matches [{reference}]. Copy the reference from the unanswered list, "
-        "like /reachable assign 3f9a1c rina."
+    return _(
+        "No open thread matches [{reference}]. Copy the reference from the unanswered list, "
+        "like /reachable assign 3f9a1c rina.",
+        reference=reference,
     )
 
 
 def assign_usage(*, command: str) -> str:
-    return f"Write the thread's reference and the person, like {command} 3f9a1c rina."
+    return _(
+        "Write the thread's reference and the person, like {command} 3f9a1c rina.", command=command
+    )
 
 
 def assign_done(*, name: str, reference: str) -> str:
-    return f"Thread [{reference}] is now {name}'s; every mirror shows it."
+    return _(
+        "Thread [{reference}] is now {name}'s; every mirror shows it.",
+        name=name,
+        reference=reference,
+    )
 
 
 def try_again() -> str:
-    return "The thread changed just now; have a look and try again."
+    return _("The thread changed just now; have a look and try again.")
 
 
 def escalation_line(*, late: str, sla: timedelta, route: str) -> str:
-    return f"⏰ {late} past its SLA ({format_duration(sla)}, route {route})"
+    return _(
+        "⏰ {late} past its SLA ({sla}, route {route})",
+        late=late,
+        sla=format_duration(sla),
+        route=route,
+    )
 
 
 def escalation_origin() -> str:
-    return "Open where it was mirrored"
+    return _("Open where it was mirrored")
 
 
 def escalation_reminder(*, late: str, claimed_by: str | None) -> str:
-    who = f"{claimed_by} is on it" if claimed_by else "nobody has claimed it"
-    return f"⏰ Still unanswered, {late} past its SLA; {who}."
+    if claimed_by:
+        return _(
+            "⏰ Still unanswered, {late} past its SLA; {person} is on it.",
+            late=late,
+            person=claimed_by,
+        )
+    return _("⏰ Still unanswered, {late} past its SLA; nobody has claimed it.", late=late)
 
 
 def unanswered_none() -> str:
-    return "Nothing is waiting: every thread is answered or dismissed. 🎉"
+    return _("Nothing is waiting: every thread is answered or dismissed. 🎉")
 
 
 def unanswered_heading(*, first: int, last: int, total: int) -> str:
-    return f"Unanswered threads, oldest first ({first} to {last} of {total}):"
+    return _(
+        "Unanswered threads, oldest first ({first} to {last} of {total}):",
+        first=first,
+        last=last,
+        total=total,
+    )
 
 
 def unanswered_more(*, command: str) -> str:
-    return f"More: {command}"
+    return _("More: {command}", command=command)
 
 
 def unanswered_usage(*, command: str) -> str:
-    return f"Write a page number after the command, like {command} 2."
+    return _("Write a page number after the command, like {command} 2.", command=command)
+
+
+def unanswered_late(*, late: str) -> str:
+    return _("⏰ {late} past SLA", late=late)
+
+
+def unanswered_due(*, left: str) -> str:
+    return _("due in {left}", left=left)
+
+
+def unanswered_no_sla() -> str:
+    return _("no SLA")
+
+
+def unanswered_line(
+    *, number: int, reference: str, age: str, sla: str, route: str, claimed_by: str | None
+) -> str:
+    claim = _("{person} is on it", person=claimed_by) if claimed_by else _("unclaimed")
+    return _(
+        "{number}. [{reference}] {age} old · {sla} · {route} · {claim}",
+        number=number,
+        reference=reference,
+        age=age,
+        sla=sla,
+        route=route,
+        claim=claim,
+    )
 
 
 def status_line(card: MentionCard, *, since: str | None = None) -> str | None:
     """How a thread's state reads on its mirrors; None while it is simply open. ``since`` is
     when a claim was made, as the chat shows times."""
-    who = card.status_by or "someone"
+    who = card.status_by or _("someone")
     if card.status == "claimed":
-        return f"🙋 {who} is on it" + (f" · since {since}" if since else "")
+        line = _("🙋 {person} is on it", person=who)
+        return line + (_(" · since {time}", time=since) if since else "")
     if card.status == "answered":
-        line = "✅ Answered directly on X" if card.status_by is None else f"✅ Answered by {who}"
+        if card.status_by is None:
+            line = _("✅ Answered directly on X")
+        else:
+            line = _("✅ Answered by {person}", person=who)
         if card.answered_as:
-            line += f" as @{card.answered_as}"
+            line += _(" as @{handle}", handle=card.answered_as)
         if card.status_at and card.mention.created_at:
-            after = human_duration(card.status_at - card.mention.created_at)
-            line += f" · {after} after the mention"
+            after = duration(card.status_at - card.mention.created_at)
+            line += _(" · {duration} after the mention", duration=after)
         return line
     if card.status == "dismissed":
-        return f"🚫 Dismissed by {who}" + (f": {card.status_note}" if card.status_note else "")
+        if card.status_note:
+            note = dismissal_note(card.status_note)
+            return _("🚫 Dismissed by {person}: {note}", person=who, note=note)
+        return _("🚫 Dismissed by {person}", person=who)
     return None
 
 
 def destination_unavailable(*, name: str, where: str, detail: str) -> str:
-    return (
-        f"⚠️ Reachable cannot post to {where} (destination '{name}'): {detail}. Mentions routed "
+    """``detail`` is a reason marked with ``N_`` where the problem was found, or the platform's
+    own words (which stay as they are)."""
+    detail = _(detail)
+    return _(
+        "⚠️ Reachable cannot post to {where} (destination '{name}'): {detail}. Mentions routed "
         "there are not delivered until this is fixed; they still reach the other destinations. "
-        "Add the bot back to the chat, or change the destination in the config."
+        "Add the bot back to the chat, or change the destination in the config.",
+        where=where,
+        name=name,
+        detail=detail,
     )
 
 
 def reply_thread_gone() -> str:
-    return "This mention is no longer tracked by Reachable; nothing was posted."
+    return _("This mention is no longer tracked by Reachable; nothing was posted.")
 
 
 def reply_already_queued() -> str:
-    return "This reply was already sent on its way; it goes out once. You can close this form."
+    return _("This reply was already sent on its way; it goes out once. You can close this form.")
 
 
 def reply_already_answered(*, by: str | None) -> str:
-    return f"{by or 'Someone'} already answered this thread; nothing was posted."
+    if by:
+        return _("{person} already answered this thread; nothing was posted.", person=by)
+    return _("Someone already answered this thread; nothing was posted.")
 
 
 def reply_not_allowed(*, handle: str) -> str:
-    return (
-        f"You may not reply as @{handle}. Ask an admin to add it to your `speaks_for` in "
-        "the config, or reply as yourself."
+    return _(
+        "You may not reply as @{handle}. Ask an admin to add it to your `speaks_for` in the "
+        "config, or reply as yourself.",
+        handle=handle,
     )
 
 
 def reply_personal_not_linked(*, link_command: str) -> str:
-    return (
+    return _(
         "Your personal X account is not linked to Reachable yet, so you cannot reply as "
-        f"yourself. Link it with {link_command} (it takes a minute), then reply again."
+        "yourself. Link it with {link_command} (it takes a minute), then reply again.",
+        link_command=link_command,
     )
 
 
 def reply_institution_rejected(*, handle: str, detail: str) -> str:
-    return (
-        f"X no longer accepts Reachable's credentials for @{handle} ({detail}); an admin must "
-        "renew them (REACHABLE_X_ACCOUNT_TOKENS)"
+    return _(
+        "X no longer accepts Reachable's credentials for @{handle} ({detail}); an admin must "
+        "renew them (REACHABLE_X_ACCOUNT_TOKENS)",
+        handle=handle,
+        detail=detail,
     )
 
 
 def reply_personal_rejected(*, handle: str) -> str:
-    return (
-        f"X no longer accepts the link to your account @{handle} (access revoked or expired). "
-        "Link it again, then send the reply again"
+    return _(
+        "X no longer accepts the link to your account @{handle} (access revoked or expired). "
+        "Link it again, then send the reply again",
+        handle=handle,
     )
 
 
 def reply_personal_unlinked_since() -> str:
-    return "your personal X account was unlinked before the reply could go out"
+    return _("your personal X account was unlinked before the reply could go out")
 
 
 def reply_no_credentials(*, handle: str) -> str:
-    return (
-        f"Reachable has no posting credentials for @{handle}; an admin must set them "
-        "(REACHABLE_X_ACCOUNT_TOKENS). Nothing was posted."
+    return _(
+        "Reachable has no posting credentials for @{handle}; an admin must set them "
+        "(REACHABLE_X_ACCOUNT_TOKENS). Nothing was posted.",
+        handle=handle,
     )
 
 
 def reply_empty() -> str:
-    return "Write the reply first: it is empty."
+    return _("Write the reply first: it is empty.")
 
 
 def reply_too_long(*, length: int, limit: int) -> str:
-    over = length - limit
-    unit = "character" if over == 1 else "characters"
-    return (
-        f"{over} {unit} too long for X ({length} of {limit}; links count 23, CJK characters "
-        "and emoji 2)."
+    return ngettext(
+        "{count} character too long for X ({length} of {limit}; links count 23, CJK characters "
+        "and emoji 2).",
+        "{count} characters too long for X ({length} of {limit}; links count 23, CJK characters "
+        "and emoji 2).",
+        length - limit,
+        length=length,
+        limit=limit,
     )
 
 
 def reply_failed(*, person: str, as_whom: str, error: str) -> str:
-    return (
-        f"⚠️ The reply {person} asked to post as {as_whom} could not be posted: {error}. "
-        "Nothing went out; the mention is still open."
+    return _(
+        "⚠️ The reply {person} asked to post as {as_whom} could not be posted: {error}. Nothing "
+        "went out; the mention is still open.",
+        person=person,
+        as_whom=as_whom,
+        error=error,
     )
 
 
+def their_own_account() -> str:
+    return _("their own account")
+
+
 def reply_posted(*, person: str, handle: str, text: str) -> str:
-    return f"↪️ {person} replied as @{handle}:\n{text}"
+    return _("↪️ {person} replied as @{handle}:", person=person, handle=handle) + f"\n{text}"
 
 
 def reply_duplicate() -> str:
-    return "X refused the reply as a duplicate of an earlier post, and it could not be found."
+    return _("X refused the reply as a duplicate of an earlier post, and it could not be found.")
 
 
 def reply_modal_title(*, handle: str | None) -> str:
-    return f"Reply as @{handle}"[:24] if handle else "Reply as myself"
+    # Slack cuts modal titles at 24 characters.
+    if handle:
+        return _("Reply as @{handle}", handle=handle)[:24]
+    return _("Reply as myself")[:24]
+
+
+def reply_again_title() -> str:
+    return _("Reply again")[:24]
 
 
 def reply_modal_label() -> str:
-    return "Your reply (public, on X)"
+    return _("Your reply (public, on X)")
 
 
 def reply_modal_submit() -> str:
-    return "Post reply"
+    return _("Post reply")
 
 
 def reply_modal_identity_label() -> str:
-    return "Post as"
+    return _("Post as")
 
 
 def identity_choice(identity: str, *, handle: str) -> str:
-    return f"@{handle} (the institution)" if identity == "institution" else f"@{handle} (yourself)"
+    if identity == "institution":
+        return _("@{handle} (the institution)", handle=handle)
+    return _("@{handle} (yourself)", handle=handle)
 
 
 def reply_modal_note(*, handle: str | None, identity: str, link_command: str) -> str:
     if handle is None:
-        return (
-            "Your personal X account is not linked yet. Link it with "
-            f"{link_command}, then reply again."
+        return _(
+            "Your personal X account is not linked yet. Link it with {link_command}, then reply "
+            "again.",
+            link_command=link_command,
         )
     if identity == "institution":
-        return f"The reply is posted publicly on X as @{handle}, under the post above."
-    return f"The reply is posted publicly on X from your own account @{handle}."
+        return _(
+            "The reply is posted publicly on X as @{handle}, under the post above.", handle=handle
+        )
+    return _("The reply is posted publicly on X from your own account @{handle}.", handle=handle)
 
 
 def reply_no_identity(*, handle: str, link_command: str) -> str:
-    return (
-        f"You may not reply as @{handle}, and no X account of yours is linked. "
-        f"Link yours with {link_command} to reply as yourself."
+    return _(
+        "You may not reply as @{handle}, and no X account of yours is linked. Link yours with "
+        "{link_command} to reply as yourself.",
+        handle=handle,
+        link_command=link_command,
     )
 
 
 def reply_queued(*, handle: str | None) -> str:
     if handle is None:
-        return "Posting your reply. The mirrors will show it once it is out."
-    return f"Posting your reply as @{handle}. The mirrors will show it once it is out."
+        return _("Posting your reply. The mirrors will show it once it is out.")
+    return _(
+        "Posting your reply as @{handle}. The mirrors will show it once it is out.", handle=handle
+    )
 
 
 def telegram_write_reply(*, name: str) -> str:
-    return f"{name}, write your reply to this mention as an answer to this message."
+    return _("{name}, write your reply to this mention as an answer to this message.", name=name)
 
 
 def telegram_preview(*, text: str, length: int, limit: int) -> str:
     if length > limit:
         too_long = reply_too_long(length=length, limit=limit)
-        return f"{too_long} Shorten it and send it again.\n\n{text}"
-    return f"Preview ({length}/{limit} characters on X):\n\n{text}"
+        return too_long + " " + _("Shorten it and send it again.") + f"\n\n{text}"
+    heading = _("Preview ({length}/{limit} characters on X):", length=length, limit=limit)
+    return f"{heading}\n\n{text}"
 
 
 def telegram_send_as(identity: str, *, handle: str) -> str:
-    return f"Send as @{handle}" if identity == "institution" else f"Send as me (@{handle})"
+    if identity == "institution":
+        return _("Send as @{handle}", handle=handle)
+    return _("Send as me (@{handle})", handle=handle)
 
 
 def telegram_try_again() -> str:
-    return "Telegram did not let me ask for your text just now; press the button again."
+    return _("Telegram did not let me ask for your text just now; press the button again.")
 
 
 def telegram_cancel() -> str:
-    return "Cancel"
+    return _("Cancel")
 
 
 def telegram_cancelled() -> str:
-    return "Cancelled: nothing was posted."
+    return _("Cancelled: nothing was posted.")
 
 
 def telegram_draft_gone() -> str:
-    return "This preview has expired or was already sent; write the reply again."
+    return _("This preview has expired or was already sent; write the reply again.")
 
 
 def telegram_not_your_draft() -> str:
-    return "Only the person who wrote this reply can send or cancel it."
+    return _("Only the person who wrote this reply can send or cancel it.")
 
 
 def view_reply() -> str:
-    return "View the reply"
+    return _("View the reply")
 
 
 def followers(count: int | None) -> str:
     if count is None:
-        return "followers unknown"
-    return "1 follower" if count == 1 else f"{count:,} followers"
+        return _("followers unknown")
+    return ngettext("{count} follower", "{count} followers", count)
 
 
 def unknown_author() -> str:
-    return "Unknown author"
+    return _("Unknown author")
 
 
 def mention_heading(*, handle: str) -> str:
-    return f"New mention of @{handle}"
+    return _("New mention of @{handle}", handle=handle)
 
 
 def route_line(
     *, route: str, priority: str, sla: timedelta | None, tags: tuple[str, ...] = ()
 ) -> str:
-    parts = [f"Route: {route}"]
+    parts = [_("Route: {route}", route=route)]
     if priority != "normal":
-        parts.append(f"priority {priority}")
+        parts.append(_("priority {priority}", priority=priority))
     if sla is not None:
-        parts.append(f"SLA {format_duration(sla)}")
+        parts.append(_("SLA {sla}", sla=format_duration(sla)))
     if tags:
         parts.append(" ".join(f"#{tag}" for tag in tags))
     return " · ".join(parts)
 
 
+def mention_summary(*, handle: str, author: str, text: str) -> str:
+    """The one line a notification or a screen reader gets for a mirrored mention."""
+    return _(
+        "New mention of @{handle} by {author}: {text}", handle=handle, author=author, text=text
+    )
+
+
+def due_at(when: str) -> str:
+    return _("due {when}", when=when)
+
+
+def posted_at(when: str) -> str:
+    return _("posted {when}", when=when)
+
+
+def claimed_since(when: str) -> str:
+    return _("since {when}", when=when)
+
+
 def open_on_network(network: str) -> str:
-    return {"x": "Open on X"}.get(network, "Open the post")
+    return _("Open on X") if network == "x" else _("Open the post")
 
 
 def text_truncated() -> str:
-    return "… (the post continues; open it to read all of it)"
+    return _("… (the post continues; open it to read all of it)")
 
 
 def telegram_help() -> str:
-    return (
+    return _(
         "Reachable mirrors public mentions of your institution into this group. Each mirrored "
-        "mention has buttons: reply as the institution or as yourself, claim, release, "
-        "dismiss. You can also answer a "
-        "mirrored mention with your text; I show a preview with the send buttons.\n\n"
+        "mention has buttons: reply as the institution or as yourself, claim, release, dismiss. "
+        "You can also answer a mirrored mention with your text; I show a preview with the send "
+        "buttons.\n\n"
         "In a private chat with me:\n"
         "/link: connect your own X account, to reply as yourself\n"
         "/pin 1234567: finish linking with the PIN X shows you\n"
         "/unlink: disconnect it\n\n"
         "/unanswered: open threads, oldest first\n"
-        "/assign <ref> <person>: for supervisors, hand a thread to someone (or answer a "
-        "mirrored mention with /assign <person>)\n"
-        "For admins: /rules (the routing rules), /route <text> (where it would go), "
-        "/reload (reload the config)"
+        "/assign <ref> <person>: for supervisors, hand a thread to someone (or answer a mirrored "
+        "mention with /assign <person>)\n"
+        "For admins: /rules (the routing rules), /route <text> (where it would go), /reload "
+        "(reload the config)"
     )
 
 
+def telegram_command_descriptions() -> dict[str, str]:
+    """What Telegram shows next to each command in the menu."""
+    return {
+        "help": _("What Reachable does and how to use it"),
+        "link": _("Connect your own X account (private chat)"),
+        "unlink": _("Disconnect your X account (private chat)"),
+        "unanswered": _("Open threads, oldest first"),
+        "assign": _("Supervisors: hand a thread to someone"),
+        "rules": _("Admins: the routing rules"),
+        "route": _("Admins: where a text would be routed"),
+        "reload": _("Admins: reload the config file"),
+    }
+
+
 def slash_help(command: str) -> str:
-    return (
-        f"*Reachable* mirrors public mentions of your institution into this chat.\n"
-        f"• `{command} link`: connect your own X account, to reply as yourself\n"
-        f"• `{command} pin 1234567`: finish linking with the PIN X shows you\n"
-        f"• `{command} unlink`: disconnect it\n"
-        f"• `{command} unanswered [page]`: open threads, oldest first\n"
-        f"• `{command} assign <ref> <person>`: for supervisors, hand a thread to someone\n"
-        f"• `{command} rules`, `{command} route <text>`, `{command} reload`: for admins, the "
+    return _(
+        "*Reachable* mirrors public mentions of your institution into this chat.\n"
+        "• `{command} link`: connect your own X account, to reply as yourself\n"
+        "• `{command} pin 1234567`: finish linking with the PIN X shows you\n"
+        "• `{command} unlink`: disconnect it\n"
+        "• `{command} unanswered [page]`: open threads, oldest first\n"
+        "• `{command} assign <ref> <person>`: for supervisors, hand a thread to someone\n"
+        "• `{command} rules`, `{command} route <text>`, `{command} reload`: for admins, the "
         "routing rules, where a text would go, and reloading the config\n"
-        f"• `{command} help`: this help\n"
+        "• `{command} help`: this help\n"
         "Buttons on each mirrored mention: reply as the institution or as yourself, claim (or "
-        "take over), release, dismiss."
+        "take over), release, dismiss.",
+        command=command,
     )
 
 
@@ -446,28 +593,38 @@ def slash_help(command: str) -> str:
 
 def config_refused(*, path: str, problems: list[str]) -> str:
     shown = problems[:10]
-    more = f"\n…and {len(problems) - len(shown)} more" if len(problems) > len(shown) else ""
-    return (
-        f"⚠️ The new config {path} has {len(problems)} problem(s), so the previous rules stay "
-        "live. Fix the file (check it with `reachable config check`); it is reloaded when it "
-        "changes.\n" + "\n".join(f"• {p}" for p in shown) + more
+    text = ngettext(
+        "⚠️ The new config {path} has {count} problem, so the previous rules stay live. Fix "
+        "the file (check it with `reachable config check`); it is reloaded when it changes.",
+        "⚠️ The new config {path} has {count} problems, so the previous rules stay live. Fix "
+        "the file (check it with `reachable config check`); it is reloaded when it changes.",
+        len(problems),
+        path=path,
     )
+    text += "\n" + "\n".join(f"• {p}" for p in shown)
+    if len(problems) > len(shown):
+        text += "\n" + _("…and {more} more", more=len(problems) - len(shown))
+    return text
 
 
 def admin_only(verb: str) -> str:
-    return (
-        f"Sorry, only Reachable's admins may use {verb}. Ask one of them, or an admin can add "
-        "`admin` to your roles in the config."
+    return _(
+        "Sorry, only Reachable's admins may use {verb}. Ask one of them, or an admin can add "
+        "`admin` to your roles in the config.",
+        verb=verb,
     )
 
 
 def admin_route_usage(chat: str) -> str:
     command = "/reachable route" if chat == "slack" else "/route"
-    return f"Write the text to test after the command, like: {command} @humas_demo jalan rusak"
+    return _(
+        "Write the text to test after the command, like: {command} @humas_demo jalan rusak",
+        command=command,
+    )
 
 
 def admin_reload_unavailable() -> str:
-    return (
+    return _(
         "This bridge was started without a config file to reload; restart it with --config "
         "(or REACHABLE_CONFIG) to reload from chat."
     )
@@ -475,10 +632,10 @@ def admin_reload_unavailable() -> str:
 
 def admin_reloaded(*, changed: bool, needs_restart: list[str]) -> str:
     if not changed:
-        return "The config file is unchanged; the rules that are live stay as they are."
-    text = "✅ The new config is live in every process."
+        return _("The config file is unchanged; the rules that are live stay as they are.")
+    text = _("✅ The new config is live in every process.")
     if needs_restart:
-        text += " Not yet: " + "; ".join(needs_restart) + "."
+        text += " " + _("Not yet: {what}.", what="; ".join(needs_restart))
     return text
 
 
@@ -486,7 +643,7 @@ def admin_reloaded(*, changed: bool, needs_restart: list[str]) -> str:
 
 
 def link_command(chat: str) -> str:
-    return "`/reachable link`" if chat == "slack" else "/link in a private chat with me"
+    return "`/reachable link`" if chat == "slack" else _("/link in a private chat with me")
 
 
 def link_offer(
@@ -494,101 +651,121 @@ def link_offer(
 ) -> str:
     lines = []
     if current:
-        lines.append(f"Your X account @{current} is linked now; linking again replaces it.")
+        lines.append(
+            _("Your X account @{handle} is linked now; linking again replaces it.", handle=current)
+        )
     if web_url:
         lines.append(
-            "Open this link to connect your own X account (valid 10 minutes, once):\n" + web_url
+            _("Open this link to connect your own X account (valid 10 minutes, once):")
+            + f"\n{web_url}"
         )
     if pin_url:
-        lead = "No access to that page? Or: " if web_url else ""
-        lines.append(
-            f"{lead}open this link, approve Reachable, and send me the PIN X shows you as "
-            f"{pin_command} (valid 15 minutes):\n{pin_url}"
-        )
+        if web_url:
+            lead = _(
+                "No access to that page? Or: open this link, approve Reachable, and send me the "
+                "PIN X shows you as {pin_command} (valid 15 minutes):",
+                pin_command=pin_command,
+            )
+        else:
+            lead = _(
+                "Open this link, approve Reachable, and send me the PIN X shows you as "
+                "{pin_command} (valid 15 minutes):",
+                pin_command=pin_command,
+            )
+        lines.append(f"{lead}\n{pin_url}")
     lines.append(
-        "Reachable posts from your account only when you press a reply button, and you can "
-        "unlink at any time."
+        _(
+            "Reachable posts from your account only when you press a reply button, and you can "
+            "unlink at any time."
+        )
     )
     return "\n\n".join(lines)
 
 
 def link_working() -> str:
-    return "One moment…"
+    return _("One moment…")
 
 
 def link_done(*, handle: str) -> str:
-    return (
-        f"Your X account @{handle} is linked. You can now reply to mentions as yourself with "
-        "the “Reply as myself” buttons. You can close this page."
+    return _(
+        "Your X account @{handle} is linked. You can now reply to mentions as yourself with the "
+        "“Reply as myself” buttons. You can close this page.",
+        handle=handle,
     )
 
 
 def link_done_in_chat(*, handle: str) -> str:
-    return (
-        f"✅ Your X account @{handle} is linked. Use “Reply as myself” on a mention to answer "
-        "from it."
+    return _(
+        "✅ Your X account @{handle} is linked. Use “Reply as myself” on a mention to answer from "
+        "it.",
+        handle=handle,
     )
 
 
 def link_not_set_up() -> str:
-    return (
-        "Linking personal accounts is not set up on this Reachable: an admin must give it X "
-        "app credentials (REACHABLE_X_OAUTH_CLIENT_ID with REACHABLE_PUBLIC_URL, or the "
-        "consumer keys)."
+    return _(
+        "Linking personal accounts is not set up on this Reachable: an admin must give it X app "
+        "credentials (REACHABLE_X_OAUTH_CLIENT_ID with REACHABLE_PUBLIC_URL, or the consumer "
+        "keys)."
     )
 
 
 def link_network_refused(detail: str) -> str:
-    return f"X did not accept the link ({detail}). Try again in a minute; nothing was changed."
+    return _(
+        "X did not accept the link ({detail}). Try again in a minute; nothing was changed.",
+        detail=detail,
+    )
 
 
 def link_web_expired() -> str:
-    return (
-        "This link has expired or was already used. Ask the bot for a new one "
-        "(/reachable link in Slack, /link in Telegram)."
+    return _(
+        "This link has expired or was already used. Ask the bot for a new one (/reachable link "
+        "in Slack, /link in Telegram)."
     )
 
 
 def link_web_declined() -> str:
-    return "You did not approve Reachable on X, so nothing was linked."
+    return _("You did not approve Reachable on X, so nothing was linked.")
 
 
 def link_pin_malformed() -> str:
-    return "A PIN is the digits X showed you, like `/pin 1234567`."
+    return _("A PIN is the digits X showed you, like `/pin 1234567`.")
 
 
 def link_pin_expired() -> str:
-    return (
+    return _(
         "I have no link waiting for a PIN from you (it lasts 15 minutes). Ask for a new one with "
         "the link command first."
     )
 
 
 def link_pin_refused(detail: str) -> str:
-    return (
-        f"X did not accept that PIN ({detail}). Ask for a new link and try again; each PIN "
-        "works once."
+    return _(
+        "X did not accept that PIN ({detail}). Ask for a new link and try again; each PIN works "
+        "once.",
+        detail=detail,
     )
 
 
 def link_page_done_title() -> str:
-    return "Account linked"
+    return _("Account linked")
 
 
 def link_page_failed_title() -> str:
-    return "Linking did not work"
+    return _("Linking did not work")
 
 
 def link_private_only() -> str:
-    return "Send /link to me in a private chat: links to your account are not for a group."
+    return _("Send /link to me in a private chat: links to your account are not for a group.")
 
 
 def unlinked(*, handle: str) -> str:
-    return (
-        f"Your X account @{handle} is unlinked; its tokens are deleted from Reachable. You can "
-        "also remove Reachable under Connected apps in your X settings."
+    return _(
+        "Your X account @{handle} is unlinked; its tokens are deleted from Reachable. You can "
+        "also remove Reachable under Connected apps in your X settings.",
+        handle=handle,
     )
 
 
 def nothing_to_unlink() -> str:
-    return "No X account of yours is linked, so there is nothing to unlink."
+    return _("No X account of yours is linked, so there is nothing to unlink.")

@@ -137,10 +137,12 @@ class ConfigWatcher:
             reason,
             "\n  ".join(problems),
         )
-        text = messages.config_refused(path=str(self.path), problems=problems)
         with contextlib.suppress(RedisError, OSError):
             await alert_admins(
-                self.store, self.current(), subject=f"config-refused:{self._digest}", text=text
+                self.store,
+                self.current(),
+                subject=f"config-refused:{self._digest}",
+                say=lambda: messages.config_refused(path=str(self.path), problems=problems),
             )
         return ReloadOutcome(changed=False, problems=problems, source=str(self.path))
 

@@ -315,11 +315,8 @@ class PublishStage:
                 request.thread_id,
                 request.id,
             )
-        shown = messages.reply_posted(
-            person=self.config().person_name(request.person),
-            handle=posted.as_handle,
-            text=request.text,
-        )
+        config = self.config()
+        person = config.person_name(request.person)
         destinations = await self.store.mirror_destinations(request.thread_id)
         async with self.store.redis.pipeline(transaction=True) as pipe:
             pipe.hset(
@@ -327,6 +324,10 @@ class PublishStage:
                 mapping={"state": "done", "at": now_ms(), "result": posted.model_dump_json()},
             )
             for destination in destinations:
+                with config.speaking_to(destination):
+                    shown = messages.reply_posted(
+                        person=person, handle=posted.as_handle, text=request.text
+                    )
                 pipe.xadd(
                     self.store.keys.outbox_stream,
                     {
@@ -353,12 +354,15 @@ class PublishStage:
                 mapping={"state": "failed", "error": error, "at": now_ms()},
             )
             if request.where:
-                as_whom = (
-                    f"@{account.handle}"
-                    if request.identity is Identity.INSTITUTION
-                    else "their own account"
-                )
-                text = messages.reply_failed(person=request.person, as_whom=as_whom, error=error)
+                with self.config().speaking_to(request.where):
+                    as_whom = (
+                        f"@{account.handle}"
+                        if request.identity is Identity.INSTITUTION
+                        else messages.their_own_account()
+                    )
+                    text = messages.reply_failed(
+                        person=request.person, as_whom=as_whom, error=error
+                    )
                 pipe.xadd(
                     self.store.keys.outbox_stream,
                     {"kind": "notice", "destination": request.where, "text": text},

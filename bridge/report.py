@@ -150,7 +150,9 @@ def build(facts: list[ThreadFacts], *, since: datetime, until: datetime, zone: Z
 
 
 def _duration(seconds: float | None) -> str:
-    return "-" if seconds is None else messages.human_duration(timedelta(seconds=seconds))
+    return (
+        "-" if seconds is None else messages.human_duration(timedelta(seconds=seconds), short=True)
+    )
 
 
 def render(report: Report, *, names: dict[str, str], zone: ZoneInfo) -> str:

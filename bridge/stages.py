@@ -216,12 +216,13 @@ class MirrorStage:
         reply_to = await self.store.mirror(thread_id, destination_key) if thread_id else None
         sink = self.sinks[destination.chat]
         try:
-            await sink.post_notice(
-                destination=destination,
-                text=entry.fields["text"],
-                reply_to=reply_to,
-                monospace=entry.fields.get("format") == "report",
-            )
+            with self.config().speaking_to(destination):
+                await sink.post_notice(
+                    destination=destination,
+                    text=entry.fields["text"],
+                    reply_to=reply_to,
+                    monospace=entry.fields.get("format") == "report",
+                )
         except (RateLimited, TransientError) as exc:
             await self.store.count_failure(exc)
             raise Deferred(f"notice to {destination.describe()}: {exc}") from exc
@@ -265,8 +266,9 @@ class MirrorStage:
                 log.info("%s was already posted by an interrupted attempt", effect_key)
                 await self._finish(entry, effect_key, found, thread, destination_key, is_root)
                 return
-        card = await self._card(thread, mention, is_root=is_root, destination=destination_key)
-        ref = await self._post(sink, destination, card, reply_to, effect_key, entry, deadline)
+        with self.config().speaking_to(destination):
+            card = await self._card(thread, mention, is_root=is_root, destination=destination_key)
+            ref = await self._post(sink, destination, card, reply_to, effect_key, entry, deadline)
         if ref is not None:
             await self._finish(entry, effect_key, ref, thread, destination_key, is_root)
 
@@ -294,9 +296,10 @@ class MirrorStage:
             await self._ack(entry)
             return
         sink = self.sinks[destination.chat]
-        card = await self._card(thread, mention, is_root=True, destination=destination_key)
         try:
-            await sink.edit_mention(destination=destination, ref=ref, card=card)
+            with self.config().speaking_to(destination):
+                card = await self._card(thread, mention, is_root=True, destination=destination_key)
+                await sink.edit_mention(destination=destination, ref=ref, card=card)
         except RateLimited as exc:
             await self.store.count_failure(exc)
             await self.store.push_back_channel(sink.chat, destination.address, exc.retry_after)
@@ -468,14 +471,14 @@ class MirrorStage:
         destination_key = entry.fields.get("destination", "")
         destination = self.config().destinations.get(destination_key)
         if isinstance(problem, DestinationUnavailable) and destination is not None:
-            text = messages.destination_unavailable(
-                name=destination_key, where=destination.describe(), detail=problem.detail
-            )
+            where, detail = destination.describe(), problem.detail
             await alert_admins(
                 self.store,
                 self.config(),
                 subject=f"unavailable:{destination_key}",
-                text=text,
+                say=lambda: messages.destination_unavailable(
+                    name=destination_key, where=where, detail=detail
+                ),
                 avoid=destination_key,
             )
         async with self.store.redis.pipeline(transaction=True) as pipe:

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
-from bridge import messages
+from bridge import i18n, messages
 from bridge.config import Config
 from bridge.keys import SUPERVISION_GROUP
 from bridge.models import Thread, ThreadStatus
@@ -159,12 +159,13 @@ class SupervisionStage:
             )
         else:
             late = utcnow() - (thread.sla_deadline or utcnow())
-            text = messages.escalation_reminder(
-                late=messages.human_duration(late),
-                claimed_by=self.config().person_name(thread.status_by)
-                if thread.status is ThreadStatus.CLAIMED
-                else None,
-            )
+            with config.speaking_to(target):
+                text = messages.escalation_reminder(
+                    late=messages.human_duration(late),
+                    claimed_by=self.config().person_name(thread.status_by)
+                    if thread.status is ThreadStatus.CLAIMED
+                    else None,
+                )
             pipe.xadd(
                 keys.outbox_stream,
                 {"kind": "notice", "destination": target, "thread_id": thread.id, "text": text},
@@ -181,13 +182,15 @@ class SupervisionStage:
         text = None
         if not done and reports is not None:
             until = datetime.fromtimestamp(due_ms / 1000, UTC)
-            _, text = await report_text(
-                self.store,
-                self.config(),
-                since=until - reports.every,
-                until=until,
-                zone=ZoneInfo(reports.timezone),
-            )
+            # Reports are not translated yet: all English, durations included.
+            with i18n.speaking(i18n.SOURCE_LOCALE):
+                _, text = await report_text(
+                    self.store,
+                    self.config(),
+                    since=until - reports.every,
+                    until=until,
+                    zone=ZoneInfo(reports.timezone),
+                )
         async with self.store.redis.pipeline(transaction=True) as pipe:
             if text is not None and reports is not None:
                 pipe.xadd(

@@ -62,10 +62,10 @@ async def open_page(store: Store, *, page: int, size: int = PAGE_SIZE) -> Page:
 
 def sla_state(thread: Thread, now: datetime) -> str:
     if thread.sla_deadline is None:
-        return "no SLA"
+        return messages.unanswered_no_sla()
     if now >= thread.sla_deadline:
-        return f"⏰ {messages.human_duration(now - thread.sla_deadline)} past SLA"
-    return f"due in {messages.human_duration(thread.sla_deadline - now)}"
+        return messages.unanswered_late(late=messages.human_duration(now - thread.sla_deadline))
+    return messages.unanswered_due(left=messages.human_duration(thread.sla_deadline - now))
 
 
 async def render_page(
@@ -89,20 +89,24 @@ async def render_page(
     for offset, item in enumerate(page.items):
         thread, mention = item.thread, item.mention
         age = messages.human_duration(now - thread.created_at)
-        claim = (
-            f"{config.person_name(thread.status_by)} is on it"
-            if thread.status is ThreadStatus.CLAIMED
-            else "unclaimed"
+        holder = (
+            config.person_name(thread.status_by) if thread.status is ThreadStatus.CLAIMED else None
         )
         who = f"@{mention.author.handle}" if mention and mention.author else "?"
         text = " ".join((mention.text if mention else "").split())
         text = text if len(text) <= TEXT_PREVIEW else text[: TEXT_PREVIEW - 1] + "…"
         mirror = next((ref for ref in item.mirrors.values() if ref.chat == chat), None)
         link = await link_of(mirror) if mirror else None
+        line = messages.unanswered_line(
+            number=first + offset,
+            reference=short_reference(thread.id),
+            age=age,
+            sla=sla_state(thread, now),
+            route=thread.route,
+            claimed_by=holder,
+        )
         lines.append(
-            f"{first + offset}. [{short_reference(thread.id)}] {age} old · "
-            f"{sla_state(thread, now)} · {thread.route} · {claim}"
-            f" · {escape(who)}: {escape(repr(text))}" + (f" · {link}" if link else "")
+            f"{line} · {escape(who)}: {escape(repr(text))}" + (f" · {link}" if link else "")
         )
     if page.number < page.pages:
         lines.append(messages.unanswered_more(command=f"{command} {page.number + 1}"))

@@ -7,10 +7,11 @@ same code talks to slack.com or to the local emulator.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import aiohttp
@@ -39,6 +40,7 @@ from bridge.errors import (
     ReachableError,
     TransientError,
 )
+from bridge.i18n import N_
 from bridge.linking import LinkDesk, answer_link_command
 from bridge.models import Identity, MentionCard, MirrorRef
 from bridge.replies import ReplyDesk, ReplyRefused
@@ -47,6 +49,8 @@ from bridge.store import Store
 from bridge.unanswered import answer_unanswered
 
 log = logging.getLogger(__name__)
+
+Listener = Callable[..., Awaitable[None]]
 
 MIRROR_EVENT_TYPE = "reachable_mirror"
 BUTTON_ACTIONS = re.compile(
@@ -69,9 +73,9 @@ _REFUSED_TOKEN = {
     "account_inactive",
 }
 _UNREACHABLE = {
-    "channel_not_found": "the channel does not exist or the bot cannot see it",
-    "not_in_channel": "the bot is not a member of the channel (invite it with /invite)",
-    "is_archived": "the channel is archived",
+    "channel_not_found": N_("the channel does not exist or the bot cannot see it"),
+    "not_in_channel": N_("the bot is not a member of the channel (invite it with /invite)"),
+    "is_archived": N_("the channel is archived"),
 }
 
 
@@ -97,6 +101,35 @@ def wrap_slack_error(exc: Exception) -> PlatformError:
 
 def socket_mode(settings: Settings) -> bool:
     return settings.slack_mode == "socket"
+
+
+def _user_of(body: dict[str, Any]) -> str:
+    """Who acted: a button or form (``user.id``), a command (``user_id``) or an event."""
+    user = body.get("user")
+    if isinstance(user, dict):
+        return str(user.get("id", ""))
+    return str(body.get("user_id") or (body.get("event") or {}).get("user") or "")
+
+
+def _channel_of(body: dict[str, Any]) -> str | None:
+    channel = body.get("channel")
+    if isinstance(channel, dict) and channel.get("id"):
+        return str(channel["id"])
+    found = (
+        body.get("channel_id")
+        or (body.get("container") or {}).get("channel_id")
+        or (body.get("event") or {}).get("channel")
+    )
+    if found:
+        return str(found)
+    # A form carries the channel it was opened from in its metadata.
+    try:
+        metadata = json.loads((body.get("view") or {}).get("private_metadata") or "{}")
+    except ValueError:
+        return None
+    return (
+        str(metadata["channel"]) if isinstance(metadata, dict) and "channel" in metadata else None
+    )
 
 
 def _team_of(body: dict[str, Any]) -> str | None:
@@ -313,11 +346,26 @@ class SlackChat:
 
     def _register_listeners(self) -> None:
         self.app.middleware(self._only_known_workspace)
-        self.app.action(BUTTON_ACTIONS)(self._on_button)
-        self.app.view(REPLY_MODAL)(self._on_reply_submit)
-        self.app.view(DISMISS_MODAL)(self._on_dismiss_submit)
-        self.app.command("/reachable")(self._on_command)
+        self.app.action(BUTTON_ACTIONS)(self._in_actors_language(self._on_button))
+        self.app.view(REPLY_MODAL)(self._in_actors_language(self._on_reply_submit))
+        self.app.view(DISMISS_MODAL)(self._in_actors_language(self._on_dismiss_submit))
+        self.app.command("/reachable")(self._in_actors_language(self._on_command))
         self.app.event("message")(self._on_message)
+
+    def _in_actors_language(self, listener: Listener) -> Listener:
+        """What a person does in Slack is answered to them alone (ephemeral messages, forms):
+        in their language, else the channel's. bolt passes arguments by the listener's names,
+        which ``functools.wraps`` keeps visible."""
+
+        @functools.wraps(listener)
+        async def speaking(**arguments: Any) -> None:
+            payload = arguments.get("body") or arguments.get("command") or {}
+            config = self._config()
+            where = config.destination_at(self.chat, _channel_of(payload))
+            with config.speaking_with(self._person(_user_of(payload)), where=where):
+                await listener(**arguments)
+
+        return speaking
 
     async def _only_known_workspace(
         self, body: dict[str, Any], next: Callable[[], Any]
@@ -472,7 +520,9 @@ class SlackChat:
             )
             return
         if reason not in DISMISS_REASONS:
-            problem = messages.dismiss_reason_unknown(list(DISMISS_REASONS.values()))
+            problem = messages.dismiss_reason_unknown(
+                [messages.dismiss_reason_label(r) for r in DISMISS_REASONS]
+            )
             await ack(response_action="errors", errors={render.DISMISS_BLOCK: problem})
             return
         await ack()

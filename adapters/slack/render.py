@@ -56,7 +56,7 @@ def fallback_text(card: MentionCard) -> str:
     """The notification and screen-reader text; it is mrkdwn, so it is escaped and defused."""
     author = card.mention.author
     who = f"{author.name} (@{author.handle})" if author else messages.unknown_author()
-    text = f"{messages.mention_heading(handle=card.account_handle)} by {who}: {card.mention.text}"
+    text = messages.mention_summary(handle=card.account_handle, author=who, text=card.mention.text)
     text = _clip(" ".join(text.split()), FALLBACK_TEXT_LIMIT, "…")
     return defuse_broadcasts(escape_mrkdwn(text))
 
@@ -89,9 +89,11 @@ def details_block(card: MentionCard) -> dict[str, Any]:
             )
         )
         if card.sla_deadline is not None:
-            parts.append("due " + slack_date(card.sla_deadline, "{date_short_pretty} {time}"))
+            due = slack_date(card.sla_deadline, "{date_short_pretty} {time}")
+            parts.append(messages.due_at(due))
     if mention.created_at is not None:
-        parts.append("posted " + slack_date(mention.created_at, "{date_short_pretty} {time}"))
+        posted = slack_date(mention.created_at, "{date_short_pretty} {time}")
+        parts.append(messages.posted_at(posted))
     if mention.url:
         parts.append(f"<{escape_mrkdwn(mention.url)}|{messages.open_on_network(mention.network)}>")
     return {"type": "context", "elements": [mrkdwn(" · ".join(parts))]}
@@ -125,7 +127,7 @@ def status_block(card: MentionCard) -> dict[str, Any] | None:
     elements = [plain(text) for text in (card.escalation, line) if text]
     if card.status == "claimed" and card.status_at is not None:
         # Slack shows the time in each reader's own time zone.
-        elements.append(mrkdwn("since " + slack_date(card.status_at, "{time}")))
+        elements.append(mrkdwn(messages.claimed_since(slack_date(card.status_at, "{time}"))))
     if card.origin_link:
         link = escape_mrkdwn(card.origin_link)
         elements.append(mrkdwn(f"<{link}|{messages.escalation_origin()}>"))
@@ -204,7 +206,11 @@ def reply_modal(
             handle=as_handle, identity=identity.value, link_command=link_command
         )
         blocks.append({"type": "context", "elements": [plain(note)]})
-    title = messages.reply_modal_title(handle=as_handle) if len(choices) < 2 else "Reply again"
+    title = (
+        messages.reply_modal_title(handle=as_handle)
+        if len(choices) < 2
+        else messages.reply_again_title()
+    )
     return {
         "type": "modal",
         "callback_id": callback_id,

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hmac
 import logging
 import warnings
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from datetime import timedelta
 from typing import Any
 
@@ -58,7 +60,7 @@ from telegram.ext import (
 from adapters.base import AdapterContext
 from adapters.telegram import render
 from adapters.telegram.staff import StaffHandlers, message_link
-from bridge import messages
+from bridge import i18n, messages
 from bridge.admin import ADMIN_VERBS, AdminDesk
 from bridge.alerts import alert_admins
 from bridge.claims import ThreadDesk
@@ -71,6 +73,7 @@ from bridge.errors import (
     ReachableError,
     TransientError,
 )
+from bridge.i18n import N_
 from bridge.linking import PIN_RE, LinkDesk
 from bridge.models import MentionCard, MirrorRef
 from bridge.replies import ReplyDesk
@@ -83,16 +86,6 @@ log = logging.getLogger(__name__)
 POLL_TIMEOUT_S = 25
 WEBHOOK_PATH = "/telegram/webhook"
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
-COMMANDS = [
-    BotCommand("help", "What Reachable does and how to use it"),
-    BotCommand("link", "Connect your own X account (private chat)"),
-    BotCommand("unlink", "Disconnect your X account (private chat)"),
-    BotCommand("unanswered", "Open threads, oldest first"),
-    BotCommand("assign", "Supervisors: hand a thread to someone"),
-    BotCommand("rules", "Admins: the routing rules"),
-    BotCommand("route", "Admins: where a text would be routed"),
-    BotCommand("reload", "Admins: reload the config file"),
-]
 LINK_COMMANDS = ("link", "pin", "unlink")
 
 
@@ -110,9 +103,12 @@ def wrap_telegram_error(exc: Exception) -> PlatformError:
     if isinstance(exc, TimedOut | NetworkError) and not isinstance(exc, BadRequest):
         return TransientError("telegram", str(exc))
     if isinstance(exc, Forbidden):
-        return DestinationUnavailable("telegram", f"the bot cannot post there ({exc})")
+        log.warning("Telegram refused: %s", exc)
+        return DestinationUnavailable("telegram", N_("the bot was removed or may not post there"))
     if isinstance(exc, BadRequest) and "chat not found" in str(exc).lower():
-        return DestinationUnavailable("telegram", "the chat does not exist or the bot is not in it")
+        return DestinationUnavailable(
+            "telegram", N_("the chat does not exist or the bot is not in it")
+        )
     if isinstance(exc, BadRequest | ChatMigrated | TelegramError):
         return PermanentError("telegram", str(exc))
     raise exc
@@ -317,15 +313,28 @@ class TelegramChat:
             update = Update.de_json(data, self.bot)
         except (ValueError, TypeError, KeyError) as exc:
             return JSONResponse({"error": f"not a Telegram update: {exc}"}, status_code=400)
-        task = asyncio.create_task(self.application.process_update(update))
+        with self._voice_of(update):
+            task = asyncio.create_task(self.application.process_update(update))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
         return JSONResponse({"ok": True})
 
+    async def _set_commands(self) -> None:
+        """The command menu in each language Reachable speaks; Telegram picks the one of the
+        person's app language, and the config's default locale for everyone else."""
+        default = self._config().locale
+        for locale in (None, *i18n.available_locales()):
+            with i18n.speaking(locale or default):
+                commands = [
+                    BotCommand(name, description)
+                    for name, description in messages.telegram_command_descriptions().items()
+                ]
+            with contextlib.suppress(TelegramError):
+                await self.bot.set_my_commands(commands, language_code=locale)
+
     async def listen(self, stop: asyncio.Event) -> None:
         """Receive updates: register the webhook, or long-poll while holding the lease."""
-        with contextlib.suppress(TelegramError):
-            await self.bot.set_my_commands(COMMANDS)
+        await self._set_commands()
         if self.settings.telegram_webhook_url is not None:
             await self._use_webhook()
             await stop.wait()
@@ -352,7 +361,8 @@ class TelegramChat:
                 continue
             for update in updates:
                 offset = update.update_id + 1
-                await self.application.process_update(update)
+                with self._voice_of(update):
+                    await self.application.process_update(update)
         await self._store.release_lease(lease, owner)
 
     async def _next_updates(self, offset: int | None, stop: asyncio.Event) -> list[Update]:
@@ -420,6 +430,16 @@ class TelegramChat:
             return None
         return next((p for p in self._config().people if p.telegram == user_id), None)
 
+    def _voice_of(self, update: Update) -> AbstractContextManager[None]:
+        """The language of the answer: the person's for a button press or a private chat
+        (only they see it), the group's destination's for what is said in the group."""
+        config = self._config()
+        chat, user = update.effective_chat, update.effective_user
+        where = config.destination_at(self.chat, str(chat.id) if chat else None)
+        if update.callback_query is not None or (chat is not None and chat.type == "private"):
+            return config.speaking_with(self._person(user.id if user else None), where=where)
+        return config.speaking_to(where)
+
     async def _once_and_known(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """First handler of every update: drop repeats, and anything from unknown chats."""
         if not await self._store.first_sighting(self.chat, str(update.update_id)):
@@ -462,11 +482,13 @@ class TelegramChat:
         config = self._config()
         for name, destination in config.destinations.items():
             if destination.chat == self.chat and int(destination.address) == change.chat.id:
-                text = messages.destination_unavailable(
-                    name=name, where=destination.describe(), detail="the bot was removed from it"
-                )
+                where = destination.describe()
                 await alert_admins(
-                    self._store, config, subject=f"unavailable:{name}", text=text, avoid=name
+                    self._store,
+                    config,
+                    subject=f"unavailable:{name}",
+                    say=functools.partial(_removed_from, name, where),
+                    avoid=name,
                 )
 
     async def _on_migrate(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -510,3 +532,9 @@ def _markup(rows: list[list[dict[str, str]]] | None) -> InlineKeyboardMarkup | N
 async def _sleep(stop: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+
+def _removed_from(name: str, where: str) -> str:
+    return messages.destination_unavailable(
+        name=name, where=where, detail=N_("the bot was removed from it")
+    )

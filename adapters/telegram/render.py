@@ -14,7 +14,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
-from bridge import messages
+from bridge import i18n, messages
 from bridge.models import THREAD_ACTIONS, MentionCard
 
 MESSAGE_LIMIT = 4096
@@ -86,7 +86,7 @@ def split_text(text: str, first_limit: int, next_limit: int) -> list[str]:
 
 
 def _when(moment: datetime) -> str:
-    return moment.strftime("%d %b %H:%M UTC")
+    return i18n.moment(moment)
 
 
 def _header(card: MentionCard) -> str:
@@ -108,9 +108,9 @@ def _footer(card: MentionCard) -> str:
         route = messages.route_line(
             route=card.route, priority=card.priority, sla=card.sla, tags=card.tags
         )
-        due = f" · due {_when(card.sla_deadline)}" if card.sla_deadline else ""
+        due = f" · {messages.due_at(_when(card.sla_deadline))}" if card.sla_deadline else ""
         lines.append(escape(route + due))
-    posted = [f"posted {_when(mention.created_at)}"] if mention.created_at else []
+    posted = [messages.posted_at(_when(mention.created_at))] if mention.created_at else []
     link = ""
     if mention.url:
         href = html.escape(mention.url, quote=True)
@@ -121,7 +121,7 @@ def _footer(card: MentionCard) -> str:
     if card.origin_link:
         href = html.escape(card.origin_link, quote=True)
         lines.append(f'<a href="{href}">{escape(messages.escalation_origin())}</a>')
-    since = card.status_at.strftime("%H:%M UTC") if card.status_at else None
+    since = i18n.clock(card.status_at) if card.status_at else None
     status = messages.status_line(card, since=since)
     if status:
         link = ""

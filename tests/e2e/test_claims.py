@@ -59,11 +59,11 @@ def test_one_claim_wins_across_chats_then_a_takeover_a_refused_release_and_a_dis
     assert telegram_buttons(question) == ["dreason"] * 5
     emulators.press(SARI_TG, GROUP, question["message_id"], "dreason:spam")
     wait_for(
-        lambda: "Dismissed by sari: spam" in str(emulators.messages()[0]["blocks"]),
+        lambda: "Dismissed by sari: Spam" in str(emulators.messages()[0]["blocks"]),
         what="Slack showing the dismissal",
     )
     wait_for(
-        lambda: "Dismissed by sari: spam" in emulators.telegram_messages()[0]["text"],
+        lambda: "Dismissed by sari: Spam" in emulators.telegram_messages()[0]["text"],
         what="Telegram showing the dismissal",
     )
     assert slack_buttons(emulators.messages()[0]) == []
@@ -89,7 +89,7 @@ def test_dismissing_from_slack_asks_for_a_reason_and_a_new_mention_reopens(
     )
     assert result.json()["view"] == "closed", result.text
     wait_for(
-        lambda: "Dismissed by rina: not for us (ke BKN)" in str(emulators.messages()[0]["blocks"]),
+        lambda: "Dismissed by rina: Not for us (ke BKN)" in str(emulators.messages()[0]["blocks"]),
         what="the dismissal with its reason",
     )
     emulators.post("warga_budi", "@humas_demo halo? masih menunggu", in_reply_to=first["id"])

@@ -61,10 +61,10 @@ async def test_takeover_needs_a_second_press_and_release_needs_the_holder_or_a_s
     thread = await store.thread(thread_id)
     assert thread is not None and thread.status is ThreadStatus.OPEN
     assert "Pick a reason" in await desk.dismiss(thread_id, RINA, reason="bored", chat="slack")
-    assert "Dismissed (duplicate)" in await desk.dismiss(
+    assert "Dismissed (Duplicate)" in await desk.dismiss(
         thread_id, RINA, reason="duplicate", chat="slack"
     )
-    assert "Rina dismissed this thread (duplicate)" in await desk.claim(
+    assert "Rina dismissed this thread (Duplicate)" in await desk.claim(
         thread_id, BUDI, chat="slack"
     )
 

@@ -113,7 +113,7 @@ def test_an_answered_thread_says_who_as_whom_how_soon_and_links_the_reply() -> N
     blocks = render.mention_blocks(answered)
     status = next(b for b in blocks if b["type"] == "context" and "Answered" in str(b))
     assert status["elements"][0]["text"] == (
-        "✅ Answered by Rina as @humas_demo · 12 min after the mention"
+        "✅ Answered by Rina as @humas_demo · 12 minutes after the mention"
     )
     assert status["elements"][1]["text"] == "<https://x.com/humas_demo/status/77|View the reply>"
     (actions,) = [b for b in blocks if b["type"] == "actions"]
@@ -123,9 +123,9 @@ def test_an_answered_thread_says_who_as_whom_how_soon_and_links_the_reply() -> N
 def test_durations_read_like_a_person_says_them() -> None:
     assert [human_duration(timedelta(seconds=s)) for s in (20, 720, 3600, 3900, 90000, 200000)] == [
         "under a minute",
-        "12 min",
-        "1 h",
-        "1 h 5 min",
+        "12 minutes",
+        "1 hour",
+        "1 hour 5 minutes",
         "1 day",
         "2 days",
     ]
