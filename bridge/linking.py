@@ -22,13 +22,14 @@ import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
+from babel import negotiate_locale
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bridge import audit, messages
+from bridge import audit, i18n, messages
 from bridge.config import PersonConfig
 from bridge.errors import PlatformError, ReachableError
 from bridge.vault import Credentials, LinkedAccount, TokenVault, new_linked_account
@@ -137,7 +138,14 @@ class LinkDesk:
             verifier, challenge = pkce_pair()
             await self.vault.begin(
                 f"web:{network}:{state}",
-                {"person": person.key, "verifier": verifier, "chat": chat},
+                # The page X sends the browser back to speaks the language of the chat it
+                # was asked from.
+                {
+                    "person": person.key,
+                    "verifier": verifier,
+                    "chat": chat,
+                    "locale": i18n.current_locale(),
+                },
                 ttl_s=WEB_ATTEMPT_TTL_S,
             )
             web_url = linker.authorize_url(
@@ -164,11 +172,20 @@ class LinkDesk:
 
     async def finish_on_web(
         self, network: str, *, state: str, code: str | None, error: str | None
-    ) -> LinkedAccount:
-        """X sent the browser back: check the state (once), trade the code for tokens."""
+    ) -> tuple[LinkedAccount, str | None]:
+        """X sent the browser back: check the state (once), trade the code for tokens. Returns
+        the account and the language of the chat the link was asked from."""
         attempt = await self.vault.take(f"web:{network}:{state}") if state else None
         if attempt is None:
             raise LinkFailed(messages.link_web_expired())
+        locale = attempt.get("locale")
+        with i18n.speaking(locale):
+            account = await self._finish_attempt(network, attempt, code=code, error=error)
+        return account, locale
+
+    async def _finish_attempt(
+        self, network: str, attempt: dict[str, Any], *, code: str | None, error: str | None
+    ) -> LinkedAccount:
         if error or not code:
             await audit.record(
                 self.store,
@@ -246,18 +263,33 @@ class LinkDesk:
         async def callback(request: Request) -> Response:
             network = request.path_params["network"]
             params = request.query_params
-            try:
-                account = await self.finish_on_web(
-                    network,
-                    state=params.get("state", ""),
-                    code=params.get("code"),
-                    error=params.get("error"),
-                )
-            except LinkFailed as failed:
-                return _page(messages.link_page_failed_title(), failed.reason, status=400)
-            return _page(messages.link_page_done_title(), messages.link_done(handle=account.handle))
+            # Until the attempt tells whose it is, the browser's own languages decide.
+            with i18n.speaking(_browser_locale(request)):
+                try:
+                    account, locale = await self.finish_on_web(
+                        network,
+                        state=params.get("state", ""),
+                        code=params.get("code"),
+                        error=params.get("error"),
+                    )
+                except LinkFailed as failed:
+                    return _page(messages.link_page_failed_title(), failed.reason, status=400)
+                with i18n.speaking(locale):
+                    return _page(
+                        messages.link_page_done_title(), messages.link_done(handle=account.handle)
+                    )
 
         return [Route("/link/{network}/callback", callback, methods=["GET"])]
+
+
+def _browser_locale(request: Request) -> str | None:
+    """The best language Reachable speaks among the browser's Accept-Language ones."""
+    wanted = [
+        part.split(";")[0].strip().replace("-", "_")
+        for part in request.headers.get("accept-language", "").split(",")
+        if part.strip()
+    ]
+    return negotiate_locale(wanted, list(i18n.available_locales()))
 
 
 def _page(title: str, text: str, *, status: int = 200) -> HTMLResponse:

@@ -245,6 +245,11 @@ class PublishStage:
 
     async def handle(self, entry: Entry) -> None:
         request = ReplyRequest.model_validate_json(entry.fields["request"])
+        # Why a reply failed is told where it was asked, in that destination's language.
+        with self.config().speaking_to(request.where):
+            await self._handle(entry, request)
+
+    async def _handle(self, entry: Entry, request: ReplyRequest) -> None:
         effect_key = f"reply:{request.id}"
         effect = await self.store.effect(effect_key)
         if effect is not None and effect.state in ("done", "failed"):

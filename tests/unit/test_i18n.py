@@ -280,3 +280,26 @@ def test_a_mirror_in_bahasa_indonesia_keeps_no_english_word(render: Any) -> None
             indonesian = render(card)
         left = sorted(w for w in english if re.search(rf"\b{re.escape(w)}\b", indonesian))
         assert not left, f"English left in the Indonesian mirror ({card.status}): {left}"
+
+
+@pytest.mark.skipif("id" not in OTHER_LOCALES, reason="no Indonesian catalogue")
+async def test_the_linking_page_speaks_the_browsers_language_when_the_link_is_unknown() -> None:
+    from types import SimpleNamespace
+
+    import httpx
+    from starlette.applications import Starlette
+
+    from bridge.linking import LinkDesk
+
+    desk = LinkDesk(SimpleNamespace(store=None), {}, public_url=None)  # type: ignore[arg-type]
+    app = Starlette(routes=list(desk.web_routes()))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://bridge") as browser:
+        indonesian = await browser.get(
+            "/link/x/callback", headers={"Accept-Language": "id-ID,id;q=0.9,en;q=0.5"}
+        )
+        english = await browser.get("/link/x/callback", headers={"Accept-Language": "fr,en;q=0.5"})
+    with speaking("id"):
+        expired = html.escape(messages.link_web_expired())
+    assert indonesian.status_code == 400 and expired in indonesian.text
+    assert html.escape(messages.link_web_expired()) in english.text
