@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import click
 from redis.exceptions import RedisError
 
+from bridge import i18n
 from bridge.config import Config, load_config
 from bridge.durations import parse_duration
 from bridge.errors import ConfigError
@@ -168,12 +169,26 @@ def rules_replay(config_path: Path | None, since: str, rules_path: Path | None) 
 @CONFIG_OPTION
 @click.option("--since", default="7d", show_default=True, help="How far back: 24h, 7d, 30d...")
 @click.option("--png", "png_path", type=click.Path(path_type=Path), help="Also draw the chart.")
-@click.option("--tz", help="Time zone of days and times (default: the calendars').")
+@click.option("--tz", help="Time zone of days and times (default: the config's).")
+@click.option(
+    "--locale",
+    type=click.Choice(list(i18n.available_locales())),
+    help="Language of the report (default: the config's locale).",
+)
 def report_command(
-    config_path: Path | None, since: str, png_path: Path | None, tz: str | None
+    config_path: Path | None,
+    since: str,
+    png_path: Path | None,
+    tz: str | None,
+    locale: str | None,
 ) -> None:
     """Mentions, answered share, response times and SLA breaches, by account, route and person."""
     config = load_or_exit(config_path)
+    with i18n.speaking(locale or config.locale):
+        _report(config, since, png_path, tz)
+
+
+def _report(config: Config, since: str, png_path: Path | None, tz: str | None) -> None:
     try:
         period = parse_duration(since)
     except ValueError as exc:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from babel.numbers import format_percent
+
 from bridge.durations import format_duration
-from bridge.i18n import _, ago, duration, ngettext
+from bridge.i18n import _, ago, current_locale, duration, ngettext, number
 from bridge.models import MentionCard
 
 
@@ -586,6 +588,69 @@ def slash_help(command: str) -> str:
         "take over), release, dismiss.",
         command=command,
     )
+
+
+# -- reports -------------------------------------------------------------------------------------
+
+
+def percent(share: float) -> str:
+    return format_percent(share, locale=current_locale())
+
+
+def report_title(*, start: str, end: str) -> str:
+    return _("Reachable report, {start} to {end}", start=start, end=end)
+
+
+def report_mentions(*, mentions: int, threads: int) -> str:
+    return ngettext(
+        "Mentions: {mentions} in {count} thread",
+        "Mentions: {mentions} in {count} threads",
+        threads,
+        mentions=number(mentions),
+    )
+
+
+def report_answered(*, answered: int, threads: int, share: float) -> str:
+    return _(
+        "Answered: {answered} of {threads} ({share})",
+        answered=number(answered),
+        threads=number(threads),
+        share=percent(share),
+    )
+
+
+def report_first_response(*, median: str, p90: str) -> str:
+    return _("Time to first response: median {median}, p90 {p90}", median=median, p90=p90)
+
+
+def report_breaches(count: int) -> str:
+    return _("SLA breaches: {count}", count=number(count))
+
+
+def report_identities(counts: dict[str, int]) -> str:
+    names = {"institution": _("institution"), "personal": _("personal")}
+    shown = ", ".join(f"{names.get(kind, kind)} {number(n)}" for kind, n in counts.items())
+    return _("Replies as: {identities}", identities=shown or _("none"))
+
+
+def report_directly_on_x() -> str:
+    return _("directly on X")
+
+
+def report_by_account() -> str:
+    return _("By account")
+
+
+def report_by_route() -> str:
+    return _("By route")
+
+
+def report_by_person() -> str:
+    return _("By person (first answers)")
+
+
+def report_columns() -> list[str]:
+    return [_("threads"), _("answered"), _("median"), _("p90"), _("breaches")]
 
 
 # -- configuration -------------------------------------------------------------------------------

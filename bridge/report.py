@@ -162,37 +162,59 @@ def render(report: Report, *, names: dict[str, str], zone: ZoneInfo) -> str:
     end = report.until.astimezone(zone).strftime(f"{clock} %Z")
     total = report.total
     lines = [
-        f"Reachable report, {start} to {end}",
+        messages.report_title(start=start, end=end),
         "",
-        f"Mentions: {total.mentions} in {total.threads} thread(s)",
-        f"Answered: {total.answered} of {total.threads} ({total.answered_share:.0%})",
-        f"Time to first response: median {_duration(total.median_s)}, p90 {_duration(total.p90_s)}",
-        f"SLA breaches: {total.breaches}",
-        "Replies as: "
-        + (", ".join(f"{k} {v}" for k, v in sorted(report.identities.items())) or "none"),
+        messages.report_mentions(mentions=total.mentions, threads=total.threads),
+        messages.report_answered(
+            answered=total.answered, threads=total.threads, share=total.answered_share
+        ),
+        messages.report_first_response(
+            median=_duration(total.median_s), p90=_duration(total.p90_s)
+        ),
+        messages.report_breaches(total.breaches),
+        messages.report_identities(dict(sorted(report.identities.items()))),
     ]
 
     def named(key: str) -> str:
-        return names.get(key, key) or "directly on X"
+        return names.get(key, key) or messages.report_directly_on_x()
 
     sections: list[tuple[str, dict[str, Group], Callable[[str], str]]] = [
-        ("By account", report.by_account, str),
-        ("By route", report.by_route, str),
-        ("By person (first answers)", report.by_person, named),
+        (messages.report_by_account(), report.by_account, str),
+        (messages.report_by_route(), report.by_route, str),
+        (messages.report_by_person(), report.by_person, named),
     ]
+    columns = messages.report_columns()
     for title, groups, label in sections:
         if not groups:
             continue
-        width = max(len(label(k)) for k in groups)
-        lines += ["", title]
-        lines.append(f"  {'':<{width}}  threads  answered  median      p90         breaches")
-        for key, group in sorted(groups.items(), key=lambda kv: -kv[1].threads):
-            lines.append(
-                f"  {label(key):<{width}}  {group.threads:>7}  {group.answered_share:>8.0%}"
-                f"  {_duration(group.median_s):<10}  {_duration(group.p90_s):<10}"
-                f"  {group.breaches:>8}"
-            )
+        rows = [
+            [
+                label(key),
+                str(group.threads),
+                messages.percent(group.answered_share),
+                _duration(group.median_s),
+                _duration(group.p90_s),
+                str(group.breaches),
+            ]
+            for key, group in sorted(groups.items(), key=lambda kv: -kv[1].threads)
+        ]
+        lines += ["", title, *_table(["", *columns], rows)]
     return "\n".join(lines)
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    """Columns as wide as their longest cell (translations differ in length); names left,
+    numbers right."""
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: list[str]) -> str:
+        padded = [
+            cell.ljust(width) if i in (0, 3, 4) else cell.rjust(width)
+            for i, (cell, width) in enumerate(zip(cells, widths, strict=True))
+        ]
+        return "  " + "  ".join(padded).rstrip()
+
+    return [line(header), *(line(row) for row in rows)]
 
 
 async def report_text(

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
-from bridge import i18n, messages
+from bridge import messages
 from bridge.config import Config
 from bridge.keys import SUPERVISION_GROUP
 from bridge.models import Thread, ThreadStatus
@@ -182,8 +182,7 @@ class SupervisionStage:
         text = None
         if not done and reports is not None:
             until = datetime.fromtimestamp(due_ms / 1000, UTC)
-            # Reports are not translated yet: all English, durations included.
-            with i18n.speaking(i18n.SOURCE_LOCALE):
+            with self.config().speaking_to(reports.to):
                 _, text = await report_text(
                     self.store,
                     self.config(),

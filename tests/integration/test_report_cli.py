@@ -66,7 +66,7 @@ def run(tmp_path: Path, *args: str) -> str:
 async def test_the_report_and_its_chart(answered_one_of_two: Store, tmp_path: Path) -> None:
     png = tmp_path / "chart.png"
     out = await asyncio.to_thread(run, tmp_path, "--since", "1d", "--png", str(png))
-    assert "Mentions: 2 in 2 thread(s)" in out
+    assert "Mentions: 2 in 2 threads" in out
     assert "Answered: 1 of 2 (50%)" in out
     assert "Time to first response: median under a minute" in out
     assert "Replies as: institution 1" in out

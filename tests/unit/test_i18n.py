@@ -35,6 +35,7 @@ SPEAKING_MODULES = [
     "adapters/telegram/staff.py",
     "adapters/telegram/render.py",
     "bridge/alerts.py",
+    "bridge/report.py",
     "bridge/claims.py",
     "bridge/replies.py",
     "bridge/stages.py",

@@ -69,9 +69,26 @@ def test_figures_match_the_hand_computed_ones() -> None:
 def test_the_text_names_people_and_answers_made_on_x() -> None:
     report = build(FIXTURE, since=DAY1, until=DAY2, zone=JAKARTA)
     text = render(report, names={"rina": "Rina", "sari": "Sari"}, zone=JAKARTA)
-    assert "Mentions: 7 in 5 thread(s)" in text
+    assert "Mentions: 7 in 5 threads" in text
     assert "Answered: 4 of 5 (80%)" in text
     assert "Time to first response: median 6 min, p90 50 min" in text
     assert "SLA breaches: 2" in text
     assert "Replies as: institution 3, personal 1" in text
     assert "  Rina" in text and "directly on X" in text
+
+
+def test_the_report_reads_in_the_destinations_language_with_aligned_columns() -> None:
+    from bridge import messages
+    from bridge.i18n import speaking
+
+    report = build(FIXTURE, since=DAY1, until=DAY2, zone=JAKARTA)
+    with speaking("id"):
+        text = render(report, names={"rina": "Rina", "sari": "Sari"}, zone=JAKARTA)
+        heading, columns = messages.report_by_route(), messages.report_columns()
+    assert heading != "By route" and heading in text and "By route" not in text
+    assert "6 mnt" in text and "80%" in text
+    header = next(line for line in text.splitlines() if all(c in line for c in columns))
+    rows = text.splitlines()[text.splitlines().index(header) + 1 :]
+    # Every number ends under the end of its column's heading.
+    threads_end = header.index(columns[0]) + len(columns[0])
+    assert rows[0][threads_end - 1].isdigit() and rows[0][threads_end] == " "
