@@ -3,20 +3,34 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict
 
 
 class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+# A lone surrogate cannot be encoded as UTF-8 (Redis, Slack and Telegram all need it) and NUL
+# ends strings in some clients: both arrive only in hostile posts, and each is shown as U+FFFD.
+_UNENCODABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def neutral(text: str) -> str:
+    return _UNENCODABLE.sub("\ufffd", text)
+
+
+PublicText = Annotated[str, AfterValidator(neutral)]
+
+
 class Author(Frozen):
     id: str
-    handle: str
-    name: str = ""
+    handle: PublicText
+    name: PublicText = ""
     verified: bool = False
     followers: int | None = None
 
@@ -36,7 +50,7 @@ class Mention(Frozen):
     network: str
     id: str
     account: str
-    text: str
+    text: PublicText
     author: Author | None = None
     lang: str | None = None
     created_at: datetime | None = None
@@ -87,7 +101,7 @@ class Thread(Frozen):
     # Who moved the thread to its status, when, and why (a dismissal's reason); person keys.
     status_by: str | None = None
     status_at: datetime | None = None
-    status_note: str | None = None
+    status_note: PublicText | None = None
     # Raised by every state change; a mirror rendered from an older version is refreshed.
     version: int = 0
     # Set when the thread is answered: the handle the reply went out as, and its address.
@@ -157,7 +171,7 @@ class MentionCard(Frozen):
     origin_link: str | None = None
     status: ThreadStatus = ThreadStatus.OPEN
     status_by: str | None = None
-    status_note: str | None = None
+    status_note: PublicText | None = None
     status_at: datetime | None = None
     answered_as: str | None = None
     answered_url: str | None = None

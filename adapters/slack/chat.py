@@ -13,6 +13,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
+from urllib.parse import parse_qs
 
 import aiohttp
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
@@ -23,7 +24,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from adapters.base import AdapterContext
@@ -97,6 +98,26 @@ def wrap_slack_error(exc: Exception) -> PlatformError:
     if isinstance(exc, aiohttp.ClientError | asyncio.TimeoutError | OSError):
         return TransientError("slack", f"connection problem: {exc!r}")
     raise exc
+
+
+def _malformed(body: bytes, content_type: str) -> str | None:
+    """Why a body is not one Slack sends, in words; bolt would answer it with a 500."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return "the request body is not UTF-8"
+    if "json" in content_type:
+        found: Any = text
+    else:
+        fields = parse_qs(text)
+        if "payload" not in fields:
+            return None
+        found = fields["payload"][0]
+    try:
+        parsed = json.loads(found)
+    except ValueError:
+        return "the payload is not JSON"
+    return None if isinstance(parsed, dict) else "the payload is not a JSON object"
 
 
 def socket_mode(settings: Settings) -> bool:
@@ -307,6 +328,10 @@ class SlackChat:
             return []
 
         async def events(request: Request) -> Response:
+            # Starlette keeps the body for bolt to read again.
+            problem = _malformed(await request.body(), request.headers.get("content-type", ""))
+            if problem:
+                return JSONResponse({"error": problem}, status_code=400)
             return await self._handler.handle(request)
 
         return [Route("/slack/events", events, methods=["POST"])]

@@ -311,7 +311,8 @@ class TelegramChat:
         try:
             data = await request.json()
             update = Update.de_json(data, self.bot)
-        except (ValueError, TypeError, KeyError) as exc:
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            # python-telegram-bot reads whatever shape arrives; any of these means "not an update".
             return JSONResponse({"error": f"not a Telegram update: {exc}"}, status_code=400)
         with self._voice_of(update):
             task = asyncio.create_task(self.application.process_update(update))
@@ -441,10 +442,14 @@ class TelegramChat:
         return config.speaking_to(where)
 
     async def _once_and_known(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """First handler of every update: drop repeats, and anything from unknown chats."""
+        """First handler of every update: drop anything from unknown chats and people (leaving
+        no trace), then repeats."""
+        await self._only_known(update)
         if not await self._store.first_sighting(self.chat, str(update.update_id)):
             log.info("ignored Telegram update %s: already handled", update.update_id)
             raise ApplicationHandlerStop
+
+    async def _only_known(self, update: Update) -> None:
         chat = update.effective_chat
         user = update.effective_user
         if user is not None and user.id == self.bot.id:

@@ -49,6 +49,10 @@ NOT_FOR_PEOPLE = {
     "chat not found",
     "thread or mention missing from the store",
     " is no longer in the config",
+    # HTTP answers to a malformed request: read by whoever sent it, not by staff.
+    "the request body is not UTF-8",
+    "the payload is not JSON",
+    "the payload is not a JSON object",
 }
 SENTENCE = re.compile(r"[A-Za-z]{2,}[,:]? [A-Za-z']{2,}[,:]? [A-Za-z']{2,}")
 
