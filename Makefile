@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 export NO_PROXY := 127.0.0.1,localhost
 export no_proxy := 127.0.0.1,localhost
 
-.PHONY: all env redis demo test chaos lint format clean messages
+.PHONY: all env redis demo test chaos bench lint format clean messages
 
 all: lint test
 
@@ -37,6 +37,10 @@ test: env redis
 
 chaos: env redis
 	REACHABLE_CHAOS_RUNS=$${REACHABLE_CHAOS_RUNS:-20} $(BIN)/pytest tests/chaos
+
+# Throughput, Redis cost, latency, memory and a burst, against the emulators (about 4 minutes).
+bench: env redis
+	$(BIN)/python -m benchmarks.bench --json benchmarks/last-run.json
 
 lint: env
 	$(BIN)/ruff check .

@@ -506,7 +506,7 @@ def route_line(
 ) -> str:
     parts = [_("Route: {route}", route=route)]
     if priority != "normal":
-        parts.append(_("priority {priority}", priority=priority))
+        parts.append(_("priority {priority}", priority=priority_name(priority)))
     if sla is not None:
         parts.append(_("SLA {sla}", sla=format_duration(sla)))
     if tags:
@@ -531,6 +531,16 @@ def posted_at(when: str) -> str:
 
 def claimed_since(when: str) -> str:
     return _("since {when}", when=when)
+
+
+def priority_name(priority: str) -> str:
+    """A route's priority as the reader says it (the config keeps the English keyword)."""
+    return {
+        "low": _("low"),
+        "normal": _("normal"),
+        "high": _("high"),
+        "urgent": _("urgent"),
+    }.get(priority, priority)
 
 
 def open_on_network(network: str) -> str:

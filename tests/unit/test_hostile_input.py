@@ -11,7 +11,6 @@ import contextlib
 import html
 import json
 import re
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -21,7 +20,8 @@ from hypothesis import strategies as st
 from adapters.slack import render as slack
 from adapters.telegram import render as telegram
 from adapters.x.convert import mentions_from_response
-from bridge.models import Author, Media, Mention, MentionCard
+from bridge.models import Media, MentionCard
+from tests.unit.cards import mention_card
 
 MARKUP = [
     "<!channel>",
@@ -56,27 +56,13 @@ LOOPBACK_MEDIA = [
 
 
 def card(text: str, name: str = "Budi", *, status: str = "open") -> MentionCard:
-    mention = Mention(
-        network="x",
-        id=BIG_ID,
-        account="humas",
-        text=text,
-        author=Author(id=BIG_ID, handle="warga_budi", name=name, followers=2**60),
-        created_at=datetime(2026, 11, 29, 9, 0, tzinfo=UTC),
-        url=f"https://x.com/warga_budi/status/{BIG_ID}",
-        conversation_id=BIG_ID,
-        media=tuple(Media(kind="photo", url=url) for url in LOOPBACK_MEDIA),
-    )
-    return MentionCard(
-        mention=mention,
-        thread_id=f"x-humas-{BIG_ID}",
-        account_handle="humas_demo",
-        route="complaints",
-        priority="high",
-        sla=timedelta(minutes=30),
-        sla_deadline=datetime(2026, 11, 29, 9, 30, tzinfo=UTC),
-        is_first_in_thread=True,
-        status=status,  # type: ignore[arg-type]
+    return mention_card(
+        text,
+        name=name,
+        post_id=BIG_ID,
+        followers=2**60,
+        mention={"media": tuple(Media(kind="photo", url=url) for url in LOOPBACK_MEDIA)},
+        status=status,
         status_by="rina" if status != "open" else None,
         status_note=text[:50] if status == "dismissed" else None,
     )

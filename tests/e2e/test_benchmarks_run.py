@@ -1,0 +1,20 @@
+"""The benchmarks still run (with small numbers, so the suite stays fast) and judge their targets.
+
+The figures themselves come from `make bench`; a timed test would only measure this machine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from benchmarks.bench import catch_up, verdicts
+
+
+def test_a_small_catch_up_runs_and_is_judged(tmp_path: Path) -> None:
+    result = catch_up(tmp_path, count=30)
+    assert result["mentions"] == 30 and result["x_read_calls"] == 1
+    assert result["mirrored_per_s"] > 0 and result["redis_commands_per_mention"] > 0
+    judged = {target: met for target, _, _, met in verdicts({"catch_up": result})}
+    assert set(judged) == {
+        "Redis commands per mirrored mention",
+        "mentions per X read, catching up",
+    }
