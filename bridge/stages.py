@@ -389,14 +389,18 @@ class MirrorStage:
         loop = asyncio.get_running_loop()
         channel = destination.address
         for attempt in range(1, TRANSIENT_RETRIES + 1):
+            budget = deadline - loop.time()
             wait = await self.store.reserve_send_slot(
-                sink.chat, channel, self.channel_interval_s(destination)
+                sink.chat, channel, self.channel_interval_s(destination), max_wait_s=budget
             )
             overall = self.platform_interval_s(sink.chat)
-            if overall:
-                wait = max(wait, await self.store.reserve_send_slot(sink.chat, "*", overall))
-            if loop.time() + wait > deadline:
-                raise Deferred(f"{channel} cannot take a message for {wait:.0f} s")
+            if overall and wait >= 0:
+                wait = max(
+                    wait,
+                    await self.store.reserve_send_slot(sink.chat, "*", overall, max_wait_s=budget),
+                )
+            if wait < 0 or loop.time() + wait > deadline:
+                raise Deferred(f"{channel} cannot take a message for {abs(wait):.0f} s")
             if wait > 0:
                 await asyncio.sleep(wait)
             await self.store.mark_doing(effect_key)

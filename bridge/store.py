@@ -70,10 +70,14 @@ return 0
 """
 
 # Reserve the next send slot of a channel: returns how many ms to wait before sending.
+# The next free send slot of a channel, reserved only if it comes within max_wait: a sender
+# that will not wait that long must not hold a slot nobody uses (under a backlog, senders that
+# give up would otherwise push the channel's next slot ever later, and nothing would be sent).
 _RESERVE_SLOT = """
-local now, interval = tonumber(ARGV[1]), tonumber(ARGV[2])
+local now, interval, max_wait = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local next_free = tonumber(redis.call('GET', KEYS[1]) or '0')
 local at = math.max(now, next_free)
+if max_wait >= 0 and at - now > max_wait then return -(at - now) end
 redis.call('SET', KEYS[1], at + interval, 'PX', interval + (at - now) + 60000)
 return at - now
 """
@@ -324,10 +328,15 @@ class Store:
 
     # -- pacing ----------------------------------------------------------------------------------
 
-    async def reserve_send_slot(self, chat: str, channel: str, interval_s: float) -> float:
-        """Seconds to wait before this process may send to the channel (slot now reserved)."""
+    async def reserve_send_slot(
+        self, chat: str, channel: str, interval_s: float, *, max_wait_s: float | None = None
+    ) -> float:
+        """Seconds to wait before this process may send to the channel (slot now reserved).
+        Past ``max_wait_s`` nothing is reserved and the wait comes back negative."""
+        max_wait_ms = -1 if max_wait_s is None else int(max(max_wait_s, 0) * 1000)
         wait_ms = await self._reserve_slot(
-            keys=[self.keys.send_pace(chat, channel)], args=[now_ms(), int(interval_s * 1000)]
+            keys=[self.keys.send_pace(chat, channel)],
+            args=[now_ms(), int(interval_s * 1000), max_wait_ms],
         )
         return int(wait_ms) / 1000
 

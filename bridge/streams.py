@@ -4,12 +4,15 @@ A handler receives one entry and acknowledges it itself, in the same MULTI that 
 effect as done, so an entry is only ever acknowledged once its effect is safely recorded.
 Anything a handler raises leaves the entry pending: after ``claim_idle_ms`` any worker of the
 group takes it over (XAUTOCLAIM) and tries again; after ``max_deliveries`` it is parked in a
-dead-letter stream for people to look at, never dropped silently.
+dead-letter stream for people to look at, never dropped silently. Deliveries that ended in
+:class:`Deferred` (a paced channel, a rate limit, a platform that is down) do not count: a
+backlog waits however long the outage lasts; only failures and crashes make an entry poison.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -35,6 +38,8 @@ class Entry:
     stream: str
     id: str
     fields: dict[str, str]
+    # Taken over from another delivery (it may have deferrals on record).
+    claimed: bool = False
 
 
 Handler = Callable[[Entry], Awaitable[None]]
@@ -76,6 +81,11 @@ class StageRunner:
     @property
     def dead_letter_stream(self) -> str:
         return f"{self.stream}:dead"
+
+    @property
+    def deferrals_key(self) -> str:
+        """Per pending entry, how many of its deliveries ended in a deferral."""
+        return f"{self.stream}:deferrals:{self.group}"
 
     async def ensure_group(self) -> None:
         try:
@@ -126,7 +136,7 @@ class StageRunner:
             count=self.batch,
         )
         claimed = [
-            Entry(self.stream, entry_id, fields)
+            Entry(self.stream, entry_id, fields, claimed=True)
             for entry_id, fields in reply[1]
             if fields is not None
         ]
@@ -147,6 +157,9 @@ class StageRunner:
         deliveries = int(pending[0]["times_delivered"]) if pending else 0
         if deliveries <= self.max_deliveries:
             return False
+        deferrals = int(await self.redis.hget(self.deferrals_key, entry.id) or 0)
+        if deliveries - deferrals <= self.max_deliveries:
+            return False
         log.error(
             "%s: entry %s failed %d times; parked in %s",
             self.group,
@@ -158,6 +171,7 @@ class StageRunner:
             parked: dict[Any, Any] = {**entry.fields, "original_id": entry.id, "group": self.group}
             pipe.xadd(self.dead_letter_stream, parked)
             pipe.xack(self.stream, self.group, entry.id)
+            pipe.hdel(self.deferrals_key, entry.id)
             await pipe.execute()
         return True
 
@@ -168,6 +182,13 @@ class StageRunner:
             lanes.setdefault(lane, []).append(entry)
         await asyncio.gather(*(self._handle_lane(lane) for lane in lanes.values()))
 
+    async def _note_deferred(self, entries: list[Entry]) -> None:
+        with contextlib.suppress(RedisConnectionError, RedisTimeoutError, OSError):
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for entry in entries:
+                    pipe.hincrby(self.deferrals_key, entry.id, 1)
+                await pipe.execute()
+
     async def _handle_lane(self, entries: list[Entry]) -> None:
         for index, entry in enumerate(entries):
             try:
@@ -175,7 +196,9 @@ class StageRunner:
             except Deferred as exc:
                 log.info("%s: entry %s deferred: %s", self.group, entry.id, exc)
                 # What follows in this lane may depend on it; they will be retried with it.
-                log.debug("%s: %d later entries wait too", self.group, len(entries) - index - 1)
+                waiting = entries[index:]
+                log.debug("%s: %d later entries wait too", self.group, len(waiting) - 1)
+                await self._note_deferred(waiting)
                 return
             except asyncio.CancelledError:
                 raise
@@ -185,3 +208,7 @@ class StageRunner:
                     self.group,
                     entry.id,
                 )
+            else:
+                if entry.claimed:
+                    with contextlib.suppress(RedisConnectionError, RedisTimeoutError, OSError):
+                        await self.redis.hdel(self.deferrals_key, entry.id)

@@ -15,6 +15,11 @@ from bridge.store import Store
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 100
+# X's post ids start with the milliseconds since this moment (its "snowflake" epoch).
+SNOWFLAKE_EPOCH_MS = 1_288_834_974_657
+# An empty timeline at the first start: later posts are new if they are younger than the start
+# minus this margin, which absorbs any difference between our clock and X's.
+START_MARGIN_S = 600
 # The mentions timeline reaches only the ~800 most recent mentions: 8 pages of 100.
 MAX_PAGES = 8
 
@@ -64,9 +69,11 @@ class XSource:
                 max_results=min(max(account.backfill, 5), PAGE_SIZE),
             )
             mentions = page.mentions[: account.backfill]
+            # Nothing on X yet: remember the start, or the first mentions to come would be
+            # taken for history and left to the backfill (none of them, with backfill 0).
             return FetchResult(
                 mentions=_oldest_first(mentions),
-                cursor=page.newest_id,
+                cursor=page.newest_id or snowflake_at(time.time() - START_MARGIN_S),
                 budget=page.budget,
                 calls=1,
             )
@@ -135,6 +142,11 @@ class XSource:
 
     async def close(self) -> None:
         await self.client.close()
+
+
+def snowflake_at(epoch_s: float) -> str:
+    """The smallest X post id of that moment: every post made later has a greater id."""
+    return str(max(int(epoch_s * 1000) - SNOWFLAKE_EPOCH_MS, 0) << 22)
 
 
 def _oldest_first(mentions: list[Mention]) -> list[Mention]:

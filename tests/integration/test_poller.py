@@ -93,6 +93,24 @@ async def test_first_start_takes_only_the_backfill_then_everything_new(
     assert await store.cursor("x", "humas") == (await stream_mentions(store))[-1].id
 
 
+async def test_an_account_without_mentions_at_first_start_misses_none_later(
+    source: XSource, x_emulator: tuple[XEmulator, str], store: Store
+) -> None:
+    """With backfill 0 and nothing on X yet, the first mentions after the start are new ones:
+    they were once taken for history and skipped (found by the chaos suite)."""
+    emulator, _ = x_emulator
+    account = ACCOUNT.model_copy(update={"backfill": 0})
+    poller = Poller(store, sources={"x": source}, config=lambda: CONFIG, owner="p1")
+    await poller.poll_once(account, source)
+    assert await stream_mentions(store) == []
+    post_many(emulator, 2)
+    await poller.poll_once(account, source)
+    assert [m.text for m in await stream_mentions(store)] == [
+        "@humas_demo nomor 0",
+        "@humas_demo nomor 1",
+    ]
+
+
 async def test_catching_up_after_the_rate_limit_keeps_what_was_read(
     x_emulator: tuple[XEmulator, str], source: XSource, store: Store
 ) -> None:

@@ -9,7 +9,7 @@ from bridge.config import parse_config
 from bridge.models import Mention, thread_id_for
 from bridge.stages import RouterStage
 from bridge.store import Store
-from bridge.streams import Entry, StageRunner
+from bridge.streams import Deferred, Entry, StageRunner
 
 CONFIG = parse_config("""
 accounts: [{key: humas, handle: humas_demo}]
@@ -181,6 +181,46 @@ async def test_an_entry_that_always_fails_is_parked_not_lost(store: Store) -> No
     assert (await store.redis.xpending(stream, "g"))["pending"] == 0
 
 
+async def test_a_long_wait_is_not_poison_the_entry_is_handled_when_the_way_opens(
+    store: Store,
+) -> None:
+    """A platform down for longer than max_deliveries claim rounds: deferrals do not count."""
+    stream = "test:stream:deferred"
+    handled: list[str] = []
+    attempts = 0
+
+    async def handler(entry: Entry) -> None:
+        nonlocal attempts
+        attempts += 1
+        if attempts <= 8:
+            raise Deferred("the platform is down")
+        handled.append(entry.fields["n"])
+        await store.redis.xack(stream, "g", entry.id)
+
+    runner = StageRunner(
+        store.redis,
+        stream=stream,
+        group="g",
+        consumer="c",
+        handler=handler,
+        claim_idle_ms=10,
+        block_ms=10,
+        max_deliveries=2,
+    )
+    await store.redis.xadd(stream, {"n": "1"})
+    stop = asyncio.Event()
+    task = asyncio.create_task(runner.run(stop))
+    for _ in range(200):
+        if handled:
+            break
+        await asyncio.sleep(0.05)
+    stop.set()
+    await task
+    assert handled == ["1"] and attempts == 9
+    assert await store.redis.xlen(runner.dead_letter_stream) == 0
+    assert await store.redis.hlen(runner.deferrals_key) == 0, "its deferrals are forgotten"
+
+
 async def test_send_pacing_is_per_channel_and_a_retry_after_holds_back_only_its_channel(
     store: Store,
 ) -> None:
@@ -193,3 +233,12 @@ async def test_send_pacing_is_per_channel_and_a_retry_after_holds_back_only_its_
     # The whole bot's slot ("*") spaces every message of the platform.
     overall = [await store.reserve_send_slot("telegram", "*", 1 / 30) for _ in range(31)]
     assert 0.95 <= overall[-1] <= 1.0
+
+
+async def test_a_sender_that_will_not_wait_takes_no_slot(store: Store) -> None:
+    """Senders giving up on a busy channel must not push its next slot later: once they held
+    slots nobody used, and under a backlog nothing was ever sent."""
+    assert await store.reserve_send_slot("telegram", "-1005", 3.0) == 0
+    for _ in range(5):
+        assert await store.reserve_send_slot("telegram", "-1005", 3.0, max_wait_s=1) < 0
+    assert round(await store.reserve_send_slot("telegram", "-1005", 3.0, max_wait_s=10)) == 3

@@ -1,0 +1,365 @@
+"""Mentions flow and replies are asked for while things break at random: bridge processes are
+SIGKILLed, Redis (AOF, appendfsync always) is killed and restarted, the emulators are frozen
+with SIGSTOP and released, and Slack and Telegram answer with storms of 429s and 5xx.
+
+At the end the run reports mentions posted vs mirrored in each chat, replies asked vs posted on
+X, duplicates of each, and how long recovery took after the last fault. Nothing may be lost,
+nothing posted to X twice, at most one chat message repeated, and recovery must take under 70 s.
+
+``REACHABLE_CHAOS_FAULTS`` sets how many faults (8 in `make test`, 120 in `make chaos`);
+``REACHABLE_CHAOS_SEED`` replays a run (the seed is printed).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from bridge import demo
+from bridge.httpserver import free_port
+from bridge.redisproc import RedisProcess
+from tests.e2e.conftest import ROOT, BridgeProcess, wait_for
+
+FAULTS = int(os.environ.get("REACHABLE_CHAOS_FAULTS", "8"))
+SEED = int(os.environ.get("REACHABLE_CHAOS_SEED", str(random.randrange(1_000_000))))
+RECOVERY_LIMIT_S = 70.0
+GROUP = -1001000000001
+CONFIG = """
+accounts:
+  - {key: humas, handle: humas_demo, poll_every: 1s, backfill: 0}
+destinations:
+  humas-slack: {chat: slack, channel: C0HUMAS}
+  humas-telegram: {chat: telegram, chat_id: -1001000000001}
+people:
+  - {key: rina, slack: U0RINA, telegram: 1001, speaks_for: [humas]}
+routes:
+  - {name: everything, to: [humas-slack, humas-telegram], sla: 4h}
+"""
+
+
+class Chaos:
+    """The deployment under fire: emulators in their own process (so they can be frozen), a
+    Redis that can be killed, and the bridge's processes."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.tmp = tmp_path
+        self.redis = RedisProcess(directory=tmp_path, appendonly=True).start()
+        self.ports = {name: free_port() for name in ("x", "slack", "telegram", "web")}
+        self.urls = {name: f"http://127.0.0.1:{port}" for name, port in self.ports.items()}
+        self.emulator = subprocess.Popen(
+            [
+                sys.executable, "-m", "bridge", "emulate",
+                "--x-port", str(self.ports["x"]),
+                "--slack-port", str(self.ports["slack"]),
+                "--telegram-port", str(self.ports["telegram"]),
+                "--bridge-url", f"{self.urls['web']}/slack/events",
+            ],
+            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        self.http = httpx.Client(timeout=5, trust_env=False)
+        wait_for(self._emulators_up, timeout=20, what="the emulators")
+        self.config = tmp_path / "reachable.yaml"
+        self.config.write_text(CONFIG)
+        self.log = tmp_path / "bridge.log"
+        self.env = {
+            **os.environ,
+            "REACHABLE_REDIS_URL": self.redis.url,
+            "REACHABLE_KEY_PREFIX": "chaos",
+            "REACHABLE_WEB_PORT": str(self.ports["web"]),
+            "REACHABLE_X_API_URL": self.urls["x"],
+            "REACHABLE_X_BEARER_TOKEN": demo.X_BEARER_TOKEN,
+            "REACHABLE_X_CONSUMER_KEY": demo.X_CONSUMER[0],
+            "REACHABLE_X_CONSUMER_SECRET": demo.X_CONSUMER[1],
+            "REACHABLE_X_ACCOUNT_TOKENS": json.dumps(
+                {
+                    "humas": {
+                        "access_token": demo.X_HUMAS_TOKEN[0],
+                        "access_token_secret": demo.X_HUMAS_TOKEN[1],
+                    }
+                }
+            ),
+            "REACHABLE_SLACK_API_URL": f"{self.urls['slack']}/api/",
+            "REACHABLE_SLACK_BOT_TOKEN": demo.SLACK_BOT_TOKEN,
+            "REACHABLE_SLACK_SIGNING_SECRET": demo.SLACK_SIGNING_SECRET,
+            "REACHABLE_TELEGRAM_API_URL": self.urls["telegram"],
+            "REACHABLE_TELEGRAM_BOT_TOKEN": demo.TELEGRAM_TOKEN,
+            "REACHABLE_TELEGRAM_GROUP_INTERVAL_S": "1",
+            "REACHABLE_PERSONAL_ACCOUNTS": "false",
+            "REACHABLE_CLAIM_IDLE_S": "3",
+            "NO_PROXY": "127.0.0.1,localhost",
+        }
+        self.processes: dict[str, BridgeProcess] = {}
+        self.kills = self.redis_restarts = self.freezes = self.storms = 0
+
+    def _emulators_up(self) -> bool:
+        try:
+            return all(
+                self.http.get(f"{self.urls[n]}/_emulator/calls").status_code == 200
+                for n in ("x", "slack", "telegram")
+            )
+        except httpx.HTTPError:
+            return False
+
+    # -- the bridge --------------------------------------------------------------------------------
+
+    def start(self, name: str) -> None:
+        roles = {"front": ("poller", "web"), "worker-1": ("worker",), "worker-2": ("worker",)}
+        self.processes[name] = BridgeProcess(
+            env=self.env, config=self.config, roles=roles[name], log=self.log
+        )
+
+    def stop_all(self) -> None:
+        for process in self.processes.values():
+            process.stop()
+
+    # -- faults ------------------------------------------------------------------------------------
+
+    def kill_one(self, rng: random.Random) -> str:
+        name = rng.choice(sorted(self.processes))
+        self.processes[name].kill()
+        self.processes[name].stop()  # closes its log
+        self.kills += 1
+        time.sleep(rng.uniform(0.2, 1.5))
+        self.start(name)
+        return f"SIGKILL {name}"
+
+    def restart_redis(self, rng: random.Random) -> str:
+        self.redis.kill()
+        time.sleep(rng.uniform(0.5, 2))
+        self.redis.start()
+        self.redis_restarts += 1
+        return "Redis killed and restarted"
+
+    def freeze(self, rng: random.Random) -> str:
+        seconds = rng.uniform(1, 4)
+        self.emulator.send_signal(signal.SIGSTOP)
+        time.sleep(seconds)
+        self.emulator.send_signal(signal.SIGCONT)
+        self.freezes += 1
+        return f"emulators frozen {seconds:.1f} s"
+
+    def storm(self, rng: random.Random) -> str:
+        platform, path = rng.choice(
+            [("slack", "/api/chat.postMessage"), ("telegram", "/bot*/sendMessage")]
+        )
+        status = rng.choice([429, 500, 503])
+        fault: dict[str, Any] = {"method": "POST", "path": path, "status": status, "times": 8}
+        if status == 429:
+            fault["retry_after"] = 1
+        self.http.post(f"{self.urls[platform]}/_emulator/faults", json=fault)
+        self.storms += 1
+        time.sleep(2)
+        return f"{platform} storm of {status}"
+
+    # -- what people see ---------------------------------------------------------------------------
+
+    def slack_messages(self) -> list[dict[str, Any]]:
+        answer = self.http.get(
+            f"{self.urls['slack']}/_emulator/messages", params={"channel": "C0HUMAS"}
+        )
+        return list(answer.json()["messages"])
+
+    def telegram_messages(self) -> list[dict[str, Any]]:
+        answer = self.http.get(
+            f"{self.urls['telegram']}/_emulator/messages", params={"chat_id": GROUP}
+        )
+        return list(answer.json()["messages"])
+
+    def replies_on_x(self) -> list[dict[str, Any]]:
+        answer = self.http.get(f"{self.urls['x']}/_emulator/posts", params={"author": "humas_demo"})
+        return list(answer.json()["posts"])
+
+    def close(self) -> None:
+        self.stop_all()
+        self.emulator.send_signal(signal.SIGCONT)
+        self.emulator.terminate()
+        self.emulator.wait(timeout=10)
+        self.http.close()
+        self.redis.cleanup()
+
+
+@pytest.fixture
+def chaos(tmp_path: Path) -> Iterator[Chaos]:
+    instance = Chaos(tmp_path)
+    yield instance
+    instance.close()
+
+
+class Public:
+    """Members of the public mention the institution, one post every ``every_s``, from a
+    thread of their own; a post refused by a frozen X is simply not counted."""
+
+    def __init__(self, chaos: Chaos, every_s: float) -> None:
+        self.chaos, self.every_s = chaos, every_s
+        self.posted: list[str] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        with httpx.Client(timeout=10, trust_env=False) as http:
+            n = 0
+            while not self.stop.wait(self.every_s):
+                n += 1
+                try:
+                    answer = http.post(
+                        f"{self.chaos.urls['x']}/_emulator/posts",
+                        json={"author": f"warga_{n % 7}", "text": f"@humas_demo laporan nomor {n}"},
+                    )
+                except httpx.HTTPError:
+                    continue
+                if answer.status_code == 200:
+                    self.posted.append(str(answer.json()["id"]))
+
+
+def ask_a_reply(chaos: Chaos, done: set[str], asked: dict[str, str]) -> None:
+    """Rina answers the newest unanswered mirror from Slack; counted only if Slack took it."""
+    try:
+        messages = chaos.slack_messages()
+        candidates = [m for m in messages if _mention_id(m) and _mention_id(m) not in done]
+        if not candidates:
+            return
+        message = candidates[-1]
+        mention = str(_mention_id(message))
+        done.add(mention)
+        click = {
+            "user": "U0RINA",
+            "channel": "C0HUMAS",
+            "ts": message["ts"],
+            "action_id": "reply_institution",
+        }
+        if (
+            chaos.http.post(f"{chaos.urls['slack']}/_emulator/click", json=click)
+            .json()
+            .get("status")
+            != 200
+        ):
+            return
+        views = wait_for(
+            lambda: chaos.http.get(
+                f"{chaos.urls['slack']}/_emulator/views", params={"user": "U0RINA"}
+            ).json()["views"],
+            timeout=5,
+            what="the reply form",
+        )
+        text = f"Terima kasih, laporan {mention[-6:]} kami teruskan."
+        submitted = chaos.http.post(
+            f"{chaos.urls['slack']}/_emulator/submit",
+            json={"user": "U0RINA", "view_id": views[-1]["id"], "text": text},
+        ).json()
+        if submitted.get("view") == "closed":
+            asked[mention] = text
+    except (httpx.HTTPError, AssertionError, KeyError, ValueError):
+        return
+
+
+def _mention_id(message: dict[str, Any]) -> str | None:
+    found = re.search(r"status/(\d+)", json.dumps(message))
+    return found.group(1) if found else None
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240 + FAULTS * 12)
+def test_nothing_is_lost_or_posted_twice_while_everything_breaks(
+    chaos: Chaos, tmp_path: Path
+) -> None:
+    rng = random.Random(SEED)
+    print(f"\nchaos seed {SEED} ({FAULTS} faults); replay with REACHABLE_CHAOS_SEED={SEED}")
+    for name in ("front", "worker-1", "worker-2"):
+        chaos.start(name)
+    wait_for(lambda: _healthy(chaos), timeout=30, what="the bridge")
+    # Slower than the group's 20 messages a minute: a burst beyond it is not what this tests.
+    public = Public(chaos, every_s=4)
+    public.thread.start()
+    asked: dict[str, str] = {}
+    tried: set[str] = set()
+    timeline = []
+    faults = [chaos.kill_one] * 5 + [chaos.restart_redis, chaos.freeze, chaos.storm, chaos.storm]
+    for _ in range(FAULTS):
+        time.sleep(rng.uniform(0.5, 2.5))
+        fault = rng.choice(faults)
+        timeline.append((round(time.time(), 1), fault(rng)))
+        if rng.random() < 0.3:
+            ask_a_reply(chaos, tried, asked)
+    public.stop.set()
+    public.thread.join(timeout=15)
+    calm_since = time.monotonic()
+
+    posted = set(public.posted)
+
+    def recovered() -> bool:
+        try:
+            slack = {_mention_id(m) for m in chaos.slack_messages()}
+            telegram = {_mention_id(m) for m in chaos.telegram_messages()}
+            on_x = {str(p["in_reply_to"]) for p in chaos.replies_on_x()}
+        except (httpx.HTTPError, KeyError):
+            return False
+        return posted <= slack and posted <= telegram and set(asked) <= on_x
+
+    try:
+        wait_for(recovered, timeout=RECOVERY_LIMIT_S + 60, what="everything mirrored and answered")
+    except AssertionError:
+        slack = {_mention_id(m) for m in chaos.slack_messages()}
+        telegram = {_mention_id(m) for m in chaos.telegram_messages()}
+        on_x = {str(p["in_reply_to"]) for p in chaos.replies_on_x()}
+        raise AssertionError(
+            f"not in Slack: {sorted(posted - slack)}; not in Telegram: "
+            f"{sorted(posted - telegram)}; replies not on X: {sorted(set(asked) - on_x)}; "
+            f"faults: {timeline}"
+        ) from None
+    recovery_s = time.monotonic() - calm_since
+    time.sleep(3)  # anything repeated late shows up now
+    slack_ids = Counter(_mention_id(m) for m in chaos.slack_messages() if _mention_id(m) in posted)
+    telegram_ids = Counter(
+        _mention_id(m) for m in chaos.telegram_messages() if _mention_id(m) in posted
+    )
+    x_replies = Counter(str(p["in_reply_to"]) for p in chaos.replies_on_x())
+    report = {
+        "seed": SEED,
+        "faults": {
+            "SIGKILL": chaos.kills,
+            "Redis restarts": chaos.redis_restarts,
+            "emulator freezes": chaos.freezes,
+            "429/5xx storms": chaos.storms,
+        },
+        "mentions posted": len(posted),
+        "mirrored in Slack": len(slack_ids),
+        "mirrored in Telegram": len(telegram_ids),
+        "duplicate Slack messages": sum(n - 1 for n in slack_ids.values()),
+        "duplicate Telegram messages": sum(n - 1 for n in telegram_ids.values()),
+        "replies asked": len(asked),
+        "replies on X": sum(1 for m in asked if x_replies[m] >= 1),
+        "duplicate X posts": sum(n - 1 for n in x_replies.values()),
+        "recovery after the last fault (s)": round(recovery_s, 1),
+        "timeline": timeline,
+    }
+    (tmp_path / "chaos-report.json").write_text(json.dumps(report, indent=2))
+    print(json.dumps({k: v for k, v in report.items() if k != "timeline"}, indent=2))
+    assert report["mirrored in Slack"] == report["mirrored in Telegram"] == len(posted)
+    assert report["replies on X"] == len(asked)
+    assert report["duplicate X posts"] == 0
+    assert report["duplicate Slack messages"] + report["duplicate Telegram messages"] <= max(
+        1, chaos.kills // 1000
+    )
+    assert recovery_s < RECOVERY_LIMIT_S
+    assert len(posted) > 0
+
+
+def _healthy(chaos: Chaos) -> bool:
+    try:
+        return chaos.http.get(f"{chaos.urls['web']}/healthz").status_code == 200
+    except httpx.HTTPError:
+        return False
