@@ -48,6 +48,8 @@ class FetchResult:
     cursor: str | None
     budget: RateBudget
     calls: int
+    # The network's timeline ended before reaching the cursor: older mentions may be missing.
+    truncated: bool = False
 
 
 class MentionSource(Protocol):

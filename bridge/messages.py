@@ -7,12 +7,12 @@ in ``bridge/locale``. Placeholders are named (``{handle}``) so a translation may
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from babel.numbers import format_percent
 
 from bridge.durations import format_duration
-from bridge.i18n import _, ago, current_locale, duration, ngettext, number
+from bridge.i18n import _, ago, current_locale, duration, moment, ngettext, number
 from bridge.models import MentionCard
 
 
@@ -285,6 +285,22 @@ def destination_unavailable(*, name: str, where: str, detail: str) -> str:
         where=where,
         name=name,
         detail=detail,
+    )
+
+
+def mentions_maybe_missed(*, handle: str, count: int, since: datetime | None) -> str:
+    """A backlog larger than X lets the bridge read (its timeline reaches back 800 posts)."""
+    oldest = moment(since) if since else "?"
+    return ngettext(
+        "⚠️ @{handle} received more mentions since the last poll than X lets Reachable read "
+        "back: {count} were mirrored, the oldest from {oldest}; older ones may be missing. "
+        "Search X for @{handle} to find them.",
+        "⚠️ @{handle} received more mentions since the last poll than X lets Reachable read "
+        "back: {count} were mirrored, the oldest from {oldest}; older ones may be missing. "
+        "Search X for @{handle} to find them.",
+        count,
+        handle=handle,
+        oldest=oldest,
     )
 
 

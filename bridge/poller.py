@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Callable
 
 from adapters.base import MentionSource, OwnReply, RateBudget
+from bridge import messages
+from bridge.alerts import alert_admins
 from bridge.config import AccountConfig, Config
 from bridge.errors import PermanentError, PlatformError, RateLimited, TransientError
 from bridge.models import PostedReply, ThreadStatus, thread_id_for
@@ -170,6 +173,20 @@ class Poller:
         if result.mentions:
             log.info("@%s: %d new mention(s)", account.handle, len(result.mentions))
             await self.store.count("mentions_in", len(result.mentions))
+        if result.truncated:
+            await self.store.count(f"mentions_maybe_missed:{account.network}")
+            oldest = result.mentions[0].created_at if result.mentions else None
+            await alert_admins(
+                self.store,
+                self.config(),
+                subject=f"truncated:{account.network}:{account.key}:{time.time() // 3600:.0f}",
+                say=functools.partial(
+                    messages.mentions_maybe_missed,
+                    handle=account.handle,
+                    count=len(result.mentions),
+                    since=oldest,
+                ),
+            )
         return pause_after_poll(interval, result.budget, now=time.time())
 
     async def _see_own_replies(self, account: AccountConfig, source: MentionSource) -> None:

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from adapters.base import ChatSink
 from bridge import messages
@@ -229,10 +232,16 @@ class MirrorStage:
         except PermanentError as exc:
             await self.store.count_failure(exc)
             log.error("could not tell the admins in %s: %s", destination.describe(), exc)
-        async with self.store.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(self.store.keys.effect(effect_key), mapping={"state": "done", "at": now_ms()})
-            pipe.xack(self.stream, self.group, entry.id)
-            await pipe.execute()
+
+        async def record() -> None:
+            async with self.store.redis.pipeline(transaction=True) as pipe:
+                pipe.hset(
+                    self.store.keys.effect(effect_key), mapping={"state": "done", "at": now_ms()}
+                )
+                pipe.xack(self.stream, self.group, entry.id)
+                await pipe.execute()
+
+        await self._record_once_posted(record)
 
     async def _mirror_mention(self, entry: Entry) -> None:
         deadline = asyncio.get_running_loop().time() + self.time_budget_s
@@ -270,7 +279,26 @@ class MirrorStage:
             card = await self._card(thread, mention, is_root=is_root, destination=destination_key)
             ref = await self._post(sink, destination, card, reply_to, effect_key, entry, deadline)
         if ref is not None:
-            await self._finish(entry, effect_key, ref, thread, destination_key, is_root)
+            posted = ref
+            await self._record_once_posted(
+                lambda: self._finish(entry, effect_key, posted, thread, destination_key, is_root)
+            )
+
+    async def _record_once_posted(self, record: Callable[[], Awaitable[None]]) -> None:
+        """The message is out: keep trying to record it through a Redis blip (a restart, a
+        failover) rather than leave the entry to be posted again. Telegram has no way to find
+        a message again, so there it would be a duplicate. Half the time budget at most: past
+        it another worker may take the entry over."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.time_budget_s / 2
+        while True:
+            try:
+                await record()
+                return
+            except (RedisConnectionError, RedisTimeoutError, OSError):
+                if loop.time() > deadline:
+                    raise
+                await asyncio.sleep(0.2)
 
     async def _refresh(self, entry: Entry) -> None:
         """Redraw a thread's message in one destination to show the thread's current state."""

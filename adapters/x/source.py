@@ -113,8 +113,13 @@ class XSource:
             token = page.next_token
             if not token:
                 break
+        # X's mentions timeline reaches back 800 posts: a backlog that fills it may go further.
         return FetchResult(
-            mentions=_oldest_first(collected), cursor=cursor, budget=budget, calls=calls
+            mentions=_oldest_first(collected),
+            cursor=cursor,
+            budget=budget,
+            calls=calls,
+            truncated=len(collected) >= MAX_PAGES * PAGE_SIZE,
         )
 
     async def fetch_own_replies(

@@ -99,7 +99,7 @@ class Chaos:
             "REACHABLE_TELEGRAM_BOT_TOKEN": demo.TELEGRAM_TOKEN,
             "REACHABLE_TELEGRAM_GROUP_INTERVAL_S": "1",
             "REACHABLE_PERSONAL_ACCOUNTS": "false",
-            "REACHABLE_CLAIM_IDLE_S": "3",
+            "REACHABLE_CLAIM_IDLE_S": "10",
             "NO_PROXY": "127.0.0.1,localhost",
         }
         self.processes: dict[str, BridgeProcess] = {}

@@ -111,6 +111,29 @@ async def test_an_account_without_mentions_at_first_start_misses_none_later(
     ]
 
 
+async def test_a_backlog_beyond_xs_reach_is_told_to_the_admins(
+    source: XSource, x_emulator: tuple[XEmulator, str], store: Store
+) -> None:
+    """X's mentions timeline reaches back 800 posts: a larger backlog cannot all be read."""
+    emulator, _ = x_emulator
+    config = parse_config("""
+accounts: [{key: humas, handle: humas_demo, poll_every: 1s, backfill: 3}]
+destinations: {desk: {chat: slack, channel: C0DESK}, admins: {chat: slack, channel: C0ADMIN}}
+routes: [{name: all, to: [desk]}]
+escalation: {to: admins}
+""")
+    poller = Poller(store, sources={"x": source}, config=lambda: config, owner="p1")
+    post_many(emulator, 1)
+    await poller.poll_once(ACCOUNT, source)
+    post_many(emulator, 850, start=1)
+    await poller.poll_once(ACCOUNT, source)
+    assert len(await stream_mentions(store)) == 1 + 800
+    notices = [f for _, f in await store.redis.xrange(store.keys.outbox_stream)]
+    assert len(notices) == 1 and notices[0]["destination"] == "admins"
+    assert "older ones may be missing" in notices[0]["text"]
+    assert "800 were mirrored" in notices[0]["text"]
+
+
 async def test_catching_up_after_the_rate_limit_keeps_what_was_read(
     x_emulator: tuple[XEmulator, str], source: XSource, store: Store
 ) -> None:
