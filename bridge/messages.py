@@ -513,10 +513,6 @@ def unknown_author() -> str:
     return _("Unknown author")
 
 
-def mention_heading(*, handle: str) -> str:
-    return _("New mention of @{handle}", handle=handle)
-
-
 def route_line(
     *, route: str, priority: str, sla: timedelta | None, tags: tuple[str, ...] = ()
 ) -> str:
