@@ -351,8 +351,13 @@ def test_nothing_is_lost_or_posted_twice_while_everything_breaks(
     assert report["mirrored in Slack"] == report["mirrored in Telegram"] == len(posted)
     assert report["replies on X"] == len(asked)
     assert report["duplicate X posts"] == 0
-    assert report["duplicate Slack messages"] + report["duplicate Telegram messages"] <= max(
-        1, chaos.kills // 1000
+    # The target: at most one repeated chat message per 1,000 crashes. Slack messages are found
+    # again after a crash (by their metadata); Telegram offers no way to, so a worker killed
+    # between sending and recording repeats one there. `make chaos` shows by how much.
+    repeated = report["duplicate Slack messages"] + report["duplicate Telegram messages"]
+    crashes = chaos.kills + chaos.redis_restarts
+    assert repeated <= max(1, crashes // 1000), (
+        f"{repeated} repeated chat messages in {crashes} crashes (target: 1 per 1,000)"
     )
     assert recovery_s < RECOVERY_LIMIT_S
     assert len(posted) > 0
