@@ -25,6 +25,7 @@ import redis
 from benchmarks.harness import CHANNEL, SLACK_TOKEN, X_TOKEN, Bench, dump
 from bridge.keys import Keys
 from bridge.models import Mention, Thread, thread_id_for
+from bridge.report import percentile
 from bridge.store import Store, connect
 
 Result = dict[str, Any]
@@ -135,9 +136,9 @@ def latency(workdir: Path, count: int = 200) -> Result:
         return {
             "mentions": len(overheads),
             "overhead_ms_p50": round(statistics.median(overheads), 1),
-            "overhead_ms_p99": round(_percentile(overheads, 99), 1),
+            "overhead_ms_p99": round(percentile(overheads, 99) or 0, 1),
             "end_to_end_ms_p50": round(statistics.median(totals), 1),
-            "end_to_end_ms_p99": round(_percentile(totals, 99), 1),
+            "end_to_end_ms_p99": round(percentile(totals, 99) or 0, 1),
             "poll_every_s": 1.0,
         }
     finally:
@@ -226,12 +227,6 @@ def burst(workdir: Path, count: int = 5000, window_s: float = 60.0) -> Result:
         }
     finally:
         bench.close()
-
-
-def _percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered) + 0.5) - 1))
-    return ordered[index]
 
 
 SCENARIOS: dict[str, Callable[[Path], Result]] = {

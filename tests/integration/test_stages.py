@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Any
 
 from bridge.config import parse_config
 from bridge.models import Mention, thread_id_for
@@ -151,12 +153,15 @@ async def test_entries_of_a_dead_consumer_are_taken_over(store: Store) -> None:
     assert handled == ["1"]
 
 
-async def test_an_entry_that_always_fails_is_parked_not_lost(store: Store) -> None:
-    stream = "test:stream:poison"
-
-    async def handler(entry: Entry) -> None:
-        raise RuntimeError("boom")
-
+async def run_impatient(
+    store: Store,
+    stream: str,
+    handler: Callable[[Entry], Awaitable[None]],
+    *,
+    until: Callable[[StageRunner], Awaitable[Any]],
+) -> StageRunner:
+    """One entry on ``stream``, a runner that takes stale entries over at once and parks them
+    after two deliveries; runs until ``until`` holds (10 s at most)."""
     runner = StageRunner(
         store.redis,
         stream=stream,
@@ -170,12 +175,24 @@ async def test_an_entry_that_always_fails_is_parked_not_lost(store: Store) -> No
     await store.redis.xadd(stream, {"n": "1"})
     stop = asyncio.Event()
     task = asyncio.create_task(runner.run(stop))
-    for _ in range(100):
-        if await store.redis.xlen(runner.dead_letter_stream):
+    for _ in range(200):
+        if await until(runner):
             break
         await asyncio.sleep(0.05)
     stop.set()
     await task
+    return runner
+
+
+async def test_an_entry_that_always_fails_is_parked_not_lost(store: Store) -> None:
+    stream = "test:stream:poison"
+
+    async def handler(entry: Entry) -> None:
+        raise RuntimeError("boom")
+
+    runner = await run_impatient(
+        store, stream, handler, until=lambda r: store.redis.xlen(r.dead_letter_stream)
+    )
     parked = await store.redis.xrange(runner.dead_letter_stream)
     assert parked and parked[0][1]["n"] == "1"
     assert (await store.redis.xpending(stream, "g"))["pending"] == 0
@@ -197,25 +214,10 @@ async def test_a_long_wait_is_not_poison_the_entry_is_handled_when_the_way_opens
         handled.append(entry.fields["n"])
         await store.redis.xack(stream, "g", entry.id)
 
-    runner = StageRunner(
-        store.redis,
-        stream=stream,
-        group="g",
-        consumer="c",
-        handler=handler,
-        claim_idle_ms=10,
-        block_ms=10,
-        max_deliveries=2,
-    )
-    await store.redis.xadd(stream, {"n": "1"})
-    stop = asyncio.Event()
-    task = asyncio.create_task(runner.run(stop))
-    for _ in range(200):
-        if handled:
-            break
-        await asyncio.sleep(0.05)
-    stop.set()
-    await task
+    async def done(_: StageRunner) -> bool:
+        return bool(handled)
+
+    runner = await run_impatient(store, stream, handler, until=done)
     assert handled == ["1"] and attempts == 9
     assert await store.redis.xlen(runner.dead_letter_stream) == 0
     assert await store.redis.hlen(runner.deferrals_key) == 0, "its deferrals are forgotten"
