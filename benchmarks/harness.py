@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -74,6 +75,7 @@ class Bench:
         self.process: subprocess.Popen[bytes] | None = None
         self.http = httpx.Client(timeout=30, trust_env=False)
         self.slack_interval_s = 1.0 if slack_limits else 0.0
+        self.web_port = free_port()
 
     @property
     def x_url(self) -> str:
@@ -88,7 +90,7 @@ class Bench:
             **os.environ,
             "REACHABLE_REDIS_URL": self.redis.url,
             "REACHABLE_KEY_PREFIX": PREFIX,
-            "REACHABLE_WEB_PORT": str(free_port()),
+            "REACHABLE_WEB_PORT": str(self.web_port),
             "REACHABLE_X_API_URL": self.x_url,
             "REACHABLE_X_BEARER_TOKEN": X_TOKEN,
             "REACHABLE_SLACK_API_URL": f"{self.slack_url}/api/",
@@ -160,6 +162,13 @@ class Bench:
         with redis.Redis.from_url(self.redis.url) as client:
             stats = client.info("commandstats")
         return sum(int(v["calls"]) for v in stats.values())
+
+    def round_trips(self) -> int:
+        """Requests the bridge process sent to Redis since it started (its own count)."""
+        metrics = self.http.get(f"http://127.0.0.1:{self.web_port}/metrics").text
+        found = re.search(r"^reachable_redis_round_trips_total (\S+)$", metrics, re.MULTILINE)
+        assert found is not None, "the bridge's /metrics has no round-trip count"
+        return int(float(found.group(1)))
 
     def redis_info(self, section: str) -> dict[str, Any]:
         with redis.Redis.from_url(self.redis.url) as client:

@@ -168,16 +168,7 @@ class ThreadDesk:
         return messages.assign_done(name=self.name_of(person.key), reference=reference)
 
     async def find_open(self, reference: str) -> str | None:
-        """The open thread whose short reference (as the unanswered list shows it) this is."""
-        reference = reference.strip().lower()
-        if len(reference) < 4:
-            return None
-        found = [
-            str(thread_id)
-            for thread_id in await self.store.redis.zrange(self.store.keys.open_threads, 0, -1)
-            if short_reference(str(thread_id)).startswith(reference)
-        ]
-        return found[0] if len(found) == 1 else None
+        return await find_open_thread(self.store, reference)
 
     def _closed(self, thread: Thread) -> str:
         if thread.status is ThreadStatus.ANSWERED:
@@ -196,6 +187,19 @@ class ThreadDesk:
         return (
             self._closed(thread) if thread.status is not ThreadStatus.OPEN else messages.try_again()
         )
+
+
+async def find_open_thread(store: Store, reference: str) -> str | None:
+    """The open thread whose short reference (as the unanswered list shows it) this is."""
+    reference = reference.strip().lower()
+    if len(reference) < 4:
+        return None
+    found = [
+        str(thread_id)
+        for thread_id in await store.redis.zrange(store.keys.open_threads, 0, -1)
+        if short_reference(str(thread_id)).startswith(reference)
+    ]
+    return found[0] if len(found) == 1 else None
 
 
 def short_reference(thread_id: str) -> str:

@@ -72,12 +72,37 @@ class AccountConfig(Strict):
     backfill: Annotated[int, Field(ge=0, le=100)] = 10
 
 
+class BurstConfig(Strict):
+    """What happens when mentions come faster than a destination can show them one by one
+    (a viral post): new ones are folded into digest messages instead of waiting in a queue
+    for an hour. Folded mentions keep their threads: listed, answerable, counted."""
+
+    # false: never fold; every mention is queued and posted singly, however long that takes.
+    fold: bool = True
+    # Mentions a minute above which new ones are folded; null: half of what the platform lets
+    # Reachable post there in a minute (a Slack channel 30, a Telegram group 10).
+    fold_above: Annotated[int, Field(ge=1)] | None = None
+    # How often a digest of the folded mentions is posted while a burst lasts.
+    digest_every: Duration = timedelta(seconds=20)
+    # How many folded mentions each digest quotes (the most urgent first, then the oldest).
+    sample: Annotated[int, Field(ge=0, le=10)] = 3
+
+    @field_validator("digest_every")
+    @classmethod
+    def _digest_pace(cls, value: timedelta) -> timedelta:
+        if value < timedelta(seconds=5):
+            raise ValueError("a digest interval of at least 5s")
+        return value
+
+
 class SlackDestination(Strict):
     chat: Literal["slack"]
     channel: Annotated[str, Field(pattern=r"^[CGD][A-Z0-9]{2,}$")]
     # The language and time zone of what is posted there (default: the config's).
     locale: Locale | None = None
     timezone: Zone | None = None
+    # Burst folding there (default: the config's `bursts`).
+    bursts: BurstConfig | None = None
 
     @property
     def address(self) -> str:
@@ -95,6 +120,7 @@ class TelegramDestination(Strict):
     topic: Annotated[int, Field(gt=0)] | None = None
     locale: Locale | None = None
     timezone: Zone | None = None
+    bursts: BurstConfig | None = None
 
     @property
     def address(self) -> str:
@@ -193,6 +219,8 @@ class Config(Strict):
     detect_languages: list[Annotated[str, Field(pattern=r"^[a-z]{2,3}$")]] = []
     escalation: EscalationConfig | None = None
     reports: ReportsConfig | None = None
+    # Burst folding, for every destination that sets none of its own.
+    bursts: BurstConfig = BurstConfig()
     demo: DemoConfig | None = None
     # The language and time zone used where a destination or a person names none.
     locale: Locale = i18n.SOURCE_LOCALE
@@ -232,6 +260,9 @@ class Config(Strict):
         locale = (person.locale if person else None) or (where.locale if where else None)
         zone = (person.timezone if person else None) or (where.timezone if where else None)
         return i18n.speaking(locale or self.locale, zone or self.display_zone())
+
+    def bursts_for(self, destination: SlackDestination | TelegramDestination) -> BurstConfig:
+        return destination.bursts or self.bursts
 
     def destination_at(
         self, chat: str, address: str | None

@@ -150,6 +150,20 @@ class Keys:
         channel ``*`` paces the whole bot."""
         return f"{self.prefix}:pace:{chat}:{channel}"
 
+    def arrivals(self, destination: str) -> str:
+        """Sorted set of the mentions queued for a destination in the last minute (scored by
+        when), from which the mirror sees a burst coming."""
+        return f"{self.prefix}:arrivals:{destination}"
+
+    def folded(self, destination: str) -> str:
+        """List of the mentions folded in a destination since its last digest (JSON each)."""
+        return f"{self.prefix}:folded:{destination}"
+
+    def digest(self, destination: str, window: str) -> str:
+        """The folded mentions one digest took, kept until it is posted (a retry posts the
+        same ones)."""
+        return f"{self.prefix}:digest:{destination}:{window}"
+
     def seen_event(self, chat: str, event_id: str) -> str:
         """Set when a chat event (Slack event_id, Telegram update_id) was handled."""
         return f"{self.prefix}:seen:{chat}:{event_id}"

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from babel.numbers import format_percent
 
 from bridge.durations import format_duration
-from bridge.i18n import _, ago, current_locale, duration, moment, ngettext, number
+from bridge.i18n import _, ago, clock, current_locale, duration, moment, ngettext, number
 from bridge.models import MentionCard
 
 
@@ -574,6 +574,7 @@ def telegram_help() -> str:
         "/pin 1234567: finish linking with the PIN X shows you\n"
         "/unlink: disconnect it\n\n"
         "/unanswered: open threads, oldest first\n"
+        "/show <ref>: post a thread here with its buttons (one folded into a burst digest, say)\n"
         "/assign <ref> <person>: for supervisors, hand a thread to someone (or answer a mirrored "
         "mention with /assign <person>)\n"
         "For admins: /rules (the routing rules), /route <text> (where it would go), /reload "
@@ -588,6 +589,7 @@ def telegram_command_descriptions() -> dict[str, str]:
         "link": _("Connect your own X account (private chat)"),
         "unlink": _("Disconnect your X account (private chat)"),
         "unanswered": _("Open threads, oldest first"),
+        "show": _("Post a thread here by its reference, to answer it"),
         "assign": _("Supervisors: hand a thread to someone"),
         "rules": _("Admins: the routing rules"),
         "route": _("Admins: where a text would be routed"),
@@ -602,6 +604,8 @@ def slash_help(command: str) -> str:
         "• `{command} pin 1234567`: finish linking with the PIN X shows you\n"
         "• `{command} unlink`: disconnect it\n"
         "• `{command} unanswered [page]`: open threads, oldest first\n"
+        "• `{command} show <ref>`: post a thread here with its buttons (one folded into a burst "
+        "digest, say)\n"
         "• `{command} assign <ref> <person>`: for supervisors, hand a thread to someone\n"
         "• `{command} rules`, `{command} route <text>`, `{command} reload`: for admins, the "
         "routing rules, where a text would go, and reloading the config\n"
@@ -647,6 +651,14 @@ def report_first_response(*, median: str, p90: str) -> str:
 
 def report_breaches(count: int) -> str:
     return _("SLA breaches: {count}", count=number(count))
+
+
+def report_folded(threads: int) -> str:
+    return ngettext(
+        "Came in bursts, folded into digests: {count} thread",
+        "Came in bursts, folded into digests: {count} threads",
+        threads,
+    )
 
 
 def report_identities(counts: dict[str, int]) -> str:
@@ -727,6 +739,78 @@ def admin_reloaded(*, changed: bool, needs_restart: list[str]) -> str:
 
 
 # -- linking a personal account -------------------------------------------------------------------
+
+
+def chat_command(chat: str, verb: str) -> str:
+    """How a person writes a command in this chat: ``/reachable show`` in Slack, ``/show`` in
+    Telegram."""
+    return f"/reachable {verb}" if chat == "slack" else f"/{verb}"
+
+
+def burst_digest(
+    *,
+    count: int,
+    since: datetime,
+    sample: list[tuple[str, str, str]],
+    chat: str,
+) -> str:
+    """A digest of folded mentions: ``sample`` holds (reference, author handle, text) of a few;
+    the text is already inert (shown through ``repr``)."""
+    lines = [
+        ngettext(
+            "📥 Burst: {count} more mention since {since} is folded here instead of posted on "
+            "its own, because mentions are coming faster than this chat can show them.",
+            "📥 Burst: {count} more mentions since {since} are folded here instead of posted one "
+            "by one, because mentions are coming faster than this chat can show them.",
+            count,
+            since=clock(since),
+        )
+    ]
+    if sample:
+        lines.append(_("The most urgent and oldest of them:"))
+        lines += [f"• [{reference}] @{author}: {text}" for reference, author, text in sample]
+    lines.append(
+        _(
+            "Each one is an open thread: {list_command} lists them; {show_command} <ref> posts "
+            "one here with its buttons, to answer it.",
+            list_command=chat_command(chat, "unanswered"),
+            show_command=chat_command(chat, "show"),
+        )
+    )
+    return "\n".join(lines)
+
+
+def show_usage(*, command: str) -> str:
+    return _(
+        "Write the thread's reference after the command, like {command} 3f2a9c (the unanswered "
+        "list and burst digests show it in brackets).",
+        command=command,
+    )
+
+
+def show_no_thread(reference: str) -> str:
+    return _(
+        "No open thread has the reference {reference}. The unanswered list shows the open ones.",
+        reference=reference,
+    )
+
+
+def show_not_a_destination() -> str:
+    return _("This chat is not one of Reachable's destinations, so nothing can be shown here.")
+
+
+def show_queued(*, author: str) -> str:
+    return _("The mention of @{author} is on its way here, with its buttons.", author=author)
+
+
+def show_on_its_way() -> str:
+    return _("That thread's message is already on its way to this chat.")
+
+
+def show_already_here(*, link: str | None) -> str:
+    if link:
+        return _("That thread is already shown in this chat: {link}", link=link)
+    return _("That thread is already shown in this chat.")
 
 
 def link_command(chat: str) -> str:

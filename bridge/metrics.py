@@ -21,7 +21,7 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector, CollectorRegistry
 from redis.asyncio.client import Pipeline
 
-from bridge.store import Store
+from bridge.store import RoundTrips, Store
 
 # Time to first response, in seconds: 1 min ... 1 day.
 TTFR_BUCKETS = (60, 300, 900, 1800, 3600, 7200, 14400, 28800, 86400)
@@ -31,6 +31,8 @@ PLAIN_COUNTERS = (
     ("mentions_routed", "routed", "Mentions routed to destinations."),
     ("mentions_dropped", "dropped", "Mentions dropped by a rule (spam)."),
     ("mirrors_out", "mirrored", "Chat messages posted for mentions."),
+    ("mentions_folded", "folded", "Mentions folded into burst digests, per destination."),
+    ("digests_out", "digests", "Burst digests posted."),
     ("escalations", "escalations", "Threads escalated past their SLA."),
     ("reminders", "reminders", "Reminders about escalated threads."),
 )
@@ -83,6 +85,12 @@ async def _families(store: Store) -> list[Metric]:
             if counted.startswith(prefix):
                 family.add_metric([counted.removeprefix(prefix)], value)
         families.append(family)
+    round_trips = CounterMetricFamily(
+        "reachable_redis_round_trips",
+        "Requests this process sent to Redis; a pipeline or transaction counts once.",
+    )
+    round_trips.add_metric([], RoundTrips.sent)
+    families.append(round_trips)
     open_threads = GaugeMetricFamily("reachable_open_threads", "Threads open or claimed now.")
     open_threads.add_metric([], int(await store.redis.zcard(keys.open_threads)))
     families.append(open_threads)

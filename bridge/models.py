@@ -111,6 +111,8 @@ class Thread(Frozen):
     first_response_at: datetime | None = None
     first_response_by: str | None = None
     first_response_as: str | None = None
+    # How many of its mentions were folded into burst digests instead of posted singly.
+    folded: int = 0
 
 
 class Identity(StrEnum):

@@ -32,6 +32,8 @@ class ThreadFacts:
     answered_by: str | None
     answered_as_institution: bool | None
     breached: bool
+    # Some of its mentions came in a burst and were folded into digests.
+    folded: bool = False
 
 
 @dataclass
@@ -42,12 +44,14 @@ class Group:
     mentions: int = 0
     answered: int = 0
     breaches: int = 0
+    folded: int = 0
     responses: list[float] = field(default_factory=list)
 
     def add(self, facts: ThreadFacts) -> None:
         self.threads += 1
         self.mentions += facts.mentions
         self.breaches += facts.breached
+        self.folded += facts.folded
         if facts.first_response is not None:
             self.answered += 1
             self.responses.append(facts.first_response.total_seconds())
@@ -91,6 +95,7 @@ def facts_of(thread: Thread, mentions: int, config: Config, now: datetime) -> Th
         if thread.first_response_as
         else None,
         breached=breached,
+        folded=thread.folded > 0,
     )
 
 
@@ -172,6 +177,7 @@ def render(report: Report, *, names: dict[str, str], zone: ZoneInfo) -> str:
             median=_duration(total.median_s), p90=_duration(total.p90_s)
         ),
         messages.report_breaches(total.breaches),
+        *([messages.report_folded(total.folded)] if total.folded else []),
         messages.report_identities(dict(sorted(report.identities.items()))),
     ]
 

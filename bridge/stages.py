@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -17,6 +18,16 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from adapters.base import ChatSink
 from bridge import messages
 from bridge.alerts import alert_admins
+from bridge.bursts import (
+    DIGEST_MAX,
+    FoldedMention,
+    digest_timer,
+    digest_window,
+    fold_threshold,
+    note_arrival,
+    sample,
+)
+from bridge.claims import short_reference
 from bridge.config import Config, Destination
 from bridge.errors import DestinationUnavailable, PermanentError, RateLimited, TransientError
 from bridge.keys import MENTIONS_GROUP, OUTBOX_GROUP
@@ -77,6 +88,7 @@ class RouterStage:
         )
         joined = await self.store.join_thread(mention, thread=thread, destinations=destinations)
         keys = self.store.keys
+        queued_at = now_ms()
         mirrored = await self.store.mirror_destinations(thread.id) if joined.reopened else []
         async with self.store.redis.pipeline(transaction=True) as pipe:
             if joined.created:
@@ -105,6 +117,7 @@ class RouterStage:
                     destinations=mirrored,
                 )
             for destination in destinations:
+                note_arrival(pipe, keys, destination, f"{thread.id}:{mention.id}", queued_at)
                 pipe.xadd(
                     keys.outbox_stream,
                     {
@@ -202,6 +215,8 @@ class MirrorStage:
             await self._refresh(entry)
         elif kind == "notice":
             await self._notice(entry)
+        elif kind == "digest":
+            await self._digest(entry)
         else:
             await self._mirror_mention(entry)
 
@@ -248,7 +263,10 @@ class MirrorStage:
         fields = entry.fields
         thread_id, mention_id = fields["thread_id"], fields["mention_id"]
         destination_key = fields["destination"]
+        # A thread shown on request (after it was folded) is posted under its own record.
+        shown_on_request = fields.get("kind") == "show"
         effect_key = f"mirror:{destination_key}:{thread_id}:{mention_id}"
+        effect_key += ":shown" if shown_on_request else ""
         effect = await self.store.effect(effect_key)
         if effect is not None and effect.state in ("done", "failed"):
             await self._ack(entry)
@@ -266,6 +284,13 @@ class MirrorStage:
             await self._fail(entry, effect_key, "thread or mention missing from the store")
             return
         is_root = fields["root"] == mention_id
+        if (
+            effect is None
+            and not shown_on_request
+            and await self._folds(destination, destination_key, thread_id, fields["root"], is_root)
+        ):
+            await self._fold(entry, effect_key, thread, mention, destination)
+            return
         reply_to = None if is_root else await self._root_mirror(thread_id, destination_key)
         if effect is not None and effect.state == "doing":
             found = await sink.find_posted(
@@ -283,6 +308,113 @@ class MirrorStage:
             await self._record_once_posted(
                 lambda: self._finish(entry, effect_key, posted, thread, destination_key, is_root)
             )
+
+    async def _folds(
+        self,
+        destination: Destination,
+        destination_key: str,
+        thread_id: str,
+        root: str,
+        is_root: bool,
+    ) -> bool:
+        """Fold this mention into a digest: mentions come faster than the destination can
+        show them, or its thread's first message there was folded (nothing to answer under)."""
+        if not is_root and await self.store.mirror(thread_id, destination_key) is None:
+            root_effect = await self.store.effect(f"mirror:{destination_key}:{thread_id}:{root}")
+            if root_effect is not None and root_effect.result == "folded":
+                return True
+        threshold = fold_threshold(
+            self.config().bursts_for(destination), self.channel_interval_s(destination)
+        )
+        if threshold is None:
+            return False
+        return await self.store.recent_arrivals(destination_key) > threshold
+
+    async def _fold(
+        self,
+        entry: Entry,
+        effect_key: str,
+        thread: Thread,
+        mention: Mention,
+        destination: Destination,
+    ) -> None:
+        """Put the mention on the destination's folded list, and make sure the digest of this
+        window is timed: every fold in a window names the same timer."""
+        keys = self.store.keys
+        destination_key = entry.fields["destination"]
+        now = utcnow()
+        window = digest_window(now, self.config().bursts_for(destination).digest_every)
+        folded = FoldedMention.of(mention, thread_id=thread.id, priority=thread.priority, at=now)
+        async with self.store.redis.pipeline(transaction=True) as pipe:
+            pipe.rpush(keys.folded(destination_key), folded.to_json())
+            pipe.zadd(keys.timers, {digest_timer(destination_key, window): window}, nx=True)
+            pipe.hset(
+                keys.effect(effect_key),
+                mapping={"state": "done", "at": now_ms(), "result": "folded"},
+            )
+            pipe.hincrby(keys.thread(thread.id), "folded", 1)
+            pipe.xack(self.stream, self.group, entry.id)
+            pipe.incrby(keys.counter("folded"), 1)
+            await pipe.execute()
+        log.info("mention %s folded into the next digest in %s", mention.id, destination_key)
+
+    async def _digest(self, entry: Entry) -> None:
+        """Post the digest of what was folded in a destination since the last one."""
+        destination_key, window = entry.fields["destination"], entry.fields["window"]
+        effect_key = f"digest:{destination_key}:{window}"
+        effect = await self.store.effect(effect_key)
+        destination = self.config().destinations.get(destination_key)
+        if (effect is not None and effect.state == "done") or destination is None:
+            await self._ack(entry)
+            return
+        folded = await self.store.take_folded(destination_key, window, limit=DIGEST_MAX)
+        if folded:
+            await self._post_digest(entry, destination, folded)
+        keys = self.store.keys
+        # More than one digest holds, or folded while this one was posted: the next window's.
+        following = digest_window(utcnow(), self.config().bursts_for(destination).digest_every)
+
+        async def record() -> None:
+            left = await self.store.redis.llen(keys.folded(destination_key))
+            async with self.store.redis.pipeline(transaction=True) as pipe:
+                pipe.hset(keys.effect(effect_key), mapping={"state": "done", "at": now_ms()})
+                pipe.delete(keys.digest(destination_key, window))
+                if left:
+                    timer = digest_timer(destination_key, following)
+                    pipe.zadd(keys.timers, {timer: following}, nx=True)
+                pipe.xack(self.stream, self.group, entry.id)
+                if folded:
+                    pipe.incrby(keys.counter("digests"), 1)
+                await pipe.execute()
+
+        await self._record_once_posted(record)
+
+    async def _post_digest(
+        self, entry: Entry, destination: Destination, folded: list[FoldedMention]
+    ) -> None:
+        deadline = asyncio.get_running_loop().time() + self.time_budget_s
+        sink = self.sinks[destination.chat]
+        quoted = sample(folded, self.config().bursts_for(destination).sample)
+        with self.config().speaking_to(destination):
+            text = messages.burst_digest(
+                count=len(folded),
+                since=min(datetime.fromisoformat(item.at) for item in folded),
+                sample=[(short_reference(i.thread), i.author, repr(i.text)) for i in quoted],
+                chat=destination.chat,
+            )
+        await self._wait_for_slot(sink, destination, deadline)
+        try:
+            await sink.post_notice(destination=destination, text=text)
+        except RateLimited as exc:
+            await self.store.count_failure(exc)
+            await self.store.push_back_channel(sink.chat, destination.address, exc.retry_after)
+            raise Deferred(f"digest for {destination.describe()} is rate limited") from exc
+        except TransientError as exc:
+            await self.store.count_failure(exc)
+            raise Deferred(f"digest for {destination.describe()}: {exc}") from exc
+        except PermanentError as exc:
+            await self.store.count_failure(exc)
+            log.error("could not post a digest in %s: %s", destination.describe(), exc)
 
     async def _record_once_posted(self, record: Callable[[], Awaitable[None]]) -> None:
         """The message is out: keep trying to record it through a Redis blip (a restart, a
@@ -417,20 +549,7 @@ class MirrorStage:
         loop = asyncio.get_running_loop()
         channel = destination.address
         for attempt in range(1, TRANSIENT_RETRIES + 1):
-            budget = deadline - loop.time()
-            wait = await self.store.reserve_send_slot(
-                sink.chat, channel, self.channel_interval_s(destination), max_wait_s=budget
-            )
-            overall = self.platform_interval_s(sink.chat)
-            if overall and wait >= 0:
-                wait = max(
-                    wait,
-                    await self.store.reserve_send_slot(sink.chat, "*", overall, max_wait_s=budget),
-                )
-            if wait < 0 or loop.time() + wait > deadline:
-                raise Deferred(f"{channel} cannot take a message for {abs(wait):.0f} s")
-            if wait > 0:
-                await asyncio.sleep(wait)
+            await self._wait_for_slot(sink, destination, deadline)
             await self.store.mark_doing(effect_key)
             try:
                 return await sink.post_mention(
@@ -458,6 +577,28 @@ class MirrorStage:
                 await self._fail(entry, effect_key, str(exc), problem=exc)
                 return None
         raise Deferred(f"{effect_key}: not posted yet; it stays queued and is retried")
+
+    async def _wait_for_slot(
+        self, sink: ChatSink, destination: Destination, deadline: float
+    ) -> None:
+        """Wait for this process's turn to send to the destination, under the channel's and
+        the platform's pace; Deferred when that turn would come after ``deadline``."""
+        loop = asyncio.get_running_loop()
+        channel = destination.address
+        budget = deadline - loop.time()
+        wait = await self.store.reserve_send_slot(
+            sink.chat, channel, self.channel_interval_s(destination), max_wait_s=budget
+        )
+        overall = self.platform_interval_s(sink.chat)
+        if overall and wait >= 0:
+            wait = max(
+                wait,
+                await self.store.reserve_send_slot(sink.chat, "*", overall, max_wait_s=budget),
+            )
+        if wait < 0 or loop.time() + wait > deadline:
+            raise Deferred(f"{channel} cannot take a message for {abs(wait):.0f} s")
+        if wait > 0:
+            await asyncio.sleep(wait)
 
     async def _finish(
         self,
@@ -503,13 +644,13 @@ class MirrorStage:
         destination_key = entry.fields.get("destination", "")
         destination = self.config().destinations.get(destination_key)
         if isinstance(problem, DestinationUnavailable) and destination is not None:
-            where, detail = destination.describe(), problem.detail
+            unavailable, detail = destination, problem.detail
             await alert_admins(
                 self.store,
                 self.config(),
                 subject=f"unavailable:{destination_key}",
                 say=lambda: messages.destination_unavailable(
-                    name=destination_key, where=where, detail=detail
+                    name=destination_key, where=unavailable.describe(), detail=detail
                 ),
                 avoid=destination_key,
             )

@@ -13,12 +13,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, cast
 
 import redis.asyncio as aioredis
+from redis.asyncio.connection import AbstractConnection
 
+from bridge.bursts import ARRIVAL_WINDOW_MS, TAKE_FOLDED, FoldedMention
 from bridge.errors import PlatformError, RateLimited
 from bridge.keys import Keys
 from bridge.models import Mention, MirrorRef, Thread, ThreadStatus
 
 EffectState = Literal["pending", "doing", "done", "failed"]
+DIGEST_KEEP_S = 7 * 86400
 
 # Join a mention to its thread, creating or reopening the thread, in one step. Every key carries
 # the thread's hash tag. Returns {created, joined (0 when the mention was already there),
@@ -34,8 +37,9 @@ if redis.call('HEXISTS', mentions, mention_id) == 1 then
 else
   redis.call('HSET', mentions, mention_id, mention_json)
   if redis.call('EXISTS', thread) == 0 then
-    for k, v in pairs(fields) do redis.call('HSET', thread, k, v) end
-    redis.call('HSET', thread, 'status', 'open', 'mention_count', 1)
+    local flat = {'status', 'open', 'mention_count', 1}
+    for k, v in pairs(fields) do table.insert(flat, k); table.insert(flat, v) end
+    redis.call('HSET', thread, unpack(flat))
     redis.call('ZADD', open_threads, ARGV[5], fields['id'])
     created = 1
   else
@@ -97,9 +101,27 @@ return 1
 """
 
 
+class RoundTrips:
+    """Requests this process sent to Redis: a command, a pipeline or a MULTI…EXEC each counts
+    once, however many commands it carries (``INFO commandstats`` counts those)."""
+
+    sent = 0
+
+
+def _counting(base: type[AbstractConnection]) -> type[AbstractConnection]:
+    async def send_packed_command(self: Any, command: Any, check_health: bool = True) -> None:
+        RoundTrips.sent += 1
+        await base.send_packed_command(self, command, check_health)
+
+    return type(f"Counted{base.__name__}", (base,), {"send_packed_command": send_packed_command})
+
+
 def connect(url: str) -> aioredis.Redis:
-    """The one way Reachable opens Redis: RESP2 and decoded strings."""
-    return aioredis.Redis.from_url(url, decode_responses=True, protocol=2)
+    """The one way Reachable opens Redis: RESP2 and decoded strings, round trips counted."""
+    client = aioredis.Redis.from_url(url, decode_responses=True, protocol=2)
+    pool = client.connection_pool
+    pool.connection_class = _counting(pool.connection_class)
+    return client
 
 
 def now_ms() -> int:
@@ -132,6 +154,7 @@ class Store:
         self._reserve_slot = redis.register_script(_RESERVE_SLOT)
         self._push_back = redis.register_script(_PUSH_BACK)
         self._add_once = redis.register_script(_ADD_ONCE)
+        self._take_folded = redis.register_script(TAKE_FOLDED)
 
     async def _hgetall(self, key: str) -> dict[str, str]:
         """The client decodes responses, so the hash is all str (redis-py types it wider)."""
@@ -249,6 +272,7 @@ class Store:
             else None,
             first_response_by=data.get("first_response_by") or None,
             first_response_as=data.get("first_response_as") or None,
+            folded=int(data.get("folded") or 0),
         )
 
     async def mirror_destinations(self, thread_id: str) -> list[str]:
@@ -365,6 +389,24 @@ class Store:
             keys=[stream, self.keys.seen_event("once", once)], args=[keep_s, *flat]
         )
         return bool(added)
+
+    # -- bursts ----------------------------------------------------------------------------------
+
+    async def recent_arrivals(self, destination: str) -> int:
+        """Mentions queued for the destination in the last minute."""
+        since = now_ms() - ARRIVAL_WINDOW_MS
+        return int(await self.redis.zcount(self.keys.arrivals(destination), since, "+inf"))
+
+    async def take_folded(
+        self, destination: str, window: str, *, limit: int
+    ) -> list[FoldedMention]:
+        """The folded mentions the digest of ``window`` shows: taken off the folded list once,
+        so a retried digest shows the same ones and no other digest shows them again."""
+        raw = await self._take_folded(
+            keys=[self.keys.folded(destination), self.keys.digest(destination, window)],
+            args=[limit, DIGEST_KEEP_S],
+        )
+        return [FoldedMention.from_json(item) for item in raw]
 
     async def count(self, name: str, amount: int = 1) -> None:
         await self.redis.incrby(self.keys.counter(name), amount)

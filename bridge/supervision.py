@@ -107,7 +107,8 @@ class Timekeeper:
 
 
 class SupervisionStage:
-    """Carries out due timers: the escalation of a late thread, then its reminders."""
+    """Carries out due timers: the escalation of a late thread, then its reminders; burst
+    digests; scheduled reports."""
 
     group = SUPERVISION_GROUP
 
@@ -129,6 +130,9 @@ class SupervisionStage:
         config = self.config()
         if kind == "report":
             await self._report(entry, effect_key, done=effect is not None, due_ms=int(thread_id))
+            return
+        if kind == "digest":
+            await self._queue_digest(entry, effect_key, done=effect is not None, name=name)
             return
         thread = await self.store.thread(thread_id)
         target = config.escalation.to if config.escalation else None
@@ -195,6 +199,20 @@ class SupervisionStage:
                 pipe.xadd(
                     self.store.keys.outbox_stream,
                     {"kind": "notice", "destination": reports.to, "text": text, "format": "report"},
+                )
+            pipe.hset(self.store.keys.effect(effect_key), mapping={"state": "done", "at": now_ms()})
+            pipe.xack(self.stream, self.group, entry.id)
+            await pipe.execute()
+
+    async def _queue_digest(self, entry: Entry, effect_key: str, *, done: bool, name: str) -> None:
+        """A burst digest is due: queued in its destination's lane, after what was folded."""
+        _, destination, counter = name.split("|")
+        window = counter.rpartition(".")[2]
+        async with self.store.redis.pipeline(transaction=True) as pipe:
+            if not done:
+                pipe.xadd(
+                    self.store.keys.outbox_stream,
+                    {"kind": "digest", "destination": destination, "window": window},
                 )
             pipe.hset(self.store.keys.effect(effect_key), mapping={"state": "done", "at": now_ms()})
             pipe.xack(self.stream, self.group, entry.id)

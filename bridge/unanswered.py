@@ -11,13 +11,16 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bridge import messages
-from bridge.claims import short_reference
+from bridge.bursts import preview
+from bridge.claims import find_open_thread, short_reference
 from bridge.config import Config
 from bridge.models import Mention, MirrorRef, Thread, ThreadStatus
 from bridge.store import Store, utcnow
 
 PAGE_SIZE = 10
 TEXT_PREVIEW = 60
+# A thread shown on request is queued once an hour at most, however often it is asked for.
+SHOW_ONCE_S = 3600
 
 # How a chat turns a mirror into a link (Slack asks for a permalink, Telegram builds one).
 LinkOf = Callable[[MirrorRef], Awaitable[str | None]]
@@ -93,8 +96,7 @@ async def render_page(
             config.person_name(thread.status_by) if thread.status is ThreadStatus.CLAIMED else None
         )
         who = f"@{mention.author.handle}" if mention and mention.author else "?"
-        text = " ".join((mention.text if mention else "").split())
-        text = text if len(text) <= TEXT_PREVIEW else text[: TEXT_PREVIEW - 1] + "…"
+        text = preview(mention.text if mention else "", TEXT_PREVIEW)
         mirror = next((ref for ref in item.mirrors.values() if ref.chat == chat), None)
         link = await link_of(mirror) if mirror else None
         line = messages.unanswered_line(
@@ -131,3 +133,62 @@ async def answer_unanswered(
     return await render_page(
         page, config=config, chat=chat, link_of=link_of, command=command, escape=escape
     )
+
+
+async def _still_queued(store: Store, thread_id: str, destination: str) -> bool:
+    """The thread was routed here and its message is not posted yet (a backlog, a retry):
+    showing it as well would post it twice."""
+    routed = await store.root_mention(thread_id, destination)
+    if routed is None:
+        return False
+    effect = await store.effect(f"mirror:{destination}:{thread_id}:{routed}")
+    return effect is None or effect.state not in ("done", "failed")
+
+
+async def answer_show(
+    store: Store,
+    *,
+    config: Config,
+    chat: str,
+    address: str,
+    argument: str,
+    link_of: LinkOf,
+    command: str,
+) -> str:
+    """What ``show <ref>`` says: it posts an open thread (one folded in a burst, or routed
+    elsewhere) into the destination where it was asked, with its buttons, to be answered."""
+    reference = argument.strip()
+    if not reference:
+        return messages.show_usage(command=command)
+    destination = next(
+        (key for key, d in config.destinations.items() if d.chat == chat and d.address == address),
+        None,
+    )
+    if destination is None:
+        return messages.show_not_a_destination()
+    thread_id = await find_open_thread(store, reference)
+    if thread_id is None:
+        return messages.show_no_thread(reference)
+    existing = await store.mirror(thread_id, destination)
+    if existing is not None:
+        return messages.show_already_here(link=await link_of(existing))
+    if await _still_queued(store, thread_id, destination):
+        return messages.show_on_its_way()
+    mentions = await store.thread_mentions(thread_id)
+    first = min(mentions, key=lambda m: (len(m.id), m.id))
+    await store.redis.hsetnx(store.keys.thread_roots(thread_id), destination, first.id)
+    root = await store.root_mention(thread_id, destination) or first.id
+    await store.add_once(
+        store.keys.outbox_stream,
+        {
+            "kind": "show",
+            "thread_id": thread_id,
+            "mention_id": root,
+            "destination": destination,
+            "root": root,
+        },
+        once=f"show:{destination}:{thread_id}",
+        keep_s=SHOW_ONCE_S,
+    )
+    shown = next((m for m in mentions if m.id == root), first)
+    return messages.show_queued(author=shown.author.handle if shown.author else "?")

@@ -47,7 +47,7 @@ from bridge.models import Identity, MentionCard, MirrorRef
 from bridge.replies import ReplyDesk, ReplyRefused
 from bridge.settings import Settings
 from bridge.store import Store
-from bridge.unanswered import answer_unanswered
+from bridge.unanswered import answer_show, answer_unanswered
 
 log = logging.getLogger(__name__)
 
@@ -604,8 +604,8 @@ class SlackChat:
         )
 
     async def _on_command(self, ack: Any, command: dict[str, Any]) -> None:
-        """``/reachable help|link|pin <PIN>|unlink|rules|route <text>|reload``; the answer is
-        seen by the caller only."""
+        """``/reachable help|link|pin <PIN>|unlink|unanswered|show <ref>|assign|rules|route
+        <text>|reload``; the answer is seen by the caller only."""
         name = str(command.get("command", "/reachable"))
         verb, _, argument = str(command.get("text", "")).strip().partition(" ")
         person = self._person(str(command.get("user_id", "")))
@@ -652,6 +652,21 @@ class SlackChat:
                     link_of=self._permalink_markup,
                     command=f"{name} unanswered",
                     escape=lambda text: render.defuse_broadcasts(render.escape_mrkdwn(text)),
+                )
+            )
+        elif verb == "show":
+            if person is None:
+                await ack(text=messages.unknown_person())
+                return
+            await ack(
+                text=await answer_show(
+                    self._store,
+                    config=self._config(),
+                    chat=self.chat,
+                    address=str(command.get("channel_id", "")),
+                    argument=argument,
+                    link_of=self._permalink_markup,
+                    command=f"{name} show",
                 )
             )
         elif verb in ADMIN_VERBS and self._admin is not None:

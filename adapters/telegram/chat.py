@@ -408,6 +408,7 @@ class TelegramChat:
         app.add_handler(CommandHandler(list(LINK_COMMANDS), staff.on_link_command))
         app.add_handler(CommandHandler(list(ADMIN_VERBS), staff.on_admin_command))
         app.add_handler(CommandHandler("unanswered", staff.on_unanswered))
+        app.add_handler(CommandHandler("show", staff.on_show))
         app.add_handler(CommandHandler("assign", staff.on_assign))
         app.add_handler(
             MessageHandler(filters.TEXT & filters.REPLY & ~filters.COMMAND, staff.on_reply_text)
@@ -487,12 +488,11 @@ class TelegramChat:
         config = self._config()
         for name, destination in config.destinations.items():
             if destination.chat == self.chat and int(destination.address) == change.chat.id:
-                where = destination.describe()
                 await alert_admins(
                     self._store,
                     config,
                     subject=f"unavailable:{name}",
-                    say=functools.partial(_removed_from, name, where),
+                    say=functools.partial(_removed_from, name, destination),
                     avoid=name,
                 )
 
@@ -539,7 +539,8 @@ async def _sleep(stop: asyncio.Event, seconds: float) -> None:
         await asyncio.wait_for(stop.wait(), timeout=seconds)
 
 
-def _removed_from(name: str, where: str) -> str:
+def _removed_from(name: str, destination: Destination) -> str:
+    """Said in the reader's language: where it happened, too."""
     return messages.destination_unavailable(
-        name=name, where=where, detail=N_("the bot was removed from it")
+        name=name, where=destination.describe(), detail=N_("the bot was removed from it")
     )

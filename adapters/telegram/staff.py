@@ -38,7 +38,7 @@ from bridge.linking import LinkDesk, answer_link_command
 from bridge.models import Identity, MirrorRef, ThreadStatus
 from bridge.replies import ReplyDesk, ReplyRefused
 from bridge.store import Store
-from bridge.unanswered import answer_unanswered
+from bridge.unanswered import answer_show, answer_unanswered
 
 log = logging.getLogger(__name__)
 # A report in <pre> stays under Telegram's 4,096 characters with room for the markup.
@@ -336,6 +336,30 @@ class StaffHandlers:
                 argument=message.text.partition(" ")[2],
                 link_of=message_link,
                 command="/unanswered",
+            )
+        with contextlib.suppress(TelegramError):
+            await message.reply_text(
+                answer, link_preview_options=LinkPreviewOptions(is_disabled=True)
+            )
+
+    async def on_show(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/show <ref>: post an open thread (one folded into a burst digest) here, with its
+        buttons."""
+        message = update.effective_message
+        if message is None or message.text is None:
+            return
+        person = self._person(message.from_user.id if message.from_user else None)
+        if person is None:
+            answer = messages.unknown_person()
+        else:
+            answer = await answer_show(
+                self._store,
+                config=self._config(),
+                chat=self.chat,
+                address=str(message.chat_id),
+                argument=message.text.partition(" ")[2],
+                link_of=message_link,
+                command="/show",
             )
         with contextlib.suppress(TelegramError):
             await message.reply_text(

@@ -13,8 +13,10 @@ def test_a_small_catch_up_runs_and_is_judged(tmp_path: Path) -> None:
     result = catch_up(tmp_path, count=30)
     assert result["mentions"] == 30 and result["x_read_calls"] == 1
     assert result["mirrored_per_s"] > 0 and result["redis_commands_per_mention"] > 0
+    assert 0 < result["redis_round_trips_per_mention"] < result["redis_commands_per_mention"]
     judged = {target: met for target, _, _, met in verdicts({"catch_up": result})}
     assert set(judged) == {
+        "Redis round trips per mirrored mention",
         "Redis commands per mirrored mention",
         "mentions per X read, catching up",
     }

@@ -12,7 +12,8 @@ import pytest
 
 from adapters.slack.chat import SlackChat
 from adapters.slack.emulator import SlackEmulator
-from bridge.config import Config, parse_config
+from bridge.bursts import FoldedMention
+from bridge.config import BurstConfig, Config, parse_config
 from bridge.httpserver import ThreadedServer
 from bridge.models import Author, Mention, ThreadStatus
 from bridge.settings import Settings
@@ -267,3 +268,35 @@ routes: [{name: all, to: [desk]}]
     assert not any("Dismissed" in c for c in contexts)
     assert buttons == ["reply_institution", "reply_personal", "claim", "dismiss"]
     assert len(emulator.messages("C0DESK")) == 2
+
+
+async def test_a_burst_is_folded_and_so_are_later_mentions_of_a_folded_thread(
+    slack: tuple[SlackEmulator, str], chat: SlackChat, store: Store
+) -> None:
+    emulator, _ = slack
+    folding = CONFIG.model_copy(update={"bursts": BurstConfig(fold_above=2)})
+    await store.append_mentions(
+        [mention(n) for n in range(6)], network="x", account="humas", cursor="1005"
+    )
+    await drain(store, chat, config=folding, interval_s=0.1)
+    singles = emulator.messages("C0DESK")
+    folded = [
+        FoldedMention.from_json(raw)
+        for raw in await store.redis.lrange(store.keys.folded("desk"), 0, -1)
+    ]
+    assert 1 <= len(singles) <= 2 and len(singles) + len(folded) == 6
+    timers = await store.redis.zrange(store.keys.timers, 0, -1)
+    # One digest timer per 20 s window: the burst took under a second, maybe across a boundary.
+    assert 1 <= len([t for t in timers if t.startswith("digest|desk|")]) <= 2
+
+    # A minute later the burst is over: a new mention of a folded thread is folded too (there
+    # is no message to thread it under); one of a thread posted singly goes in its thread.
+    await store.redis.delete(store.keys.arrivals("desk"))
+    in_folded = mention(10, conversation=int(folded[0].mention) - 1000)
+    in_single = mention(11, conversation=0)
+    await store.append_mentions([in_folded, in_single], network="x", account="humas", cursor="1011")
+    await drain(store, chat, config=folding, interval_s=0.1)
+    replies = [m for m in emulator.messages("C0DESK") if m.get("thread_ts") not in (None, m["ts"])]
+    assert len(emulator.messages("C0DESK")) == len(singles) + 1
+    assert [m["thread_ts"] for m in replies] == [singles[0]["ts"]]
+    assert await store.redis.llen(store.keys.folded("desk")) == len(folded) + 1

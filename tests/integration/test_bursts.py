@@ -1,0 +1,128 @@
+"""Folded mentions against a real Redis: each is shown by exactly one digest, even when the
+digest is retried after a crash."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from bridge.bursts import FoldedMention
+from bridge.claims import short_reference
+from bridge.config import parse_config
+from bridge.models import Author, Mention, MirrorRef, Thread, thread_id_for
+from bridge.store import Store
+from bridge.unanswered import answer_show
+
+SHOW_CONFIG = """
+accounts: [{key: humas, handle: humas_demo}]
+destinations:
+  desk: {chat: slack, channel: C0DESK}
+routes:
+  - {name: all, to: [desk]}
+"""
+
+
+def folded(n: int) -> FoldedMention:
+    return FoldedMention(
+        thread=f"x-humas-{n:016x}",
+        mention=str(n),
+        priority="normal",
+        author=f"warga{n}",
+        text=f"keluhan {n}",
+        at=datetime(2026, 11, 29, 7, 0, n, tzinfo=UTC).isoformat(),
+    )
+
+
+async def test_a_digest_takes_what_was_folded_once_and_a_retry_takes_the_same(
+    store: Store,
+) -> None:
+    key = store.keys.folded("humas-slack")
+    await store.redis.rpush(key, *(folded(n).to_json() for n in range(3)))
+
+    first = await store.take_folded("humas-slack", "1000", limit=10)
+    await store.redis.rpush(key, folded(3).to_json())  # folded while the digest was posted
+    retried = await store.take_folded("humas-slack", "1000", limit=10)
+    following = await store.take_folded("humas-slack", "2000", limit=10)
+    nothing_left = await store.take_folded("humas-slack", "3000", limit=10)
+
+    assert [f.mention for f in first] == ["0", "1", "2"]
+    assert retried == first
+    assert [f.mention for f in following] == ["3"]
+    assert nothing_left == []
+    assert await store.redis.llen(key) == 0
+
+
+async def test_a_digest_takes_at_most_its_limit_and_leaves_the_rest_for_the_next(
+    store: Store,
+) -> None:
+    key = store.keys.folded("humas-slack")
+    await store.redis.rpush(key, *(folded(n).to_json() for n in range(5)))
+    taken = await store.take_folded("humas-slack", "1000", limit=2)
+    rest = await store.take_folded("humas-slack", "2000", limit=10)
+    assert [f.mention for f in taken] == ["0", "1"]
+    assert [f.mention for f in rest] == ["2", "3", "4"]
+
+
+async def a_thread(store: Store, n: int, destinations: list[str]) -> str:
+    mention = Mention(
+        network="x",
+        id=str(n),
+        account="humas",
+        text=f"@humas_demo keluhan {n}",
+        author=Author(id="7", handle=f"warga{n}", name="Warga"),
+        conversation_id=str(n),
+    )
+    thread_id = thread_id_for(network="x", account="humas", conversation_id=str(n))
+    thread = Thread(
+        id=thread_id,
+        network="x",
+        account="humas",
+        conversation_id=str(n),
+        route="all",
+        created_at=datetime.now(UTC),
+    )
+    await store.join_thread(mention, thread=thread, destinations=destinations)
+    return thread_id
+
+
+async def no_link(ref: MirrorRef) -> str | None:
+    return None
+
+
+async def test_show_queues_a_folded_thread_once_and_refuses_what_it_cannot_show(
+    store: Store,
+) -> None:
+    config = parse_config(SHOW_CONFIG)
+    folded_id = await a_thread(store, 11, ["desk"])
+    await store.redis.hset(
+        store.keys.effect(f"mirror:desk:{folded_id}:11"),
+        mapping={"state": "done", "result": "folded"},
+    )
+    queued_id = await a_thread(store, 12, ["desk"])  # routed here, its message still queued
+
+    async def show(argument: str, address: str = "C0DESK") -> str:
+        return await answer_show(
+            store,
+            config=config,
+            chat="slack",
+            address=address,
+            argument=argument,
+            link_of=no_link,
+            command="/reachable show",
+        )
+
+    assert "on its way here" in await show(short_reference(folded_id))
+    assert "on its way here" in await show(short_reference(folded_id))  # asked twice
+    assert "already on its way" in await show(short_reference(queued_id))
+    assert "No open thread" in await show("zzzzzz")
+    assert "not one of Reachable's destinations" in await show(short_reference(folded_id), "C0ELSE")
+    assert "Write the thread's reference" in await show(" ")
+    entries = await store.redis.xrange(store.keys.outbox_stream)
+    assert [fields for _, fields in entries] == [
+        {
+            "kind": "show",
+            "thread_id": folded_id,
+            "mention_id": "11",
+            "destination": "desk",
+            "root": "11",
+        }
+    ]
