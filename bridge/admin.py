@@ -1,7 +1,8 @@
 """What admins do from chat: read the rules, test a text against them, reload the config.
 
 Only people whose config roles include ``admin`` may; everyone else gets a polite refusal. The
-answers are plain text; each chat shows them in a monospaced block.
+answers are plain text; each chat shows them in a monospaced block, in the language and time
+zone of whoever asked (the chat enters :func:`bridge.i18n.speaking` before calling here).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from bridge import audit, messages
+from bridge import audit, i18n, messages
 from bridge.config import Config, PersonConfig
 from bridge.models import Mention
 from bridge.reload import ReloadOutcome
@@ -42,10 +43,11 @@ class AdminDesk:
         return explain(self.config())
 
     def route(self, text: str) -> str:
-        """Where a mention with ``text`` (of the first account, unknown author, now) would go."""
+        """Where a mention with ``text`` (of the first account, unknown author, now) would go,
+        with times in the asker's zone."""
         config = self.config()
         now = datetime.now(UTC)
-        zone = ZoneInfo(config.display_zone())
+        zone = ZoneInfo(i18n.current_zone())
         mention = Mention(
             network="x",
             id="2",

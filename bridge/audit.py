@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from bridge.i18n import _, current_zone
 from bridge.store import Store, utcnow
 
 
@@ -17,22 +19,23 @@ async def record(store: Store, **fields: str) -> None:
 async def entries(store: Store, *, since: timedelta) -> list[dict[str, str]]:
     start = int((utcnow() - since).timestamp() * 1000)
     items: Any = await store.redis.xrange(store.keys.audit_stream, min=f"{start}-0", max="+")
-    return [dict(fields) for _, fields in items or []]
+    return [dict(fields) for _entry_id, fields in items or []]
 
 
 def format_entry(entry: dict[str, str]) -> str:
-    """One line: when, outcome, who via which chat, then whatever the entry has of identity,
-    thread, detail and text (a link entry has no thread)."""
-    when = datetime.fromisoformat(entry["at"]).strftime("%Y-%m-%d %H:%M:%S UTC")
+    """One line: when (in the reader's time zone), outcome, who via which chat, then whatever
+    the entry has of identity, thread, detail and text (a link entry has no thread). The
+    recorded words (outcome, identity, detail) are kept as recorded."""
+    at = datetime.fromisoformat(entry["at"]).astimezone(ZoneInfo(current_zone()))
     parts = [
-        when,
+        at.strftime("%Y-%m-%d %H:%M:%S %Z"),
         entry.get("outcome", "?"),
-        f"{entry.get('person', '?')} via {entry.get('chat', '?')}",
+        _("{person} via {chat}", person=entry.get("person", "?"), chat=entry.get("chat", "?")),
     ]
     if entry.get("identity"):
-        parts.append(f"as {entry['identity']}")
+        parts.append(_("as {identity}", identity=entry["identity"]))
     if entry.get("thread"):
-        parts.append(f"thread {entry['thread']}")
+        parts.append(_("thread {thread}", thread=entry["thread"]))
     if entry.get("detail"):
         parts.append(entry["detail"])
     if entry.get("text"):

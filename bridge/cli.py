@@ -9,10 +9,19 @@ from pathlib import Path
 
 import click
 
+from bridge import i18n
 from bridge.cli_doctor import doctor_command
-from bridge.cli_rules import report_command, rules_group
+from bridge.cli_rules import (
+    CONFIG_OPTION,
+    LOCALE_OPTION,
+    load_or_exit,
+    report_command,
+    rules_group,
+    speak_as_configured,
+)
 from bridge.config import load_config
 from bridge.errors import ConfigError, ReachableError
+from bridge.i18n import _
 from bridge.logsafety import redact_secrets_in_logs
 from bridge.settings import Settings
 
@@ -34,12 +43,8 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path),
-    help="YAML config file (default: REACHABLE_CONFIG or config/reachable.yaml).",
-)
+@CONFIG_OPTION
+@LOCALE_OPTION
 @click.option(
     "--role",
     "roles",
@@ -58,8 +63,9 @@ def run(config_path: Path | None, roles: tuple[str, ...]) -> None:
     try:
         config = load_config(path)
     except ConfigError as exc:
-        click.echo(f"Not starting: the config has problems.\n{exc}", err=True)
+        click.echo(_("Not starting: the config has problems.") + f"\n{exc}", err=True)
         sys.exit(2)
+    speak_as_configured(config)
     runtime = Runtime(settings=settings, config=config, roles=roles or ROLES, config_path=path)
 
     async def main() -> None:
@@ -68,15 +74,23 @@ def run(config_path: Path | None, roles: tuple[str, ...]) -> None:
         await runtime.run(stop)
 
     try:
-        asyncio.run(main())
+        with i18n.neutral():
+            asyncio.run(main())
     except ReachableError as exc:
-        click.echo(f"Not starting: {exc}", err=True)
+        click.echo(_("Not starting: {error}", error=exc), err=True)
         sys.exit(2)
 
 
 @cli.command()
 @click.option("--since", default="7d", show_default=True, help="How far back: 90m, 24h, 7d...")
-def audit(since: str) -> None:
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    help="A config file whose language and time zone to use (default: none, and UTC).",
+)
+@LOCALE_OPTION
+def audit(since: str, config_path: Path | None) -> None:
     """Print every attempt to reply or act from chat, allowed or refused, oldest first."""
     from bridge import audit as audit_log
     from bridge.cli_rules import read_redis
@@ -86,14 +100,19 @@ def audit(since: str) -> None:
         period = parse_duration(since)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--since") from None
-    found = read_redis(lambda store: audit_log.entries(store, since=period), what="the audit log")
+    if config_path is not None:
+        load_or_exit(config_path)
+    found = read_redis(
+        lambda store: audit_log.entries(store, since=period), what=_("the audit log")
+    )
     if not found:
-        click.echo(f"No audit entries in the last {since}.")
+        click.echo(_("No audit entries in the last {since}.", since=since))
     for entry in found:
         click.echo(audit_log.format_entry(entry))
 
 
 @cli.command()
+@LOCALE_OPTION
 def healthcheck() -> None:
     """Exit 0 if this machine's Reachable process answers /healthz (for container health).
 
@@ -108,12 +127,19 @@ def healthcheck() -> None:
         try:
             response = httpx.get(url, timeout=4, trust_env=False)
         except httpx.HTTPError as exc:
-            problems.append(f"{url} does not answer ({exc})")
+            problems.append(_("{url} does not answer ({error})", url=url, error=exc))
             continue
         if response.status_code == 200:
             click.echo("healthy")
             return
-        problems.append(f"{url} answered {response.status_code}: {response.text}")
+        problems.append(
+            _(
+                "{url} answered {status}: {text}",
+                url=url,
+                status=response.status_code,
+                text=response.text,
+            )
+        )
     click.echo("unhealthy: " + "; ".join(problems), err=True)
     sys.exit(1)
 
@@ -138,20 +164,16 @@ def config_group() -> None:
 
 @config_group.command("check")
 @click.argument("file", type=click.Path(path_type=Path))
+@LOCALE_OPTION
 def config_check(file: Path) -> None:
     """Check FILE and print a summary, or every problem with its place in the file."""
-    try:
-        config = load_config(file)
-    except ConfigError as exc:
-        click.echo(f"{file}: {len(exc.problems)} problem(s):", err=True)
-        for path, detail in exc.problems:
-            click.echo(f"  {path}: {detail}" if path else f"  {detail}", err=True)
-        sys.exit(1)
-    click.echo(f"{file}: OK")
+    config = load_or_exit(file)
+    click.echo(_("{file}: OK", file=file))
     click.echo(config.summary())
 
 
 @cli.command()
+@LOCALE_OPTION
 @click.option("--x-port", default=8701, show_default=True)
 @click.option("--slack-port", default=8702, show_default=True)
 @click.option("--telegram-port", default=8703, show_default=True)
@@ -179,6 +201,7 @@ def emulate(x_port: int, slack_port: int, telegram_port: int, bridge_url: str) -
     default=Path("config/demo.yaml"),
     show_default=True,
 )
+@LOCALE_OPTION
 @click.pass_context
 def demo_group(ctx: click.Context, no_seed: bool, config_path: Path) -> None:
     """Run the whole bridge against local emulators and show what staff would see."""
@@ -188,12 +211,15 @@ def demo_group(ctx: click.Context, no_seed: bool, config_path: Path) -> None:
 
     setup_logging("WARNING")
     try:
-        asyncio.run(demo.run_demo(config_path=config_path, seed=not no_seed))
+        config = load_config(config_path)
     except ConfigError as exc:
-        click.echo(f"Not starting: the demo config has problems.\n{exc}", err=True)
+        click.echo(_("Not starting: the demo config has problems.") + f"\n{exc}", err=True)
         sys.exit(2)
+    speak_as_configured(config)
+    try:
+        asyncio.run(demo.run_demo(config, config_path=config_path, seed=not no_seed))
     except ReachableError as exc:
-        click.echo(f"Demo stopped: {exc}", err=True)
+        click.echo(_("Demo stopped: {error}", error=exc), err=True)
         sys.exit(2)
 
 
@@ -204,6 +230,7 @@ def demo_group(ctx: click.Context, no_seed: bool, config_path: Path) -> None:
 @click.option(
     "--x-url", default="http://127.0.0.1:8701", show_default=True, help="The running X emulator."
 )
+@LOCALE_OPTION
 def demo_post(text: str, author: str, reply_to: str | None, x_url: str) -> None:
     """Post TEXT on the X emulator as a member of the public."""
     from bridge import demo
@@ -213,7 +240,13 @@ def demo_post(text: str, author: str, reply_to: str | None, x_url: str) -> None:
     except ReachableError as exc:
         click.echo(str(exc), err=True)
         sys.exit(1)
-    click.echo(f"Posted {post['id']} as @{author}; it appears in Slack within a few seconds.")
+    click.echo(
+        _(
+            "Posted {id} as @{author}; it appears in Slack within a few seconds.",
+            id=post["id"],
+            author=author,
+        )
+    )
 
 
 def main() -> None:

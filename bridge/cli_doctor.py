@@ -8,8 +8,9 @@ from pathlib import Path
 
 import click
 
-from bridge.cli_rules import CONFIG_OPTION, load_or_exit
+from bridge.cli_rules import CONFIG_OPTION, LOCALE_OPTION, load_or_exit
 from bridge.doctor import blocks_go_live, examine, render_table
+from bridge.i18n import _
 from bridge.keys import Keys
 from bridge.settings import Settings
 from bridge.store import Store, connect
@@ -17,6 +18,7 @@ from bridge.store import Store, connect
 
 @click.command("doctor")
 @CONFIG_OPTION
+@LOCALE_OPTION
 def doctor_command(config_path: Path | None) -> None:
     """Check a deployment before go-live: Redis, the key, clocks, and every platform's
     credentials, scopes, channels and bot memberships. Exits 1 when anything blocks go-live.
@@ -31,7 +33,10 @@ def doctor_command(config_path: Path | None) -> None:
     platforms = sorted(
         {a.network for a in config.accounts} | {d.chat for d in config.destinations.values()}
     )
-    click.echo(f"Checking Redis, the key, clocks, {', '.join(platforms)}…", err=True)
+    click.echo(
+        _("Checking Redis, the key, clocks, {platforms}…", platforms=", ".join(platforms)),
+        err=True,
+    )
 
     async def main() -> int:
         redis = connect(settings.redis_url)

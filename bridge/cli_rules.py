@@ -1,8 +1,10 @@
-"""``reachable rules ...``: see where a mention would go before the rules go live."""
+"""``reachable rules ...``: see where a mention would go before the rules go live; and what
+every command shares: the config and locale options, loading the config, reading Redis."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -17,11 +19,13 @@ from bridge import i18n
 from bridge.config import Config, load_config
 from bridge.durations import parse_duration
 from bridge.errors import ConfigError
+from bridge.i18n import _, ngettext
 from bridge.keys import Keys
 from bridge.models import Author, Media, Mention
 from bridge.replay import Kept, replay, report, stored_mentions
 from bridge.report import report_text
 from bridge.routing import decide
+from bridge.rules import unknown
 from bridge.rules_report import explain, trace_report
 from bridge.settings import Settings
 from bridge.store import Store, connect
@@ -34,17 +38,63 @@ CONFIG_OPTION = click.option(
     type=click.Path(path_type=Path),
     help="YAML config file (default: REACHABLE_CONFIG or config/reachable.yaml).",
 )
+LOCALE_ASKED = "reachable.locale"
+
+
+def _speak_as_asked(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    """Keep ``--locale`` for when the config is known, and speak the language chosen without
+    the config until then (so that the config's own problems are told in it)."""
+    ctx.meta[LOCALE_ASKED] = value
+    speak_as_configured(None)
+
+
+LOCALE_OPTION = click.option(
+    "--locale",
+    callback=_speak_as_asked,
+    expose_value=False,
+    is_eager=True,
+    help=f"Language of the output: {', '.join(i18n.available_locales())} (default: "
+    f"{i18n.LOCALE_VARIABLE}, else the terminal's LANG when Reachable speaks it, else the "
+    "config's locale).",
+)
+
+
+def speak_as_configured(config: Config | None) -> None:
+    """Say the rest of this command in the CLI's language (:func:`bridge.i18n.cli_locale`),
+    now that ``config`` is known, with dates in its time zone. An unknown locale asked for is
+    a usage error (exit code 2) before anything is done."""
+    ctx = click.get_current_context()
+    asked = ctx.meta.get(LOCALE_ASKED)
+    configured = config.locale if config else None
+    try:
+        locale = i18n.cli_locale(asked, os.environ, configured)
+    except ValueError as exc:
+        hint = "--locale" if asked else i18n.LOCALE_VARIABLE
+        raise click.BadParameter(str(exc), param_hint=hint) from None
+    ctx.with_resource(i18n.speaking(locale, config.display_zone() if config else None))
 
 
 def load_or_exit(path: Path | None) -> Config:
+    """The config, with the rest of the command in its language; or every problem, and exit 1."""
     path = path or Settings().config
     try:
-        return load_config(path)
+        config = load_config(path)
     except ConfigError as exc:
-        click.echo(f"{path}: {len(exc.problems)} problem(s):", err=True)
-        for where, detail in exc.problems:
-            click.echo(f"  {where}: {detail}" if where else f"  {detail}", err=True)
+        _echo_problems(exc)
         sys.exit(1)
+    speak_as_configured(config)
+    return config
+
+
+def _echo_problems(error: ConfigError) -> None:
+    """Every problem of a config file, on stderr, one a line under a count."""
+    count = len(error.problems)
+    click.echo(
+        ngettext("{file}: {count} problem:", "{file}: {count} problems:", count, file=error.source),
+        err=True,
+    )
+    for where, detail in error.problems:
+        click.echo(f"  {where}: {detail}" if where else f"  {detail}", err=True)
 
 
 def read_redis(work: Callable[[Store], Awaitable[T]], *, what: str) -> T:
@@ -62,7 +112,7 @@ def read_redis(work: Callable[[Store], Awaitable[T]], *, what: str) -> T:
     try:
         return asyncio.run(main())
     except (OSError, RedisError) as exc:
-        click.echo(f"cannot read {what} from Redis: {exc}", err=True)
+        click.echo(_("cannot read {what} from Redis: {error}", what=what, error=exc), err=True)
         sys.exit(2)
 
 
@@ -73,6 +123,7 @@ def rules_group() -> None:
 
 @rules_group.command("explain")
 @CONFIG_OPTION
+@LOCALE_OPTION
 def rules_explain(config_path: Path | None) -> None:
     """Print the rule table readably: conditions, destinations, lists and calendars."""
     click.echo(explain(load_or_exit(config_path)))
@@ -81,6 +132,7 @@ def rules_explain(config_path: Path | None) -> None:
 @rules_group.command("test")
 @click.argument("text")
 @CONFIG_OPTION
+@LOCALE_OPTION
 @click.option("--account", help="Key of the account mentioned (default: the first one).")
 @click.option("--author", default="someone", show_default=True, help="Author's handle.")
 @click.option("--lang", help="X's language code; leave out to let Reachable detect it.")
@@ -108,18 +160,15 @@ def rules_test(
     keys = [a.key for a in config.accounts]
     account = account or keys[0]
     if account not in keys:
-        raise click.BadParameter(f"unknown account {account!r} (known: {', '.join(keys)})")
-    try:
-        zone = ZoneInfo(tz or config.display_zone())
-    except (ZoneInfoNotFoundError, ValueError):
-        raise click.BadParameter(f"unknown time zone {tz!r}", param_hint="--tz") from None
+        raise click.BadParameter(unknown("account", account, keys), param_hint="--account")
+    zone = zone_or_exit(tz or config.display_zone())
     at = datetime.now(UTC)
     if at_text:
         try:
             at = datetime.fromisoformat(at_text)
         except ValueError:
             raise click.BadParameter(
-                f"{at_text!r} is not a time like 2026-12-01 20:00", param_hint="--at"
+                _("'{text}' is not a time like 2026-12-01 20:00", text=at_text), param_hint="--at"
             ) from None
         at = at.replace(tzinfo=zone) if at.tzinfo is None else at
     mention = Mention(
@@ -139,6 +188,7 @@ def rules_test(
 
 @rules_group.command("replay")
 @CONFIG_OPTION
+@LOCALE_OPTION
 @click.option("--since", default="7d", show_default=True, help="How far back: 24h, 7d...")
 @click.option(
     "--rules",
@@ -158,7 +208,7 @@ def rules_replay(config_path: Path | None, since: str, rules_path: Path | None) 
     now = datetime.now(UTC)
 
     mentions: list[Kept] = read_redis(
-        lambda store: stored_mentions(store, since=now - period), what="the kept mentions"
+        lambda store: stored_mentions(store, since=now - period), what=_("the kept mentions")
     )
     replayed = replay(mentions, candidate=candidate, now=now)
     name = str(rules_path or config_path or settings.config)
@@ -167,45 +217,46 @@ def rules_replay(config_path: Path | None, since: str, rules_path: Path | None) 
 
 @click.command("report")
 @CONFIG_OPTION
+@LOCALE_OPTION
 @click.option("--since", default="7d", show_default=True, help="How far back: 24h, 7d, 30d...")
 @click.option("--png", "png_path", type=click.Path(path_type=Path), help="Also draw the chart.")
 @click.option("--tz", help="Time zone of days and times (default: the config's).")
-@click.option(
-    "--locale",
-    type=click.Choice(list(i18n.available_locales())),
-    help="Language of the report (default: the config's locale).",
-)
 def report_command(
-    config_path: Path | None,
-    since: str,
-    png_path: Path | None,
-    tz: str | None,
-    locale: str | None,
+    config_path: Path | None, since: str, png_path: Path | None, tz: str | None
 ) -> None:
     """Mentions, answered share, response times and SLA breaches, by account, route and person."""
     config = load_or_exit(config_path)
-    with i18n.speaking(locale or config.locale):
-        _report(config, since, png_path, tz)
-
-
-def _report(config: Config, since: str, png_path: Path | None, tz: str | None) -> None:
     try:
         period = parse_duration(since)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--since") from None
-    try:
-        zone = ZoneInfo(tz or config.display_zone())
-    except (ZoneInfoNotFoundError, ValueError):
-        raise click.BadParameter(f"unknown time zone {tz!r}", param_hint="--tz") from None
+    zone = zone_or_exit(tz or config.display_zone())
     until = datetime.now(UTC)
 
     built, text = read_redis(
         lambda store: report_text(store, config, since=until - period, until=until, zone=zone),
-        what="the threads",
+        what=_("the threads"),
     )
     click.echo(text)
     if png_path is not None:
         from bridge.report_chart import write_png
 
-        days = write_png(built, png_path, title=f"Time to first response, last {since}")
-        click.echo(f"Chart of {days} day(s) written to {png_path}")
+        title = _("Time to first response, last {since}", since=since)
+        days = write_png(built, png_path, title=title)
+        click.echo(
+            ngettext(
+                "Chart of {count} day written to {path}",
+                "Chart of {count} days written to {path}",
+                days,
+                path=png_path,
+            )
+        )
+
+
+def zone_or_exit(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise click.BadParameter(
+            _("unknown time zone '{zone}'", zone=name), param_hint="--tz"
+        ) from None

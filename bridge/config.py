@@ -20,6 +20,8 @@ from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, fi
 from bridge import i18n
 from bridge.durations import format_duration
 from bridge.errors import ConfigError
+from bridge.i18n import _, ngettext
+from bridge.messages import priority_name
 from bridge.rules import (
     DEFAULT_SLA,
     HANDLE_PATTERN,
@@ -29,7 +31,9 @@ from bridge.rules import (
     RouteConfig,
     RouteMatch,
     Strict,
+    known_names,
     rule_problems,
+    unknown,
 )
 
 __all__ = ["Config", "ConfigError", "RouteConfig", "RouteMatch", "load_config", "parse_config"]
@@ -44,19 +48,12 @@ def _strip_at(value: object) -> object:
     return value.lstrip("@") if isinstance(value, str) else value
 
 
-def _known_locale(value: str) -> str:
-    known = i18n.available_locales()
-    if value not in known:
-        raise ValueError(f"unknown locale {value!r} (known: {', '.join(known)})")
-    return value
-
-
 def _known_zone(value: str) -> str:
     return Calendar._known_zone(value)
 
 
 # A language Reachable speaks: en, id, or any with a catalogue in bridge/locale.
-Locale = Annotated[str, AfterValidator(_known_locale)]
+Locale = Annotated[str, AfterValidator(i18n.known_locale)]
 # An IANA time zone: Asia/Jakarta (WIB), Asia/Makassar (WITA), Asia/Jayapura (WIT).
 Zone = Annotated[str, AfterValidator(_known_zone)]
 
@@ -91,7 +88,7 @@ class BurstConfig(Strict):
     @classmethod
     def _digest_pace(cls, value: timedelta) -> timedelta:
         if value < timedelta(seconds=5):
-            raise ValueError("a digest interval of at least 5s")
+            raise ValueError(_("a digest interval of at least 5s"))
         return value
 
 
@@ -110,7 +107,8 @@ class SlackDestination(Strict):
         return self.channel
 
     def describe(self) -> str:
-        return f"Slack channel {self.channel}"
+        """Where it is, in the reader's language: "Slack channel C0HUMAS"."""
+        return _("Slack channel {channel}", channel=self.channel)
 
 
 class TelegramDestination(Strict):
@@ -127,8 +125,9 @@ class TelegramDestination(Strict):
         return str(self.chat_id)
 
     def describe(self) -> str:
-        where = f"Telegram chat {self.chat_id}"
-        return f"{where}, topic {self.topic}" if self.topic else where
+        if self.topic:
+            return _("Telegram chat {chat}, topic {topic}", chat=self.chat_id, topic=self.topic)
+        return _("Telegram chat {chat}", chat=self.chat_id)
 
 
 Destination = Annotated[SlackDestination | TelegramDestination, Field(discriminator="chat")]
@@ -167,7 +166,7 @@ class ReportsConfig(Strict):
     @classmethod
     def _at_least_a_second(cls, value: timedelta) -> timedelta:
         if value < timedelta(seconds=1):
-            raise ValueError("a report interval of at least 1s (1d for daily, 7d for weekly)")
+            raise ValueError(_("a report interval of at least 1s (1d for daily, 7d for weekly)"))
         return value
 
     def next_due(self, now: datetime) -> datetime:
@@ -194,7 +193,7 @@ class EscalationConfig(Strict):
     @classmethod
     def _not_zero(cls, value: timedelta | None) -> timedelta | None:
         if value is not None and value < timedelta(seconds=1):
-            raise ValueError("a reminder interval of at least 1s, or null for no reminders")
+            raise ValueError(_("a reminder interval of at least 1s, or null for no reminders"))
         return value
 
 
@@ -280,30 +279,54 @@ class Config(Strict):
         raise KeyError(key)
 
     def summary(self) -> str:
-        lines = [f"{len(self.accounts)} account(s):"]
+        """What the file sets up, as `reachable config check` shows it."""
+        lines = [ngettext("{count} account:", "{count} accounts:", len(self.accounts))]
         lines += [
-            f"  {a.key}: @{a.handle} on {a.network}, polled every {format_duration(a.poll_every)}"
+            "  "
+            + _(
+                "{key}: @{handle} on {network}, polled every {every}",
+                key=a.key,
+                handle=a.handle,
+                network=a.network,
+                every=format_duration(a.poll_every),
+            )
             for a in self.accounts
         ]
-        lines.append(f"{len(self.destinations)} destination(s):")
+        lines.append(
+            ngettext("{count} destination:", "{count} destinations:", len(self.destinations))
+        )
         lines += [f"  {k}: {d.describe()}" for k, d in self.destinations.items()]
-        lines.append(f"{len(self.people)} person(s):")
-        lines += [
-            f"  {p.key}: {', '.join(p.roles)}"
-            + (f"; speaks for {', '.join(p.speaks_for)}" if p.speaks_for else "")
-            for p in self.people
-        ]
-        lines.append(f"{len(self.routes)} route(s), first match wins:")
-        lines += [
-            f"  {r.name}: dropped"
-            if r.drop
-            else f"  {r.name}: -> {', '.join(r.to)} "
-            f"(SLA {format_duration(r.sla or DEFAULT_SLA)}, {r.priority or 'normal'})"
-            for r in self.routes
-        ]
+        lines.append(ngettext("{count} person:", "{count} people:", len(self.people)))
+        lines += [f"  {p.key}: {_person_summary(p)}" for p in self.people]
+        lines.append(
+            ngettext(
+                "{count} route, first match wins:",
+                "{count} routes, first match wins:",
+                len(self.routes),
+            )
+        )
+        lines += [f"  {r.name}: {_route_summary(r)}" for r in self.routes]
         if self.escalation:
-            lines.append(f"escalation: -> {self.escalation.to}")
+            lines.append(_("escalation: -> {destination}", destination=self.escalation.to))
         return "\n".join(lines)
+
+
+def _person_summary(person: PersonConfig) -> str:
+    roles = ", ".join(person.roles)
+    if not person.speaks_for:
+        return roles
+    return _("{roles}; speaks for {accounts}", roles=roles, accounts=", ".join(person.speaks_for))
+
+
+def _route_summary(route: RouteConfig) -> str:
+    if route.drop:
+        return _("dropped")
+    return _(
+        "-> {destinations} (SLA {sla}, {priority})",
+        destinations=", ".join(route.to),
+        sla=format_duration(route.sla or DEFAULT_SLA),
+        priority=priority_name(route.priority or "normal"),
+    )
 
 
 # -- loading -------------------------------------------------------------------------------------
@@ -333,19 +356,25 @@ def _yaml_lines(
 
 
 def _humanise(error: Any) -> str:
+    """Our explanation of a pydantic error where we have one, else pydantic's own words (our
+    validators' messages arrive as "Value error, ..." and are already in the reader's language)."""
     kind, message = error["type"], error["msg"]
     if kind == "extra_forbidden":
-        return "unknown setting (check the spelling)"
+        return _("unknown setting (check the spelling)")
     if kind == "missing":
-        return "required setting is missing"
+        return _("required setting is missing")
     if kind == "union_tag_invalid":
-        return f"unknown chat {error['ctx']['tag']!r} (known: {', '.join(CHATS)})"
+        return unknown("chat", error["ctx"]["tag"], CHATS)
     if kind == "union_tag_not_found":
-        return f"`chat` is missing (one of: {', '.join(CHATS)})"
+        return _("`chat` is missing (one of: {known})", known=known_names(CHATS))
     if kind == "literal_error" and error["loc"] and error["loc"][-1] == "network":
-        return f"unknown network {error['input']!r} (known: {', '.join(NETWORKS)})"
+        return unknown("network", error["input"], NETWORKS)
     if kind == "string_pattern_mismatch":
-        return f"{error['input']!r} is not valid here ({_pattern_hint(error['loc'])})"
+        return _(
+            "'{value}' is not valid here ({hint})",
+            value=error["input"],
+            hint=_pattern_hint(error["loc"]),
+        )
     if message.startswith("Value error, "):
         return str(message.removeprefix("Value error, "))
     return str(message)
@@ -354,14 +383,14 @@ def _humanise(error: Any) -> str:
 def _pattern_hint(loc: tuple[int | str, ...]) -> str:
     last = str(loc[-1]) if loc else ""
     hints = {
-        "key": "lower-case letters, digits, '-' and '_'",
-        "name": "lower-case letters, digits, '-' and '_'",
-        "handle": "an X handle: letters, digits and '_', at most 15",
-        "user_id": "digits only",
-        "channel": "a Slack channel id such as C0HUMAS, not its #name",
-        "slack": "a Slack user id such as U0RINA, not a display name",
+        "key": _("lower-case letters, digits, '-' and '_'"),
+        "name": _("lower-case letters, digits, '-' and '_'"),
+        "handle": _("an X handle: letters, digits and '_', at most 15"),
+        "user_id": _("digits only"),
+        "channel": _("a Slack channel id such as C0HUMAS, not its #name"),
+        "slack": _("a Slack user id such as U0RINA, not a display name"),
     }
-    return hints.get(last, "unexpected format")
+    return hints.get(last, _("unexpected format"))
 
 
 def _cross_check(config: Config) -> list[tuple[tuple[int | str, ...], str]]:
@@ -369,10 +398,6 @@ def _cross_check(config: Config) -> list[tuple[tuple[int | str, ...], str]]:
     problems: list[tuple[tuple[int | str, ...], str]] = []
     accounts = [a.key for a in config.accounts]
     destinations = list(config.destinations)
-
-    def known(names: list[str]) -> str:
-        return ", ".join(names) if names else "none"
-
     for section, keys in (
         ("accounts", accounts),
         ("people", [p.key for p in config.people]),
@@ -382,20 +407,16 @@ def _cross_check(config: Config) -> list[tuple[tuple[int | str, ...], str]]:
         for index, key in enumerate(keys):
             if key in seen:
                 field = "name" if section == "routes" else "key"
-                problems.append(((section, index, field), f"duplicate {field} {key!r}"))
+                problems.append(((section, index, field), _duplicate(field, key)))
             seen.add(key)
     for index, person in enumerate(config.people):
         for j, account in enumerate(person.speaks_for):
             if account not in accounts:
-                problems.append(
-                    (
-                        ("people", index, "speaks_for", j),
-                        f"unknown account {account!r} (known: {known(accounts)})",
-                    )
-                )
+                where = ("people", index, "speaks_for", j)
+                problems.append((where, unknown("account", account, accounts)))
         if person.slack is None and person.telegram is None:
             problems.append(
-                (("people", index), "a person needs a chat user id (slack or telegram)")
+                (("people", index), _("a person needs a chat user id (slack or telegram)"))
             )
     problems += rule_problems(
         config.routes,
@@ -408,26 +429,22 @@ def _cross_check(config: Config) -> list[tuple[tuple[int | str, ...], str]]:
     for linked in config.demo.linked_accounts if config.demo else {}:
         if linked not in people:
             problems.append(
-                (
-                    ("demo", "linked_accounts", linked),
-                    f"unknown person {linked!r} (known: {known(people)})",
-                )
+                (("demo", "linked_accounts", linked), unknown("person", linked, people))
             )
     if config.reports and config.reports.to not in destinations:
         problems.append(
-            (
-                ("reports", "to"),
-                f"unknown destination {config.reports.to!r} (known: {known(destinations)})",
-            )
+            (("reports", "to"), unknown("destination", config.reports.to, destinations))
         )
     if config.escalation and config.escalation.to not in destinations:
-        problems.append(
-            (
-                ("escalation", "to"),
-                f"unknown destination {config.escalation.to!r} (known: {known(destinations)})",
-            )
-        )
+        wanted = config.escalation.to
+        problems.append((("escalation", "to"), unknown("destination", wanted, destinations)))
     return problems
+
+
+def _duplicate(field: str, value: str) -> str:
+    if field == "name":
+        return _("duplicate name '{value}'", value=value)
+    return _("duplicate key '{value}'", value=value)
 
 
 def _without_union_tag(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
@@ -444,13 +461,20 @@ def parse_config(text: str, *, source: str = "<config>") -> Config:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(source, [("", f"{where}not valid YAML: {problem}")]) from None
+        said = _("not valid YAML: {problem}", problem=problem)
+        if mark:
+            said = _(
+                "line {line}, column {column}: {problem}",
+                line=mark.line + 1,
+                column=mark.column + 1,
+                problem=said,
+            )
+        raise ConfigError(source, [("", said)]) from None
     if not isinstance(data, dict):
         raise ConfigError(
             source,
-            [("", "the file must be a mapping with accounts, destinations, people and routes")],
+            [("", _("the file must be a mapping with accounts, destinations, people and routes"))],
         )
     lines = dict(_yaml_lines(root)) if root is not None else {}
 
@@ -459,7 +483,9 @@ def parse_config(text: str, *, source: str = "<config>") -> Config:
         while probe and probe not in lines:
             probe = probe[:-1]
         line = lines.get(probe)
-        return f"line {line}: {format_loc(loc)}" if line else format_loc(loc)
+        return (
+            _("line {line}: {path}", line=line, path=format_loc(loc)) if line else format_loc(loc)
+        )
 
     try:
         config = Config.model_validate(data)
@@ -479,7 +505,9 @@ def load_config(path: str | Path) -> Config:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(str(path), [("", "file not found")]) from None
+        raise ConfigError(str(path), [("", _("file not found"))]) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(str(path), [("", f"cannot read the file: {exc}")]) from None
+        raise ConfigError(
+            str(path), [("", _("cannot read the file: {error}", error=exc))]
+        ) from None
     return parse_config(text, source=str(path))

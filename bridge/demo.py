@@ -20,11 +20,13 @@ import httpx
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from bridge.config import Config, load_config
+from bridge import i18n
+from bridge.config import Config
 from bridge.demo_linking import link_demo_accounts
 from bridge.demo_view import ChatView
 from bridge.errors import ReachableError
 from bridge.httpserver import EmbeddedServer, free_port
+from bridge.i18n import _
 from bridge.keys import Keys
 from bridge.redisproc import RedisProcess
 from bridge.runtime import Runtime, stop_on_signals
@@ -101,6 +103,9 @@ SAMPLE_POSTS: list[dict[str, Any]] = [
     },
 ]
 
+# What the demo suggests posting next, from a second terminal.
+NEXT_POST = "@humas_demo jalan rusak di depan pasar"
+
 
 @dataclass
 class DemoRedis:
@@ -116,7 +121,11 @@ async def choose_redis(settings: Settings) -> DemoRedis:
         await probe.ping()
         return DemoRedis(
             lambda: connect(settings.redis_url),
-            f"Redis at {settings.redis_url} (keys prefixed '{DEMO_PREFIX}:')",
+            _(
+                "Redis at {url} (keys prefixed '{prefix}:')",
+                url=settings.redis_url,
+                prefix=DEMO_PREFIX,
+            ),
             lambda: None,
         )
     except (RedisError, OSError):
@@ -127,7 +136,7 @@ async def choose_redis(settings: Settings) -> DemoRedis:
         process = RedisProcess().start()
         return DemoRedis(
             lambda: connect(process.url),
-            f"a private redis-server on port {process.port} (stops with the demo)",
+            _("a private redis-server on port {port} (stops with the demo)", port=process.port),
             process.cleanup,
         )
     try:
@@ -141,7 +150,7 @@ async def choose_redis(settings: Settings) -> DemoRedis:
     server = fakeredis.FakeServer()
     return DemoRedis(
         lambda: fakeredis.aioredis.FakeRedis(server=server, decode_responses=True, protocol=2),
-        "an in-process store (fakeredis): no Redis was found, nothing is kept after the demo",
+        _("an in-process store (fakeredis): no Redis was found, nothing is kept after the demo"),
         lambda: None,
     )
 
@@ -210,14 +219,32 @@ async def start_emulators(*, ports: dict[str, int], bridge_url: str) -> Emulator
 
 async def serve_emulators_forever(*, ports: dict[str, int], bridge_url: str) -> None:
     emulators = await start_emulators(ports=ports, bridge_url=bridge_url)
-    print(f"X emulator:        {emulators.x.url}   (bearer token {X_BEARER_TOKEN})")
-    print(
-        f"Slack emulator:    {emulators.slack.url}/api/   (bot token {SLACK_BOT_TOKEN}, "
-        f"signing secret {SLACK_SIGNING_SECRET}; sends events to {bridge_url}; "
-        f"Socket Mode app token {SLACK_APP_TOKEN})"
-    )
-    print(f"Telegram emulator: {emulators.telegram.url}   (bot token {TELEGRAM_TOKEN})")
-    print("Control API: /_emulator/... (see README). Ctrl+C stops.")
+    rows = [
+        (
+            _("X emulator:"),
+            _("{url}   (bearer token {token})", url=emulators.x.url, token=X_BEARER_TOKEN),
+        ),
+        (
+            _("Slack emulator:"),
+            _(
+                "{url}/api/   (bot token {token}, signing secret {secret}; sends events to "
+                "{bridge}; Socket Mode app token {app_token})",
+                url=emulators.slack.url,
+                token=SLACK_BOT_TOKEN,
+                secret=SLACK_SIGNING_SECRET,
+                bridge=bridge_url,
+                app_token=SLACK_APP_TOKEN,
+            ),
+        ),
+        (
+            _("Telegram emulator:"),
+            _("{url}   (bot token {token})", url=emulators.telegram.url, token=TELEGRAM_TOKEN),
+        ),
+    ]
+    width = max(len(label) for label, _detail in rows)
+    for label, detail in rows:
+        say(f"{label:<{width}} {detail}")
+    say(_("Control API: /_emulator/... (see README). Ctrl+C stops."))
     stop = asyncio.Event()
     stop_on_signals(stop)
     await stop.wait()
@@ -277,7 +304,7 @@ def chat_views(config: Config, emulators: Emulators) -> list[ChatView]:
                     "slack",
                     emulators.slack.url,
                     destination.address,
-                    f"Slack #{name} ({destination.address})",
+                    _("Slack #{channel} ({id})", channel=name, id=destination.address),
                 )
             )
         else:
@@ -288,26 +315,38 @@ def chat_views(config: Config, emulators: Emulators) -> list[ChatView]:
                     "telegram",
                     emulators.telegram.url,
                     destination.address,
-                    f'the Telegram group "{title}" ({destination.address})',
+                    _(
+                        'the Telegram group "{title}" ({id})',
+                        title=title,
+                        id=destination.address,
+                    ),
                 )
             )
     return views
 
 
-async def run_demo(*, config_path: Path, seed: bool) -> None:
-    config = load_config(config_path)
+async def run_demo(config: Config, *, config_path: Path, seed: bool) -> None:
+    """Narrate in the current language; the bridge itself starts from no reader's language,
+    as in production (the demo's chats have their own)."""
     ports = {name: _port_or_free(port) for name, port in PORTS.items()}
     bridge_url = f"http://127.0.0.1:{ports['web']}/slack/events"
-    say(f"Reachable demo, with {config_path}")
+    say(_("Reachable demo, with {path}", path=config_path))
     store = await choose_redis(Settings())
-    say(f"• State: {store.description}")
+    say(_("• State: {store}", store=store.description))
     redis = store.factory()
     await clear_prefix(redis, DEMO_PREFIX)
     await redis.aclose()
     emulators = await start_emulators(ports=ports, bridge_url=bridge_url)
+    web = f"http://127.0.0.1:{ports['web']}"
     say(
-        f"• Emulators: X on {emulators.x.url}, Slack on {emulators.slack.url}, Telegram on "
-        f"{emulators.telegram.url}; bridge web app on http://127.0.0.1:{ports['web']}"
+        _(
+            "• Emulators: X on {x}, Slack on {slack}, Telegram on {telegram}; bridge web app "
+            "on {web}",
+            x=emulators.x.url,
+            slack=emulators.slack.url,
+            telegram=emulators.telegram.url,
+            web=web,
+        )
     )
     stop = asyncio.Event()
     stop_on_signals(stop)
@@ -316,23 +355,21 @@ async def run_demo(*, config_path: Path, seed: bool) -> None:
     runtime = Runtime(
         settings=settings, config=config, redis_factory=store.factory, config_path=config_path
     )
-    bridge = asyncio.create_task(runtime.run(stop), name="bridge")
+    with i18n.neutral():
+        bridge = asyncio.create_task(runtime.run(stop), name="bridge")
     views = chat_views(config, emulators)
     try:
         await _wait_ready(runtime, bridge)
-        say("• Bridge running: poller, router and the Slack and Telegram mirrors in one process")
+        say(_("• Bridge running: poller, router and the Slack and Telegram mirrors in one process"))
         async with httpx.AsyncClient(timeout=10) as http:
             if seed:
                 await _seed(http, emulators.x.url, config)
                 await _show_when_settled(http, views, expected=len(SAMPLE_POSTS), stop=stop)
             say("")
-            say("The demo keeps running. Post another mention from a second terminal:")
+            say(_("The demo keeps running. Post another mention from a second terminal:"))
             x_option = "" if ports["x"] == PORTS["x"] else f" --x-url {emulators.x.url}"
-            say(
-                f'  {_command()} demo post "@humas_demo jalan rusak di depan pasar" '
-                f"--author warga_budi{x_option}"
-            )
-            say("New messages appear below. Ctrl+C stops the demo.")
+            say(f'  {_command()} demo post "{NEXT_POST}" --author warga_budi{x_option}')
+            say(_("New messages appear below. Ctrl+C stops the demo."))
             await _follow(http, views, stop, bridge)
     finally:
         stop.set()
@@ -341,7 +378,7 @@ async def run_demo(*, config_path: Path, seed: bool) -> None:
         for server in reversed(emulators.all()):
             await server.stop()
         store.close()
-        say("Demo stopped.")
+        say(_("Demo stopped."))
 
 
 async def _link_personal_accounts(settings: Settings, config: Config, redis: Any) -> None:
@@ -350,12 +387,12 @@ async def _link_personal_accounts(settings: Settings, config: Config, redis: Any
     finally:
         await redis.aclose()
     if linked:
-        say(f"• Personal X accounts linked (by the PIN flow): {', '.join(linked)}")
+        say(_("• Personal X accounts linked (by the PIN flow): {links}", links=", ".join(linked)))
 
 
 async def _wait_ready(runtime: Any, bridge: asyncio.Task[None]) -> None:
     ready = asyncio.create_task(runtime.ready.wait())
-    done, _ = await asyncio.wait([ready, bridge], return_when=asyncio.FIRST_COMPLETED)
+    done, _pending = await asyncio.wait([ready, bridge], return_when=asyncio.FIRST_COMPLETED)
     if bridge in done:
         ready.cancel()
         bridge.result()
@@ -364,7 +401,7 @@ async def _wait_ready(runtime: Any, bridge: asyncio.Task[None]) -> None:
 
 async def _seed(http: httpx.AsyncClient, x_url: str, config: Config) -> None:
     say("")
-    say("Members of the public post on X:")
+    say(_("Members of the public post on X:"))
     ids: list[str] = []
     for sample in SAMPLE_POSTS:
         body = {k: v for k, v in sample.items() if k != "reply_to_sample"}
@@ -376,8 +413,10 @@ async def _seed(http: httpx.AsyncClient, x_url: str, config: Config) -> None:
         say(f"  @{sample['author']}: {sample['text']}")
     say("")
     say(
-        "Waiting for them to appear in chat (the poller checks X every "
-        f"{int(config.accounts[0].poll_every.total_seconds())} s)…"
+        _(
+            "Waiting for them to appear in chat (the poller checks X every {seconds} s)…",
+            seconds=int(config.accounts[0].poll_every.total_seconds()),
+        )
     )
 
 
@@ -401,8 +440,11 @@ async def _show_when_settled(
         pings += sum(len(m.get("pings", [])) for m in messages)
     say("")
     say(
-        f"Pings caused in Slack: {pings or 'none'}. The post by @promo_spam tried <!channel>, "
-        "@here and a link disguised as a bank's; every chat shows it as plain text."
+        _(
+            "Pings caused in Slack: {pings}. The post by @promo_spam tried <!channel>, @here and "
+            "a link disguised as a bank's; every chat shows it as plain text.",
+            pings=pings or _("none"),
+        )
     )
 
 
@@ -426,7 +468,10 @@ async def _follow(
                     continue
                 shown[view][key] = drawn
                 say("")
-                say(f"{'Changed' if before is not None else 'New'} in {view.title}:")
+                if before is None:
+                    say(_("New in {chat}:", chat=view.title))
+                else:
+                    say(_("Changed in {chat}:", chat=view.title))
                 say(drawn)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=1.0)

@@ -8,6 +8,8 @@ from typing import Any
 
 import httpx
 
+from bridge.i18n import _
+
 _LINK = re.compile(r"<(https?://[^|>]+)\|([^>]+)>")
 _DATE = re.compile(r"<!date\^\d+\^[^|]*\|([^>]+)>")
 
@@ -78,8 +80,12 @@ class ChatView:
                 )
         return _boxed(lines or [_slack_mrkdwn(str(message.get("text", "")))], indent)
 
+    def _answer_label(self) -> str:
+        """What a message below another is: in Slack a thread reply, in Telegram a reply."""
+        return _("in the thread:") if self.kind == "slack" else _("reply:")
+
     def render(self, messages: list[dict[str, Any]]) -> str:
-        out = [f"What staff now see in {self.title}:"]
+        out = [_("What staff now see in {chat}:", chat=self.title)]
         for message in messages:
             if self.parent(message) is not None:
                 continue
@@ -87,7 +93,7 @@ class ChatView:
             out.append(self.render_message(message))
             for reply in messages:
                 if self.parent(reply) == self.key(message):
-                    out.append("│   ↳ " + ("in the thread:" if self.kind == "slack" else "reply:"))
+                    out.append("│   ↳ " + self._answer_label())
                     out.append(self.render_message(reply, indent="│     "))
             out.append("└" + "─" * 70)
         return "\n".join(out)

@@ -24,6 +24,7 @@ from redis.exceptions import RedisError
 
 from bridge.config import Config
 from bridge.errors import ReachableError
+from bridge.i18n import _, ngettext
 from bridge.settings import Settings
 from bridge.store import Store
 from bridge.vault import Sealer, TokenVault
@@ -40,6 +41,10 @@ class Status(StrEnum):
     OK = "ok"
     WARN = "warn"
     FAIL = "FAIL"
+
+    def label(self) -> str:
+        """The status as the table shows it, in the reader's language."""
+        return {Status.OK: _("ok"), Status.WARN: _("warn"), Status.FAIL: _("FAIL")}[self]
 
 
 @dataclass(frozen=True)
@@ -91,14 +96,24 @@ async def examine(
         doctor = doctors.get(platform)
         if doctor is None:
             findings.append(
-                fail(platform, "checks", "no checks exist for this platform", "report a bug")
+                fail(
+                    platform,
+                    _("checks"),
+                    _("no checks exist for this platform"),
+                    _("report a bug"),
+                )
             )
             continue
         try:
             findings += await asyncio.wait_for(doctor(context), CHECK_TIMEOUT_S * 3)
         except TimeoutError:
             findings.append(
-                fail(platform, "checks", "the platform did not answer in time", _network_fix())
+                fail(
+                    platform,
+                    _("checks"),
+                    _("the platform did not answer in time"),
+                    _network_fix(),
+                )
             )
     return findings
 
@@ -111,7 +126,7 @@ def blocks_go_live(findings: list[Finding]) -> bool:
 
 
 async def check_redis(store: Store, url: str) -> list[Finding]:
-    area = "Redis"
+    area, check = "Redis", _("reachable")
     try:
         server = await store.redis.info("server")
         persistence = await store.redis.info("persistence")
@@ -120,20 +135,26 @@ async def check_redis(store: Store, url: str) -> list[Finding]:
         return [
             fail(
                 area,
-                "reachable",
-                f"{redact_url(url)} does not answer: {exc}",
-                "start Redis, or point REACHABLE_REDIS_URL at it (with its password)",
+                check,
+                _("{url} does not answer: {error}", url=redact_url(url), error=exc),
+                _("start Redis, or point REACHABLE_REDIS_URL at it (with its password)"),
             )
         ]
     version = str(server.get("redis_version", "0"))
-    findings = [ok(area, "reachable", f"Redis {version} at {redact_url(url)}")]
+    findings = [
+        ok(area, check, _("Redis {version} at {url}", version=version, url=redact_url(url)))
+    ]
     if _version_tuple(version) < MIN_REDIS:
         findings.append(
             fail(
                 area,
-                "version",
-                f"Redis {version} is older than {'.'.join(map(str, MIN_REDIS))}",
-                "upgrade Redis: the stages need XAUTOCLAIM (6.2 or later; 7 recommended)",
+                _("version"),
+                _(
+                    "Redis {version} is older than {minimum}",
+                    version=version,
+                    minimum=".".join(map(str, MIN_REDIS)),
+                ),
+                _("upgrade Redis: the stages need XAUTOCLAIM (6.2 or later; 7 recommended)"),
             )
         )
     findings.append(await _persistence(store, persistence))
@@ -142,41 +163,49 @@ async def check_redis(store: Store, url: str) -> list[Finding]:
         findings.append(
             fail(
                 area,
-                "eviction",
-                f"maxmemory-policy is {policy}: under memory pressure Redis would delete "
-                "accepted mentions, threads and linked accounts",
-                "set maxmemory-policy noeviction (and give Redis the memory it needs)",
+                _("eviction"),
+                _(
+                    "maxmemory-policy is {policy}: under memory pressure Redis would delete "
+                    "accepted mentions, threads and linked accounts",
+                    policy=policy,
+                ),
+                _("set maxmemory-policy noeviction (and give Redis the memory it needs)"),
             )
         )
     return findings
 
 
 async def _persistence(store: Store, persistence: dict[str, object]) -> Finding:
-    area, check = "Redis", "persistence"
+    area, check = "Redis", _("persistence")
     if str(persistence.get("aof_enabled")) == "1":
         fsync = await _config_value(store, "appendfsync")
         if fsync == "no":
             return warn(
                 area,
                 check,
-                "AOF is on with appendfsync no: a crash can lose the last 30 s of writes",
-                "set appendfsync everysec (or always, to lose nothing)",
+                _("AOF is on with appendfsync no: a crash can lose the last 30 s of writes"),
+                _("set appendfsync everysec (or always, to lose nothing)"),
             )
-        return ok(area, check, f"AOF on (appendfsync {fsync or 'unknown'})")
+        return ok(area, check, _("AOF on (appendfsync {fsync})", fsync=fsync or _("unknown")))
     saves = await _config_value(store, "save")
     if saves:
         return warn(
             area,
             check,
-            f"only RDB snapshots (save {saves}): a crash loses what was accepted since the last",
-            "turn AOF on: appendonly yes (appendfsync everysec or always)",
+            _(
+                "only RDB snapshots (save {saves}): a crash loses what was accepted since the last",
+                saves=saves,
+            ),
+            _("turn AOF on: appendonly yes (appendfsync everysec or always)"),
         )
     return fail(
         area,
         check,
-        "persistence is off: a restart loses every mention, thread, timer and linked account",
-        "turn AOF on: appendonly yes in redis.conf (or CONFIG SET appendonly yes, then "
-        "CONFIG REWRITE)",
+        _("persistence is off: a restart loses every mention, thread, timer and linked account"),
+        _(
+            "turn AOF on: appendonly yes in redis.conf (or CONFIG SET appendonly yes, then "
+            "CONFIG REWRITE)"
+        ),
     )
 
 
@@ -207,15 +236,19 @@ def redact_url(url: str) -> str:
 
 
 async def check_key(settings: Settings, store: Store | None, networks: list[str]) -> list[Finding]:
-    area, check = "Encryption key", "REACHABLE_TOKEN_KEY"
+    area, check = _("Encryption key"), "REACHABLE_TOKEN_KEY"
     if not settings.personal_accounts:
-        return [ok(area, check, "personal accounts are off; no key needed")]
+        return [ok(area, check, _("personal accounts are off; no key needed"))]
+    fix = _("create one with `reachable keygen`")
+    if settings.token_key is None:
+        return [fail(area, check, _("REACHABLE_TOKEN_KEY is not set"), fix)]
     try:
         sealer = Sealer(settings.token_key)
-    except ReachableError as exc:
-        return [fail(area, check, str(exc).split(". ")[0], "create one with `reachable keygen`")]
+    except ReachableError:
+        said = _("REACHABLE_TOKEN_KEY is not a valid key (32 url-safe base64-encoded bytes)")
+        return [fail(area, check, said, fix)]
     if store is None:
-        return [ok(area, check, "a valid key (stored tokens not checked: Redis is down)")]
+        return [ok(area, check, _("a valid key (stored tokens not checked: Redis is down)"))]
     vault = TokenVault(store, sealer)
     linked = [account for network in networks for account in await vault.all_linked(network)]
     for account in linked:
@@ -226,14 +259,23 @@ async def check_key(settings: Settings, store: Store | None, networks: list[str]
                 fail(
                     area,
                     check,
-                    f"the key does not open the stored tokens ({account.person}'s "
-                    f"{account.network} link): it changed since they were sealed",
-                    "restore the key they were sealed with, or have everyone link again",
+                    _(
+                        "the key does not open the stored tokens ({person}'s {network} link): "
+                        "it changed since they were sealed",
+                        person=account.person,
+                        network=account.network,
+                    ),
+                    _("restore the key they were sealed with, or have everyone link again"),
                 )
             ]
     if not linked:
-        return [ok(area, check, "a valid key (no linked accounts yet)")]
-    return [ok(area, check, f"a valid key; it opens all {len(linked)} linked accounts' tokens")]
+        return [ok(area, check, _("a valid key (no linked accounts yet)"))]
+    opens = ngettext(
+        "a valid key; it opens the {count} linked account's tokens",
+        "a valid key; it opens all {count} linked accounts' tokens",
+        len(linked),
+    )
+    return [ok(area, check, opens)]
 
 
 # -- clocks --------------------------------------------------------------------------------------
@@ -247,31 +289,42 @@ async def check_clocks(urls: dict[str, str]) -> list[Finding]:
     return findings
 
 
+def _clock_check(platform: str) -> tuple[str, str]:
+    return _("Clock"), _("against {platform}", platform=platform)
+
+
 async def _clock(http: httpx.AsyncClient, platform: str, url: str) -> Finding:
-    area, check = "Clock", f"against {platform}"
+    area, check = _clock_check(platform)
     sent = time.time()
     try:
         response = await http.get(url)
     except httpx.HTTPError as exc:
-        return warn(area, check, f"{url} did not answer ({exc!r})", _network_fix())
+        said = _("{url} did not answer ({error})", url=url, error=repr(exc))
+        return warn(area, check, said, _network_fix())
     received = time.time()
     server = _http_date(response.headers.get("date"))
     if server is None:
-        return warn(area, check, f"{url} sent no Date header", "check the clock by hand (NTP)")
+        said = _("{url} sent no Date header", url=url)
+        return warn(area, check, said, _("check the clock by hand (NTP)"))
     # The Date header has whole seconds; the middle of the round trip is our best guess.
     skew = server.timestamp() - (sent + received) / 2
     return clock_finding(platform, skew)
 
 
 def clock_finding(platform: str, skew_s: float) -> Finding:
-    area, check = "Clock", f"against {platform}"
-    said = f"this machine is {abs(skew_s):.0f} s {'behind' if skew_s > 0 else 'ahead of'} it"
-    fix = "synchronise the clock (NTP: timedatectl set-ntp true, or chrony)"
+    area, check = _clock_check(platform)
+    seconds = f"{abs(skew_s):.0f}"
+    if skew_s > 0:
+        said = _("this machine is {seconds} s behind it", seconds=seconds)
+    else:
+        said = _("this machine is {seconds} s ahead of it", seconds=seconds)
+    fix = _("synchronise the clock (NTP: timedatectl set-ntp true, or chrony)")
     if abs(skew_s) >= CLOCK_FAIL_S:
-        return fail(area, check, f"{said}: signed requests will be refused", fix)
+        return fail(area, check, _("{skew}: signed requests will be refused", skew=said), fix)
     if abs(skew_s) >= CLOCK_WARN_S:
         return warn(area, check, said, fix)
-    return ok(area, check, f"within {max(abs(skew_s), 1):.0f} s")
+    least = f"{max(abs(skew_s), 1):.0f}"
+    return ok(area, check, _("within {seconds} s", seconds=least))
 
 
 def _http_date(value: str | None) -> datetime | None:
@@ -293,7 +346,7 @@ def _api_urls(settings: Settings, platforms: list[str]) -> dict[str, str]:
 
 
 def _network_fix() -> str:
-    return "check this machine's outbound HTTPS access (proxy, firewall) to the platform"
+    return _("check this machine's outbound HTTPS access (proxy, firewall) to the platform")
 
 
 # -- output --------------------------------------------------------------------------------------
@@ -301,29 +354,37 @@ def _network_fix() -> str:
 
 def render_table(findings: list[Finding]) -> str:
     """A plain-text table: one row per check, the fix indented below each problem."""
-    header = ("AREA", "CHECK", "STATUS")
+    header = (_("AREA"), _("CHECK"), _("STATUS"))
     widths = (
         max(len(header[0]), *(len(f.area) for f in findings)),
         max(len(header[1]), *(len(f.check) for f in findings)),
-        max(len(header[2]), *(len(s.value) for s in Status)),
+        max(len(header[2]), *(len(s.label()) for s in Status)),
     )
-    lines = [_row(header, widths, "DETAIL")]
+    lines = [_row(header, widths, _("DETAIL"))]
     for finding in findings:
         lines.append(
-            _row((finding.area, finding.check, finding.status.value), widths, finding.detail)
+            _row((finding.area, finding.check, finding.status.label()), widths, finding.detail)
         )
         if finding.fix:
-            lines.append(" " * (sum(widths) + 6) + f"fix: {finding.fix}")
+            lines.append(" " * (sum(widths) + 6) + _("fix: {fix}", fix=finding.fix))
+    return "\n".join([*lines, "", verdict(findings)])
+
+
+def verdict(findings: list[Finding]) -> str:
+    """The last line: how many checks, whether anything blocks go-live, how many warnings."""
     failed = sum(f.status is Status.FAIL for f in findings)
     warned = sum(f.status is Status.WARN for f in findings)
     if failed:
-        verdict = "1 problem blocks go-live" if failed == 1 else f"{failed} problems block go-live"
+        said = ngettext("{count} problem blocks go-live", "{count} problems block go-live", failed)
     else:
-        verdict = "ready to go live"
+        said = _("ready to go live")
     if warned:
-        verdict += f"; {warned} warning{'s' if warned != 1 else ''}"
-    checks = "1 check" if len(findings) == 1 else f"{len(findings)} checks"
-    return "\n".join([*lines, "", f"{checks}: {verdict}."])
+        said = ngettext(
+            "{verdict}; {count} warning", "{verdict}; {count} warnings", warned, verdict=said
+        )
+    return ngettext(
+        "{count} check: {verdict}.", "{count} checks: {verdict}.", len(findings), verdict=said
+    )
 
 
 def _row(cells: tuple[str, str, str], widths: tuple[int, ...], detail: str) -> str:

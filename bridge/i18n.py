@@ -5,24 +5,26 @@ one file, ``bridge/locale/<code>/LC_MESSAGES/reachable.po``, read when first nee
 language means adding that file (``make messages`` refreshes the template it starts from).
 
 Who reads decides the language: a destination's locale for what is posted in its channel or
-group, a person's own locale for what only they see (ephemeral answers, forms, private chats).
-The code that knows the reader enters :func:`speaking`; everything said inside uses it, through
-a context variable, so asyncio tasks each keep their own reader.
+group, a person's own locale for what only they see (ephemeral answers, forms, private chats),
+and :func:`cli_locale` for the terminal. The code that knows the reader enters :func:`speaking`;
+everything said inside uses it, through a context variable, so asyncio tasks each keep their
+own reader.
 """
 
 from __future__ import annotations
 
 import functools
 import gettext
-from collections.abc import Iterator
-from contextlib import contextmanager
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from io import BytesIO
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime, format_timedelta
+from babel.dates import format_date, format_datetime, format_timedelta
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -30,6 +32,9 @@ from babel.numbers import format_decimal
 SOURCE_LOCALE = "en"
 DOMAIN = "reachable"
 LOCALE_DIR = Path(__file__).parent / "locale"
+# The CLI's own setting, and the terminal's, in the order POSIX reads them for messages.
+LOCALE_VARIABLE = "REACHABLE_LOCALE"
+TERMINAL_VARIABLES = ("LC_ALL", "LC_MESSAGES", "LANG")
 
 _locale: ContextVar[str] = ContextVar("reachable_locale", default=SOURCE_LOCALE)
 _zone: ContextVar[str] = ContextVar("reachable_zone", default="UTC")
@@ -39,6 +44,36 @@ def available_locales() -> tuple[str, ...]:
     """English, and every language with a catalogue."""
     found = sorted(p.parent.parent.name for p in LOCALE_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
     return (SOURCE_LOCALE, *found)
+
+
+def known_locale(locale: str) -> str:
+    """``locale`` itself if Reachable speaks it; else a ValueError naming the ones it does."""
+    known = available_locales()
+    if locale not in known:
+        raise ValueError(
+            _("unknown locale '{locale}' (known: {known})", locale=locale, known=", ".join(known))
+        )
+    return locale
+
+
+def terminal_locale(environ: Mapping[str, str]) -> str | None:
+    """The terminal's language when Reachable speaks it: ``id_ID.UTF-8`` is ``id``. The first
+    of LC_ALL, LC_MESSAGES and LANG that is set decides; ``C`` and ``POSIX`` name no language."""
+    setting = next((environ[name] for name in TERMINAL_VARIABLES if environ.get(name)), "")
+    language = re.split(r"[_.@-]", setting, maxsplit=1)[0].lower()
+    return language if language in available_locales() else None
+
+
+def cli_locale(
+    option: str | None, environ: Mapping[str, str], configured: str | None = None
+) -> str:
+    """The language of the CLI: ``--locale``, else REACHABLE_LOCALE, else the terminal's when
+    Reachable speaks it, else the config's, else English. A locale asked for by name (the
+    option or the variable) must exist: ValueError otherwise, rather than a silent English."""
+    for asked in (option, environ.get(LOCALE_VARIABLE)):
+        if asked:
+            return known_locale(asked)
+    return terminal_locale(environ) or configured or SOURCE_LOCALE
 
 
 def catalogue_path(locale: str) -> Path:
@@ -70,6 +105,12 @@ def speaking(locale: str | None = None, zone: str | None = None) -> Iterator[Non
             _zone.reset(zone_token)
         if locale_token is not None:
             _locale.reset(locale_token)
+
+
+def neutral() -> AbstractContextManager[None]:
+    """No reader yet: English and UTC, as when the process started. The bridge runs inside it
+    when started from the CLI, so that the terminal's language never becomes its default."""
+    return speaking(SOURCE_LOCALE, "UTC")
 
 
 def current_locale() -> str:
@@ -141,6 +182,23 @@ def moment(when: datetime) -> str:
     """A date and time in the reader's zone and language: "29 Nov 12:00 WIB"."""
     zone = ZoneInfo(_zone.get())
     return format_datetime(when, "d MMM HH:mm zzz", tzinfo=zone, locale=_locale.get())
+
+
+def weekday(when: datetime | date) -> str:
+    """The day's short name in the reader's language: "Tue", "Sel"."""
+    return format_date(when, "EEE", locale=_locale.get())
+
+
+def day(when: date) -> str:
+    """A day for a chart's axis: "Tue 01 Dec", "Sel 01 Des"."""
+    return format_date(when, "EEE dd MMM", locale=_locale.get())
+
+
+def stamp(when: datetime) -> str:
+    """An exact date and time for traces and logs read by a person, in the zone ``when``
+    already has: "Tue 2026-12-01 20:00 WIB" (the zone as the time zone database writes it,
+    which Babel would spell "+0700" in English)."""
+    return f"{weekday(when)} {when:%Y-%m-%d %H:%M %Z}"
 
 
 def clock(when: datetime) -> str:

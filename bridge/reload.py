@@ -111,8 +111,7 @@ class ConfigWatcher:
         except (OSError, UnicodeDecodeError) as exc:
             return await self._refuse([f"cannot read {self.path}: {exc}"], reason)
         except ConfigError as exc:
-            problems = [f"{where}: {detail}" if where else detail for where, detail in exc.problems]
-            return await self._refuse(problems, reason)
+            return await self._refuse(_listed(exc), reason, text=text)
         if new == old:
             log.info("config %s reloaded (%s): unchanged", self.path, reason)
             return ReloadOutcome(changed=False)
@@ -129,7 +128,9 @@ class ConfigWatcher:
             log.warning("config %s: %s", self.path, note)
         return ReloadOutcome(changed=True, needs_restart=notes)
 
-    async def _refuse(self, problems: list[str], reason: str) -> ReloadOutcome:
+    async def _refuse(
+        self, problems: list[str], reason: str, *, text: str | None = None
+    ) -> ReloadOutcome:
         log.error(
             "config %s has %d problem(s) (%s); the previous config stays live:\n  %s",
             self.path,
@@ -142,9 +143,20 @@ class ConfigWatcher:
                 self.store,
                 self.current(),
                 subject=f"config-refused:{self._digest}",
-                say=lambda: messages.config_refused(path=str(self.path), problems=problems),
+                say=lambda: messages.config_refused(
+                    path=str(self.path),
+                    problems=self._problems_of(text) if text is not None else problems,
+                ),
             )
         return ReloadOutcome(changed=False, problems=problems, source=str(self.path))
+
+    def _problems_of(self, text: str) -> list[str]:
+        """The file's problems worded anew, in the language of whoever is told."""
+        try:
+            parse_config(text, source=str(self.path))
+        except ConfigError as exc:
+            return _listed(exc)
+        return []
 
     async def run(self, stop: asyncio.Event) -> None:
         """Reload on a change of the file, on SIGHUP, or when another process asks."""
@@ -192,3 +204,7 @@ class ConfigWatcher:
             except (RedisError, OSError) as exc:
                 log.warning("config reload requests: Redis unavailable (%s); retrying", exc)
                 await asyncio.sleep(1)
+
+
+def _listed(error: ConfigError) -> list[str]:
+    return [f"{where}: {detail}" if where else detail for where, detail in error.problems]

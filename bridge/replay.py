@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bridge.config import Config
+from bridge.i18n import _, ngettext
 from bridge.models import Mention
 from bridge.routing import Decision, decide
 from bridge.store import Store
@@ -35,7 +36,12 @@ class Replayed:
 
 
 def label(decision: Decision) -> str:
-    return f"{decision.route} (dropped)" if decision.dropped else decision.route
+    return dropped(decision.route) if decision.dropped else decision.route
+
+
+def dropped(route: str) -> str:
+    """How a route that drops reads in the table: "spam (dropped)"."""
+    return _("{route} (dropped)", route=route)
 
 
 Kept = tuple[Mention, str, tuple[str, ...]]
@@ -57,10 +63,10 @@ async def stored_mentions(store: Store, *, since: datetime) -> list[Kept]:
     entries: Any = await store.redis.xrange(
         store.keys.dropped_stream, min=f"{int(since.timestamp() * 1000)}-0", max="+"
     )
-    for _, fields in entries or []:
+    for _entry_id, fields in entries or []:
         mention = Mention.model_validate_json(fields["mention"])
         if mention.created_at is None or mention.created_at >= since:
-            found.append((mention, f"{fields['rule']} (dropped)", ()))
+            found.append((mention, dropped(fields["rule"]), ()))
     found.sort(key=lambda pair: (pair[0].created_at or since, len(pair[0].id), pair[0].id))
     return found
 
@@ -85,14 +91,21 @@ def replay(kept: list[Kept], *, candidate: Config, now: datetime) -> list[Replay
 def report(replayed: list[Replayed], *, since: str, rules_name: str) -> str:
     """A table of counts per route, then and with the candidate rules, and changed examples."""
     if not replayed:
-        return f"No mentions kept from the last {since}: nothing to replay."
+        return _("No mentions kept from the last {since}: nothing to replay.", since=since)
     then, now = Counter(r.then for r in replayed), Counter(r.now for r in replayed)
     routes = sorted(set(then) | set(now), key=lambda name: (-max(then[name], now[name]), name))
-    width = max(len("route"), *(len(name) for name in routes))
+    heading = (_("route"), _("then"), _("with"), _("change"))
+    width = max(len(heading[0]), *(len(name) for name in routes))
     lines = [
-        f"Replayed {len(replayed)} mention(s) from the last {since} with {rules_name}:",
+        ngettext(
+            "Replayed {count} mention from the last {since} with {rules}:",
+            "Replayed {count} mentions from the last {since} with {rules}:",
+            len(replayed),
+            since=since,
+            rules=rules_name,
+        ),
         "",
-        f"{'route':<{width}}  {'then':>6}  {'with':>6}  {'change':>6}",
+        f"{heading[0]:<{width}}  {heading[1]:>6}  {heading[2]:>6}  {heading[3]:>6}",
     ]
     for name in routes:
         delta = now[name] - then[name]
@@ -101,26 +114,31 @@ def report(replayed: list[Replayed], *, since: str, rules_name: str) -> str:
     changed = [r for r in replayed if r.changed]
     lines.append("")
     if not changed:
-        lines.append("No mention would go anywhere else.")
+        lines.append(_("No mention would go anywhere else."))
         return "\n".join(lines)
-    lines.append(f"{len(changed)} mention(s) would go elsewhere, for example:")
+    lines.append(
+        ngettext(
+            "{count} mention would go elsewhere, for example:",
+            "{count} mentions would go elsewhere, for example:",
+            len(changed),
+        )
+    )
     for item in changed[:EXAMPLES]:
         author = f"@{item.mention.author.handle}" if item.mention.author else "?"
         text = " ".join(item.mention.text.split())
         text = text if len(text) <= 50 else text[:49] + "…"
         lines.append(f"  {author} {text!r}")
-        lines.append(
-            f"      {item.then} ({', '.join(item.then_to) or 'nowhere'})"
-            f" → {item.now} ({', '.join(item.now_to) or 'nowhere'})"
-        )
+        lines.append(f"      {_went(item.then, item.then_to)} → {_went(item.now, item.now_to)}")
     destinations_then = Counter(d for r in replayed for d in r.then_to)
     destinations_now = Counter(d for r in replayed for d in r.now_to)
     lines.append("")
-    lines.append(
-        "Messages per destination: "
-        + ", ".join(
-            f"{d} {destinations_then[d]} → {destinations_now[d]}"
-            for d in sorted(set(destinations_then) | set(destinations_now))
-        )
+    counts = ", ".join(
+        f"{d} {destinations_then[d]} → {destinations_now[d]}"
+        for d in sorted(set(destinations_then) | set(destinations_now))
     )
+    lines.append(_("Messages per destination: {counts}", counts=counts))
     return "\n".join(lines)
+
+
+def _went(route: str, destinations: tuple[str, ...]) -> str:
+    return f"{route} ({', '.join(destinations) or _('nowhere')})"

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bridge.config import Config, RouteConfig, RouteMatch
+from bridge.i18n import _, stamp
 from bridge.language import language_of, normalise_lang
 from bridge.models import Mention
 from bridge.rules import DEFAULT_SLA, compiled
@@ -151,7 +152,7 @@ class _Facts:
 
     def local_time(self, calendar: str) -> str:
         zone = ZoneInfo(self.config.calendars[calendar].timezone)
-        return self.moment.astimezone(zone).strftime("%a %Y-%m-%d %H:%M %Z")
+        return stamp(self.moment.astimezone(zone))
 
 
 Test = Callable[[Any, _Facts], tuple[str, bool]]
@@ -171,7 +172,8 @@ def _words(value: list[str], facts: _Facts) -> list[str]:
 
 def _all_words(value: list[str], facts: _Facts) -> tuple[str, bool]:
     missing = [w for w in value if not has_phrase(facts.text, w)]
-    return (f"missing {', '.join(missing)}" if missing else "all there"), not missing
+    found = _("missing {words}", words=", ".join(missing)) if missing else _("all there")
+    return found, not missing
 
 
 def _hashtags(value: list[str], facts: _Facts) -> tuple[str, bool]:
@@ -181,8 +183,10 @@ def _hashtags(value: list[str], facts: _Facts) -> tuple[str, bool]:
 
 
 def _lang(value: list[str], facts: _Facts) -> tuple[str, bool]:
-    detected = "" if normalise_lang(facts.mention.lang) == facts.lang else " (detected)"
-    return facts.lang + detected, facts.lang in {normalise_lang(code) for code in value}
+    held = facts.lang in {normalise_lang(code) for code in value}
+    if normalise_lang(facts.mention.lang) == facts.lang:
+        return facts.lang, held
+    return _("{language} (detected)", language=facts.lang), held
 
 
 def _calendar(inside: bool) -> Test:
@@ -199,55 +203,56 @@ def _flag(value: bool, actual: bool) -> tuple[str, bool]:
 
 CONDITIONS: dict[str, Condition] = {
     "account": Condition(
-        lambda v: f"account is {_any(v)}",
+        lambda v: _("account is {accounts}", accounts=_any(v)),
         lambda v, f: (f.mention.account, f.mention.account in v),
     ),
     "any_words": Condition(
-        lambda v: f"any of the words {', '.join(v)}",
+        lambda v: _("any of the words {words}", words=", ".join(v)),
         lambda v, f: (_said(_words(v, f)), bool(_words(v, f))),
     ),
-    "all_words": Condition(lambda v: f"all of the words {', '.join(v)}", _all_words),
+    "all_words": Condition(lambda v: _("all of the words {words}", words=", ".join(v)), _all_words),
     "none_words": Condition(
-        lambda v: f"none of the words {', '.join(v)}",
+        lambda v: _("none of the words {words}", words=", ".join(v)),
         lambda v, f: (_said(_words(v, f)), not _words(v, f)),
     ),
     "regex": Condition(
-        lambda v: "matches " + " or ".join(f"/{p}/" for p in v),
+        lambda v: _("matches {patterns}", patterns=_or(f"/{p}/" for p in v)),
         lambda v, f: (
             _said([p for p in v if compiled(p).search(f.mention.text)]),
             any(compiled(p).search(f.mention.text) for p in v),
         ),
     ),
     "hashtags": Condition(
-        lambda v: "hashtag " + " or ".join(f"#{t.lstrip(HASH_SIGNS)}" for t in v), _hashtags
+        lambda v: _("hashtag {tags}", tags=_or(f"#{t.lstrip(HASH_SIGNS)}" for t in v)),
+        _hashtags,
     ),
-    "lang": Condition(lambda v: f"language is {_any(v)}", _lang),
+    "lang": Condition(lambda v: _("language is {languages}", languages=_any(v)), _lang),
     "author_in": Condition(
-        lambda v: f"author in {_list_name(v)}",
+        lambda v: _("author in {authors}", authors=_list_name(v)),
         lambda v, f: (f"@{f.handle}", f.handle in f.handles(v)),
     ),
     "author_not_in": Condition(
-        lambda v: f"author not in {_list_name(v)}",
+        lambda v: _("author not in {authors}", authors=_list_name(v)),
         lambda v, f: (f"@{f.handle}", f.handle not in f.handles(v)),
     ),
     "verified": Condition(
-        lambda v: f"author {'is' if v else 'is not'} verified",
+        lambda v: _("author is verified") if v else _("author is not verified"),
         lambda v, f: _flag(v, f.verified),
     ),
     "followers_at_least": Condition(
-        lambda v: f"followers at least {v}",
+        lambda v: _("followers at least {count}", count=v),
         lambda v, f: (str(f.followers), f.followers >= v),
     ),
     "is_reply": Condition(
-        lambda v: "a reply in a conversation" if v else "starts a conversation",
+        lambda v: _("a reply in a conversation") if v else _("starts a conversation"),
         lambda v, f: _flag(v, f.mention.conversation_id != f.mention.id),
     ),
     "has_media": Condition(
-        lambda v: "has media" if v else "has no media",
+        lambda v: _("has media") if v else _("has no media"),
         lambda v, f: _flag(v, bool(f.mention.media)),
     ),
-    "within": Condition(lambda v: f"within {v}", _calendar(True)),
-    "outside": Condition(lambda v: f"outside {v}", _calendar(False)),
+    "within": Condition(lambda v: _("within {calendar}", calendar=v), _calendar(True)),
+    "outside": Condition(lambda v: _("outside {calendar}", calendar=v), _calendar(False)),
 }
 
 
@@ -257,18 +262,24 @@ def describe(field: str, value: Any) -> str:
 
 
 def _any(values: list[str]) -> str:
-    return values[0] if len(values) == 1 else "one of " + ", ".join(values)
+    if len(values) == 1:
+        return values[0]
+    return _("one of {values}", values=", ".join(values))
+
+
+def _or(values: Iterable[str]) -> str:
+    return _(" or ").join(values)
 
 
 def _said(found: list[str]) -> str:
-    return ", ".join(found) if found else "none"
+    return ", ".join(found) if found else _("none")
 
 
 def _yes(value: bool) -> str:
-    return "yes" if value else "no"
+    return _("yes") if value else _("no")
 
 
 def _list_name(value: str | list[str]) -> str:
     if isinstance(value, str):
-        return f"list {value}"
+        return _("list {name}", name=value)
     return ", ".join(f"@{h.lstrip('@')}" for h in value)

@@ -9,6 +9,7 @@ against these is in :mod:`bridge.routing`.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Annotated, Any, Literal
@@ -17,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from bridge.durations import parse_duration
+from bridge.i18n import N_, _
 
 KEY_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 Key = Annotated[str, Field(pattern=KEY_PATTERN)]
@@ -59,7 +61,7 @@ class Calendar(Strict):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(
-                f"unknown time zone {value!r} (use an IANA name such as Asia/Jakarta)"
+                _("unknown time zone '{zone}' (use an IANA name such as Asia/Jakarta)", zone=value)
             ) from None
         return value
 
@@ -68,9 +70,9 @@ class Calendar(Strict):
     def _hours_range(cls, value: str) -> str:
         found = HOURS_RE.match(value.replace(" ", ""))
         if found is None:
-            raise ValueError(f"{value!r} is not a range of hours like 08:00-16:00")
+            raise ValueError(_("'{hours}' is not a range of hours like 08:00-16:00", hours=value))
         if found.group(1, 2) == found.group(3, 4):
-            raise ValueError(f"{value!r} is an empty range")
+            raise ValueError(_("'{hours}' is an empty range", hours=value))
         return value.replace(" ", "")
 
     def _bounds(self) -> tuple[time, time | None]:
@@ -162,8 +164,25 @@ def rule_problems(
     return problems
 
 
-def _known(names: list[str]) -> str:
-    return ", ".join(names) if names else "none"
+def known_names(names: Iterable[str]) -> str:
+    return ", ".join(names) or _("none")
+
+
+UNKNOWN = {
+    "account": N_("unknown account '{name}' (known: {known})"),
+    "calendar": N_("unknown calendar '{name}' (known: {known})"),
+    "chat": N_("unknown chat '{name}' (known: {known})"),
+    "destination": N_("unknown destination '{name}' (known: {known})"),
+    "list": N_("unknown list '{name}' (known: {known})"),
+    "network": N_("unknown network '{name}' (known: {known})"),
+    "person": N_("unknown person '{name}' (known: {known})"),
+}
+
+
+def unknown(kind: str, name: str, known: Iterable[str]) -> str:
+    """A name the config uses but never defines, with the ones it does: "unknown destination
+    'humas-slak' (known: humas-slack, supervisors)"."""
+    return _(UNKNOWN[kind], name=name, known=known_names(known))
 
 
 def _route_problems(
@@ -178,54 +197,47 @@ def _route_problems(
     match = route.match
     for j, destination in enumerate(route.to):
         if destination not in destinations:
-            problems.append(
-                (
-                    ("to", j),
-                    f"unknown destination {destination!r} (known: {_known(destinations)})",
-                )
-            )
+            problems.append((("to", j), unknown("destination", destination, destinations)))
     if route.drop and route.to:
-        problems.append((("drop",), "a dropped mention goes nowhere: remove `to` or `drop`"))
+        problems.append((("drop",), _("a dropped mention goes nowhere: remove `to` or `drop`")))
     if route.drop and route.continue_:
-        problems.append((("continue",), "`drop` ends routing, so `continue: true` cannot apply"))
+        problems.append((("continue",), _("`drop` ends routing, so `continue: true` cannot apply")))
     if not route.drop and not route.to:
-        problems.append((("to",), "say where mentions go (`to: [...]`), or `drop: true`"))
+        problems.append((("to",), _("say where mentions go (`to: [...]`), or `drop: true`")))
     for j, account in enumerate(match.account or []):
         if account not in accounts:
-            problems.append(
-                (
-                    ("match", "account", j),
-                    f"unknown account {account!r} (known: {_known(accounts)})",
-                )
-            )
+            problems.append((("match", "account", j), unknown("account", account, accounts)))
     for j, pattern in enumerate(match.regex or []):
         try:
             compiled(pattern)
         except re.error as exc:
-            problems.append((("match", "regex", j), f"invalid regular expression: {exc}"))
+            problems.append(
+                (("match", "regex", j), _("invalid regular expression: {error}", error=exc))
+            )
     for field in ("author_in", "author_not_in"):
         value = getattr(match, field)
         if isinstance(value, str) and value not in lists:
-            problems.append(
-                (("match", field), f"unknown list {value!r} (known: {_known(list(lists))})")
-            )
+            problems.append((("match", field), unknown("list", value, lists)))
     for field in ("within", "outside"):
         value = getattr(match, field)
         if value is not None and value not in calendars:
-            problems.append(
-                (
-                    ("match", field),
-                    f"unknown calendar {value!r} (known: {_known(list(calendars))})",
-                )
-            )
+            problems.append((("match", field), unknown("calendar", value, calendars)))
     if match.within is not None and match.within == match.outside:
-        problems.append((("match",), f"`within` and `outside` {match.within!r} never both hold"))
+        problems.append(
+            (
+                ("match",),
+                _("`within` and `outside` '{calendar}' never both hold", calendar=match.within),
+            )
+        )
     overlap = {w.casefold() for w in match.none_words or []} & {
         w.casefold() for w in [*(match.any_words or []), *(match.all_words or [])]
     }
     if overlap:
         problems.append(
-            (("match", "none_words"), f"also required elsewhere: {', '.join(sorted(overlap))}")
+            (
+                ("match", "none_words"),
+                _("also required elsewhere: {words}", words=", ".join(sorted(overlap))),
+            )
         )
     return problems
 
@@ -236,15 +248,20 @@ def _catch_all_problems(routes: list[RouteConfig]) -> list[Problem]:
         return [
             (
                 ("routes",),
-                "the last route must match everything (no `match`), so that every mention is "
-                "routed or explicitly dropped",
+                _(
+                    "the last route must match everything (no `match`), so that every mention "
+                    "is routed or explicitly dropped"
+                ),
             )
         ]
     first = catch_alls[0]
     return [
         (
             ("routes", index),
-            f"can never match: route {routes[first].name!r} above it already matches everything",
+            _(
+                "can never match: route '{route}' above it already matches everything",
+                route=routes[first].name,
+            ),
         )
         for index in range(first + 1, len(routes))
     ]

@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo
 
 from bridge.config import Config, RouteConfig
 from bridge.durations import format_duration
+from bridge.i18n import _, ngettext, stamp
+from bridge.messages import followers, priority_name
 from bridge.models import Mention
 from bridge.routing import Decision, describe
 from bridge.rules import DEFAULT_SLA, Calendar
@@ -17,22 +19,22 @@ HELD, FAILED = "✓", "✗"
 def outcome(rule: RouteConfig) -> str:
     """What a rule does, on one line."""
     if rule.drop:
-        return "drop (not mirrored; counted and kept)"
+        return _("drop (not mirrored; counted and kept)")
     parts = ["→ " + ", ".join(rule.to)]
     if rule.priority:
-        parts.append(f"priority {rule.priority}")
+        parts.append(_("priority {priority}", priority=priority_name(rule.priority)))
     if rule.sla:
-        parts.append(f"SLA {format_duration(rule.sla)}")
+        parts.append(_("SLA {sla}", sla=format_duration(rule.sla)))
     if rule.tags:
         parts.append(" ".join(f"#{t}" for t in rule.tags))
     if rule.continue_:
-        parts.append("then continue")
+        parts.append(_("then continue"))
     return " · ".join(parts)
 
 
 def conditions(rule: RouteConfig) -> list[str]:
     found = [describe(field, value) for field, value in rule.match if value is not None]
-    return found or ["always (catch-all)"]
+    return found or [_("always (catch-all)")]
 
 
 def found_any(rule: RouteConfig) -> bool:
@@ -42,51 +44,76 @@ def found_any(rule: RouteConfig) -> bool:
 def explain(config: Config) -> str:
     """The rule table, top to bottom, with the lists and calendars it uses."""
     width = max(len(rule.name) for rule in config.routes)
-    lines = ["Rules, tried top to bottom; the first that matches wins unless it continues:", ""]
+    lines = [_("Rules, tried top to bottom; the first that matches wins unless it continues:"), ""]
     for number, rule in enumerate(config.routes, start=1):
         lead = f"{number:>2}. {rule.name:<{width}}  "
         pad = " " * len(lead)
         for index, condition in enumerate(conditions(rule)):
-            joint = ("when " if found_any(rule) else "") if index == 0 else " and "
-            lines.append((lead if index == 0 else pad) + joint + condition)
+            if index == 0:
+                said = _("when {condition}", condition=condition) if found_any(rule) else condition
+                lines.append(lead + said)
+            else:
+                lines.append(pad + _(" and {condition}", condition=condition))
         lines.append(pad + outcome(rule))
     lines.append("")
     lines.append(
-        f"Without an SLA from a matching rule, a thread gets {format_duration(DEFAULT_SLA)}."
+        _(
+            "Without an SLA from a matching rule, a thread gets {sla}.",
+            sla=format_duration(DEFAULT_SLA),
+        )
     )
     if config.lists:
-        lines.append("Lists:")
+        lines.append(_("Lists:"))
         lines += [
             f"  {name}: " + ", ".join(f"@{h.lstrip('@')}" for h in handles)
             for name, handles in config.lists.items()
         ]
     if config.calendars:
-        lines.append("Calendars:")
+        lines.append(_("Calendars:"))
         lines += [f"  {name}: {calendar_text(c)}" for name, c in config.calendars.items()]
     return "\n".join(lines)
 
 
 def calendar_text(calendar: Calendar) -> str:
-    days = ", ".join(calendar.days)
-    holidays = len(calendar.holidays)
-    extra = f", except {holidays} holiday{'s' if holidays != 1 else ''}" if holidays else ""
-    return f"{days} {calendar.hours} ({calendar.timezone}){extra}"
+    said = f"{', '.join(calendar.days)} {calendar.hours} ({calendar.timezone})"
+    if not calendar.holidays:
+        return said
+    return ngettext(
+        "{calendar}, except {count} holiday",
+        "{calendar}, except {count} holidays",
+        len(calendar.holidays),
+        calendar=said,
+    )
 
 
 def mention_text(mention: Mention, *, zone: ZoneInfo) -> str:
-    author = mention.author
-    who = "an unknown author"
-    if author:
-        followers = f"{author.followers} followers" if author.followers is not None else ""
-        verified = "verified" if author.verified else "not verified"
-        who = f"@{author.handle} ({', '.join(p for p in (followers, verified) if p)})"
-    kind = "a reply in a conversation" if mention.conversation_id != mention.id else "a new post"
-    media = ", with media" if mention.media else ""
     when = (mention.created_at or datetime.now(zone)).astimezone(zone)
+    if mention.conversation_id != mention.id:
+        kind = _("a reply in a conversation")
+    else:
+        kind = _("a new post")
+    if mention.media:
+        kind = _("{kind}, with media", kind=kind)
     return (
-        f"Mention of {mention.account} by {who}, {kind}{media}, language "
-        f"{mention.lang or 'not given'}, at {when:%a %Y-%m-%d %H:%M %Z}:\n  {mention.text!r}"
+        _(
+            "Mention of {account} by {author}, {kind}, language {language}, at {when}:",
+            account=mention.account,
+            author=_author(mention),
+            kind=kind,
+            language=mention.lang or _("not given"),
+            when=stamp(when),
+        )
+        + f"\n  {mention.text!r}"
     )
+
+
+def _author(mention: Mention) -> str:
+    author = mention.author
+    if author is None:
+        return _("an unknown author")
+    verified = _("verified") if author.verified else _("not verified")
+    said = [followers(author.followers), verified] if author.followers is not None else [verified]
+    return f"@{author.handle} ({', '.join(said)})"
 
 
 def trace_report(decision: Decision, mention: Mention, *, zone: ZoneInfo, total_rules: int) -> str:
@@ -97,21 +124,33 @@ def trace_report(decision: Decision, mention: Mention, *, zone: ZoneInfo, total_
         mark = HELD if rule_trace.matched else FAILED
         lines.append(f"{mark} {rule.name}")
         if not rule_trace.checks:
-            lines.append("    always (catch-all)")
+            lines.append("    " + _("always (catch-all)"))
         for check in rule_trace.checks:
             lines.append(f"    {HELD if check.held else FAILED} {check.condition}: {check.found}")
         if rule_trace.matched:
             lines.append(f"    {outcome(rule)}")
-    lines.append("")
-    if decision.dropped:
-        lines.append(f"Result: dropped by {decision.route}.")
-    else:
-        lines.append(
-            f"Result: route {decision.route} → {', '.join(decision.destinations)} · priority "
-            f"{decision.priority} · SLA {format_duration(decision.sla)}"
-            + ("".join(f" #{t}" for t in decision.tags))
-        )
+    lines += ["", result(decision)]
     untried = total_rules - len(decision.trace)
     if untried:
-        lines.append(f"({untried} rule(s) below {decision.route} were not tried.)")
+        lines.append(
+            ngettext(
+                "({count} rule below {route} was not tried.)",
+                "({count} rules below {route} were not tried.)",
+                untried,
+                route=decision.route,
+            )
+        )
     return "\n".join(lines)
+
+
+def result(decision: Decision) -> str:
+    """Where the mention goes in the end, with the priority, SLA and tags it gets."""
+    if decision.dropped:
+        return _("Result: dropped by {route}.", route=decision.route)
+    return _(
+        "Result: route {route} → {destinations} · priority {priority} · SLA {sla}",
+        route=decision.route,
+        destinations=", ".join(decision.destinations),
+        priority=priority_name(decision.priority),
+        sla=format_duration(decision.sla),
+    ) + "".join(f" #{t}" for t in decision.tags)

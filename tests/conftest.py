@@ -14,6 +14,10 @@ from bridge.redisproc import RedisProcess
 from bridge.store import Store, connect
 
 os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
+# The CLI speaks the terminal's language; the tests read English whatever this machine speaks.
+for _setting in ("LC_ALL", "LC_MESSAGES", "REACHABLE_LOCALE"):
+    os.environ.pop(_setting, None)
+os.environ["LANG"] = "C.UTF-8"
 
 
 @pytest.fixture(scope="session")

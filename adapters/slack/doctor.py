@@ -8,6 +8,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bridge.config import SlackDestination
 from bridge.doctor import DoctorContext, Finding, fail, ok, warn
+from bridge.i18n import _
 
 # What the bridge calls: chat.postMessage/update/postEphemeral (chat:write), conversations.info
 # (channels:read), conversations.history/replies (channels:history), users.info (users:read),
@@ -18,14 +19,14 @@ AREA = "Slack"
 
 
 async def examine_slack(context: DoctorContext) -> list[Finding]:
-    settings = context.settings
+    settings, check = context.settings, _("bot token")
     if settings.slack_bot_token is None:
         return [
             fail(
                 AREA,
-                "bot token",
-                "REACHABLE_SLACK_BOT_TOKEN is not set",
-                "copy the Bot User OAuth Token (xoxb-…) from the app's OAuth & Permissions page",
+                check,
+                _("REACHABLE_SLACK_BOT_TOKEN is not set"),
+                _("copy the Bot User OAuth Token (xoxb-…) from the app's OAuth & Permissions page"),
             )
         ]
     client = AsyncWebClient(
@@ -39,10 +40,12 @@ async def examine_slack(context: DoctorContext) -> list[Finding]:
         return [
             fail(
                 AREA,
-                "bot token",
-                f"Slack refused the bot token ({_error(exc)})",
-                "set REACHABLE_SLACK_BOT_TOKEN to the app's current Bot User OAuth Token "
-                "(xoxb-…); reinstall the app if it was revoked",
+                check,
+                _("Slack refused the bot token ({error})", error=_error(exc)),
+                _(
+                    "set REACHABLE_SLACK_BOT_TOKEN to the app's current Bot User OAuth Token "
+                    "(xoxb-…); reinstall the app if it was revoked"
+                ),
             )
         ]
     findings = [_workspace(context, identity.data if isinstance(identity.data, dict) else {})]
@@ -55,26 +58,34 @@ async def examine_slack(context: DoctorContext) -> list[Finding]:
 
 
 def _workspace(context: DoctorContext, data: dict[str, object]) -> Finding:
-    team, user = str(data.get("team_id", "")), str(data.get("user", "the bot"))
-    expected = context.settings.slack_team_id
+    team, user = str(data.get("team_id", "")), str(data.get("user", _("the bot")))
+    expected, check = context.settings.slack_team_id, _("bot token")
     if expected and team != expected:
         return fail(
             AREA,
-            "bot token",
-            f"the token belongs to workspace {team}, but REACHABLE_SLACK_TEAM_ID is {expected}",
-            "use the token of the app installed in the right workspace, or fix the team id",
+            check,
+            _(
+                "the token belongs to workspace {team}, but REACHABLE_SLACK_TEAM_ID is {expected}",
+                team=team,
+                expected=expected,
+            ),
+            _("use the token of the app installed in the right workspace, or fix the team id"),
         )
-    return ok(AREA, "bot token", f"@{user} in {data.get('team', team)} ({team})")
+    said = _(
+        "@{user} in {workspace} ({team})", user=user, workspace=data.get("team", team), team=team
+    )
+    return ok(AREA, check, said)
 
 
 def _scopes(headers: dict[str, str], channels: list[SlackDestination]) -> Finding:
     granted_header = next((v for k, v in headers.items() if k.lower() == "x-oauth-scopes"), None)
+    check = _("scopes")
     if granted_header is None:
         return warn(
             AREA,
-            "scopes",
-            "Slack did not say which scopes the token has",
-            f"check by hand that the bot has {', '.join(PUBLIC_SCOPES)}",
+            check,
+            _("Slack did not say which scopes the token has"),
+            _("check by hand that the bot has {scopes}", scopes=", ".join(PUBLIC_SCOPES)),
         )
     granted = {s.strip() for s in granted_header.split(",") if s.strip()}
     needed = list(PUBLIC_SCOPES)
@@ -84,15 +95,15 @@ def _scopes(headers: dict[str, str], channels: list[SlackDestination]) -> Findin
     if missing:
         return fail(
             AREA,
-            "scopes",
-            f"the bot token lacks {', '.join(missing)}",
-            "add them under OAuth & Permissions → Bot Token Scopes, then reinstall the app",
+            check,
+            _("the bot token lacks {scopes}", scopes=", ".join(missing)),
+            _("add them under OAuth & Permissions → Bot Token Scopes, then reinstall the app"),
         )
-    return ok(AREA, "scopes", f"has {', '.join(needed)}")
+    return ok(AREA, check, _("has {scopes}", scopes=", ".join(needed)))
 
 
 async def _channel(client: AsyncWebClient, destination: SlackDestination) -> Finding:
-    check = f"channel {destination.channel}"
+    check = _("channel {channel}", channel=destination.channel)
     try:
         found = await client.conversations_info(channel=destination.channel)
     except SlackApiError as exc:
@@ -101,23 +112,34 @@ async def _channel(client: AsyncWebClient, destination: SlackDestination) -> Fin
             return fail(
                 AREA,
                 check,
-                "no such channel, or a private one the bot was not invited to",
-                "check the channel id in the config (channel details → bottom of About); "
-                "for a private channel, /invite the bot there",
+                _("no such channel, or a private one the bot was not invited to"),
+                _(
+                    "check the channel id in the config (channel details → bottom of About); "
+                    "for a private channel, /invite the bot there"
+                ),
             )
-        return fail(AREA, check, f"Slack answered {error}", "see the detail")
+        return fail(AREA, check, _("Slack answered {error}", error=error), _("see the detail"))
     channel = found.get("channel") or {}
     name = f"#{channel.get('name', destination.channel)}"
     if channel.get("is_archived"):
-        return fail(AREA, check, f"{name} is archived", "unarchive it or choose another channel")
+        return fail(
+            AREA,
+            check,
+            _("{channel} is archived", channel=name),
+            _("unarchive it or choose another channel"),
+        )
     if not channel.get("is_member"):
         return fail(
             AREA,
             check,
-            f"the bot is not a member of {name}: mirrors cannot be posted there",
-            f"type /invite @{await _bot_name(client)} in {name}",
+            _("the bot is not a member of {channel}: mirrors cannot be posted there", channel=name),
+            _(
+                "type /invite @{bot} in {channel}",
+                bot=await _bot_name(client),
+                channel=name,
+            ),
         )
-    return ok(AREA, check, f"the bot is in {name}")
+    return ok(AREA, check, _("the bot is in {channel}", channel=name))
 
 
 async def _bot_name(client: AsyncWebClient) -> str:
@@ -130,39 +152,50 @@ async def _bot_name(client: AsyncWebClient) -> str:
 async def _way_in(context: DoctorContext, client: AsyncWebClient) -> Finding:
     settings = context.settings
     if settings.slack_mode == "socket":
-        if settings.slack_app_token is None:
-            return fail(
-                AREA,
-                "socket mode",
-                "REACHABLE_SLACK_MODE is socket, but REACHABLE_SLACK_APP_TOKEN is not set",
-                "create an app-level token with connections:write (Basic Information → "
-                "App-Level Tokens)",
-            )
-        try:
-            await client.apps_connections_open(
-                app_token=settings.slack_app_token.get_secret_value()
-            )
-        except SlackApiError as exc:
-            return fail(
-                AREA,
-                "socket mode",
-                f"Slack refused to open a connection with the app token ({_error(exc)})",
-                "use an app-level token (xapp-…) with connections:write, and turn Socket Mode "
-                "on in the app's settings",
-            )
-        return ok(AREA, "socket mode", "the app token opens a Socket Mode connection")
+        return await _socket_mode(context, client)
+    check = _("http mode")
     if settings.slack_signing_secret is None:
         return fail(
             AREA,
-            "http mode",
-            "REACHABLE_SLACK_SIGNING_SECRET is not set: every request from Slack is refused",
-            "copy the Signing Secret from the app's Basic Information page",
+            check,
+            _("REACHABLE_SLACK_SIGNING_SECRET is not set: every request from Slack is refused"),
+            _("copy the Signing Secret from the app's Basic Information page"),
         )
     return ok(
         AREA,
-        "http mode",
-        "signing secret set; Slack's Request URLs must point at <this bridge>/slack/events",
+        check,
+        _("signing secret set; Slack's Request URLs must point at <this bridge>/slack/events"),
     )
+
+
+async def _socket_mode(context: DoctorContext, client: AsyncWebClient) -> Finding:
+    settings, check = context.settings, _("socket mode")
+    if settings.slack_app_token is None:
+        return fail(
+            AREA,
+            check,
+            _("REACHABLE_SLACK_MODE is socket, but REACHABLE_SLACK_APP_TOKEN is not set"),
+            _(
+                "create an app-level token with connections:write (Basic Information → "
+                "App-Level Tokens)"
+            ),
+        )
+    try:
+        await client.apps_connections_open(app_token=settings.slack_app_token.get_secret_value())
+    except SlackApiError as exc:
+        return fail(
+            AREA,
+            check,
+            _(
+                "Slack refused to open a connection with the app token ({error})",
+                error=_error(exc),
+            ),
+            _(
+                "use an app-level token (xapp-…) with connections:write, and turn Socket Mode "
+                "on in the app's settings"
+            ),
+        )
+    return ok(AREA, check, _("the app token opens a Socket Mode connection"))
 
 
 def _error(exc: SlackApiError) -> str:

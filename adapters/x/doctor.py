@@ -7,6 +7,7 @@ from adapters.x.client import XClient
 from bridge.config import AccountConfig
 from bridge.doctor import DoctorContext, Finding, fail, ok, warn
 from bridge.errors import CredentialsRejected, PlatformError, RateLimited
+from bridge.i18n import _
 
 HEADROOM_WARN = 0.1
 # X's smallest page; the check reads at most this many posts.
@@ -19,9 +20,9 @@ async def examine_x(context: DoctorContext) -> list[Finding]:
         return [
             fail(
                 "X",
-                "bearer token",
-                "REACHABLE_X_BEARER_TOKEN is not set: mentions cannot be read",
-                "copy the app's Bearer Token from the X developer portal (Keys and tokens)",
+                _("bearer token"),
+                _("REACHABLE_X_BEARER_TOKEN is not set: mentions cannot be read"),
+                _("copy the app's Bearer Token from the X developer portal (Keys and tokens)"),
             )
         ]
     findings: list[Finding] = []
@@ -36,21 +37,21 @@ async def examine_x(context: DoctorContext) -> list[Finding]:
 async def _account(
     context: DoctorContext, reader: XClient, account: AccountConfig
 ) -> list[Finding]:
-    area = f"X @{account.handle}"
+    area, check = f"X @{account.handle}", _("credentials")
     try:
         user_id = await reader.user_id_for(account.handle)
     except CredentialsRejected as exc:
         return [
             fail(
                 area,
-                "credentials",
-                f"X refused the bearer token ({exc.detail})",
-                "set REACHABLE_X_BEARER_TOKEN to the app's current Bearer Token",
+                check,
+                _("X refused the bearer token ({error})", error=exc.detail),
+                _("set REACHABLE_X_BEARER_TOKEN to the app's current Bearer Token"),
             )
         ]
     except PlatformError as exc:
-        return [fail(area, "credentials", exc.detail, "check the handle in the config file")]
-    findings = [ok(area, "credentials", f"the bearer token reads @{account.handle}")]
+        return [fail(area, check, exc.detail, _("check the handle in the config file"))]
+    findings = [ok(area, check, _("the bearer token reads @{handle}", handle=account.handle))]
     findings.append(await _identity(context, area, account, user_id))
     findings.append(await _posting(context, area, account))
     findings.append(await _headroom(reader, area, account, user_id))
@@ -60,36 +61,55 @@ async def _account(
 async def _identity(
     context: DoctorContext, area: str, account: AccountConfig, user_id: str
 ) -> Finding:
+    check, handle = _("account id"), account.handle
     if account.user_id and account.user_id != user_id:
         return fail(
             area,
-            "account id",
-            f"the config pins user_id {account.user_id}, but @{account.handle} is user {user_id}",
-            "if the institution renamed its account, put its new handle in the config; "
-            "otherwise correct user_id",
+            check,
+            _(
+                "the config pins user_id {pinned}, but @{handle} is user {user}",
+                pinned=account.user_id,
+                handle=handle,
+                user=user_id,
+            ),
+            _(
+                "if the institution renamed its account, put its new handle in the config; "
+                "otherwise correct user_id"
+            ),
         )
     known = await context.store.platform_user_id("x", account.key) if context.store else None
     if known and known != user_id:
         return warn(
             area,
-            "account id",
-            f"Reachable has been reading user {known}, but @{account.handle} is now user "
-            f"{user_id}: the handle moved to another account",
-            "put the account's current handle in the config, or pin user_id",
+            check,
+            _(
+                "Reachable has been reading user {known}, but @{handle} is now user {user}: "
+                "the handle moved to another account",
+                known=known,
+                handle=handle,
+                user=user_id,
+            ),
+            _("put the account's current handle in the config, or pin user_id"),
         )
-    return ok(area, "account id", f"@{account.handle} is user {user_id}")
+    return ok(area, check, _("@{handle} is user {user}", handle=handle, user=user_id))
 
 
 async def _posting(context: DoctorContext, area: str, account: AccountConfig) -> Finding:
-    settings = context.settings
+    settings, check = context.settings, _("posting")
     keys = settings.x_account_tokens.get(account.key)
     if keys is None or settings.x_consumer_key is None or settings.x_consumer_secret is None:
+        tokens = f'{{"{account.key}": {{"access_token": ..., "access_token_secret": ...}}}}'
         return warn(
             area,
-            "posting",
-            f"no keys to post as @{account.handle}: staff can answer only as themselves",
-            f'set REACHABLE_X_CONSUMER_KEY/SECRET and REACHABLE_X_ACCOUNT_TOKENS={{"{account.key}"'
-            ': {"access_token": ..., "access_token_secret": ...}}',
+            check,
+            _(
+                "no keys to post as @{handle}: staff can answer only as themselves",
+                handle=account.handle,
+            ),
+            _(
+                "set REACHABLE_X_CONSUMER_KEY/SECRET and REACHABLE_X_ACCOUNT_TOKENS={tokens}",
+                tokens=tokens,
+            ),
         )
     bearer = settings.x_bearer_token
     async with XClient(
@@ -101,48 +121,62 @@ async def _posting(context: DoctorContext, area: str, account: AccountConfig) ->
         access_token_secret=keys.access_token_secret.get_secret_value(),
     ) as poster:
         try:
-            handle, _ = await poster.me()
+            handle, _user_id = await poster.me()
         except PlatformError as exc:
             return fail(
                 area,
-                "posting",
-                f"X refused the posting keys ({exc.detail})",
-                f"renew the access token and secret of @{account.handle} "
-                "(REACHABLE_X_ACCOUNT_TOKENS) and check the consumer keys",
+                check,
+                _("X refused the posting keys ({error})", error=exc.detail),
+                _(
+                    "renew the access token and secret of @{handle} (REACHABLE_X_ACCOUNT_TOKENS) "
+                    "and check the consumer keys",
+                    handle=account.handle,
+                ),
             )
     if handle.lower() != account.handle.lower():
         return fail(
             area,
-            "posting",
-            f"the posting keys act as @{handle}, not @{account.handle}",
-            f"use the access token and secret issued to @{account.handle}",
+            check,
+            _(
+                "the posting keys act as @{actual}, not @{handle}",
+                actual=handle,
+                handle=account.handle,
+            ),
+            _("use the access token and secret issued to @{handle}", handle=account.handle),
         )
-    return ok(area, "posting", f"the posting keys act as @{handle}")
+    return ok(area, check, _("the posting keys act as @{handle}", handle=handle))
 
 
 async def _headroom(reader: XClient, area: str, account: AccountConfig, user_id: str) -> Finding:
+    check = _("rate limit")
     try:
         page = await reader.mentions_page(
             user_id=user_id, account_key=account.key, since_id=None, max_results=SAMPLE_POSTS
         )
     except RateLimited as exc:
+        seconds = f"{exc.retry_after:.0f}"
         return fail(
             area,
-            "rate limit",
-            f"the mentions rate limit is spent for {exc.retry_after:.0f} s",
-            "wait for the reset, or stop other tools reading the same app's mentions",
+            check,
+            _("the mentions rate limit is spent for {seconds} s", seconds=seconds),
+            _("wait for the reset, or stop other tools reading the same app's mentions"),
         )
     except PlatformError as exc:
-        return fail(area, "rate limit", f"reading mentions failed: {exc.detail}", "see the detail")
+        said = _("reading mentions failed: {error}", error=exc.detail)
+        return fail(area, check, said, _("see the detail"))
     limit, remaining = page.budget.limit, page.budget.remaining
     if limit is None or remaining is None:
-        return ok(area, "rate limit", "X sent no rate-limit headers")
-    said = f"{remaining} of {limit} mention reads left in this window"
+        return ok(area, check, _("X sent no rate-limit headers"))
+    said = _(
+        "{remaining} of {limit} mention reads left in this window",
+        remaining=remaining,
+        limit=limit,
+    )
     if remaining < limit * HEADROOM_WARN:
         return warn(
             area,
-            "rate limit",
+            check,
             said,
-            "another tool may be reading with the same app; poll less often (poll_every)",
+            _("another tool may be reading with the same app; poll less often (poll_every)"),
         )
-    return ok(area, "rate limit", said)
+    return ok(area, check, said)

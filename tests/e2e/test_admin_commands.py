@@ -65,3 +65,33 @@ def test_telegram_admin_commands_answer_admins_only(deployment: Deployment) -> N
     assert any("Rules, tried top to bottom" in t for t in texts)
     assert any("Result: route complaints" in t for t in texts)
     assert any("only Reachable's admins may use reload" in t for t in texts)
+
+
+def test_admins_read_the_rules_in_the_language_of_the_chat(deployment: Deployment) -> None:
+    deployment.config.write_text(
+        CONFIG.replace(
+            "humas-telegram: {chat: telegram, chat_id: -1001000000001}",
+            "humas-telegram: {chat: telegram, chat_id: -1001000000001, locale: id, "
+            "timezone: Asia/Makassar}",
+        )
+    )
+    emulators = deployment.emulators
+    deployment.start()
+    emulators.telegram_control("send", {"user_id": 1002, "chat_id": GROUP, "text": "/rules"})
+    emulators.telegram_control(
+        "send", {"user_id": 1002, "chat_id": GROUP, "text": "/route lapor, lampu mati"}
+    )
+    replies = wait_for(
+        lambda: len(bot_replies(deployment, GROUP)) >= 2 and bot_replies(deployment, GROUP),
+        what="two answers in the group",
+    )
+    rules, route = sorted((m["text"] for m in replies), key=lambda t: "Hasil" in t)
+    assert "Aturan, dicoba dari atas ke bawah" in rules
+    assert "jika salah satu kata rusak, lapor" in rules
+    assert "selalu (penampung semua)" in rules
+    assert "WITA:" in route and "unggahan baru" in route
+    assert "✓ salah satu kata rusak, lapor: lapor" in route
+    assert "Hasil: rute complaints → humas-slack, humas-telegram · prioritas tinggi" in route
+
+    english = emulators.slash("U0SARI", "route lapor, lampu mati")
+    assert "Result: route complaints → humas-slack, humas-telegram · priority high" in english

@@ -47,7 +47,7 @@ def test_config_check_lists_every_problem_with_its_place(tmp_path: Path) -> None
     )
     result = reachable("config", "check", str(bad))
     assert result.returncode == 1
-    assert f"{bad}: 2 problem(s):" in result.stderr
+    assert f"{bad}: 2 problems:" in result.stderr
     assert (
         "routes[1].to[0]: unknown destination 'humas-slak' "
         "(known: humas-slack, humas-telegram, supervisors)"
@@ -162,3 +162,58 @@ def test_emulate_serves_every_emulator_until_interrupted() -> None:
         output, _ = emulate.communicate(timeout=20)
     assert emulate.returncode == 0, output
     assert f"Telegram emulator: http://127.0.0.1:{ports['telegram']}" in output
+
+
+def terminal(**settings: str) -> dict[str, str]:
+    """This environment without any language or REACHABLE_ setting, plus ``settings``."""
+    kept = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("REACHABLE_", "LC_")) and name not in ("LANG", "LANGUAGE")
+    }
+    return {**kept, "LANG": "C.UTF-8", **settings}
+
+
+def test_config_check_in_bahasa_indonesia(tmp_path: Path) -> None:
+    good = reachable("config", "check", "config/reachable.example.yaml", "--locale", "id")
+    assert good.returncode == 0, good.stderr
+    assert "config/reachable.example.yaml: OK" in good.stdout
+    assert "1 akun:" in good.stdout
+    assert "humas: @humas_demo di x, diperiksa setiap 1m" in good.stdout
+    assert "complaints: -> humas-slack, humas-telegram (SLA 30m, tinggi)" in good.stdout
+    assert "humas-slack: kanal Slack C0HUMAS" in good.stdout
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(CONFIG.replace("to: [humas-slack, humas-telegram], sla: 4h", "to: [humas-slak]"))
+    refused = reachable("config", "check", str(bad), env=terminal(REACHABLE_LOCALE="id"))
+    assert refused.returncode == 1
+    assert f"{bad}: 1 masalah:" in refused.stderr
+    assert (
+        "routes[1].to[0]: tujuan 'humas-slak' tidak dikenal "
+        "(yang terdaftar: humas-slack, humas-telegram, supervisors)"
+    ) in refused.stderr
+
+
+def test_doctor_in_bahasa_indonesia_names_each_problem_with_its_fix() -> None:
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    env = terminal(
+        REACHABLE_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",
+        REACHABLE_X_API_URL=nowhere,
+        REACHABLE_SLACK_API_URL=f"{nowhere}/api/",
+        REACHABLE_TELEGRAM_API_URL=nowhere,
+    )
+    result = reachable(
+        "doctor", "--config", "config/reachable.example.yaml", "--locale", "id", env=env
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Memeriksa Redis, kunci, jam, slack, telegram, x…" in result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["BIDANG", "PEMERIKSAAN", "STATUS", "RINCIAN"]
+    redis = next(i for i, line in enumerate(lines) if line.startswith("Redis"))
+    assert "dapat dihubungi" in lines[redis] and "GAGAL" in lines[redis]
+    assert "tidak menjawab" in lines[redis]
+    assert lines[redis + 1].strip().startswith("perbaikan: jalankan Redis")
+    assert "REACHABLE_TOKEN_KEY belum diatur" in result.stdout
+    assert "REACHABLE_SLACK_BOT_TOKEN belum diatur" in result.stdout
+    assert "terhadap telegram" in result.stdout and "peringatan" in result.stdout
+    assert lines[-1] == "8 pemeriksaan: 5 masalah menghalangi pengoperasian; 3 peringatan."

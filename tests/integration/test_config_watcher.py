@@ -53,3 +53,22 @@ async def test_an_unchanged_file_is_not_reloaded(store: Store, tmp_path: Path) -
     stop.set()
     await task
     assert len(live) == 1
+
+
+async def test_a_refused_edit_is_told_in_the_admins_language(store: Store, tmp_path: Path) -> None:
+    indonesian = FIRST.replace("channel: C0DESK}", "channel: C0DESK, locale: id}") + (
+        "escalation: {to: desk}\n"
+    )
+    path = tmp_path / "reachable.yaml"
+    path.write_text(indonesian)
+    live: list[Config] = [load_config(path)]
+    watcher = ConfigWatcher(path, store, current=lambda: live[-1], replace=live.append)
+    path.write_text(indonesian.replace("to: [desk]", "to: [dsek]"))
+
+    outcome = await watcher.reload(reason="test")
+
+    assert outcome.problems and "unknown destination 'dsek'" in outcome.problems[0]
+    [(_, alert)] = await store.redis.xrange(store.keys.outbox_stream)
+    assert "tujuan 'dsek' tidak dikenal" in alert["text"], alert["text"]
+    assert "unknown destination" not in alert["text"]
+    assert len(live) == 1

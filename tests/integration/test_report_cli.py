@@ -70,6 +70,6 @@ async def test_the_report_and_its_chart(answered_one_of_two: Store, tmp_path: Pa
     assert "Answered: 1 of 2 (50%)" in out
     assert "Time to first response: median under a minute" in out
     assert "Replies as: institution 1" in out
-    assert "Chart of 1 day(s) written to" in out
+    assert "Chart of 1 day written to" in out
     with Image.open(png) as image:
         assert image.format == "PNG" and image.size[0] >= 600

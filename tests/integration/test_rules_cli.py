@@ -9,10 +9,12 @@ from bridge.routing import CONDITIONS
 from bridge.rules import RouteMatch
 
 EXAMPLE = "config/reachable.example.yaml"
+# The terminal's language would otherwise choose the output's.
+ENGLISH = {"LC_ALL": None, "LC_MESSAGES": None, "LANG": "C.UTF-8", "REACHABLE_LOCALE": None}
 
 
 def run(*args: str) -> str:
-    result = CliRunner().invoke(cli, ["rules", *args, "--config", EXAMPLE])
+    result = CliRunner().invoke(cli, ["rules", *args, "--config", EXAMPLE], env=ENGLISH)
     assert result.exit_code == 0, result.output
     return result.output
 
@@ -44,7 +46,7 @@ def test_a_complaint_in_office_hours_shows_each_condition() -> None:
     assert "    ✓ any of the words lapor, keluhan, rusak: rusak" in out
     assert "    ✓ language is id: id (detected)" in out
     assert "Result: route complaints → humas-slack, humas-telegram · priority high · SLA 30m" in out
-    assert "(2 rule(s) below complaints were not tried.)" in out
+    assert "(2 rules below complaints were not tried.)" in out
 
 
 def test_a_vip_at_night_continues_and_takes_the_strictest_sla() -> None:
@@ -74,3 +76,33 @@ def test_bad_input_is_a_clear_error() -> None:
         cli, ["rules", "test", "halo", "--at", "tomorrow", "--config", EXAMPLE]
     )
     assert result.exit_code == 2 and "is not a time like 2026-12-01 20:00" in result.output
+
+
+def test_the_trace_and_the_table_in_bahasa_indonesia() -> None:
+    out = run(
+        "test",
+        "@humas_demo Jalan rusak di depan pasar, kapan diperbaiki?",
+        "--author",
+        "warga_budi",
+        "--at",
+        "2026-12-01 10:00",
+        "--locale",
+        "id",
+    )
+    assert (
+        "Mention untuk humas oleh @warga_budi (0 pengikut, tidak terverifikasi), unggahan baru, "
+        "bahasa tidak disebutkan, pada Sel 2026-12-01 10:00 WIB:"
+    ) in out
+    assert "✗ vip\n    ✗ penulis ada di daftar vip: @warga_budi" in out
+    assert "    ✓ salah satu kata lapor, keluhan, rusak: rusak" in out
+    assert "    ✓ bahasa adalah id: id (terdeteksi)" in out
+    assert (
+        "Hasil: rute complaints → humas-slack, humas-telegram · prioritas tinggi · SLA 30m" in out
+    )
+    assert "(2 aturan di bawah complaints tidak dicoba.)" in out
+    table = run("explain", "--locale", "id")
+    assert "Aturan, dicoba dari atas ke bawah;" in table
+    assert " 1. vip              jika penulis ada di daftar vip" in table
+    assert "→ supervisors · prioritas mendesak · SLA 15m · #vip · lalu lanjutkan" in table
+    assert "buang (tidak diteruskan; tetap dihitung dan disimpan)" in table
+    assert "kecuali 2 hari libur" in table

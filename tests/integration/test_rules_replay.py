@@ -83,13 +83,13 @@ async def test_replay_counts_routes_then_and_with_the_candidate_and_shows_change
     routed: Store, tmp_path: Path
 ) -> None:
     out = await asyncio.to_thread(run, tmp_path, "--since", "7d")
-    assert "Replayed 5 mention(s) from the last 7d" in out
+    assert "Replayed 5 mentions from the last 7d" in out
     lines = out.splitlines()
     assert any(line.split() == ["rest", "3", "0", "-3"] for line in lines), out
     assert any(line.split() == ["floods", "0", "2", "+2"] for line in lines), out
     assert any(line.split() == ["spam", "(dropped)", "1", "2", "+1"] for line in lines), out
     assert any(line.split() == ["complaints", "1", "1", "·"] for line in lines), out
-    assert "3 mention(s) would go elsewhere, for example:" in out
+    assert "3 mentions would go elsewhere, for example:" in out
     assert "@warga_5 'hadiah gratis'\n      rest (all) → spam (dropped) (nowhere)" in out
     assert "Messages per destination: all 4 → 1, desk 1 → 3" in out
 

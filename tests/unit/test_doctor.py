@@ -14,6 +14,7 @@ from bridge.doctor import (
     render_table,
     warn,
 )
+from bridge.i18n import speaking
 
 
 def test_clock_skew_warns_then_fails_before_signatures_stop_working() -> None:
@@ -53,3 +54,17 @@ def test_the_table_puts_each_fix_under_its_problem_and_counts_what_blocks() -> N
     assert blocks_go_live(findings)
     assert not blocks_go_live([findings[0], findings[2]])
     assert render_table([findings[0]]).endswith("1 check: ready to go live.")
+
+
+def test_the_table_speaks_the_readers_language() -> None:
+    with speaking("id"):
+        findings = [
+            clock_finding("slack", 300),
+            fail("Slack", "kanal C0X", "bot bukan anggota #x", "/invite @reachable"),
+        ]
+        table = render_table(findings).splitlines()
+    assert table[0].split() == ["BIDANG", "PEMERIKSAAN", "STATUS", "RINCIAN"]
+    assert table[1].split()[:3] == ["Jam", "terhadap", "slack"]
+    assert "GAGAL" in table[1] and "jam mesin ini 300 detik lebih lambat" in table[1]
+    assert table[2].strip().startswith("perbaikan: sinkronkan jam (NTP")
+    assert table[-1] == "2 pemeriksaan: 2 masalah menghalangi pengoperasian."

@@ -18,7 +18,7 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from bridge import i18n, messages
+from bridge import demo, i18n, messages
 from bridge.i18n import _, speaking
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,17 +27,36 @@ KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
 PLACEHOLDER = re.compile(r"\{\w+\}")
 OTHER_LOCALES = [locale for locale in i18n.available_locales() if locale != i18n.SOURCE_LOCALE]
 
-# The modules whose text people read in chat. Their sentences must come from the catalogue.
+# The modules whose text people read, in chat or in a terminal. Their sentences must come from
+# the catalogue.
 SPEAKING_MODULES = [
     "adapters/slack/chat.py",
+    "adapters/slack/doctor.py",
     "adapters/slack/render.py",
     "adapters/telegram/chat.py",
+    "adapters/telegram/doctor.py",
     "adapters/telegram/staff.py",
     "adapters/telegram/render.py",
+    "adapters/x/doctor.py",
+    "bridge/admin.py",
     "bridge/alerts.py",
+    "bridge/audit.py",
+    "bridge/cli.py",
+    "bridge/cli_doctor.py",
+    "bridge/cli_rules.py",
+    "bridge/config.py",
+    "bridge/demo.py",
+    "bridge/demo_linking.py",
+    "bridge/demo_view.py",
+    "bridge/doctor.py",
+    "bridge/replay.py",
     "bridge/report.py",
+    "bridge/report_chart.py",
     "bridge/claims.py",
     "bridge/replies.py",
+    "bridge/routing.py",
+    "bridge/rules.py",
+    "bridge/rules_report.py",
     "bridge/stages.py",
     "bridge/supervision.py",
     "bridge/unanswered.py",
@@ -54,6 +73,8 @@ NOT_FOR_PEOPLE = {
     "the payload is not JSON",
     "the payload is not a JSON object",
 }
+# The demo's posts by members of the public: their words, in their language.
+NOT_FOR_PEOPLE |= {post["text"] for post in demo.SAMPLE_POSTS} | {demo.NEXT_POST}
 SENTENCE = re.compile(r"[A-Za-z]{2,}[,:]? [A-Za-z']{2,}[,:]? [A-Za-z']{2,}")
 
 
@@ -117,7 +138,9 @@ def test_no_sentence_is_built_outside_the_catalogue() -> None:
 
 def _sentences(path: Path) -> list[tuple[int, str]]:
     """String literals that read like English sentences, outside docstrings, log calls,
-    exceptions (for operators and logs) and the catalogue's own functions."""
+    exceptions (for operators and logs), the catalogue's own functions, and command-line help
+    (``help=``: click reads it when the module is imported, before a language is chosen, so
+    ``--help`` stays English)."""
     tree = ast.parse(path.read_text())
     skip: set[int] = set()
     for node in ast.walk(tree):
@@ -134,6 +157,9 @@ def _sentences(path: Path) -> list[tuple[int, str]]:
             owner = getattr(func.value, "id", "") if isinstance(func, ast.Attribute) else ""
             if owner == "log" or name in KEYWORDS:
                 inside = node
+            skip.update(
+                id(sub) for kw in node.keywords if kw.arg == "help" for sub in ast.walk(kw.value)
+            )
         if inside is not None:
             skip.update(id(sub) for sub in ast.walk(inside))
     found = []
@@ -158,6 +184,7 @@ def test_the_checker_finds_a_sentence_built_in_code(tmp_path: Path) -> None:
         '    log.info("logs are for operators")\n'
         '    ok = _("Claim it now")\n'
         '    return f"{name} claimed this thread"\n'
+        'SINCE = click.option("--since", help="how far back to look")\n'
     )
     assert [line for line, _text in _sentences(sample)] == [5]
 
@@ -289,3 +316,16 @@ async def test_the_linking_page_speaks_the_browsers_language_when_the_link_is_un
         expired = html.escape(messages.link_web_expired())
     assert indonesian.status_code == 400 and expired in indonesian.text
     assert html.escape(messages.link_web_expired()) in english.text
+
+
+@pytest.mark.skipif("id" not in OTHER_LOCALES, reason="no Indonesian catalogue")
+def test_a_destination_is_described_in_the_readers_language() -> None:
+    from bridge.config import SlackDestination, TelegramDestination
+
+    slack = SlackDestination(chat="slack", channel="C0HUMAS")
+    topic = TelegramDestination(chat="telegram", chat_id=-1001, topic=7)
+    with speaking("id"):
+        assert slack.describe() == "kanal Slack C0HUMAS"
+        assert topic.describe() == "obrolan Telegram -1001, topik 7"
+    assert slack.describe() == "Slack channel C0HUMAS"
+    assert topic.describe() == "Telegram chat -1001, topic 7"
