@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from bridge.i18n import _
+
 _PART = re.compile(r"(\d+)\s*(d|h|m|s)")
 _UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 
@@ -14,16 +16,21 @@ def parse_duration(value: object) -> timedelta:
     if isinstance(value, timedelta):
         return value
     if isinstance(value, bool):
-        raise ValueError(f"expected a duration like 30m or 4h, got {value!r}")
+        raise ValueError(_("expected a duration like 30m or 4h, got {value}", value=repr(value)))
     if isinstance(value, int | float):
         if value < 0:
-            raise ValueError("a duration cannot be negative")
+            raise ValueError(_("a duration cannot be negative"))
         return timedelta(seconds=value)
     if not isinstance(value, str):
-        raise ValueError(f"expected a duration like 30m or 4h, got {value!r}")
+        raise ValueError(_("expected a duration like 30m or 4h, got {value}", value=repr(value)))
     text = value.strip().lower().replace(" ", "")
     if not text or _PART.sub("", text):
-        raise ValueError(f"'{value}' is not a duration: write it like 90s, 30m, 4h, 1h30m or 2d")
+        raise ValueError(
+            _(
+                "'{value}' is not a duration: write it like 90s, 30m, 4h, 1h30m or 2d",
+                value=value,
+            )
+        )
     seconds = sum(int(n) * _UNITS[unit] for n, unit in _PART.findall(text))
     return timedelta(seconds=seconds)
 

@@ -193,6 +193,10 @@ def test_config_check_in_bahasa_indonesia(tmp_path: Path) -> None:
         "(yang terdaftar: humas-slack, humas-telegram, supervisors)"
     ) in refused.stderr
 
+    bad.write_text(CONFIG.replace("sla: 30m", "sla: sebentar"))
+    refused = reachable("config", "check", str(bad), "--locale", "id")
+    assert "'sebentar' bukan durasi: tulis seperti 90s, 30m, 4h, 1h30m atau 2d" in refused.stderr
+
 
 def test_doctor_in_bahasa_indonesia_names_each_problem_with_its_fix() -> None:
     nowhere = f"http://127.0.0.1:{free_port()}"

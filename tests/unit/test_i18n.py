@@ -49,6 +49,7 @@ SPEAKING_MODULES = [
     "bridge/demo_linking.py",
     "bridge/demo_view.py",
     "bridge/doctor.py",
+    "bridge/durations.py",
     "bridge/replay.py",
     "bridge/report.py",
     "bridge/report_chart.py",
