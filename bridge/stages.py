@@ -33,7 +33,7 @@ from bridge.errors import DestinationUnavailable, PermanentError, RateLimited, T
 from bridge.keys import MENTIONS_GROUP, OUTBOX_GROUP
 from bridge.models import Mention, MentionCard, MirrorRef, Thread, thread_id_for
 from bridge.routing import Decision, decide
-from bridge.store import Store, now_ms, utcnow
+from bridge.store import MirrorInputs, Store, now_ms, utcnow
 from bridge.streams import Deferred, Entry
 from bridge.supervision import escalation_line, schedule_escalation
 from bridge.threads import queue_refreshes
@@ -60,12 +60,12 @@ class RouterStage:
     async def handle(self, entry: Entry) -> None:
         mention = Mention.model_validate_json(entry.fields["mention"])
         effect_key = f"route:{mention.network}:{mention.account}:{mention.id}"
-        effect = await self.store.effect(effect_key)
-        if effect is not None and effect.state == "done":
-            await self.store.redis.xack(self.stream, self.group, entry.id)
-            return
         decision = decide(self.config(), mention, now=utcnow())
         if decision.dropped:
+            done = await self.store.effect(effect_key)
+            if done is not None and done.state == "done":  # appended twice by the poller
+                await self.store.redis.xack(self.stream, self.group, entry.id)
+                return
             await self._drop(entry, mention, decision, effect_key)
             return
         destinations = decision.destinations
@@ -86,7 +86,12 @@ class RouterStage:
             tags=decision.tags,
             created_at=created_at,
         )
-        joined = await self.store.join_thread(mention, thread=thread, destinations=destinations)
+        joined = await self.store.join_thread(
+            mention, thread=thread, destinations=destinations, routing_effect=effect_key
+        )
+        if joined.routed_before:
+            await self.store.redis.xack(self.stream, self.group, entry.id)
+            return
         keys = self.store.keys
         queued_at = now_ms()
         mirrored = await self.store.mirror_destinations(thread.id) if joined.reopened else []
@@ -267,7 +272,13 @@ class MirrorStage:
         shown_on_request = fields.get("kind") == "show"
         effect_key = f"mirror:{destination_key}:{thread_id}:{mention_id}"
         effect_key += ":shown" if shown_on_request else ""
-        effect = await self.store.effect(effect_key)
+        seen = await self.store.mirror_inputs(
+            effect_key=effect_key,
+            thread_id=thread_id,
+            mention_id=mention_id,
+            destination=destination_key,
+        )
+        effect, thread, mention = seen.effect, seen.thread, seen.mention
         if effect is not None and effect.state in ("done", "failed"):
             await self._ack(entry)
             return
@@ -278,8 +289,6 @@ class MirrorStage:
             )
             return
         sink = self.sinks[destination.chat]
-        thread = await self.store.thread(thread_id)
-        mention = await self.store.thread_mention(thread_id, mention_id)
         if thread is None or mention is None:
             await self._fail(entry, effect_key, "thread or mention missing from the store")
             return
@@ -287,11 +296,13 @@ class MirrorStage:
         if (
             effect is None
             and not shown_on_request
-            and await self._folds(destination, destination_key, thread_id, fields["root"], is_root)
+            and await self._folds(destination, destination_key, fields["root"], is_root, seen)
         ):
             await self._fold(entry, effect_key, thread, mention, destination)
             return
-        reply_to = None if is_root else await self._root_mirror(thread_id, destination_key)
+        reply_to = None
+        if not is_root:
+            reply_to = seen.mirror or await self._root_mirror(thread_id, destination_key)
         if effect is not None and effect.state == "doing":
             found = await sink.find_posted(
                 destination=destination, reply_to=reply_to, effect_key=effect_key
@@ -313,22 +324,22 @@ class MirrorStage:
         self,
         destination: Destination,
         destination_key: str,
-        thread_id: str,
         root: str,
         is_root: bool,
+        seen: MirrorInputs,
     ) -> bool:
         """Fold this mention into a digest: mentions come faster than the destination can
         show them, or its thread's first message there was folded (nothing to answer under)."""
-        if not is_root and await self.store.mirror(thread_id, destination_key) is None:
-            root_effect = await self.store.effect(f"mirror:{destination_key}:{thread_id}:{root}")
+        if not is_root and seen.mirror is None and seen.thread is not None:
+            root_effect = await self.store.effect(
+                f"mirror:{destination_key}:{seen.thread.id}:{root}"
+            )
             if root_effect is not None and root_effect.result == "folded":
                 return True
         threshold = fold_threshold(
             self.config().bursts_for(destination), self.channel_interval_s(destination)
         )
-        if threshold is None:
-            return False
-        return await self.store.recent_arrivals(destination_key) > threshold
+        return threshold is not None and seen.recent_arrivals > threshold
 
     async def _fold(
         self,
@@ -549,8 +560,7 @@ class MirrorStage:
         loop = asyncio.get_running_loop()
         channel = destination.address
         for attempt in range(1, TRANSIENT_RETRIES + 1):
-            await self._wait_for_slot(sink, destination, deadline)
-            await self.store.mark_doing(effect_key)
+            await self._wait_for_slot(sink, destination, deadline, doing=effect_key)
             try:
                 return await sink.post_mention(
                     destination=destination, card=card, reply_to=reply_to, effect_key=effect_key
@@ -579,22 +589,26 @@ class MirrorStage:
         raise Deferred(f"{effect_key}: not posted yet; it stays queued and is retried")
 
     async def _wait_for_slot(
-        self, sink: ChatSink, destination: Destination, deadline: float
+        self,
+        sink: ChatSink,
+        destination: Destination,
+        deadline: float,
+        *,
+        doing: str | None = None,
     ) -> None:
         """Wait for this process's turn to send to the destination, under the channel's and
-        the platform's pace; Deferred when that turn would come after ``deadline``."""
+        the platform's pace, with the effect ``doing`` marked as attempted from then on;
+        Deferred when that turn would come after ``deadline``."""
         loop = asyncio.get_running_loop()
         channel = destination.address
-        budget = deadline - loop.time()
         wait = await self.store.reserve_send_slot(
-            sink.chat, channel, self.channel_interval_s(destination), max_wait_s=budget
+            sink.chat,
+            channel,
+            self.channel_interval_s(destination),
+            overall_interval_s=self.platform_interval_s(sink.chat),
+            max_wait_s=deadline - loop.time(),
+            doing=doing,
         )
-        overall = self.platform_interval_s(sink.chat)
-        if overall and wait >= 0:
-            wait = max(
-                wait,
-                await self.store.reserve_send_slot(sink.chat, "*", overall, max_wait_s=budget),
-            )
         if wait < 0 or loop.time() + wait > deadline:
             raise Deferred(f"{channel} cannot take a message for {abs(wait):.0f} s")
         if wait > 0:
@@ -610,30 +624,18 @@ class MirrorStage:
         is_root: bool,
     ) -> None:
         """Record the post; if the thread changed while it was being posted, redraw it."""
-        keys = self.store.keys
-        thread_id = shown.id
-        current = await self.store.thread(thread_id)
-        async with self.store.redis.pipeline(transaction=True) as pipe:
-            if is_root and current is not None and current.version != shown.version:
-                queue_refreshes(
-                    pipe,
-                    self.store,
-                    thread_id=thread_id,
-                    version=current.version,
-                    destinations=[destination],
-                )
-            pipe.hset(
-                keys.effect(effect_key),
-                mapping={"state": "done", "at": now_ms(), "result": ref.model_dump_json()},
-            )
-            if is_root:
-                pipe.hsetnx(keys.thread_mirrors(thread_id), destination, ref.model_dump_json())
-            shows = keys.mirror_message(ref.chat, ref.channel, ref.message_id)
-            pipe.hset(shows, mapping={"thread": thread_id, "mention": entry.fields["mention_id"]})
-            pipe.expire(shows, MIRROR_INDEX_TTL_S)
-            pipe.xack(self.stream, self.group, entry.id)
-            pipe.incrby(keys.counter("mirrored"), 1)
-            await pipe.execute()
+        await self.store.record_mirror(
+            effect_key=effect_key,
+            ref=ref,
+            thread_id=shown.id,
+            mention_id=entry.fields["mention_id"],
+            destination=destination,
+            shown_version=shown.version,
+            is_root=is_root,
+            group=self.group,
+            entry_id=entry.id,
+            index_ttl_s=MIRROR_INDEX_TTL_S,
+        )
 
     async def _fail(
         self, entry: Entry, effect_key: str, error: str, problem: Exception | None = None

@@ -23,11 +23,14 @@ from bridge.models import Mention, MirrorRef, Thread, ThreadStatus
 EffectState = Literal["pending", "doing", "done", "failed"]
 DIGEST_KEEP_S = 7 * 86400
 
-# Join a mention to its thread, creating or reopening the thread, in one step. Every key carries
-# the thread's hash tag. Returns {created, joined (0 when the mention was already there),
-# reopened (an answered or dismissed thread got a new mention), root mention id per destination}.
+# Join a mention to its thread, creating or reopening the thread, in one step. Returns {created,
+# joined (0 when the mention was already there), reopened (an answered or dismissed thread got a
+# new mention), root mention id per destination}; or {-1} when the routing effect KEYS[6] is
+# already done (the poller appended the mention twice) and nothing was changed.
 _JOIN_THREAD = """
 local thread, mentions, roots, open_threads = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local by_time, routed = KEYS[5], KEYS[6]
+if redis.call('HGET', routed, 'state') == 'done' then return {-1} end
 local mention_id, mention_json = ARGV[1], ARGV[2]
 local fields = cjson.decode(ARGV[3])
 local destinations = cjson.decode(ARGV[4])
@@ -41,6 +44,7 @@ else
     for k, v in pairs(fields) do table.insert(flat, k); table.insert(flat, v) end
     redis.call('HSET', thread, unpack(flat))
     redis.call('ZADD', open_threads, ARGV[5], fields['id'])
+    redis.call('ZADD', by_time, ARGV[6], fields['id'])
     created = 1
   else
     redis.call('HINCRBY', thread, 'mention_count', 1)
@@ -77,13 +81,46 @@ return 0
 # The next free send slot of a channel, reserved only if it comes within max_wait: a sender
 # that will not wait that long must not hold a slot nobody uses (under a backlog, senders that
 # give up would otherwise push the channel's next slot ever later, and nothing would be sent).
+# KEYS: the channel's pace, the bot's overall pace (used when ARGV[4] > 0), and the effect to
+# mark "doing" with the reservation (when ARGV[5] is 1): a crash from then on may have posted.
 _RESERVE_SLOT = """
 local now, interval, max_wait = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local next_free = tonumber(redis.call('GET', KEYS[1]) or '0')
-local at = math.max(now, next_free)
+local overall = tonumber(ARGV[4])
+local at = math.max(now, tonumber(redis.call('GET', KEYS[1]) or '0'))
+if overall > 0 then at = math.max(at, tonumber(redis.call('GET', KEYS[2]) or '0')) end
 if max_wait >= 0 and at - now > max_wait then return -(at - now) end
 redis.call('SET', KEYS[1], at + interval, 'PX', interval + (at - now) + 60000)
+if overall > 0 then
+  redis.call('SET', KEYS[2], at + overall, 'PX', overall + (at - now) + 60000)
+end
+if ARGV[5] == '1' then
+  redis.call('HINCRBY', KEYS[3], 'attempt', 1)
+  redis.call('HSET', KEYS[3], 'state', 'doing', 'at', now)
+end
 return at - now
+"""
+
+# Record a posted mirror and acknowledge its outbox entry, in one step. A thread's first message
+# whose thread changed while it was posted (ARGV[2] is the version it shows) gets a redraw.
+_RECORD_MIRROR = """
+local thread, effect, mirrors, shown_in = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local outbox, counter = KEYS[5], KEYS[6]
+local is_root, shown_version, destination, ref = ARGV[1] == '1', ARGV[2], ARGV[3], ARGV[4]
+local thread_id, mention_id = ARGV[5], ARGV[6]
+if is_root and redis.call('EXISTS', thread) == 1 then
+  local version = redis.call('HGET', thread, 'version') or '0'
+  if version ~= shown_version then
+    redis.call('XADD', outbox, '*', 'kind', 'refresh', 'thread_id', thread_id,
+      'destination', destination, 'version', version)
+  end
+end
+redis.call('HSET', effect, 'state', 'done', 'at', ARGV[7], 'result', ref)
+if is_root then redis.call('HSETNX', mirrors, destination, ref) end
+redis.call('HSET', shown_in, 'thread', thread_id, 'mention', mention_id)
+redis.call('EXPIRE', shown_in, ARGV[8])
+redis.call('XACK', outbox, ARGV[9], ARGV[10])
+redis.call('INCRBY', counter, 1)
+return 1
 """
 
 _PUSH_BACK = """
@@ -134,6 +171,8 @@ class JoinResult:
     joined: bool
     reopened: bool
     roots: dict[str, str]
+    # The mention was routed before: nothing was changed.
+    routed_before: bool = False
 
 
 @dataclass(frozen=True)
@@ -142,6 +181,17 @@ class Effect:
     attempt: int
     result: str | None
     error: str | None
+
+
+@dataclass(frozen=True)
+class MirrorInputs:
+    effect: Effect | None
+    thread: Thread | None
+    mention: Mention | None
+    # The thread's first message in the destination, once posted.
+    mirror: MirrorRef | None
+    # Mentions queued for the destination in the last minute (a burst coming?).
+    recent_arrivals: int
 
 
 class Store:
@@ -154,6 +204,7 @@ class Store:
         self._reserve_slot = redis.register_script(_RESERVE_SLOT)
         self._push_back = redis.register_script(_PUSH_BACK)
         self._add_once = redis.register_script(_ADD_ONCE)
+        self._record_mirror = redis.register_script(_RECORD_MIRROR)
         self._take_folded = redis.register_script(TAKE_FOLDED)
 
     async def _hgetall(self, key: str) -> dict[str, str]:
@@ -200,7 +251,12 @@ class Store:
     # -- threads ---------------------------------------------------------------------------------
 
     async def join_thread(
-        self, mention: Mention, *, thread: Thread, destinations: list[str]
+        self,
+        mention: Mention,
+        *,
+        thread: Thread,
+        destinations: list[str],
+        routing_effect: str | None = None,
     ) -> JoinResult:
         fields = {
             "id": thread.id,
@@ -220,6 +276,8 @@ class Store:
                 self.keys.thread_mentions(thread.id),
                 self.keys.thread_roots(thread.id),
                 self.keys.open_threads,
+                self.keys.threads_by_time,
+                self.keys.effect(routing_effect or ""),
             ],
             args=[
                 mention.id,
@@ -227,52 +285,41 @@ class Store:
                 json.dumps(fields),
                 json.dumps(destinations),
                 int(thread.created_at.timestamp() * 1000),
+                repr(thread.created_at.timestamp()),
             ],
         )
-        created = bool(int(raw[0]))
-        if created:
-            await self.redis.zadd(
-                self.keys.threads_by_time, {thread.id: thread.created_at.timestamp()}
+        if int(raw[0]) == -1:
+            return JoinResult(
+                created=False, joined=False, reopened=False, roots={}, routed_before=True
             )
         return JoinResult(
-            created=created,
+            created=bool(int(raw[0])),
             joined=bool(int(raw[1])),
             reopened=bool(int(raw[2])),
             roots=dict(zip(destinations, (str(r) for r in raw[3:]), strict=True)),
         )
 
     async def thread(self, thread_id: str) -> Thread | None:
-        data = await self._hgetall(self.keys.thread(thread_id))
-        if not data:
-            return None
-        return Thread(
-            id=data["id"],
-            network=data["network"],
-            account=data["account"],
-            conversation_id=data["conversation_id"],
-            status=ThreadStatus(data["status"]),
-            route=data["route"],
-            priority=data["priority"],
-            tags=tuple(t for t in data.get("tags", "").split(",") if t),
-            sla_round=int(data.get("sla_round") or 0),
-            sla=timedelta(seconds=int(data["sla_s"])) if data.get("sla_s") else None,
-            sla_deadline=datetime.fromisoformat(data["sla_deadline"])
-            if data.get("sla_deadline")
-            else None,
-            created_at=datetime.fromisoformat(data["created_at"]),
-            mention_count=int(data.get("mention_count", 1)),
-            status_by=data.get("status_by") or None,
-            status_at=datetime.fromisoformat(data["status_at"]) if data.get("status_at") else None,
-            status_note=data.get("status_note") or None,
-            version=int(data.get("version", 0)),
-            answered_as=data.get("answered_as") or None,
-            answered_url=data.get("answered_url") or None,
-            first_response_at=datetime.fromisoformat(data["first_response_at"])
-            if data.get("first_response_at")
-            else None,
-            first_response_by=data.get("first_response_by") or None,
-            first_response_as=data.get("first_response_as") or None,
-            folded=int(data.get("folded") or 0),
+        return _thread_from(await self._hgetall(self.keys.thread(thread_id)))
+
+    async def mirror_inputs(
+        self, *, effect_key: str, thread_id: str, mention_id: str, destination: str
+    ) -> MirrorInputs:
+        """What the mirror stage reads before posting a mention, in one round trip."""
+        since = now_ms() - ARRIVAL_WINDOW_MS
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(self.keys.effect(effect_key))
+            pipe.hgetall(self.keys.thread(thread_id))
+            pipe.hget(self.keys.thread_mentions(thread_id), mention_id)
+            pipe.hget(self.keys.thread_mirrors(thread_id), destination)
+            pipe.zcount(self.keys.arrivals(destination), since, "+inf")
+            effect, thread, mention, mirror, arrivals = await pipe.execute()
+        return MirrorInputs(
+            effect=_effect_from(effect),
+            thread=_thread_from(thread),
+            mention=Mention.model_validate_json(mention) if mention else None,
+            mirror=MirrorRef.model_validate_json(mirror) if mirror else None,
+            recent_arrivals=int(arrivals),
         )
 
     async def mirror_destinations(self, thread_id: str) -> list[str]:
@@ -332,14 +379,47 @@ class Store:
     # -- effects ---------------------------------------------------------------------------------
 
     async def effect(self, effect_key: str) -> Effect | None:
-        data = await self._hgetall(self.keys.effect(effect_key))
-        if not data:
-            return None
-        return Effect(
-            state=cast(EffectState, data["state"]),
-            attempt=int(data.get("attempt", 0)),
-            result=data.get("result"),
-            error=data.get("error"),
+        return _effect_from(await self._hgetall(self.keys.effect(effect_key)))
+
+    async def record_mirror(
+        self,
+        *,
+        effect_key: str,
+        ref: MirrorRef,
+        thread_id: str,
+        mention_id: str,
+        destination: str,
+        shown_version: int,
+        is_root: bool,
+        group: str,
+        entry_id: str,
+        index_ttl_s: int,
+    ) -> None:
+        """The mention is posted as ``ref``: its effect is done, the message leads back to the
+        thread, the outbox entry is acknowledged; and a first message that shows an older
+        version of the thread than the current one is queued for a redraw."""
+        keys = self.keys
+        await self._record_mirror(
+            keys=[
+                keys.thread(thread_id),
+                keys.effect(effect_key),
+                keys.thread_mirrors(thread_id),
+                keys.mirror_message(ref.chat, ref.channel, ref.message_id),
+                keys.outbox_stream,
+                keys.counter("mirrored"),
+            ],
+            args=[
+                1 if is_root else 0,
+                shown_version,
+                destination,
+                ref.model_dump_json(),
+                thread_id,
+                mention_id,
+                now_ms(),
+                index_ttl_s,
+                group,
+                entry_id,
+            ],
         )
 
     async def mark_doing(self, effect_key: str) -> int:
@@ -353,14 +433,32 @@ class Store:
     # -- pacing ----------------------------------------------------------------------------------
 
     async def reserve_send_slot(
-        self, chat: str, channel: str, interval_s: float, *, max_wait_s: float | None = None
+        self,
+        chat: str,
+        channel: str,
+        interval_s: float,
+        *,
+        overall_interval_s: float = 0.0,
+        max_wait_s: float | None = None,
+        doing: str | None = None,
     ) -> float:
-        """Seconds to wait before this process may send to the channel (slot now reserved).
-        Past ``max_wait_s`` nothing is reserved and the wait comes back negative."""
+        """Seconds to wait before this process may send to the channel, under its pace and the
+        bot's overall pace (slots now reserved), marking the effect ``doing`` as it goes. Past
+        ``max_wait_s`` nothing is reserved or marked and the wait comes back negative."""
         max_wait_ms = -1 if max_wait_s is None else int(max(max_wait_s, 0) * 1000)
         wait_ms = await self._reserve_slot(
-            keys=[self.keys.send_pace(chat, channel)],
-            args=[now_ms(), int(interval_s * 1000), max_wait_ms],
+            keys=[
+                self.keys.send_pace(chat, channel),
+                self.keys.send_pace(chat, "*"),
+                self.keys.effect(doing or ""),
+            ],
+            args=[
+                now_ms(),
+                int(interval_s * 1000),
+                max_wait_ms,
+                int(overall_interval_s * 1000),
+                1 if doing else 0,
+            ],
         )
         return int(wait_ms) / 1000
 
@@ -392,11 +490,6 @@ class Store:
 
     # -- bursts ----------------------------------------------------------------------------------
 
-    async def recent_arrivals(self, destination: str) -> int:
-        """Mentions queued for the destination in the last minute."""
-        since = now_ms() - ARRIVAL_WINDOW_MS
-        return int(await self.redis.zcount(self.keys.arrivals(destination), since, "+inf"))
-
     async def take_folded(
         self, destination: str, window: str, *, limit: int
     ) -> list[FoldedMention]:
@@ -415,6 +508,51 @@ class Store:
         """A failed platform call, for the metrics: rate limited or an error, by platform."""
         kind = "ratelimited" if isinstance(exc, RateLimited) else "errors"
         await self.count(f"{kind}:{exc.platform}")
+
+
+def _thread_from(data: dict[str, str]) -> Thread | None:
+    if not data:
+        return None
+    return Thread(
+        id=data["id"],
+        network=data["network"],
+        account=data["account"],
+        conversation_id=data["conversation_id"],
+        status=ThreadStatus(data["status"]),
+        route=data["route"],
+        priority=data["priority"],
+        tags=tuple(t for t in data.get("tags", "").split(",") if t),
+        sla_round=int(data.get("sla_round") or 0),
+        sla=timedelta(seconds=int(data["sla_s"])) if data.get("sla_s") else None,
+        sla_deadline=datetime.fromisoformat(data["sla_deadline"])
+        if data.get("sla_deadline")
+        else None,
+        created_at=datetime.fromisoformat(data["created_at"]),
+        mention_count=int(data.get("mention_count", 1)),
+        status_by=data.get("status_by") or None,
+        status_at=datetime.fromisoformat(data["status_at"]) if data.get("status_at") else None,
+        status_note=data.get("status_note") or None,
+        version=int(data.get("version", 0)),
+        answered_as=data.get("answered_as") or None,
+        answered_url=data.get("answered_url") or None,
+        first_response_at=datetime.fromisoformat(data["first_response_at"])
+        if data.get("first_response_at")
+        else None,
+        first_response_by=data.get("first_response_by") or None,
+        first_response_as=data.get("first_response_as") or None,
+        folded=int(data.get("folded") or 0),
+    )
+
+
+def _effect_from(data: dict[str, str]) -> Effect | None:
+    if not data:
+        return None
+    return Effect(
+        state=cast(EffectState, data["state"]),
+        attempt=int(data.get("attempt", 0)),
+        result=data.get("result"),
+        error=data.get("error"),
+    )
 
 
 def utcnow() -> datetime:

@@ -54,6 +54,7 @@ log = logging.getLogger(__name__)
 Listener = Callable[..., Awaitable[None]]
 
 MIRROR_EVENT_TYPE = "reachable_mirror"
+SLACK_TIMEOUT_S = 15
 BUTTON_ACTIONS = re.compile(
     r"^(reply_institution|reply_personal|reply_again|claim|release|dismiss)$"
 )
@@ -198,7 +199,10 @@ class SlackChat:
         self._threads = threads
         base_url = settings.slack_api_url.rstrip("/") + "/"
         self.client = AsyncWebClient(
-            token=settings.slack_bot_token.get_secret_value(), base_url=base_url, timeout=15
+            token=settings.slack_bot_token.get_secret_value(),
+            base_url=base_url,
+            timeout=SLACK_TIMEOUT_S,
+            session=_kept_alive_session(),
         )
         # Socket Mode envelopes come over the bridge's own authenticated websocket: bolt checks
         # signatures only on HTTP requests, which this mode does not accept.
@@ -728,3 +732,14 @@ class SlackChat:
         session = getattr(self.client, "session", None)
         if session is not None and not session.closed:
             await session.close()
+
+
+def _kept_alive_session() -> aiohttp.ClientSession | None:
+    """One HTTP session, so one pool of kept-alive connections, for every Slack call: without
+    it slack_sdk opens a session, and a new TCP (and TLS) connection, per call. It can only be
+    made inside the event loop; elsewhere slack_sdk's own per-call sessions remain."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+    return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=SLACK_TIMEOUT_S))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -226,15 +227,18 @@ async def test_a_long_wait_is_not_poison_the_entry_is_handled_when_the_way_opens
 async def test_send_pacing_is_per_channel_and_a_retry_after_holds_back_only_its_channel(
     store: Store,
 ) -> None:
+    started = time.monotonic()
     waits = [await store.reserve_send_slot("telegram", "-1001", 3.0) for _ in range(3)]
-    assert [round(w) for w in waits] == [0, 3, 6]
+    late = time.monotonic() - started  # a loaded machine takes a while between the calls
+    assert waits[0] == 0 and 3 - late <= waits[1] <= 3 and 6 - late <= waits[2] <= 6
     assert await store.reserve_send_slot("telegram", "-1002", 3.0) == 0
     await store.push_back_channel("telegram", "-1003", 20)
     assert 19 <= await store.reserve_send_slot("telegram", "-1003", 3.0) <= 20
     assert await store.reserve_send_slot("telegram", "-1004", 3.0) == 0
     # The whole bot's slot ("*") spaces every message of the platform.
+    started = time.monotonic()
     overall = [await store.reserve_send_slot("telegram", "*", 1 / 30) for _ in range(31)]
-    assert 0.95 <= overall[-1] <= 1.0
+    assert overall[-1] + (time.monotonic() - started) >= 0.95 and overall[-1] <= 1.0
 
 
 async def test_a_sender_that_will_not_wait_takes_no_slot(store: Store) -> None:
