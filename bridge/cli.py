@@ -10,18 +10,19 @@ from pathlib import Path
 import click
 
 from bridge import i18n
-from bridge.cli_doctor import doctor_command
-from bridge.cli_rules import (
+from bridge.cli_common import (
     CONFIG_OPTION,
     LOCALE_OPTION,
+    Group,
     load_or_exit,
-    report_command,
-    rules_group,
+    option,
     speak_as_configured,
 )
+from bridge.cli_doctor import doctor_command
+from bridge.cli_rules import report_command, rules_group
 from bridge.config import load_config
 from bridge.errors import ConfigError, ReachableError
-from bridge.i18n import _
+from bridge.i18n import N_, _
 from bridge.logsafety import redact_secrets_in_logs
 from bridge.settings import Settings
 
@@ -37,23 +38,28 @@ def setup_logging(level: str) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# Every command and group below is a Command or Group of cli_common: their help is in the
+# CLI's language. Give it as help=N_("..."), and options with cli_common.option.
+@click.group(
+    cls=Group,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    help=N_("Reachable: answer public mentions of your institution from Slack and Telegram."),
+)
 def cli() -> None:
-    """Reachable: answer public mentions of your institution from Slack and Telegram."""
+    pass
 
 
-@cli.command()
+@cli.command(help=N_("Run the bridge."))
 @CONFIG_OPTION
 @LOCALE_OPTION
-@click.option(
+@option(
     "--role",
     "roles",
     multiple=True,
     type=click.Choice(["poller", "worker", "web"]),
-    help="Run only this role (repeatable). Default: all roles in one process.",
+    help=N_("Run only this role (repeatable). Default: all roles in one process."),
 )
 def run(config_path: Path | None, roles: tuple[str, ...]) -> None:
-    """Run the bridge."""
     from bridge.runtime import ROLES, Runtime, stop_on_signals
 
     settings = Settings()
@@ -81,19 +87,20 @@ def run(config_path: Path | None, roles: tuple[str, ...]) -> None:
         sys.exit(2)
 
 
-@cli.command()
-@click.option("--since", default="7d", show_default=True, help="How far back: 90m, 24h, 7d...")
-@click.option(
+@cli.command(
+    help=N_("Print every attempt to reply or act from chat, allowed or refused, oldest first.")
+)
+@option("--since", default="7d", show_default=True, help=N_("How far back: 90m, 24h, 7d..."))
+@option(
     "--config",
     "config_path",
     type=click.Path(path_type=Path),
-    help="A config file whose language and time zone to use (default: none, and UTC).",
+    help=N_("A config file whose language and time zone to use (default: none, and UTC)."),
 )
 @LOCALE_OPTION
 def audit(since: str, config_path: Path | None) -> None:
-    """Print every attempt to reply or act from chat, allowed or refused, oldest first."""
     from bridge import audit as audit_log
-    from bridge.cli_rules import read_redis
+    from bridge.cli_common import read_redis
     from bridge.durations import parse_duration
 
     try:
@@ -111,12 +118,15 @@ def audit(since: str, config_path: Path | None) -> None:
         click.echo(audit_log.format_entry(entry))
 
 
-@cli.command()
+@cli.command(
+    help=N_(
+        "Exit 0 if this machine's Reachable process answers /healthz (for container health)."
+        "\n\nA web process answers on REACHABLE_WEB_PORT, the other roles on "
+        "REACHABLE_HEALTH_PORT."
+    )
+)
 @LOCALE_OPTION
 def healthcheck() -> None:
-    """Exit 0 if this machine's Reachable process answers /healthz (for container health).
-
-    A web process answers on REACHABLE_WEB_PORT, the other roles on REACHABLE_HEALTH_PORT."""
     import httpx
 
     settings = Settings()
@@ -144,9 +154,10 @@ def healthcheck() -> None:
     sys.exit(1)
 
 
-@cli.command()
+@cli.command(
+    help=N_("Print a new key for REACHABLE_TOKEN_KEY (encrypts linked personal accounts' tokens).")
+)
 def keygen() -> None:
-    """Print a new key for REACHABLE_TOKEN_KEY (encrypts linked personal accounts' tokens)."""
     from bridge.vault import Sealer
 
     click.echo(Sealer.new_key())
@@ -157,34 +168,39 @@ cli.add_command(report_command)
 cli.add_command(doctor_command)
 
 
-@cli.group("config")
+@cli.group("config", help=N_("Check configuration files."))
 def config_group() -> None:
-    """Check configuration files."""
+    pass
 
 
-@config_group.command("check")
+@config_group.command(
+    "check",
+    help=N_("Check FILE and print a summary, or every problem with its place in the file."),
+)
 @click.argument("file", type=click.Path(path_type=Path))
 @LOCALE_OPTION
 def config_check(file: Path) -> None:
-    """Check FILE and print a summary, or every problem with its place in the file."""
     config = load_or_exit(file)
     click.echo(_("{file}: OK", file=file))
     click.echo(config.summary())
 
 
-@cli.command()
+@cli.command(
+    help=N_("Serve the X, Slack and Telegram emulators on 127.0.0.1 with the demo credentials.")
+)
 @LOCALE_OPTION
-@click.option("--x-port", default=8701, show_default=True)
-@click.option("--slack-port", default=8702, show_default=True)
-@click.option("--telegram-port", default=8703, show_default=True)
-@click.option(
+@option("--x-port", default=8701, show_default=True, help=N_("Port of the X emulator."))
+@option("--slack-port", default=8702, show_default=True, help=N_("Port of the Slack emulator."))
+@option(
+    "--telegram-port", default=8703, show_default=True, help=N_("Port of the Telegram emulator.")
+)
+@option(
     "--bridge-url",
     default="http://127.0.0.1:8700/slack/events",
     show_default=True,
-    help="Where the Slack emulator sends signed events and clicks.",
+    help=N_("Where the Slack emulator sends signed events and clicks."),
 )
 def emulate(x_port: int, slack_port: int, telegram_port: int, bridge_url: str) -> None:
-    """Serve the X, Slack and Telegram emulators on 127.0.0.1 with the demo credentials."""
     from bridge import demo
 
     setup_logging("INFO")
@@ -192,19 +208,23 @@ def emulate(x_port: int, slack_port: int, telegram_port: int, bridge_url: str) -
     asyncio.run(demo.serve_emulators_forever(ports=ports, bridge_url=bridge_url))
 
 
-@cli.group("demo", invoke_without_command=True)
-@click.option("--no-seed", is_flag=True, help="Do not post the sample mentions.")
-@click.option(
+@cli.group(
+    "demo",
+    invoke_without_command=True,
+    help=N_("Run the whole bridge against local emulators and show what staff would see."),
+)
+@option("--no-seed", is_flag=True, help=N_("Do not post the sample mentions."))
+@option(
     "--config",
     "config_path",
     type=click.Path(path_type=Path),
     default=Path("config/demo.yaml"),
     show_default=True,
+    help=N_("The demo's config file."),
 )
 @LOCALE_OPTION
 @click.pass_context
 def demo_group(ctx: click.Context, no_seed: bool, config_path: Path) -> None:
-    """Run the whole bridge against local emulators and show what staff would see."""
     if ctx.invoked_subcommand is not None:
         return
     from bridge import demo
@@ -223,16 +243,18 @@ def demo_group(ctx: click.Context, no_seed: bool, config_path: Path) -> None:
         sys.exit(2)
 
 
-@demo_group.command("post")
+@demo_group.command("post", help=N_("Post TEXT on the X emulator as a member of the public."))
 @click.argument("text")
-@click.option("--author", default="warga_budi", show_default=True, help="Who posts it on X.")
-@click.option("--reply-to", default=None, help="Id of the post this one answers.")
-@click.option(
-    "--x-url", default="http://127.0.0.1:8701", show_default=True, help="The running X emulator."
+@option("--author", default="warga_budi", show_default=True, help=N_("Who posts it on X."))
+@option("--reply-to", default=None, help=N_("Id of the post this one answers."))
+@option(
+    "--x-url",
+    default="http://127.0.0.1:8701",
+    show_default=True,
+    help=N_("The running X emulator."),
 )
 @LOCALE_OPTION
 def demo_post(text: str, author: str, reply_to: str | None, x_url: str) -> None:
-    """Post TEXT on the X emulator as a member of the public."""
     from bridge import demo
 
     try:

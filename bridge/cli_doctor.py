@@ -8,24 +8,27 @@ from pathlib import Path
 
 import click
 
-from bridge.cli_rules import CONFIG_OPTION, LOCALE_OPTION, load_or_exit
+from bridge.cli_common import CONFIG_OPTION, LOCALE_OPTION, Command, load_or_exit
 from bridge.doctor import blocks_go_live, examine, render_table
-from bridge.i18n import _
+from bridge.i18n import N_, _
 from bridge.keys import Keys
 from bridge.settings import Settings
 from bridge.store import Store, connect
 
 
-@click.command("doctor")
+@click.command(
+    "doctor",
+    cls=Command,
+    help=N_(
+        "Check a deployment before go-live: Redis, the key, clocks, and every platform's "
+        "credentials, scopes, channels and bot memberships. Exits 1 when anything blocks "
+        "go-live.\n\nIt makes a few read calls on each platform (on X, one user lookup and one "
+        "page of at most 5 mentions per account) and posts nothing."
+    ),
+)
 @CONFIG_OPTION
 @LOCALE_OPTION
 def doctor_command(config_path: Path | None) -> None:
-    """Check a deployment before go-live: Redis, the key, clocks, and every platform's
-    credentials, scopes, channels and bot memberships. Exits 1 when anything blocks go-live.
-
-    It makes a few read calls on each platform (on X, one user lookup and one page of at
-    most 5 mentions per account) and posts nothing.
-    """
     from bridge.runtime import load_registry
 
     settings = Settings()

@@ -221,3 +221,43 @@ def test_doctor_in_bahasa_indonesia_names_each_problem_with_its_fix() -> None:
     assert "REACHABLE_SLACK_BOT_TOKEN belum diatur" in result.stdout
     assert "terhadap telegram" in result.stdout and "peringatan" in result.stdout
     assert lines[-1] == "8 pemeriksaan: 5 masalah menghalangi pengoperasian; 3 peringatan."
+
+
+def test_help_speaks_the_terminals_language() -> None:
+    indonesian = terminal(LANG="id_ID.UTF-8")
+    doctor = reachable("doctor", "--help", env=indonesian)
+    assert doctor.returncode == 0, doctor.stderr
+    page = " ".join(doctor.stdout.split())
+    assert "Memeriksa instalasi sebelum mulai beroperasi: Redis, kunci, jam" in page
+    assert "tidak mengirim apa pun." in page
+    assert "--config PATH Berkas konfigurasi YAML (bawaan: REACHABLE_CONFIG" in page
+    assert "--locale TEXT Bahasa keluaran: en, id (bawaan: REACHABLE_LOCALE" in page
+    assert "-h, --help Menampilkan pesan ini, lalu keluar." in page
+    assert "Check a deployment" not in page and "YAML config file" not in page
+
+    test = reachable("rules", "test", "--help", env=indonesian)
+    assert test.returncode == 0, test.stderr
+    page = " ".join(test.stdout.split())
+    assert "Menampilkan ke mana mention dengan TEXT akan diarahkan, beserta alasannya" in page
+    assert "--author TEXT Nama pengguna penulis. [default: someone]" in page
+    assert "--followers INTEGER RANGE Jumlah pengikut penulis. [default: 0; x>=0]" in page
+    assert '--at TEXT Waktu unggahan: "2026-12-01 20:00" (bawaan: saat ini).' in page
+    assert "--tz TEXT Zona waktu untuk --at dan untuk keluaran" in page
+    assert "Author's handle." not in page
+
+    english = terminal(LANG="C.UTF-8")
+    doctor = reachable("doctor", "--help", env=english)
+    assert doctor.returncode == 0, doctor.stderr
+    page = " ".join(doctor.stdout.split())
+    assert "Check a deployment before go-live: Redis, the key, clocks" in page
+    assert "--config PATH YAML config file (default: REACHABLE_CONFIG" in page
+    assert "-h, --help Show this message and exit." in page
+    assert "Memeriksa" not in page
+
+    test = reachable("rules", "test", "--help", env=english)
+    assert test.returncode == 0, test.stderr
+    page = " ".join(test.stdout.split())
+    assert "Show where a mention with TEXT would go, and why" in page
+    assert "--author TEXT Author's handle. [default: someone]" in page
+    assert "--followers INTEGER RANGE How many followers the author has. [default: 0" in page
+    assert "Nama pengguna" not in page
