@@ -44,6 +44,9 @@ ROOT_WAIT_S = 10.0
 DROPPED_KEPT = 100_000
 MIRROR_INDEX_TTL_S = 90 * 86400
 TRANSIENT_RETRIES = 3
+# How long a posted message's record is retried through a Redis outage (Sentinel fails over in
+# well under this).
+RECORD_PATIENCE_S = 120.0
 
 
 class RouterStage:
@@ -428,12 +431,13 @@ class MirrorStage:
             log.error("could not post a digest in %s: %s", destination.describe(), exc)
 
     async def _record_once_posted(self, record: Callable[[], Awaitable[None]]) -> None:
-        """The message is out: keep trying to record it through a Redis blip (a restart, a
-        failover) rather than leave the entry to be posted again. Telegram has no way to find
-        a message again, so there it would be a duplicate. Half the time budget at most: past
-        it another worker may take the entry over."""
+        """The message is out: keep trying to record it through a Redis outage (a restart, a
+        failover) rather than leave the entry to be posted again; Telegram has no way to find
+        a message again, so there it would be a duplicate. Giving up early never helps: while
+        Redis is down no other worker can take the entry over either, and once it is back
+        this worker records within a fraction of a second, before the others look again."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.time_budget_s / 2
+        deadline = loop.time() + RECORD_PATIENCE_S
         while True:
             try:
                 await record()

@@ -28,6 +28,9 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 log = logging.getLogger(__name__)
 
+# Redis stamps a delivery a little before this worker notes receiving it.
+LANE_CLOCK_SLACK_MS = 200
+
 
 class Deferred(Exception):
     """The entry cannot be handled yet (it waits for another one); leave it pending."""
@@ -40,6 +43,8 @@ class Entry:
     fields: dict[str, str]
     # Taken over from another delivery (it may have deferrals on record).
     claimed: bool = False
+    # When this worker got it (event loop time): how long it has waited in its lane since.
+    received_at: float = 0.0
 
 
 Handler = Callable[[Entry], Awaitable[None]]
@@ -121,9 +126,12 @@ class StageRunner:
         reply: Any = await self.redis.xreadgroup(
             self.group, self.consumer, {self.stream: ">"}, count=self.batch, block=self.block_ms
         )
+        now = asyncio.get_running_loop().time()
         entries = []
         for stream, items in reply or []:
-            entries += [Entry(stream, entry_id, fields) for entry_id, fields in items]
+            entries += [
+                Entry(stream, entry_id, fields, received_at=now) for entry_id, fields in items
+            ]
         return entries
 
     async def _claim_stale(self) -> list[Entry]:
@@ -135,8 +143,9 @@ class StageRunner:
             start_id="0-0",
             count=self.batch,
         )
+        now = asyncio.get_running_loop().time()
         claimed = [
-            Entry(self.stream, entry_id, fields, claimed=True)
+            Entry(self.stream, entry_id, fields, claimed=True, received_at=now)
             for entry_id, fields in reply[1]
             if fields is not None
         ]
@@ -189,9 +198,30 @@ class StageRunner:
                     pipe.hincrby(self.deferrals_key, entry.id, 1)
                 await pipe.execute()
 
+    async def _still_ours(self, entry: Entry) -> bool:
+        """Entries wait their turn in a lane. One that waited long enough for another worker
+        to take it over (its idle time reached ``claim_idle_ms``) must not be handled by both:
+        XCLAIM it again with a minimum idle time only our own delivery can have, which both
+        proves no one took it and restarts its idle time for the handling ahead."""
+        waited_ms = int((asyncio.get_running_loop().time() - entry.received_at) * 1000)
+        if waited_ms < self.claim_idle_ms // 10:
+            return True
+        kept = await self.redis.xclaim(
+            self.stream,
+            self.group,
+            self.consumer,
+            min_idle_time=max(waited_ms - LANE_CLOCK_SLACK_MS, 0),
+            message_ids=[entry.id],
+            justid=True,
+        )
+        return bool(kept)
+
     async def _handle_lane(self, entries: list[Entry]) -> None:
         for index, entry in enumerate(entries):
             try:
+                if not await self._still_ours(entry):
+                    log.info("%s: entry %s was taken over while it waited", self.group, entry.id)
+                    continue
                 await self.handler(entry)
             except Deferred as exc:
                 log.info("%s: entry %s deferred: %s", self.group, entry.id, exc)

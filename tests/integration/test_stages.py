@@ -248,3 +248,39 @@ async def test_a_sender_that_will_not_wait_takes_no_slot(store: Store) -> None:
     for _ in range(5):
         assert await store.reserve_send_slot("telegram", "-1005", 3.0, max_wait_s=1) < 0
     assert round(await store.reserve_send_slot("telegram", "-1005", 3.0, max_wait_s=10)) == 3
+
+
+async def test_an_entry_taken_over_while_it_waited_in_its_lane_is_handled_once(
+    store: Store,
+) -> None:
+    """A worker holding a long lane must not also handle an entry another worker took over
+    while it waited there; and the one it is handling is not taken from it mid-way."""
+    stream = "test:lane"
+    for n in ("1", "2", "3", "4"):
+        await store.redis.xadd(stream, {"n": n})
+    handled: list[tuple[str, str]] = []
+
+    def runner(consumer: str) -> StageRunner:
+        async def handle(entry: Entry) -> None:
+            handled.append((consumer, entry.fields["n"]))
+            await asyncio.sleep(0.45)  # within its budget, half the claim-idle time
+            await store.redis.xack(stream, "g", entry.id)
+
+        return StageRunner(
+            store.redis,
+            stream=stream,
+            group="g",
+            consumer=consumer,
+            handler=handle,
+            claim_idle_ms=1000,
+        )
+
+    slow, other = runner("slow"), runner("other")
+    await slow.ensure_group()
+    lane = asyncio.create_task(slow._handle_all(await slow._read_new()))
+    await asyncio.sleep(1.2)  # slow is on entry 3; entry 4 has waited past the claim-idle time
+    await other._handle_all(await other._claim_stale())
+    await lane
+    assert sorted(n for _, n in handled) == ["1", "2", "3", "4"], handled  # each once
+    assert ("other", "4") in handled and ("slow", "1") in handled
+    assert (await store.redis.xpending(stream, "g"))["pending"] == 0
