@@ -22,7 +22,7 @@ from bridge.cli_doctor import doctor_command
 from bridge.cli_rules import report_command, rules_group
 from bridge.config import load_config
 from bridge.errors import ConfigError, ReachableError
-from bridge.i18n import N_, _
+from bridge.i18n import N_, _, ngettext
 from bridge.logsafety import redact_secrets_in_logs
 from bridge.settings import Settings
 
@@ -267,6 +267,45 @@ def demo_post(text: str, author: str, reply_to: str | None, x_url: str) -> None:
             "Posted {id} as @{author}; it appears in Slack within a few seconds.",
             id=post["id"],
             author=author,
+        )
+    )
+
+
+@demo_group.command(
+    "burst",
+    help=N_(
+        "Post COUNT mentions on the X emulator at once, as a viral post brings them: the chats "
+        "show a few and fold the rest into digests."
+    ),
+)
+@option(
+    "--count",
+    default=60,
+    show_default=True,
+    type=click.IntRange(1, 800),
+    help=N_("How many mentions (X's mentions timeline reaches back 800)."),
+)
+@option(
+    "--x-url",
+    default="http://127.0.0.1:8701",
+    show_default=True,
+    help=N_("The running X emulator."),
+)
+@LOCALE_OPTION
+def demo_burst(count: int, x_url: str) -> None:
+    from bridge import demo
+
+    try:
+        demo.post_burst(x_url, count=count)
+    except ReachableError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    click.echo(
+        ngettext(
+            "Posted {count} mention. The chats show it within a few seconds.",
+            "Posted {count} mentions. The chats show the first ones within a few seconds and "
+            "fold the rest into a digest within half a minute; /unanswered lists them all.",
+            count,
         )
     )
 

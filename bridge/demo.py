@@ -105,6 +105,14 @@ SAMPLE_POSTS: list[dict[str, Any]] = [
 
 # What the demo suggests posting next, from a second terminal.
 NEXT_POST = "@humas_demo jalan rusak di depan pasar"
+# A viral moment: what the public posts when a video of a flooded street goes round.
+BURST_TEXTS = (
+    "@humas_demo banjir lagi di {place}, air sudah setinggi lutut",
+    "@humas_demo kapan saluran air di {place} dibersihkan? sudah banjir tiga kali",
+    "@humas_demo mohon kirim bantuan ke {place}, banyak warga terjebak",
+    "@humas_demo video banjir di {place} ini viral, apa tanggapan pemerintah?",
+)
+BURST_PLACES = ("Kampung Melayu", "Cawang", "Bidara Cina", "Rawajati", "Pejaten Timur")
 
 
 @dataclass
@@ -369,6 +377,8 @@ async def run_demo(config: Config, *, config_path: Path, seed: bool) -> None:
             say(_("The demo keeps running. Post another mention from a second terminal:"))
             x_option = "" if ports["x"] == PORTS["x"] else f" --x-url {emulators.x.url}"
             say(f'  {_command()} demo post "{NEXT_POST}" --author warga_budi{x_option}')
+            say(_("Or a viral moment, more mentions at once than a channel shows one by one:"))
+            say(f"  {_command()} demo burst{x_option}")
             say(_("New messages appear below. Ctrl+C stops the demo."))
             await _follow(http, views, stop, bridge)
     finally:
@@ -494,6 +504,14 @@ def post_to_x_emulator(
     if response.status_code != 200:
         raise ReachableError(f"the X emulator refused the post: {response.text}")
     return dict(response.json())
+
+
+def post_burst(x_url: str, *, count: int) -> None:
+    """``count`` mentions from as many people, at once: more than a channel shows one by one
+    in a minute, so the chats fold them into digests."""
+    for n in range(count):
+        text = BURST_TEXTS[n % len(BURST_TEXTS)].format(place=BURST_PLACES[n % len(BURST_PLACES)])
+        post_to_x_emulator(x_url, author=f"warga_{n + 1:03d}", text=text, in_reply_to=None)
 
 
 def _command() -> str:

@@ -78,7 +78,7 @@ class ChatView:
                         f"[{_slack_element(e.get('text', {}))}]" for e in block.get("elements", [])
                     )
                 )
-        return _boxed(lines or [_slack_mrkdwn(str(message.get("text", "")))], indent)
+        return _boxed(lines or _slack_mrkdwn(str(message.get("text", ""))).splitlines(), indent)
 
     def _answer_label(self) -> str:
         """What a message below another is: in Slack a thread reply, in Telegram a reply."""

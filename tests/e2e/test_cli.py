@@ -100,11 +100,16 @@ def test_demo_shows_the_mirrored_mentions_and_stops_cleanly(tmp_path: Path) -> N
             stderr=subprocess.STDOUT,
         )
         try:
-            deadline = time.monotonic() + 60
-            while "Ctrl+C stops the demo" not in log.read_text():
-                assert demo.poll() is None, log.read_text()
-                assert time.monotonic() < deadline, log.read_text()
-                time.sleep(0.2)
+            wait_for_output(log, demo, "Ctrl+C stops the demo")
+            # The viral moment the demo suggests, from a second terminal.
+            hint = next(line for line in log.read_text().splitlines() if "demo burst" in line)
+            x_url = hint.partition("--x-url")[2].split()
+            burst = reachable(
+                "demo", "burst", "--count", "40", *(["--x-url", *x_url][: 2 * bool(x_url)])
+            )
+            assert burst.returncode == 0, burst.stderr
+            assert "Posted 40 mentions." in burst.stdout
+            wait_for_output(log, demo, "📥 Burst:", timeout=60)
         finally:
             demo.send_signal(signal.SIGINT)
             demo.wait(timeout=20)
@@ -122,7 +127,18 @@ def test_demo_shows_the_mirrored_mentions_and_stops_cleanly(tmp_path: Path) -> N
     assert "│   ↳ reply:" in shown
     assert 'What staff now see in the Telegram group "Humas Reachable (demo)"' in shown
     assert "│   ↳ reply:" in shown
+    assert "more mentions since" in shown and "/reachable show <ref>" in shown
     assert shown.rstrip().endswith("Demo stopped.")
+
+
+def wait_for_output(
+    log: Path, process: subprocess.Popen[bytes], text: str, timeout: float = 60
+) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in log.read_text():
+        assert process.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, log.read_text()
+        time.sleep(0.2)
 
 
 def test_emulate_serves_every_emulator_until_interrupted() -> None:

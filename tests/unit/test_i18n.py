@@ -76,7 +76,7 @@ NOT_FOR_PEOPLE = {
     "the payload is not a JSON object",
 }
 # The demo's posts by members of the public: their words, in their language.
-NOT_FOR_PEOPLE |= {post["text"] for post in demo.SAMPLE_POSTS} | {demo.NEXT_POST}
+NOT_FOR_PEOPLE |= {post["text"] for post in demo.SAMPLE_POSTS} | {demo.NEXT_POST, *demo.BURST_TEXTS}
 SENTENCE = re.compile(r"[A-Za-z]{2,}[,:]? [A-Za-z']{2,}[,:]? [A-Za-z']{2,}")
 
 
