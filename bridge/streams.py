@@ -3,7 +3,8 @@
 A handler receives one entry and acknowledges it itself, in the same MULTI that records its
 effect as done, so an entry is only ever acknowledged once its effect is safely recorded.
 Anything a handler raises leaves the entry pending: after ``claim_idle_ms`` any worker of the
-group takes it over (XAUTOCLAIM) and tries again; after ``max_deliveries`` it is parked in a
+group takes it over (XAUTOCLAIM) and tries again (an entry that was only :class:`Deferred` is
+tried again sooner, by the worker holding it); after ``max_deliveries`` it is parked in a
 dead-letter stream for people to look at, never dropped silently. Deliveries that ended in
 :class:`Deferred` (a paced channel, a rate limit, a platform that is down) do not count: a
 backlog waits however long the outage lasts; only failures and crashes make an entry poison.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import socket
@@ -30,6 +32,7 @@ log = logging.getLogger(__name__)
 
 # Redis stamps a delivery a little before this worker notes receiving it.
 LANE_CLOCK_SLACK_MS = 200
+RETRY_AFTER_MAX_S = 10.0
 
 
 class Deferred(Exception):
@@ -41,7 +44,8 @@ class Entry:
     stream: str
     id: str
     fields: dict[str, str]
-    # Taken over from another delivery (it may have deferrals on record).
+    # Taken over from another delivery, or tried again after a deferral: it may have
+    # deferrals on record.
     claimed: bool = False
     # When this worker got it (event loop time): how long it has waited in its lane since.
     received_at: float = 0.0
@@ -82,6 +86,10 @@ class StageRunner:
         self.batch = batch
         self.block_ms = block_ms
         self.max_deliveries = max_deliveries
+        # A deferred lane is tried again this soon by this worker, rather than after a whole
+        # claim-idle time by whichever worker claims it (two minutes by default).
+        self.retry_after_s = min(claim_idle_ms / 4000, RETRY_AFTER_MAX_S)
+        self._deferred: list[tuple[float, list[Entry]]] = []
 
     @property
     def dead_letter_stream(self) -> str:
@@ -105,6 +113,8 @@ class StageRunner:
         next_claim = 0.0
         while not stop.is_set():
             try:
+                if due := self._due_again(loop.time()):
+                    await asyncio.gather(*(self._handle_lane(lane) for lane in due))
                 entries: list[Entry] = []
                 if loop.time() >= next_claim:
                     entries += await self._claim_stale()
@@ -121,6 +131,12 @@ class StageRunner:
                     await self.ensure_group()
                     continue
                 raise
+
+    def _due_again(self, now: float) -> list[list[Entry]]:
+        """The deferred lanes whose retry time has come."""
+        due = [lane for at, lane in self._deferred if at <= now]
+        self._deferred = [(at, lane) for at, lane in self._deferred if at > now]
+        return due
 
     async def _read_new(self) -> list[Entry]:
         reply: Any = await self.redis.xreadgroup(
@@ -198,14 +214,15 @@ class StageRunner:
                     pipe.hincrby(self.deferrals_key, entry.id, 1)
                 await pipe.execute()
 
-    async def _still_ours(self, entry: Entry) -> bool:
+    async def _still_ours(self, entry: Entry) -> Entry | None:
         """Entries wait their turn in a lane. One that waited long enough for another worker
         to take it over (its idle time reached ``claim_idle_ms``) must not be handled by both:
         XCLAIM it again with a minimum idle time only our own delivery can have, which both
         proves no one took it and restarts its idle time for the handling ahead."""
-        waited_ms = int((asyncio.get_running_loop().time() - entry.received_at) * 1000)
+        now = asyncio.get_running_loop().time()
+        waited_ms = int((now - entry.received_at) * 1000)
         if waited_ms < self.claim_idle_ms // 10:
-            return True
+            return entry
         kept = await self.redis.xclaim(
             self.stream,
             self.group,
@@ -214,21 +231,25 @@ class StageRunner:
             message_ids=[entry.id],
             justid=True,
         )
-        return bool(kept)
+        return dataclasses.replace(entry, received_at=now) if kept else None
 
     async def _handle_lane(self, entries: list[Entry]) -> None:
         for index, entry in enumerate(entries):
             try:
-                if not await self._still_ours(entry):
+                kept = await self._still_ours(entry)
+                if kept is None:
                     log.info("%s: entry %s was taken over while it waited", self.group, entry.id)
                     continue
+                entries[index] = entry = kept
                 await self.handler(entry)
             except Deferred as exc:
                 log.info("%s: entry %s deferred: %s", self.group, entry.id, exc)
                 # What follows in this lane may depend on it; they will be retried with it.
-                waiting = entries[index:]
+                waiting = [dataclasses.replace(e, claimed=True) for e in entries[index:]]
                 log.debug("%s: %d later entries wait too", self.group, len(waiting) - 1)
                 await self._note_deferred(waiting)
+                retry_at = asyncio.get_running_loop().time() + self.retry_after_s
+                self._deferred.append((retry_at, waiting))
                 return
             except asyncio.CancelledError:
                 raise

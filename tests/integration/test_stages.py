@@ -284,3 +284,37 @@ async def test_an_entry_taken_over_while_it_waited_in_its_lane_is_handled_once(
     assert sorted(n for _, n in handled) == ["1", "2", "3", "4"], handled  # each once
     assert ("other", "4") in handled and ("slow", "1") in handled
     assert (await store.redis.xpending(stream, "g"))["pending"] == 0
+
+
+async def test_a_deferred_entry_is_tried_again_soon_not_after_the_claim_idle_time(
+    store: Store,
+) -> None:
+    """A platform's passing error defers an entry; its worker tries again after a quarter of
+    the claim-idle time, instead of waiting for a claim round."""
+    stream = "test:stream:soon"
+    await store.redis.xadd(stream, {"n": "1"})
+    tried: list[float] = []
+
+    async def handler(entry: Entry) -> None:
+        tried.append(time.monotonic())
+        if len(tried) == 1:
+            raise Deferred("Slack answered 503")
+        await store.redis.xack(stream, "g", entry.id)
+
+    runner = StageRunner(
+        store.redis, stream=stream, group="g", consumer="c", handler=handler, claim_idle_ms=8000
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(runner.run(stop))
+    try:
+        for _ in range(120):
+            if len(tried) == 2:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        await task
+    assert len(tried) == 2
+    assert 1.9 <= tried[1] - tried[0] < 6, "again after about 2 s, well before the 8 s claim"
+    assert (await store.redis.xpending(stream, "g"))["pending"] == 0
+    assert await store.redis.hlen(runner.deferrals_key) == 0
