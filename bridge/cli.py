@@ -243,16 +243,19 @@ def demo_group(ctx: click.Context, no_seed: bool, config_path: Path) -> None:
         sys.exit(2)
 
 
-@demo_group.command("post", help=N_("Post TEXT on the X emulator as a member of the public."))
-@click.argument("text")
-@option("--author", default="warga_budi", show_default=True, help=N_("Who posts it on X."))
-@option("--reply-to", default=None, help=N_("Id of the post this one answers."))
-@option(
+X_URL_OPTION = option(
     "--x-url",
     default="http://127.0.0.1:8701",
     show_default=True,
     help=N_("The running X emulator."),
 )
+
+
+@demo_group.command("post", help=N_("Post TEXT on the X emulator as a member of the public."))
+@click.argument("text")
+@option("--author", default="warga_budi", show_default=True, help=N_("Who posts it on X."))
+@option("--reply-to", default=None, help=N_("Id of the post this one answers."))
+@X_URL_OPTION
 @LOCALE_OPTION
 def demo_post(text: str, author: str, reply_to: str | None, x_url: str) -> None:
     from bridge import demo
@@ -285,12 +288,7 @@ def demo_post(text: str, author: str, reply_to: str | None, x_url: str) -> None:
     type=click.IntRange(1, 800),
     help=N_("How many mentions (X's mentions timeline reaches back 800)."),
 )
-@option(
-    "--x-url",
-    default="http://127.0.0.1:8701",
-    show_default=True,
-    help=N_("The running X emulator."),
-)
+@X_URL_OPTION
 @LOCALE_OPTION
 def demo_burst(count: int, x_url: str) -> None:
     from bridge import demo

@@ -8,8 +8,9 @@ to its chat, once: the effect record says whether an earlier attempt already did
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -418,17 +419,27 @@ class MirrorStage:
             )
         await self._wait_for_slot(sink, destination, deadline)
         try:
-            await sink.post_notice(destination=destination, text=text)
-        except RateLimited as exc:
-            await self.store.count_failure(exc)
-            await self.store.push_back_channel(sink.chat, destination.address, exc.retry_after)
-            raise Deferred(f"digest for {destination.describe()} is rate limited") from exc
-        except TransientError as exc:
-            await self.store.count_failure(exc)
-            raise Deferred(f"digest for {destination.describe()}: {exc}") from exc
+            async with self._deferred_while_unavailable(sink, destination, what="a digest"):
+                await sink.post_notice(destination=destination, text=text)
         except PermanentError as exc:
             await self.store.count_failure(exc)
             log.error("could not post a digest in %s: %s", destination.describe(), exc)
+
+    @contextlib.asynccontextmanager
+    async def _deferred_while_unavailable(
+        self, sink: ChatSink, destination: Destination, *, what: str
+    ) -> AsyncIterator[None]:
+        """A rate limit (no one sends there before it ends) or a passing platform error leaves
+        the entry pending, to be tried again; both are counted."""
+        try:
+            yield
+        except RateLimited as exc:
+            await self.store.count_failure(exc)
+            await self.store.push_back_channel(sink.chat, destination.address, exc.retry_after)
+            raise Deferred(f"{what} in {destination.describe()}: rate limited") from exc
+        except TransientError as exc:
+            await self.store.count_failure(exc)
+            raise Deferred(f"{what} in {destination.describe()}: {exc}") from exc
 
     async def _record_once_posted(self, record: Callable[[], Awaitable[None]]) -> None:
         """The message is out: keep trying to record it through a Redis outage (a restart, a
@@ -472,16 +483,12 @@ class MirrorStage:
             return
         sink = self.sinks[destination.chat]
         try:
-            with self.config().speaking_to(destination):
-                card = await self._card(thread, mention, is_root=True, destination=destination_key)
-                await sink.edit_mention(destination=destination, ref=ref, card=card)
-        except RateLimited as exc:
-            await self.store.count_failure(exc)
-            await self.store.push_back_channel(sink.chat, destination.address, exc.retry_after)
-            raise Deferred(f"{destination_key} is rate limited") from exc
-        except TransientError as exc:
-            await self.store.count_failure(exc)
-            raise Deferred(f"redraw of {thread_id} in {destination_key}: {exc}") from exc
+            async with self._deferred_while_unavailable(sink, destination, what=thread_id):
+                with self.config().speaking_to(destination):
+                    card = await self._card(
+                        thread, mention, is_root=True, destination=destination_key
+                    )
+                    await sink.edit_mention(destination=destination, ref=ref, card=card)
         except PermanentError as exc:
             await self.store.count_failure(exc)
             await self._fail(entry, effect_key, str(exc), problem=exc)

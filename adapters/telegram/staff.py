@@ -15,7 +15,7 @@ import contextlib
 import html
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from telegram import (
     CallbackQuery,
@@ -322,48 +322,50 @@ class StaffHandlers:
 
     async def on_unanswered(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/unanswered [page]: open threads, oldest first, with links to their mirrors."""
-        message = update.effective_message
-        if message is None or message.text is None:
-            return
-        person = self._person(message.from_user.id if message.from_user else None)
-        if person is None:
-            answer = messages.unknown_person()
-        else:
-            answer = await answer_unanswered(
+        await self._answer_staff(
+            update,
+            lambda message, argument: answer_unanswered(
                 self._store,
                 config=self._config(),
                 chat=self.chat,
-                argument=message.text.partition(" ")[2],
+                argument=argument,
                 link_of=message_link,
                 command="/unanswered",
-            )
-        with contextlib.suppress(TelegramError):
-            await message.reply_text(
-                answer, link_preview_options=LinkPreviewOptions(is_disabled=True)
-            )
+            ),
+        )
 
     async def on_show(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/show <ref>: post an open thread (one folded into a burst digest) here, with its
         buttons."""
+        await self._answer_staff(
+            update,
+            lambda message, argument: answer_show(
+                self._store,
+                config=self._config(),
+                chat=self.chat,
+                address=str(message.chat_id),
+                argument=argument,
+                link_of=message_link,
+                command="/show",
+            ),
+        )
+
+    async def _answer_staff(
+        self, update: Update, answer: Callable[[Message, str], Awaitable[str]]
+    ) -> None:
+        """A command for staff only: ``answer`` gets the message and the text after the
+        command; anyone not on the staff list is told so."""
         message = update.effective_message
         if message is None or message.text is None:
             return
         person = self._person(message.from_user.id if message.from_user else None)
         if person is None:
-            answer = messages.unknown_person()
+            text = messages.unknown_person()
         else:
-            answer = await answer_show(
-                self._store,
-                config=self._config(),
-                chat=self.chat,
-                address=str(message.chat_id),
-                argument=message.text.partition(" ")[2],
-                link_of=message_link,
-                command="/show",
-            )
+            text = await answer(message, message.text.partition(" ")[2])
         with contextlib.suppress(TelegramError):
             await message.reply_text(
-                answer, link_preview_options=LinkPreviewOptions(is_disabled=True)
+                text, link_preview_options=LinkPreviewOptions(is_disabled=True)
             )
 
     async def on_assign(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
