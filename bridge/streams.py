@@ -30,7 +30,8 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 log = logging.getLogger(__name__)
 
-# Redis stamps a delivery a little before this worker notes receiving it.
+# Redis stamps a delivery a little before this worker notes receiving it. The claim-idle
+# time must be well above it (it is seconds) for the XCLAIM check below to tell entries apart.
 LANE_CLOCK_SLACK_MS = 200
 RETRY_AFTER_MAX_S = 10.0
 
