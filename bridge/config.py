@@ -267,8 +267,13 @@ class Config(Strict):
         self, chat: str, address: str | None
     ) -> SlackDestination | TelegramDestination | None:
         """The destination behind a chat's channel or group id, if any."""
+        key = self.destination_key_at(chat, address)
+        return self.destinations[key] if key is not None else None
+
+    def destination_key_at(self, chat: str, address: str | None) -> str | None:
+        """The name of the destination behind a chat's channel or group id, if any."""
         return next(
-            (d for d in self.destinations.values() if d.chat == chat and d.address == address),
+            (k for k, d in self.destinations.items() if d.chat == chat and d.address == address),
             None,
         )
 

@@ -160,10 +160,7 @@ async def answer_show(
     reference = argument.strip()
     if not reference:
         return messages.show_usage(command=command)
-    destination = next(
-        (key for key, d in config.destinations.items() if d.chat == chat and d.address == address),
-        None,
-    )
+    destination = config.destination_key_at(chat, address)
     if destination is None:
         return messages.show_not_a_destination()
     thread_id = await find_open_thread(store, reference)

@@ -22,6 +22,7 @@ from contextlib import AbstractContextManager
 from datetime import timedelta
 from typing import Any
 
+from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -347,7 +348,16 @@ class TelegramChat:
         owner = consumer_name("telegram-updates")
         offset: int | None = None
         while not stop.is_set():
-            if not await self._store.acquire_lease(lease, owner, (POLL_TIMEOUT_S + 15) * 1000):
+            try:
+                holding = await self._store.acquire_lease(
+                    lease, owner, (POLL_TIMEOUT_S + 15) * 1000
+                )
+            except (RedisError, OSError) as exc:
+                # A Redis restart must not end the process: its other roles wait it out too.
+                log.warning("Telegram updates: Redis unavailable (%s); retrying", exc)
+                await _sleep(stop, 1)
+                continue
+            if not holding:
                 await _sleep(stop, 5)
                 continue
             try:
@@ -364,7 +374,8 @@ class TelegramChat:
                 offset = update.update_id + 1
                 with self._voice_of(update):
                     await self.application.process_update(update)
-        await self._store.release_lease(lease, owner)
+        with contextlib.suppress(RedisError, OSError):
+            await self._store.release_lease(lease, owner)
 
     async def _next_updates(self, offset: int | None, stop: asyncio.Event) -> list[Update]:
         """One long poll, cut short when the process stops (so shutdown does not wait 25 s)."""

@@ -241,9 +241,7 @@ def test_doctor_in_bahasa_indonesia_names_each_problem_with_its_fix() -> None:
 
 def test_help_speaks_the_terminals_language() -> None:
     indonesian = terminal(LANG="id_ID.UTF-8")
-    doctor = reachable("doctor", "--help", env=indonesian)
-    assert doctor.returncode == 0, doctor.stderr
-    page = " ".join(doctor.stdout.split())
+    page = help_page("doctor", env=indonesian)
     assert "Memeriksa instalasi sebelum mulai beroperasi: Redis, kunci, jam" in page
     assert "tidak mengirim apa pun." in page
     assert "--config PATH Berkas konfigurasi YAML (bawaan: REACHABLE_CONFIG" in page
@@ -251,9 +249,7 @@ def test_help_speaks_the_terminals_language() -> None:
     assert "-h, --help Menampilkan pesan ini, lalu keluar." in page
     assert "Check a deployment" not in page and "YAML config file" not in page
 
-    test = reachable("rules", "test", "--help", env=indonesian)
-    assert test.returncode == 0, test.stderr
-    page = " ".join(test.stdout.split())
+    page = help_page("rules", "test", env=indonesian)
     assert "Menampilkan ke mana mention dengan TEXT akan diarahkan, beserta alasannya" in page
     assert "--author TEXT Nama pengguna penulis. [default: someone]" in page
     assert "--followers INTEGER RANGE Jumlah pengikut penulis. [default: 0; x>=0]" in page
@@ -262,18 +258,21 @@ def test_help_speaks_the_terminals_language() -> None:
     assert "Author's handle." not in page
 
     english = terminal(LANG="C.UTF-8")
-    doctor = reachable("doctor", "--help", env=english)
-    assert doctor.returncode == 0, doctor.stderr
-    page = " ".join(doctor.stdout.split())
+    page = help_page("doctor", env=english)
     assert "Check a deployment before go-live: Redis, the key, clocks" in page
     assert "--config PATH YAML config file (default: REACHABLE_CONFIG" in page
     assert "-h, --help Show this message and exit." in page
     assert "Memeriksa" not in page
 
-    test = reachable("rules", "test", "--help", env=english)
-    assert test.returncode == 0, test.stderr
-    page = " ".join(test.stdout.split())
+    page = help_page("rules", "test", env=english)
     assert "Show where a mention with TEXT would go, and why" in page
     assert "--author TEXT Author's handle. [default: someone]" in page
     assert "--followers INTEGER RANGE How many followers the author has. [default: 0" in page
     assert "Nama pengguna" not in page
+
+
+def help_page(*command: str, env: dict[str, str]) -> str:
+    """``reachable <command> --help``, its lines joined as a person reads them."""
+    result = reachable(*command, "--help", env=env)
+    assert result.returncode == 0, result.stderr
+    return " ".join(result.stdout.split())
