@@ -14,13 +14,16 @@ import functools
 import importlib
 import logging
 import signal
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from adapters.base import AdapterContext, ChatSink, MentionSource
 from bridge.admin import AdminDesk
@@ -45,6 +48,7 @@ log = logging.getLogger(__name__)
 
 ROLES = ("poller", "worker", "web")
 SHUTDOWN_GRACE_S = 10.0
+REDIS_START_RETRY_S = 0.5
 
 
 def load_registry() -> Any:
@@ -77,10 +81,24 @@ class Runtime:
                 f"unknown role(s) {', '.join(sorted(unknown))} (known: {', '.join(ROLES)})"
             )
         redis = self.redis_factory() if self.redis_factory else connect(self.settings.redis_url)
+        deadline = time.monotonic() + self.settings.redis_start_wait_s
         try:
-            await _check_redis(redis, self.settings.redis_url)
             store = Store(redis, Keys(self.settings.key_prefix))
-            await self._run_roles(store, roles, stop)
+            while await _wait_for_redis(redis, self.settings.redis_url, deadline, stop):
+                # A start cut short stops what it had started, without stopping the process.
+                attempt = asyncio.Event()
+                relay = asyncio.create_task(_relay(stop, attempt), name="stop-relay")
+                try:
+                    await self._run_roles(store, roles, attempt)
+                    return
+                except (RedisConnectionError, RedisTimeoutError) as exc:
+                    # Redis restarting while this process starts (containers starting together,
+                    # a supervisor restarting both) is no reason to stay down.
+                    if self.ready.is_set() or stop.is_set() or time.monotonic() > deadline:
+                        raise
+                    log.warning("Redis went away while starting (%s); starting again", exc)
+                finally:
+                    relay.cancel()
         finally:
             await redis.aclose()
 
@@ -275,13 +293,38 @@ def stop_on_signals(stop: asyncio.Event) -> None:
             loop.add_signal_handler(sig, stop.set)
 
 
-async def _check_redis(redis: aioredis.Redis, url: str) -> None:
-    try:
-        await redis.ping()
-    except (RedisError, OSError) as exc:
-        raise ReachableError(
-            f"cannot reach Redis at {_redact(url)}: {exc}. Start Redis or set REACHABLE_REDIS_URL."
-        ) from None
+async def _wait_for_redis(
+    redis: aioredis.Redis, url: str, deadline: float, stop: asyncio.Event
+) -> bool:
+    """Ping until Redis answers (True) or ``stop`` is set (False). Past ``deadline``
+    (monotonic) the start is refused, saying why."""
+    waiting = False
+    while not stop.is_set():
+        try:
+            await redis.ping()
+        except (RedisError, OSError) as exc:
+            if time.monotonic() >= deadline:
+                reason = str(exc).rstrip(".")
+                raise ReachableError(
+                    f"cannot reach Redis at {_redact(url)}: {reason}. "
+                    "Start Redis or set REACHABLE_REDIS_URL."
+                ) from None
+            if not waiting:
+                log.warning("waiting for Redis at %s (%s)", _redact(url), exc)
+                waiting = True
+            pause = min(REDIS_START_RETRY_S, max(deadline - time.monotonic(), 0.0))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=pause)
+            continue
+        if waiting:
+            log.info("Redis answers; starting")
+        return True
+    return False
+
+
+async def _relay(source: asyncio.Event, target: asyncio.Event) -> None:
+    await source.wait()
+    target.set()
 
 
 def _redact(url: str) -> str:

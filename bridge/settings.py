@@ -26,6 +26,9 @@ class Settings(BaseSettings):
 
     config: Path = Path("config/reachable.yaml")
     redis_url: str = "redis://127.0.0.1:6379/0"
+    # How long a starting process waits for Redis to answer before it gives up, so a Redis
+    # restarting alongside the bridge (containers starting together) does not stop it.
+    redis_start_wait_s: float = Field(30.0, ge=0)
     key_prefix: str = Field("reachable", pattern=r"^[A-Za-z0-9_.-]{1,40}$")
 
     web_host: str = "127.0.0.1"

@@ -315,10 +315,11 @@ def test_nothing_is_lost_or_posted_twice_while_everything_breaks(
         slack = {_mention_id(m) for m in chaos.slack_messages()}
         telegram = {_mention_id(m) for m in chaos.telegram_messages()}
         on_x = {str(p["in_reply_to"]) for p in chaos.replies_on_x()}
+        ended = {n: p.process.returncode for n, p in chaos.processes.items() if not p.alive()}
         raise AssertionError(
             f"not in Slack: {sorted(posted - slack)}; not in Telegram: "
             f"{sorted(posted - telegram)}; replies not on X: {sorted(set(asked) - on_x)}; "
-            f"faults: {timeline}"
+            f"processes that ended on their own: {ended}; faults: {timeline}"
         ) from None
     recovery_s = time.monotonic() - calm_since
     time.sleep(3)  # anything repeated late shows up now
@@ -361,6 +362,9 @@ def test_nothing_is_lost_or_posted_twice_while_everything_breaks(
     )
     assert recovery_s < RECOVERY_LIMIT_S
     assert len(posted) > 0
+    # Only the faults end a process: one that ended by itself would wait for a supervisor.
+    ended = {n: p.process.returncode for n, p in chaos.processes.items() if not p.alive()}
+    assert not ended, f"processes that ended on their own: {ended}"
 
 
 def _healthy(chaos: Chaos) -> bool:

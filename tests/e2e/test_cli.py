@@ -12,7 +12,8 @@ from pathlib import Path
 import httpx
 
 from bridge.httpserver import free_port
-from tests.e2e.conftest import CONFIG, Deployment
+from bridge.redisproc import RedisProcess
+from tests.e2e.conftest import CONFIG, BridgeProcess, Deployment, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -67,10 +68,49 @@ def test_the_bridge_refuses_to_start_on_a_bad_config(deployment: Deployment) -> 
 
 
 def test_the_bridge_says_why_when_redis_is_down(deployment: Deployment) -> None:
-    env = {**deployment.env, "REACHABLE_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}
+    env = {
+        **deployment.env,
+        "REACHABLE_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
+        "REACHABLE_REDIS_START_WAIT_S": "1",
+    }
     result = reachable("run", "--config", str(deployment.config), env=env)
     assert result.returncode == 2
+    assert "waiting for Redis at redis://127.0.0.1:" in result.stderr
     assert "cannot reach Redis at redis://127.0.0.1:" in result.stderr
+    assert "Start Redis or set REACHABLE_REDIS_URL." in result.stderr
+
+
+def test_the_bridge_waits_for_a_redis_that_starts_after_it(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    """Containers started together, or a supervisor restarting Redis and the bridge at once:
+    the bridge waits for Redis instead of giving up."""
+    late = RedisProcess(directory=tmp_path)
+    deployment.env["REACHABLE_REDIS_URL"] = late.url
+    process = BridgeProcess(env=deployment.env, config=deployment.config, log=deployment.log)
+    try:
+        time.sleep(3)
+        assert process.alive(), deployment.log.read_text()
+        late.start()
+        health = f"http://127.0.0.1:{deployment.emulators.bridge_port}/healthz"
+        wait_for(
+            lambda: _answers(health) or not process.alive(),
+            timeout=30,
+            what="the bridge, once Redis is up",
+        )
+        assert process.alive(), deployment.log.read_text()
+        log = deployment.log.read_text()
+        assert "waiting for Redis at" in log and "Redis answers; starting" in log
+    finally:
+        process.stop()
+        late.cleanup()
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2, trust_env=False).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 def test_personal_accounts_need_a_token_key_to_start(deployment: Deployment) -> None:
