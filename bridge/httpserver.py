@@ -65,12 +65,23 @@ class ThreadedServer:
 
     def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int | None = None) -> None:
         self.host = host
-        self.port = port or free_port(host)
+        # Without a port, the socket is bound here and handed over: a port only picked here
+        # could be taken by another process before the server binds it.
+        self._socket = None
+        if port is None:
+            # IPPROTO_TCP named: asyncio turns Nagle off (TCP_NODELAY) only on such sockets.
+            self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+            self._socket.bind((host, 0))
+            port = int(self._socket.getsockname()[1])
+        self.port = port
         config = uvicorn.Config(
             app, host=host, port=self.port, log_level="warning", access_log=False, lifespan="off"
         )
         self._server = _QuietServer(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        sockets = [self._socket] if self._socket is not None else None
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": sockets}, daemon=True
+        )
 
     @property
     def url(self) -> str:
@@ -91,3 +102,5 @@ class ThreadedServer:
     def stop(self) -> None:
         self._server.should_exit = True
         self._thread.join(timeout=10)
+        if self._socket is not None:
+            self._socket.close()

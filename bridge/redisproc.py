@@ -23,10 +23,17 @@ class RedisProcess:
             raise FileNotFoundError("redis-server is not installed")
         self.binary = binary
         self.port = port or free_port()
+        # A port picked here may be taken by another process before redis-server binds it;
+        # until this server first answers, it may move to another one.
+        self._may_move = port is None
         self._tmp = None if directory else tempfile.TemporaryDirectory(prefix="reachable-redis-")
         self.directory = directory or Path(self._tmp.name)  # type: ignore[union-attr]
         self.appendonly = appendonly
         self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def log(self) -> Path:
+        return self.directory / f"redis-{self.port}.log"
 
     @property
     def url(self) -> str:
@@ -49,21 +56,30 @@ class RedisProcess:
             "yes" if self.appendonly else "no",
             "--loglevel",
             "warning",
+            "--logfile",
+            str(self.log),
         ]
         if self.appendonly:
             args += ["--appendfsync", "always"]
-        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
+        self.log.unlink(missing_ok=True)
+        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = redis.Redis(port=self.port, socket_connect_timeout=0.2, socket_timeout=0.5)
         deadline = time.monotonic() + timeout_s
         try:
             while True:
                 try:
-                    if client.ping():
+                    # Ours, not another server that took the port first.
+                    if client.info("server")["process_id"] == self.process.pid:
+                        self._may_move = False
                         return self
-                except redis.ConnectionError:
+                except (redis.RedisError, KeyError):
                     pass
                 if self.process.poll() is not None:
-                    err = self.process.stderr.read().decode() if self.process.stderr else ""
+                    err = self.log.read_text() if self.log.exists() else ""
+                    if self._may_move and "in use" in err:
+                        self._signal(signal.SIGKILL)
+                        self.port = free_port()
+                        return self.start(timeout_s)
                     raise RuntimeError(f"redis-server exited at start: {err.strip()}")
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"redis-server did not answer on port {self.port}")
@@ -86,8 +102,6 @@ class RedisProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        if self.process is not None and self.process.stderr:
-            self.process.stderr.close()
         self.process = None
 
     def cleanup(self) -> None:
