@@ -254,10 +254,16 @@ def test_webhook_mode_takes_updates_with_the_secret_and_refuses_forgeries(
     deployment.env["REACHABLE_TELEGRAM_WEBHOOK_URL"] = webhook
     deployment.env["REACHABLE_TELEGRAM_WEBHOOK_SECRET"] = "s3cret-token"
     deployment.start()
-    info = emulators.http.get(
-        f"{emulators.telegram_server.url}/bot{TELEGRAM_TOKEN}/getWebhookInfo"
-    ).json()["result"]
-    assert info["url"] == webhook
+    # The listener sets the webhook beside the web app starting: maybe just after /healthz.
+    wait_for(
+        lambda: (
+            emulators.http.get(
+                f"{emulators.telegram_server.url}/bot{TELEGRAM_TOKEN}/getWebhookInfo"
+            ).json()["result"]["url"]
+            == webhook
+        ),
+        what="the webhook to be set",
+    )
     emulators.post("warga_budi", "@humas_demo halo")
     message = settle_telegram(deployment, 1)[0]
     query = emulators.press(1001, GROUP, message["message_id"], "claim")
