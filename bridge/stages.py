@@ -34,9 +34,9 @@ from bridge.errors import DestinationUnavailable, PermanentError, RateLimited, T
 from bridge.keys import MENTIONS_GROUP, OUTBOX_GROUP
 from bridge.models import Mention, MentionCard, MirrorRef, Thread, thread_id_for
 from bridge.routing import Decision, decide
-from bridge.store import MirrorInputs, Store, now_ms, utcnow
+from bridge.store import MirrorInputs, RouteQueue, SlotRequest, Store, now_ms, utcnow
 from bridge.streams import Deferred, Entry
-from bridge.supervision import escalation_line, schedule_escalation
+from bridge.supervision import escalation_line, schedule_escalation, timer_name
 from bridge.threads import queue_refreshes
 
 log = logging.getLogger(__name__)
@@ -90,59 +90,25 @@ class RouterStage:
             tags=decision.tags,
             created_at=created_at,
         )
+        queued_at = now_ms()
+        escalate = None
+        if thread.sla_deadline is not None:
+            due_ms = int(thread.sla_deadline.timestamp() * 1000)
+            escalate = (timer_name("escalate", thread.id, 0), due_ms)
         joined = await self.store.join_thread(
-            mention, thread=thread, destinations=destinations, routing_effect=effect_key
+            mention,
+            thread=thread,
+            destinations=destinations,
+            routing_effect=effect_key,
+            queue=RouteQueue(
+                group=self.group, entry_id=entry.id, escalate=escalate, queued_at_ms=queued_at
+            ),
         )
         if joined.routed_before:
             await self.store.redis.xack(self.stream, self.group, entry.id)
             return
-        keys = self.store.keys
-        queued_at = now_ms()
-        mirrored = await self.store.mirror_destinations(thread.id) if joined.reopened else []
-        async with self.store.redis.pipeline(transaction=True) as pipe:
-            if joined.created:
-                schedule_escalation(pipe, self.store, thread.id, thread.sla_deadline)
-            if joined.reopened:
-                # A new question after an answer: a new SLA, timed from now.
-                reopened = await self.store.thread(thread.id)
-                round_ = reopened.version if reopened else 0
-                deadline = created_at + decision.sla
-                pipe.hset(
-                    keys.thread(thread.id),
-                    mapping={
-                        "sla_deadline": deadline.isoformat(),
-                        "sla_round": round_,
-                        "sla_s": int(decision.sla.total_seconds()),
-                    },
-                )
-                schedule_escalation(pipe, self.store, thread.id, deadline, round_=round_)
-            if mirrored:
-                reopened = await self.store.thread(thread.id)
-                queue_refreshes(
-                    pipe,
-                    self.store,
-                    thread_id=thread.id,
-                    version=reopened.version if reopened else 0,
-                    destinations=mirrored,
-                )
-            for destination in destinations:
-                note_arrival(pipe, keys, destination, f"{thread.id}:{mention.id}", queued_at)
-                pipe.xadd(
-                    keys.outbox_stream,
-                    {
-                        "thread_id": thread.id,
-                        "mention_id": mention.id,
-                        "destination": destination,
-                        "root": joined.roots[destination],
-                    },
-                )
-            pipe.hset(
-                keys.effect(effect_key),
-                mapping={"state": "done", "at": now_ms(), "result": ",".join(destinations)},
-            )
-            pipe.xack(self.stream, self.group, entry.id)
-            pipe.incrby(keys.counter("routed"), 1)
-            await pipe.execute()
+        if not joined.queued:
+            await self._queue_reopened(entry, mention, thread, decision, joined.roots)
         log.info(
             "mention %s of %s -> %s (%s)",
             mention.id,
@@ -150,6 +116,60 @@ class RouterStage:
             ", ".join(destinations),
             "new thread" if joined.created else "joined thread",
         )
+
+    async def _queue_reopened(
+        self,
+        entry: Entry,
+        mention: Mention,
+        thread: Thread,
+        decision: Decision,
+        roots: dict[str, str],
+    ) -> None:
+        """A new question in an answered thread: a new SLA round, timed from now, and the
+        thread's messages redrawn as open; then the mention is queued as usual."""
+        keys = self.store.keys
+        effect_key = f"route:{mention.network}:{mention.account}:{mention.id}"
+        mirrored = await self.store.mirror_destinations(thread.id)
+        reopened = await self.store.thread(thread.id)
+        round_ = reopened.version if reopened else 0
+        deadline = thread.created_at + decision.sla
+        queued_at = now_ms()
+        async with self.store.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(
+                keys.thread(thread.id),
+                mapping={
+                    "sla_deadline": deadline.isoformat(),
+                    "sla_round": round_,
+                    "sla_s": int(decision.sla.total_seconds()),
+                },
+            )
+            schedule_escalation(pipe, self.store, thread.id, deadline, round_=round_)
+            if mirrored:
+                queue_refreshes(
+                    pipe, self.store, thread_id=thread.id, version=round_, destinations=mirrored
+                )
+            for destination in decision.destinations:
+                note_arrival(pipe, keys, destination, f"{thread.id}:{mention.id}", queued_at)
+                pipe.xadd(
+                    keys.outbox_stream,
+                    {
+                        "thread_id": thread.id,
+                        "mention_id": mention.id,
+                        "destination": destination,
+                        "root": roots[destination],
+                    },
+                )
+            pipe.hset(
+                keys.effect(effect_key),
+                mapping={
+                    "state": "done",
+                    "at": queued_at,
+                    "result": ",".join(decision.destinations),
+                },
+            )
+            pipe.xack(self.stream, self.group, entry.id)
+            pipe.incrby(keys.counter("routed"), 1)
+            await pipe.execute()
 
     async def _drop(
         self, entry: Entry, mention: Mention, decision: Decision, effect_key: str
@@ -276,17 +296,36 @@ class MirrorStage:
         shown_on_request = fields.get("kind") == "show"
         effect_key = f"mirror:{destination_key}:{thread_id}:{mention_id}"
         effect_key += ":shown" if shown_on_request else ""
-        seen = await self.store.mirror_inputs(
+        is_root = fields["root"] == mention_id
+        destination = self.config().destinations.get(destination_key)
+        fold_above = None
+        slot = None
+        if destination is not None:
+            if not shown_on_request:
+                fold_above = fold_threshold(
+                    self.config().bursts_for(destination), self.channel_interval_s(destination)
+                )
+            slot = SlotRequest(
+                chat=destination.chat,
+                channel=destination.address,
+                interval_s=self.channel_interval_s(destination),
+                overall_interval_s=self.platform_interval_s(destination.chat),
+                max_wait_s=deadline - asyncio.get_running_loop().time(),
+                fold_above=fold_above,
+                is_root=is_root,
+            )
+        seen = await self.store.begin_mirror(
             effect_key=effect_key,
             thread_id=thread_id,
             mention_id=mention_id,
             destination=destination_key,
+            queued_ms=int(entry.id.split("-")[0]),
+            slot=slot,
         )
         effect, thread, mention = seen.effect, seen.thread, seen.mention
         if effect is not None and effect.state in ("done", "failed"):
             await self._ack(entry)
             return
-        destination = self.config().destinations.get(destination_key)
         if destination is None:
             await self._fail(
                 entry, effect_key, f"destination {destination_key!r} is no longer in the config"
@@ -296,11 +335,10 @@ class MirrorStage:
         if thread is None or mention is None:
             await self._fail(entry, effect_key, "thread or mention missing from the store")
             return
-        is_root = fields["root"] == mention_id
         if (
             effect is None
             and not shown_on_request
-            and await self._folds(destination, destination_key, fields["root"], is_root, seen)
+            and await self._folds(destination_key, fields["root"], is_root, seen, fold_above)
         ):
             await self._fold(entry, effect_key, thread, mention, destination)
             return
@@ -317,7 +355,9 @@ class MirrorStage:
                 return
         with self.config().speaking_to(destination):
             card = await self._card(thread, mention, is_root=is_root, destination=destination_key)
-            ref = await self._post(sink, destination, card, reply_to, effect_key, entry, deadline)
+            ref = await self._post(
+                sink, destination, card, reply_to, effect_key, entry, deadline, seen.slot_wait_s
+            )
         if ref is not None:
             posted = ref
             await self._record_once_posted(
@@ -326,24 +366,22 @@ class MirrorStage:
 
     async def _folds(
         self,
-        destination: Destination,
         destination_key: str,
         root: str,
         is_root: bool,
         seen: MirrorInputs,
+        fold_above: int | None,
     ) -> bool:
-        """Fold this mention into a digest: mentions come faster than the destination can
-        show them, or its thread's first message there was folded (nothing to answer under)."""
+        """Fold this mention into a digest: more than ``fold_above`` came in the minute up to
+        it (faster than the destination can show them), or its thread's first message there
+        was folded (nothing to answer under)."""
         if not is_root and seen.mirror is None and seen.thread is not None:
             root_effect = await self.store.effect(
                 f"mirror:{destination_key}:{seen.thread.id}:{root}"
             )
             if root_effect is not None and root_effect.result == "folded":
                 return True
-        threshold = fold_threshold(
-            self.config().bursts_for(destination), self.channel_interval_s(destination)
-        )
-        return threshold is not None and seen.recent_arrivals > threshold
+        return fold_above is not None and seen.recent_arrivals > fold_above
 
     async def _fold(
         self,
@@ -562,8 +600,10 @@ class MirrorStage:
         effect_key: str,
         entry: Entry,
         deadline: float,
+        reserved_wait_s: float | None = None,
     ) -> MirrorRef | None:
         """Post within the channel's pace, retrying what is worth retrying until ``deadline``.
+        The first attempt's slot may have been reserved already (``reserved_wait_s``).
 
         Past the deadline the entry is left pending (Deferred) rather than held: a worker that
         holds an entry longer than the claim-idle time would race the one taking it over.
@@ -571,7 +611,10 @@ class MirrorStage:
         loop = asyncio.get_running_loop()
         channel = destination.address
         for attempt in range(1, TRANSIENT_RETRIES + 1):
-            await self._wait_for_slot(sink, destination, deadline, doing=effect_key)
+            if attempt == 1 and reserved_wait_s is not None:
+                await self._wait_for_reserved(channel, reserved_wait_s, deadline)
+            else:
+                await self._wait_for_slot(sink, destination, deadline, doing=effect_key)
             try:
                 return await sink.post_mention(
                     destination=destination, card=card, reply_to=reply_to, effect_key=effect_key
@@ -620,7 +663,13 @@ class MirrorStage:
             max_wait_s=deadline - loop.time(),
             doing=doing,
         )
-        if wait < 0 or loop.time() + wait > deadline:
+        await self._wait_for_reserved(channel, wait, deadline)
+
+    @staticmethod
+    async def _wait_for_reserved(channel: str, wait: float, deadline: float) -> None:
+        """Wait ``wait`` s for a reserved slot; Deferred when none was reserved (negative) or
+        it comes after ``deadline``."""
+        if wait < 0 or asyncio.get_running_loop().time() + wait > deadline:
             raise Deferred(f"{channel} cannot take a message for {abs(wait):.0f} s")
         if wait > 0:
             await asyncio.sleep(wait)

@@ -57,10 +57,32 @@ else
     end
   end
 end
-local result = {created, joined, reopened}
+local queued = 0
+local result = {created, joined, reopened, queued}
 for _, destination in ipairs(destinations) do
   redis.call('HSETNX', roots, destination, mention_id)
   table.insert(result, redis.call('HGET', roots, destination))
+end
+-- Routed in the same step (ARGV[7] is '1'): its outbox entries, its new thread's escalation
+-- timer, the destinations' arrivals, the routing effect and the mentions stream's ack. Not for
+-- a reopened thread: its new SLA round needs the caller.
+if ARGV[7] == '1' and reopened == 0 then
+  local outbox, mentions_stream, timers, counter = KEYS[7], KEYS[8], KEYS[9], KEYS[10]
+  local queued_at, window = tonumber(ARGV[8]), tonumber(ARGV[9])
+  if created == 1 and ARGV[10] ~= '' then redis.call('ZADD', timers, ARGV[11], ARGV[10]) end
+  for i, destination in ipairs(destinations) do
+    local arrivals = KEYS[10 + i]
+    redis.call('ZADD', arrivals, queued_at, fields['id'] .. ':' .. mention_id)
+    redis.call('ZREMRANGEBYSCORE', arrivals, '-inf', queued_at - window)
+    redis.call('PEXPIRE', arrivals, 2 * window)
+    redis.call('XADD', outbox, '*', 'thread_id', fields['id'], 'mention_id', mention_id,
+      'destination', destination, 'root', result[4 + i])
+  end
+  redis.call('HSET', routed, 'state', 'done', 'at', queued_at,
+    'result', table.concat(destinations, ','))
+  redis.call('XACK', mentions_stream, ARGV[12], ARGV[13])
+  redis.call('INCRBY', counter, 1)
+  result[4] = 1
 end
 return result
 """
@@ -77,28 +99,60 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 """
 
-# Reserve the next send slot of a channel: returns how many ms to wait before sending.
 # The next free send slot of a channel, reserved only if it comes within max_wait: a sender
 # that will not wait that long must not hold a slot nobody uses (under a backlog, senders that
 # give up would otherwise push the channel's next slot ever later, and nothing would be sent).
-# KEYS: the channel's pace, the bot's overall pace (used when ARGV[4] > 0), and the effect to
-# mark "doing" with the reservation (when ARGV[5] is 1): a crash from then on may have posted.
-_RESERVE_SLOT = """
-local now, interval, max_wait = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local overall = tonumber(ARGV[4])
-local at = math.max(now, tonumber(redis.call('GET', KEYS[1]) or '0'))
-if overall > 0 then at = math.max(at, tonumber(redis.call('GET', KEYS[2]) or '0')) end
-if max_wait >= 0 and at - now > max_wait then return -(at - now) end
-redis.call('SET', KEYS[1], at + interval, 'PX', interval + (at - now) + 60000)
-if overall > 0 then
-  redis.call('SET', KEYS[2], at + overall, 'PX', overall + (at - now) + 60000)
+# Returns the ms to wait before sending, or minus the wait when nothing was reserved. The
+# keys: the channel's pace, the bot's overall pace (used when overall > 0), and the effect to
+# mark "doing" with the reservation (when mark is '1'): a crash from then on may have posted.
+_RESERVE_FUNCTION = """
+local function reserve(pace, overall_pace, effect, now, interval, max_wait, overall, mark)
+  now, interval, max_wait = tonumber(now), tonumber(interval), tonumber(max_wait)
+  overall = tonumber(overall)
+  local at = math.max(now, tonumber(redis.call('GET', pace) or '0'))
+  if overall > 0 then at = math.max(at, tonumber(redis.call('GET', overall_pace) or '0')) end
+  if max_wait >= 0 and at - now > max_wait then return -(at - now) end
+  redis.call('SET', pace, at + interval, 'PX', interval + (at - now) + 60000)
+  if overall > 0 then
+    redis.call('SET', overall_pace, at + overall, 'PX', overall + (at - now) + 60000)
+  end
+  if mark == '1' then
+    redis.call('HINCRBY', effect, 'attempt', 1)
+    redis.call('HSET', effect, 'state', 'doing', 'at', now)
+  end
+  return at - now
 end
-if ARGV[5] == '1' then
-  redis.call('HINCRBY', KEYS[3], 'attempt', 1)
-  redis.call('HSET', KEYS[3], 'state', 'doing', 'at', now)
-end
-return at - now
 """
+
+_RESERVE_SLOT = (
+    _RESERVE_FUNCTION
+    + """
+return reserve(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
+"""
+)
+
+# What the mirror stage reads before posting a mention: the effect, thread, mention, the
+# thread's first message in the destination, and how many mentions were queued there in the
+# minute up to this one. In the usual case (a new mention of a known thread, posted now rather
+# than folded: at most fold_above arrivals, or fold_above < 0) the send slot is reserved in
+# the same step, as in reserve() above; otherwise the slot comes back nil.
+_BEGIN_MIRROR = (
+    _RESERVE_FUNCTION
+    + """
+local effect = redis.call('HGETALL', KEYS[1])
+local thread = redis.call('HGETALL', KEYS[2])
+local mention = redis.call('HGET', KEYS[3], ARGV[1])
+local mirror = redis.call('HGET', KEYS[4], ARGV[2])
+local queued = tonumber(ARGV[3])
+local arrivals = redis.call('ZCOUNT', KEYS[5], queued - tonumber(ARGV[4]), queued)
+local fold_above, slot = tonumber(ARGV[6]), false
+if ARGV[5] == '1' and #effect == 0 and #thread > 0 and mention and (ARGV[7] == '1' or mirror)
+    and (fold_above < 0 or arrivals <= fold_above) then
+  slot = reserve(KEYS[6], KEYS[7], KEYS[1], ARGV[8], ARGV[9], ARGV[10], ARGV[11], '1')
+end
+return {effect, thread, mention, mirror, arrivals, slot}
+"""
+)
 
 # Record a posted mirror and acknowledge its outbox entry, in one step. A thread's first message
 # whose thread changed while it was posted (ARGV[2] is the version it shows) gets a redraw.
@@ -173,6 +227,20 @@ class JoinResult:
     roots: dict[str, str]
     # The mention was routed before: nothing was changed.
     routed_before: bool = False
+    # Routed in the same step: queued for its destinations and acknowledged (see RouteQueue).
+    queued: bool = False
+
+
+@dataclass(frozen=True)
+class RouteQueue:
+    """What routing a joined mention writes, done in the join's own step (one round trip)
+    unless the join reopened the thread: the entry of the mentions stream to acknowledge,
+    the new thread's escalation timer, and when the mention is queued (epoch ms)."""
+
+    group: str
+    entry_id: str
+    escalate: tuple[str, int] | None
+    queued_at_ms: int
 
 
 @dataclass(frozen=True)
@@ -190,8 +258,25 @@ class MirrorInputs:
     mention: Mention | None
     # The thread's first message in the destination, once posted.
     mirror: MirrorRef | None
-    # Mentions queued for the destination in the last minute (a burst coming?).
+    # Mentions queued for the destination in the minute up to this one (a burst coming?).
     recent_arrivals: int
+    # Seconds to wait for the send slot reserved with the reading; negative when it would
+    # come too late (nothing reserved); None when none was reserved (not the usual case).
+    slot_wait_s: float | None = None
+
+
+@dataclass(frozen=True)
+class SlotRequest:
+    """A send slot to reserve with a mirror's reading, if the mention is posted now (see
+    ``Store.begin_mirror``): the channel's and the bot's pace, and when it folds instead."""
+
+    chat: str
+    channel: str
+    interval_s: float
+    max_wait_s: float
+    overall_interval_s: float = 0.0
+    fold_above: int | None = None
+    is_root: bool = True
 
 
 class Store:
@@ -202,6 +287,7 @@ class Store:
         self._renew_lease = redis.register_script(_RENEW_LEASE)
         self._release_lease = redis.register_script(_RELEASE_LEASE)
         self._reserve_slot = redis.register_script(_RESERVE_SLOT)
+        self._begin_mirror = redis.register_script(_BEGIN_MIRROR)
         self._push_back = redis.register_script(_PUSH_BACK)
         self._add_once = redis.register_script(_ADD_ONCE)
         self._record_mirror = redis.register_script(_RECORD_MIRROR)
@@ -257,6 +343,7 @@ class Store:
         thread: Thread,
         destinations: list[str],
         routing_effect: str | None = None,
+        queue: RouteQueue | None = None,
     ) -> JoinResult:
         fields = {
             "id": thread.id,
@@ -270,24 +357,41 @@ class Store:
             "sla_deadline": thread.sla_deadline.isoformat() if thread.sla_deadline else "",
             "sla_s": int(thread.sla.total_seconds()) if thread.sla else "",
         }
-        raw = await self._join_thread(
-            keys=[
-                self.keys.thread(thread.id),
-                self.keys.thread_mentions(thread.id),
-                self.keys.thread_roots(thread.id),
-                self.keys.open_threads,
-                self.keys.threads_by_time,
-                self.keys.effect(routing_effect or ""),
-            ],
-            args=[
-                mention.id,
-                mention.model_dump_json(),
-                json.dumps(fields),
-                json.dumps(destinations),
-                int(thread.created_at.timestamp() * 1000),
-                repr(thread.created_at.timestamp()),
-            ],
-        )
+        keys = [
+            self.keys.thread(thread.id),
+            self.keys.thread_mentions(thread.id),
+            self.keys.thread_roots(thread.id),
+            self.keys.open_threads,
+            self.keys.threads_by_time,
+            self.keys.effect(routing_effect or ""),
+        ]
+        args: list[str | int] = [
+            mention.id,
+            mention.model_dump_json(),
+            json.dumps(fields),
+            json.dumps(destinations),
+            int(thread.created_at.timestamp() * 1000),
+            repr(thread.created_at.timestamp()),
+        ]
+        if queue is not None:
+            keys += [
+                self.keys.outbox_stream,
+                self.keys.mentions_stream,
+                self.keys.timers,
+                self.keys.counter("routed"),
+                *(self.keys.arrivals(destination) for destination in destinations),
+            ]
+            timer, due_ms = queue.escalate or ("", 0)
+            args += [
+                "1",
+                queue.queued_at_ms,
+                ARRIVAL_WINDOW_MS,
+                timer,
+                due_ms,
+                queue.group,
+                queue.entry_id,
+            ]
+        raw = await self._join_thread(keys=keys, args=args)
         if int(raw[0]) == -1:
             return JoinResult(
                 created=False, joined=False, reopened=False, roots={}, routed_before=True
@@ -296,30 +400,59 @@ class Store:
             created=bool(int(raw[0])),
             joined=bool(int(raw[1])),
             reopened=bool(int(raw[2])),
-            roots=dict(zip(destinations, (str(r) for r in raw[3:]), strict=True)),
+            queued=bool(int(raw[3])),
+            roots=dict(zip(destinations, (str(r) for r in raw[4:]), strict=True)),
         )
 
     async def thread(self, thread_id: str) -> Thread | None:
         return _thread_from(await self._hgetall(self.keys.thread(thread_id)))
 
-    async def mirror_inputs(
-        self, *, effect_key: str, thread_id: str, mention_id: str, destination: str
+    async def begin_mirror(
+        self,
+        *,
+        effect_key: str,
+        thread_id: str,
+        mention_id: str,
+        destination: str,
+        queued_ms: int,
+        slot: SlotRequest | None = None,
     ) -> MirrorInputs:
-        """What the mirror stage reads before posting a mention, in one round trip."""
-        since = now_ms() - ARRIVAL_WINDOW_MS
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.hgetall(self.keys.effect(effect_key))
-            pipe.hgetall(self.keys.thread(thread_id))
-            pipe.hget(self.keys.thread_mentions(thread_id), mention_id)
-            pipe.hget(self.keys.thread_mirrors(thread_id), destination)
-            pipe.zcount(self.keys.arrivals(destination), since, "+inf")
-            effect, thread, mention, mirror, arrivals = await pipe.execute()
+        """What the mirror stage reads before posting a mention, and in the usual case its
+        send slot (see ``_BEGIN_MIRROR``), in one round trip. ``queued_ms``: when the mention
+        was queued for the destination; arrivals are counted in the minute up to then."""
+        request = slot or SlotRequest(chat="", channel="", interval_s=0, max_wait_s=0)
+        raw = await self._begin_mirror(
+            keys=[
+                self.keys.effect(effect_key),
+                self.keys.thread(thread_id),
+                self.keys.thread_mentions(thread_id),
+                self.keys.thread_mirrors(thread_id),
+                self.keys.arrivals(destination),
+                self.keys.send_pace(request.chat, request.channel),
+                self.keys.send_pace(request.chat, "*"),
+            ],
+            args=[
+                mention_id,
+                destination,
+                queued_ms,
+                ARRIVAL_WINDOW_MS,
+                1 if slot is not None else 0,
+                request.fold_above if request.fold_above is not None else -1,
+                1 if request.is_root else 0,
+                now_ms(),
+                int(request.interval_s * 1000),
+                int(max(request.max_wait_s, 0) * 1000),
+                int(request.overall_interval_s * 1000),
+            ],
+        )
+        effect, thread, mention, mirror, arrivals, wait_ms = raw
         return MirrorInputs(
-            effect=_effect_from(effect),
-            thread=_thread_from(thread),
+            effect=_effect_from(_pairs(effect)),
+            thread=_thread_from(_pairs(thread)),
             mention=Mention.model_validate_json(mention) if mention else None,
             mirror=MirrorRef.model_validate_json(mirror) if mirror else None,
-            recent_arrivals=int(arrivals),
+            recent_arrivals=int(arrivals or 0),
+            slot_wait_s=int(wait_ms) / 1000 if wait_ms is not None else None,
         )
 
     async def mirror_destinations(self, thread_id: str) -> list[str]:
@@ -542,6 +675,11 @@ def _thread_from(data: dict[str, str]) -> Thread | None:
         first_response_as=data.get("first_response_as") or None,
         folded=int(data.get("folded") or 0),
     )
+
+
+def _pairs(flat: list[str]) -> dict[str, str]:
+    """A hash as a script returns it (HGETALL's flat list) as a dict."""
+    return dict(zip(flat[::2], flat[1::2], strict=True))
 
 
 def _effect_from(data: dict[str, str]) -> Effect | None:

@@ -15,11 +15,11 @@ from adapters.slack.emulator import SlackEmulator
 from bridge.bursts import FoldedMention
 from bridge.config import BurstConfig, Config, parse_config
 from bridge.httpserver import ThreadedServer
-from bridge.models import Author, Mention, ThreadStatus
+from bridge.models import Author, Mention, ThreadStatus, thread_id_for
 from bridge.settings import Settings
 from bridge.stages import MirrorStage, RouterStage
-from bridge.store import Store
-from bridge.streams import StageRunner
+from bridge.store import RoundTrips, Store
+from bridge.streams import Entry, StageRunner
 from bridge.threads import TransitionRefused, change_state
 
 TOKEN, SECRET = "xoxb-mirror-test", "mirror-secret"
@@ -302,3 +302,38 @@ async def test_a_burst_is_folded_and_so_are_later_mentions_of_a_folded_thread(
     assert len(emulator.messages("C0DESK")) == len(singles) + 1
     assert [m["thread_ts"] for m in replies] == [singles[0]["ts"]]
     assert await store.redis.llen(store.keys.folded("desk")) == len(folded) + 1
+
+
+async def test_a_mention_takes_one_round_trip_to_route_and_two_to_mirror(
+    slack: tuple[SlackEmulator, str], chat: SlackChat, store: Store
+) -> None:
+    """Each Redis round trip is an fsync with AOF `appendfsync always`: routing is one script
+    (thread, outbox entry, escalation timer, ack), mirroring a read that reserves the send
+    slot and a record."""
+    emulator, _ = slack
+    router = RouterStage(store, config=lambda: CONFIG)
+    mirror = MirrorStage(
+        store, config=lambda: CONFIG, sinks={"slack": chat}, channel_interval_s=lambda _: 0.0
+    )
+    for stage in (router, mirror):
+        await store.redis.xgroup_create(stage.stream, stage.group, id="0", mkstream=True)
+
+    async def handle_one(stage: RouterStage | MirrorStage) -> int:
+        [[_, [(entry_id, fields)]]] = await store.redis.xreadgroup(
+            stage.group, "c", {stage.stream: ">"}, count=1
+        )
+        before = RoundTrips.sent
+        await stage.handle(Entry(stage.stream, entry_id, fields))
+        spent = RoundTrips.sent - before
+        assert (await store.redis.xpending(stage.stream, stage.group))["pending"] == 0
+        return spent
+
+    # The first of each loads the scripts into Redis (two more round trips each).
+    for n in (1, 2):
+        await store.append_mentions([mention(n)], network="x", account="humas", cursor=f"100{n}")
+        routing, mirroring = await handle_one(router), await handle_one(mirror)
+    assert (routing, mirroring) == (1, 2)
+    thread_id = thread_id_for(network="x", account="humas", conversation_id="1002")
+    assert await store.redis.zscore(store.keys.timers, f"escalate|{thread_id}|0.0") is not None
+    assert await store.mirror(thread_id, "desk") is not None
+    assert "pesan 2" in emulator.messages("C0DESK")[-1]["text"]
