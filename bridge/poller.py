@@ -166,10 +166,12 @@ class Poller:
                 PERMANENT_ERROR_PAUSE_S,
             )
             return PERMANENT_ERROR_PAUSE_S
-        await self._see_own_replies(account, source)
         await self.store.append_mentions(
             result.mentions, network=account.network, account=account.key, cursor=result.cursor
         )
+        # After the mentions are queued: reading the account's own replies is another call to
+        # the network, which the mentions need not wait for.
+        await self._see_own_replies(account, source)
         if result.mentions:
             log.info("@%s: %d new mention(s)", account.handle, len(result.mentions))
             await self.store.count("mentions_in", len(result.mentions))
