@@ -264,18 +264,27 @@ class Config(Strict):
         return destination.bursts or self.bursts
 
     def destination_at(
-        self, chat: str, address: str | None
+        self, chat: str, address: str | None, topic: int | None = None
     ) -> SlackDestination | TelegramDestination | None:
         """The destination behind a chat's channel or group id, if any."""
-        key = self.destination_key_at(chat, address)
+        key = self.destination_key_at(chat, address, topic)
         return self.destinations[key] if key is not None else None
 
-    def destination_key_at(self, chat: str, address: str | None) -> str | None:
-        """The name of the destination behind a chat's channel or group id, if any."""
-        return next(
-            (k for k, d in self.destinations.items() if d.chat == chat and d.address == address),
-            None,
-        )
+    def destination_key_at(
+        self, chat: str, address: str | None, topic: int | None = None
+    ) -> str | None:
+        """The name of the destination behind a chat's channel or group id, if any. In a
+        Telegram forum with a destination per topic, the one of ``topic`` (where a message
+        was written), else the one for the whole group, else the first."""
+        found = [
+            (key, getattr(d, "topic", None))
+            for key, d in self.destinations.items()
+            if d.chat == chat and d.address == address
+        ]
+        for wanted in (topic, None):
+            if match := next((key for key, at in found if at == wanted), None):
+                return match
+        return found[0][0] if found else None
 
     def account(self, key: str) -> AccountConfig:
         for account in self.accounts:

@@ -154,13 +154,15 @@ async def answer_show(
     argument: str,
     link_of: LinkOf,
     command: str,
+    topic: int | None = None,
 ) -> str:
     """What ``show <ref>`` says: it posts an open thread (one folded in a burst, or routed
-    elsewhere) into the destination where it was asked, with its buttons, to be answered."""
+    elsewhere) into the destination where it was asked (``topic``: a Telegram forum's topic),
+    with its buttons, to be answered."""
     reference = argument.strip()
     if not reference:
         return messages.show_usage(command=command)
-    destination = config.destination_key_at(chat, address)
+    destination = config.destination_key_at(chat, address, topic)
     if destination is None:
         return messages.show_not_a_destination()
     thread_id = await find_open_thread(store, reference)

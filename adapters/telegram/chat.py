@@ -447,8 +447,9 @@ class TelegramChat:
         """The language of the answer: the person's for a button press or a private chat
         (only they see it), the group's destination's for what is said in the group."""
         config = self._config()
-        chat, user = update.effective_chat, update.effective_user
-        where = config.destination_at(self.chat, str(chat.id) if chat else None)
+        chat, user, message = update.effective_chat, update.effective_user, update.effective_message
+        topic = message.message_thread_id if message and message.is_topic_message else None
+        where = config.destination_at(self.chat, str(chat.id) if chat else None, topic)
         if update.callback_query is not None or (chat is not None and chat.type == "private"):
             return config.speaking_with(self._person(user.id if user else None), where=where)
         return config.speaking_to(where)

@@ -347,6 +347,7 @@ class StaffHandlers:
                 argument=argument,
                 link_of=message_link,
                 command="/show",
+                topic=message.message_thread_id if message.is_topic_message else None,
             ),
         )
 

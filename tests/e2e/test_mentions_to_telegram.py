@@ -8,8 +8,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from bridge.claims import short_reference
 from bridge.keys import Keys
-from bridge.models import ThreadStatus
+from bridge.models import ThreadStatus, thread_id_for
 from bridge.store import Store, connect
 from bridge.threads import change_state
 from tests.e2e.conftest import (
@@ -226,10 +227,14 @@ def test_a_forum_topic_destination_keeps_the_conversation_in_its_topic(
     emulators = deployment.emulators
     topic = emulators.telegram_control("topics", {"chat_id": FORUM, "name": "Keluhan"}).json()
     thread = topic["message_thread_id"]
+    other = emulators.telegram_control("topics", {"chat_id": FORUM, "name": "Pujian"}).json()
+    other_thread = other["message_thread_id"]
     deployment.config.write_text(
         CONFIG.replace(
             "  supervisors:",
-            f"  desk-topic: {{chat: telegram, chat_id: {FORUM}, topic: {thread}}}\n  supervisors:",
+            f"  desk-topic: {{chat: telegram, chat_id: {FORUM}, topic: {thread}}}\n"
+            f"  praise-topic: {{chat: telegram, chat_id: {FORUM}, topic: {other_thread}}}\n"
+            "  supervisors:",
         ).replace("to: [humas-slack, humas-telegram], sla: 4h", "to: [desk-topic], sla: 4h")
     )
     deployment.start()
@@ -244,6 +249,32 @@ def test_a_forum_topic_destination_keeps_the_conversation_in_its_topic(
     )
     assert [m["message_thread_id"] for m in messages] == [thread, thread]
     assert messages[1]["reply_to_message_id"] == messages[0]["message_id"]
+
+    # /show in the other topic shows the thread in that topic, the destination asked from.
+    reference = short_reference(
+        thread_id_for(network="x", account="humas", conversation_id=str(first["id"]))
+    )
+    emulators.telegram_control(
+        "send",
+        {
+            "user_id": 1001,
+            "chat_id": FORUM,
+            "message_thread_id": other_thread,
+            "text": f"/show {reference}",
+        },
+    )
+    shown = wait_for(
+        lambda: next(
+            (
+                m
+                for m in emulators.telegram_messages(FORUM)
+                if m.get("message_thread_id") == other_thread and telegram_buttons(m)
+            ),
+            None,
+        ),
+        what="the thread shown in the other topic",
+    )
+    assert "halo desk" in shown["text"]
 
 
 def test_webhook_mode_takes_updates_with_the_secret_and_refuses_forgeries(

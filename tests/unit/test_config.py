@@ -109,3 +109,28 @@ def test_not_yaml_and_not_a_mapping() -> None:
 def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="file not found"):
         load_config(tmp_path / "nope.yaml")
+
+
+def test_a_forum_topic_finds_its_own_destination() -> None:
+    config = parse_config("""
+accounts: [{key: humas, handle: humas_demo}]
+destinations:
+  complaints: {chat: telegram, chat_id: -1002000000002, topic: 7}
+  whole-forum: {chat: telegram, chat_id: -1002000000002}
+  praise: {chat: telegram, chat_id: -1002000000002, topic: 9}
+  slack: {chat: slack, channel: C0DESK}
+routes: [{name: all, to: [complaints, praise, whole-forum, slack]}]
+""")
+    forum = "-1002000000002"
+    assert config.destination_key_at("telegram", forum, 9) == "praise"
+    assert config.destination_key_at("telegram", forum, 7) == "complaints"
+    assert config.destination_key_at("telegram", forum, 3) == "whole-forum"
+    assert config.destination_key_at("telegram", forum) == "whole-forum"
+    assert config.destination_key_at("slack", "C0DESK", 9) == "slack"
+    assert config.destination_key_at("telegram", "-1") is None
+    topics_only = config.model_copy(
+        update={
+            "destinations": {k: v for k, v in config.destinations.items() if k != "whole-forum"}
+        }
+    )
+    assert topics_only.destination_key_at("telegram", forum) == "complaints"
