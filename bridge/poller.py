@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 PERMANENT_ERROR_PAUSE_S = 300.0
 ACCOUNTS_CHECK_S = 2.0
 TRANSIENT_ERROR_PAUSE_S = 5.0
+_SETTLED = (ThreadStatus.ANSWERED, ThreadStatus.DISMISSED)
 
 
 def pause_after_poll(interval_s: float, budget: RateBudget, *, now: float) -> float:
@@ -221,13 +222,20 @@ class Poller:
             network=account.network, account=account.key, conversation_id=reply.conversation_id
         )
         thread = await self.store.thread(thread_id)
-        if thread is None or thread.status in (ThreadStatus.ANSWERED, ThreadStatus.DISMISSED):
+        if thread is None or thread.status in _SETTLED:
             return
         handle = as_handle or account.handle
         posted = PostedReply(id=reply.id, url=reply.url, as_handle=handle)
         with contextlib.suppress(TransitionRefused):
+            # Checked again inside the change: a reply from chat recorded meanwhile keeps the
+            # name of who sent it.
             await change_state(
-                self.store, thread_id, status=ThreadStatus.ANSWERED, by=by, answered=posted
+                self.store,
+                thread_id,
+                status=ThreadStatus.ANSWERED,
+                by=by,
+                answered=posted,
+                only_if=lambda now: now.status not in _SETTLED,
             )
             log.info("@%s answered thread %s directly on %s", handle, thread_id, account.network)
 

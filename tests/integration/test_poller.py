@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -15,9 +15,10 @@ from adapters.x.emulator import PostSpec, XEmulator
 from adapters.x.source import XSource
 from bridge.config import AccountConfig, parse_config
 from bridge.httpserver import ThreadedServer
-from bridge.models import Mention
+from bridge.models import Mention, PostedReply, Thread, ThreadStatus, thread_id_for
 from bridge.poller import Poller
 from bridge.store import Store
+from bridge.threads import change_state
 
 TOKEN = "poller-test-token"
 CONFIG = parse_config("""
@@ -239,3 +240,50 @@ routes: [{name: all, to: [desk]}]
     stop.set()
     await task
     assert set(polled) == {"humas"}
+
+
+async def test_an_answer_seen_on_x_keeps_the_name_of_who_sent_it_from_chat(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The poller sees the institution's reply on X while the publisher records it as Rina's
+    answer: whichever comes last, the thread stays answered by Rina."""
+    mention = Mention(
+        network="x",
+        id="500",
+        account="humas",
+        text="@humas_demo halo",
+        created_at=datetime(2026, 11, 29, tzinfo=UTC),
+        conversation_id="500",
+    )
+    thread_id = thread_id_for(network="x", account="humas", conversation_id="500")
+    now = datetime.now(UTC)
+    thread = Thread(
+        id=thread_id,
+        network="x",
+        account="humas",
+        conversation_id="500",
+        route="all",
+        created_at=now,
+    )
+    await store.join_thread(mention, thread=thread, destinations=[])
+    seen_open = await store.thread(thread_id)
+    reply = PostedReply(id="501", url="https://x.com/humas_demo/status/501", as_handle="humas_demo")
+    await change_state(store, thread_id, status=ThreadStatus.ANSWERED, by="rina", answered=reply)
+
+    # The poller read the thread just before the publisher's record.
+    real_thread = store.thread
+    reads = 0
+
+    async def first_read_is_stale(wanted: str) -> Thread | None:
+        nonlocal reads
+        reads += 1
+        return seen_open if reads == 1 else await real_thread(wanted)
+
+    monkeypatch.setattr(store, "thread", first_read_is_stale)
+    poller = Poller(store, sources={}, config=lambda: CONFIG, owner="test")
+    own = OwnReply(id="501", conversation_id="500", in_reply_to="500", url=reply.url)
+    await poller._mark_answered(ACCOUNT, own)
+
+    answered = await real_thread(thread_id)
+    assert answered is not None and answered.status is ThreadStatus.ANSWERED
+    assert answered.status_by == "rina"
