@@ -7,6 +7,7 @@ same code talks to slack.com or to the local emulator.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import logging
@@ -67,6 +68,8 @@ REPLY_ACTIONS: dict[str, Identity | None] = {
 REPLY_MODAL = "reply_modal"
 DISMISS_MODAL = "dismiss_modal"
 _TRANSIENT_ERRORS = {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+SOCKET_RETRY_FIRST_S = 1.0
+SOCKET_RETRY_MAX_S = 30.0
 _REFUSED_TOKEN = {
     "not_authed",
     "invalid_auth",
@@ -354,24 +357,51 @@ class SlackChat:
             web_client=self.client,
             ping_interval=self.settings.slack_socket_ping_s,
         )
-        try:
-            # slack-sdk retries a refused connection forever; a refused token is found here.
-            await self._socket.client.issue_new_wss_url()
-        except SlackApiError as exc:
-            error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
-            if error not in _REFUSED_TOKEN:
-                raise wrap_slack_error(exc) from exc
-            raise ReachableError(
-                f"Slack refused to open a Socket Mode connection ({error or exc}): check "
-                "REACHABLE_SLACK_APP_TOKEN, an app-level token (xapp-…) with the "
-                "connections:write scope, and that Socket Mode is on in the app's settings"
-            ) from None
+        if not await self._socket_url_granted(stop):
+            return
         await self._socket.connect_async()  # type: ignore[no-untyped-call]
         log.info("Slack: connected in Socket Mode")
         try:
             await stop.wait()
         finally:
             await self._socket.close_async()  # type: ignore[no-untyped-call]
+
+    async def _socket_url_granted(self, stop: asyncio.Event) -> bool:
+        """Ask Slack for a Socket Mode address once, so a refused token stops the start with
+        what to fix (slack-sdk would retry it forever). Slack down or unreachable is waited
+        out, with a growing pause; False when ``stop`` came first."""
+        assert self._socket is not None
+        pause = SOCKET_RETRY_FIRST_S
+        while True:
+            try:
+                # Not the client's issue_new_wss_url(): it fails on a 5xx's plain-text body.
+                await self._socket.client.web_client.apps_connections_open(
+                    app_token=self._socket.app_token
+                )
+                return True
+            except SlackApiError as exc:
+                error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
+                if error in _REFUSED_TOKEN:
+                    raise ReachableError(
+                        f"Slack refused to open a Socket Mode connection ({error or exc}): "
+                        "check REACHABLE_SLACK_APP_TOKEN, an app-level token (xapp-…) with the "
+                        "connections:write scope, and that Socket Mode is on in the app's "
+                        "settings"
+                    ) from None
+                problem = wrap_slack_error(exc)
+            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+                problem = wrap_slack_error(exc)
+            if not isinstance(problem, TransientError | RateLimited):
+                raise problem
+            log.warning(
+                "Slack: cannot open a Socket Mode connection yet (%s); retrying in %.0f s",
+                problem,
+                pause,
+            )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=pause)
+                return False
+            pause = min(pause * 2, SOCKET_RETRY_MAX_S)
 
     def _register_listeners(self) -> None:
         self.app.middleware(self._only_known_workspace)

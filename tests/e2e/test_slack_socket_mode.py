@@ -89,3 +89,18 @@ def test_a_wrong_app_token_stops_the_start_with_what_to_fix(deployment: Deployme
     log = deployment.log.read_text()
     assert "Slack refused to open a Socket Mode connection (invalid_auth)" in log
     assert "REACHABLE_SLACK_APP_TOKEN" in log and "xapp-1-wrong" not in log
+
+
+def test_slack_down_at_start_is_waited_out(deployment: Deployment) -> None:
+    """Slack answering 503 when the bridge first asks for a Socket Mode address: the process
+    keeps trying instead of ending, and connects once Slack is back."""
+    emulators = deployment.emulators
+    deployment.use_slack_socket_mode()
+    fault = {"method": "POST", "path": "/api/apps.connections.open", "status": 503, "times": 2}
+    assert emulators.slack_control("faults", fault).status_code == 200
+    deployment.start()
+    wait_connected(emulators)
+    assert all(process.alive() for process in deployment.processes)
+    assert "cannot open a Socket Mode connection yet" in deployment.log.read_text()
+    emulators.post("warga_budi", "@humas_demo halo")
+    settle(deployment, 1)
