@@ -1,7 +1,7 @@
 """Reachable's benchmarks: throughput against a bare-HTTP baseline, Redis commands and X reads
 per mention, the latency the bridge adds, memory with 100,000 threads, and a 5,000-mention burst.
 
-    make bench                      # everything, about four minutes
+    make bench                      # everything, about eight minutes
     .venv/bin/python -m benchmarks.bench --only latency --json out.json
 
 See benchmarks/README.md for how to read the output and the targets.
@@ -112,9 +112,11 @@ def baseline(workdir: Path, count: int = 800) -> Result:
         bench.close()
 
 
-def latency(workdir: Path, count: int = 200) -> Result:
+def latency(workdir: Path, count: int = 200, every_s: float = 0.05) -> Result:
     """(c) From a post appearing on X to its chat message, and the part of it that is the
-    bridge's own: from the poll that fetched it to the message (the poll wait removed)."""
+    bridge's own: from the poll that fetched it to the message (the poll wait removed). One
+    post every ``every_s``: by default 20 a second, so each poll brings dozens, which one
+    channel takes one after another."""
     bench = Bench(workdir, poll="1s")
     try:
         bench.start()
@@ -124,10 +126,11 @@ def latency(workdir: Path, count: int = 200) -> Result:
         for n in range(count):
             post = bench.post_mentions(1, tag=f"latency-{n}-")[0]
             posted[f"latency-{n}-"] = post[1]
-            time.sleep(0.05)
+            time.sleep(every_s)
         bench.wait_for_messages(count + 1, timeout_s=300)
         polls = sorted(c["time"] for c in bench.x_calls("/mentions"))
         overheads, totals = [], []
+        per_poll: dict[float, int] = {}
         for message in bench.slack_messages():
             text = str(message.get("text", ""))
             tag = next((t for t in posted if t in text), None)
@@ -135,10 +138,12 @@ def latency(workdir: Path, count: int = 200) -> Result:
                 continue
             shown_at = float(message["ts"])
             poll_at = next(p for p in polls if p >= posted[tag])
+            per_poll[poll_at] = per_poll.get(poll_at, 0) + 1
             overheads.append((shown_at - poll_at) * 1000)
             totals.append((shown_at - posted[tag]) * 1000)
         return {
             "mentions": len(overheads),
+            "mentions_per_poll": round(statistics.mean(per_poll.values()), 1),
             "overhead_ms_p50": round(statistics.median(overheads), 1),
             "overhead_ms_p99": round(percentile(overheads, 99) or 0, 1),
             "end_to_end_ms_p50": round(statistics.median(totals), 1),
@@ -147,6 +152,12 @@ def latency(workdir: Path, count: int = 200) -> Result:
         }
     finally:
         bench.close()
+
+
+def quiet_latency(workdir: Path, count: int = 30) -> Result:
+    """(c) again, one mention per poll: the bridge's own overhead, with no other mention of
+    the same poll ahead of it in the channel."""
+    return latency(workdir, count=count, every_s=2.5)
 
 
 def memory(workdir: Path, threads: int = 100_000) -> Result:
@@ -275,6 +286,7 @@ SCENARIOS: dict[str, Callable[[Path], Result]] = {
     "catch_up": catch_up,
     "baseline": baseline,
     "latency": latency,
+    "quiet_latency": quiet_latency,
     "memory": memory,
     "burst": burst,
 }
@@ -294,9 +306,13 @@ def verdicts(results: dict[str, Result]) -> list[tuple[str, str, str, bool]]:
         rows.append(("Redis commands per mirrored mention", f"{per}", "(<= 4)", per <= 4))
         reads = up["mentions_per_x_read"]
         rows.append(("mentions per X read, catching up", f"{reads}", ">= 95", reads >= 95))
+    if quiet := results.get("quiet_latency"):
+        p99 = quiet["overhead_ms_p99"]
+        rows.append(("p99 overhead, one mention a poll", f"{p99} ms", "< 50 ms", p99 < 50))
     if lat := results.get("latency"):
-        p99 = lat["overhead_ms_p99"]
-        rows.append(("p99 overhead beyond the poll wait", f"{p99} ms", "< 50 ms", p99 < 50))
+        p99, many = lat["overhead_ms_p99"], lat["mentions_per_poll"]
+        target = f"p99 overhead, {many:.0f} mentions a poll"
+        rows.append((target, f"{p99} ms", "< 50 ms", p99 < 50))
     if mem := results.get("memory"):
         rss = mem["worker_rss_mb"]
         rows.append(("worker RSS, 100,000 threads", f"{rss} MB", "< 150 MB", rss < 150))

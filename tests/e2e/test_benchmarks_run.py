@@ -20,3 +20,16 @@ def test_a_small_catch_up_runs_and_is_judged(tmp_path: Path) -> None:
         "Redis commands per mirrored mention",
         "mentions per X read, catching up",
     }
+
+
+def test_latency_is_judged_alone_and_under_load() -> None:
+    judged = verdicts(
+        {
+            "quiet_latency": {"overhead_ms_p99": 6.0, "mentions_per_poll": 1},
+            "latency": {"overhead_ms_p99": 130.9, "mentions_per_poll": 33.3},
+        }
+    )
+    assert [(target, met) for target, _, _, met in judged] == [
+        ("p99 overhead, one mention a poll", True),
+        ("p99 overhead, 33 mentions a poll", False),
+    ]
