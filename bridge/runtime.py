@@ -100,6 +100,7 @@ class Runtime:
                 finally:
                     relay.cancel()
         finally:
+            stop.set()  # however the run ended, whoever waits on it knows
             await redis.aclose()
 
     async def _run_roles(self, store: Store, roles: set[str], stop: asyncio.Event) -> None:
