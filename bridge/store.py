@@ -133,9 +133,10 @@ return reserve(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4], AR
 
 # What the mirror stage reads before posting a mention: the effect, thread, mention, the
 # thread's first message in the destination, and how many mentions were queued there in the
-# minute up to this one. In the usual case (a new mention of a known thread, posted now rather
-# than folded: at most fold_above arrivals, or fold_above < 0) the send slot is reserved in
-# the same step, as in reserve() above; otherwise the slot comes back nil.
+# minute up to and including this one (by its arrival, ARGV[12]; by time when it has none).
+# In the usual case (a new mention of a known thread, posted now rather than folded: at most
+# fold_above arrivals, or fold_above < 0) the send slot is reserved in the same step, as in
+# reserve() above; otherwise the slot comes back nil.
 _BEGIN_MIRROR = (
     _RESERVE_FUNCTION
     + """
@@ -143,8 +144,16 @@ local effect = redis.call('HGETALL', KEYS[1])
 local thread = redis.call('HGETALL', KEYS[2])
 local mention = redis.call('HGET', KEYS[3], ARGV[1])
 local mirror = redis.call('HGET', KEYS[4], ARGV[2])
-local queued = tonumber(ARGV[3])
-local arrivals = redis.call('ZCOUNT', KEYS[5], queued - tonumber(ARGV[4]), queued)
+local queued, window = tonumber(ARGV[3]), tonumber(ARGV[4])
+local arrivals
+local rank = redis.call('ZRANK', KEYS[5], ARGV[12])
+if rank then
+  -- By its place, not its time: several are often queued in the same millisecond.
+  local at = tonumber(redis.call('ZSCORE', KEYS[5], ARGV[12]))
+  arrivals = rank + 1 - redis.call('ZCOUNT', KEYS[5], '-inf', string.format('(%d', at - window))
+else
+  arrivals = redis.call('ZCOUNT', KEYS[5], queued - window, queued)
+end
 local fold_above, slot = tonumber(ARGV[6]), false
 if ARGV[5] == '1' and #effect == 0 and #thread > 0 and mention and (ARGV[7] == '1' or mirror)
     and (fold_above < 0 or arrivals <= fold_above) then
@@ -443,6 +452,7 @@ class Store:
                 int(request.interval_s * 1000),
                 int(max(request.max_wait_s, 0) * 1000),
                 int(request.overall_interval_s * 1000),
+                f"{thread_id}:{mention_id}",
             ],
         )
         effect, thread, mention, mirror, arrivals, wait_ms = raw

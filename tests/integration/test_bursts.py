@@ -126,3 +126,26 @@ async def test_show_queues_a_folded_thread_once_and_refuses_what_it_cannot_show(
             "root": "11",
         }
     ]
+
+
+async def test_arrivals_are_counted_up_to_each_mention_even_in_one_millisecond(
+    store: Store,
+) -> None:
+    """Routing is fast: several mentions are often queued in the same millisecond. Each is
+    counted by its place among them, so a burst's first ones are still shown singly."""
+    at = 1_795_000_000_000
+    members = {f"x-humas-{n:016x}:{n}": at for n in range(3)}
+    await store.redis.zadd(store.keys.arrivals("desk"), {"x-humas-old:9": at - 61_000})
+    await store.redis.zadd(store.keys.arrivals("desk"), members)
+    counted = []
+    for member in sorted(members):
+        thread_id, mention_id = member.split(":")
+        seen = await store.begin_mirror(
+            effect_key=f"mirror:desk:{member}",
+            thread_id=thread_id,
+            mention_id=mention_id,
+            destination="desk",
+            queued_ms=at,
+        )
+        counted.append(seen.recent_arrivals)
+    assert counted == [1, 2, 3]
