@@ -105,10 +105,12 @@ class ChatSink(Protocol):
         text: str,
         reply_to: MirrorRef | None = None,
         monospace: bool = False,
+        effect_key: str | None = None,
     ) -> None:
         """Post a plain message from Reachable itself (an alert, a posted reply, a report),
         shown literally; under ``reply_to`` (a thread's first message there) when given;
-        ``monospace`` for a table."""
+        ``monospace`` for a table; tagged with ``effect_key``, where the platform can keep a
+        tag, so that ``find_posted`` finds it after an interrupted attempt."""
         ...
 
     async def find_posted(

@@ -34,7 +34,7 @@ from bridge.errors import DestinationUnavailable, PermanentError, RateLimited, T
 from bridge.keys import MENTIONS_GROUP, OUTBOX_GROUP
 from bridge.models import Mention, MentionCard, MirrorRef, Thread, thread_id_for
 from bridge.routing import Decision, decide
-from bridge.store import MirrorInputs, RouteQueue, SlotRequest, Store, now_ms, utcnow
+from bridge.store import Effect, MirrorInputs, RouteQueue, SlotRequest, Store, now_ms, utcnow
 from bridge.streams import Deferred, Entry
 from bridge.supervision import escalation_line, schedule_escalation, timer_name
 from bridge.threads import queue_refreshes
@@ -263,13 +263,16 @@ class MirrorStage:
         reply_to = await self.store.mirror(thread_id, destination_key) if thread_id else None
         sink = self.sinks[destination.chat]
         try:
-            with self.config().speaking_to(destination):
-                await sink.post_notice(
-                    destination=destination,
-                    text=entry.fields["text"],
-                    reply_to=reply_to,
-                    monospace=entry.fields.get("format") == "report",
-                )
+            if not await self._posted_before(sink, destination, effect, effect_key, reply_to):
+                await self.store.mark_doing(effect_key)
+                with self.config().speaking_to(destination):
+                    await sink.post_notice(
+                        destination=destination,
+                        text=entry.fields["text"],
+                        reply_to=reply_to,
+                        monospace=entry.fields.get("format") == "report",
+                        effect_key=effect_key,
+                    )
         except (RateLimited, TransientError) as exc:
             await self.store.count_failure(exc)
             raise Deferred(f"notice to {destination.describe()}: {exc}") from exc
@@ -421,8 +424,9 @@ class MirrorStage:
             await self._ack(entry)
             return
         folded = await self.store.take_folded(destination_key, window, limit=DIGEST_MAX)
-        if folded:
-            await self._post_digest(entry, destination, folded)
+        sink = self.sinks[destination.chat]
+        if folded and not await self._posted_before(sink, destination, effect, effect_key):
+            await self._post_digest(entry, destination, folded, effect_key)
         keys = self.store.keys
         # More than one digest holds, or folded while this one was posted: the next window's.
         following = digest_window(utcnow(), self.config().bursts_for(destination).digest_every)
@@ -442,8 +446,30 @@ class MirrorStage:
 
         await self._record_once_posted(record)
 
+    async def _posted_before(
+        self,
+        sink: ChatSink,
+        destination: Destination,
+        effect: Effect | None,
+        effect_key: str,
+        reply_to: MirrorRef | None = None,
+    ) -> bool:
+        """An attempt was interrupted after it may have posted: is its message there?"""
+        if effect is None or effect.state != "doing":
+            return False
+        found = await sink.find_posted(
+            destination=destination, reply_to=reply_to, effect_key=effect_key
+        )
+        if found is not None:
+            log.info("%s was already posted by an interrupted attempt", effect_key)
+        return found is not None
+
     async def _post_digest(
-        self, entry: Entry, destination: Destination, folded: list[FoldedMention]
+        self,
+        entry: Entry,
+        destination: Destination,
+        folded: list[FoldedMention],
+        effect_key: str,
     ) -> None:
         deadline = asyncio.get_running_loop().time() + self.time_budget_s
         sink = self.sinks[destination.chat]
@@ -455,10 +481,10 @@ class MirrorStage:
                 sample=[(short_reference(i.thread), i.author, repr(i.text)) for i in quoted],
                 chat=destination.chat,
             )
-        await self._wait_for_slot(sink, destination, deadline)
+        await self._wait_for_slot(sink, destination, deadline, doing=effect_key)
         try:
             async with self._deferred_while_unavailable(sink, destination, what="a digest"):
-                await sink.post_notice(destination=destination, text=text)
+                await sink.post_notice(destination=destination, text=text, effect_key=effect_key)
         except PermanentError as exc:
             await self.store.count_failure(exc)
             log.error("could not post a digest in %s: %s", destination.describe(), exc)

@@ -55,6 +55,7 @@ log = logging.getLogger(__name__)
 Listener = Callable[..., Awaitable[None]]
 
 MIRROR_EVENT_TYPE = "reachable_mirror"
+NOTICE_EVENT_TYPE = "reachable_notice"
 SLACK_TIMEOUT_S = 15
 BUTTON_ACTIONS = re.compile(
     r"^(reply_institution|reply_personal|reply_again|claim|release|dismiss)$"
@@ -285,15 +286,18 @@ class SlackChat:
         text: str,
         reply_to: MirrorRef | None = None,
         monospace: bool = False,
+        effect_key: str | None = None,
     ) -> None:
         thread_ts = (reply_to.thread_root or reply_to.message_id) if reply_to else None
         shown = render.escape_mrkdwn(text)
+        tag = {"event_type": NOTICE_EVENT_TYPE, "event_payload": {"effect_key": effect_key}}
         try:
             await self.client.chat_postMessage(
                 channel=destination.address,
                 text=f"```{shown}```" if monospace else shown,
                 thread_ts=thread_ts,
                 unfurl_links=False,
+                metadata=tag if effect_key else None,
             )
         except Exception as exc:
             raise wrap_slack_error(exc) from exc

@@ -273,6 +273,7 @@ class TelegramChat:
         text: str,
         reply_to: MirrorRef | None = None,
         monospace: bool = False,
+        effect_key: str | None = None,  # Telegram keeps no tag on a message
     ) -> None:
         shown = render.escape(text[: render.MESSAGE_LIMIT - 20])
         await self._send(

@@ -337,3 +337,57 @@ async def test_a_mention_takes_one_round_trip_to_route_and_two_to_mirror(
     assert await store.redis.zscore(store.keys.timers, f"escalate|{thread_id}|0.0") is not None
     assert await store.mirror(thread_id, "desk") is not None
     assert "pesan 2" in emulator.messages("C0DESK")[-1]["text"]
+
+
+@pytest.mark.parametrize("kind", ["digest", "notice"])
+async def test_a_message_of_reachable_cut_off_before_its_record_is_not_posted_again(
+    slack: tuple[SlackEmulator, str],
+    chat: SlackChat,
+    store: Store,
+    monkeypatch: pytest.MonkeyPatch,
+    kind: str,
+) -> None:
+    """A worker killed between Slack's answer and the record: the next attempt finds the
+    digest (or notice) by its tag and records it instead of posting it again."""
+    emulator, _ = slack
+    mirror = MirrorStage(
+        store, config=lambda: CONFIG, sinks={"slack": chat}, channel_interval_s=lambda _: 0.0
+    )
+    folded = [
+        FoldedMention(
+            thread=f"x-humas-{n:016x}",
+            mention=str(n),
+            priority="normal",
+            author=f"warga{n}",
+            text=f"keluhan {n}",
+            at=datetime(2026, 11, 29, 7, 0, n, tzinfo=UTC).isoformat(),
+        )
+        for n in range(3)
+    ]
+    await store.redis.rpush(store.keys.folded("desk"), *(f.to_json() for f in folded))
+    await store.redis.xgroup_create(mirror.stream, mirror.group, id="0", mkstream=True)
+    fields = (
+        {"kind": "digest", "destination": "desk", "window": "1000"}
+        if kind == "digest"
+        else {"kind": "notice", "destination": "desk", "text": "Balasan terkirim."}
+    )
+    await store.redis.xadd(mirror.stream, fields)
+    [[_, [(entry_id, read)]]] = await store.redis.xreadgroup(
+        mirror.group, "c", {mirror.stream: ">"}, count=1
+    )
+    entry = Entry(mirror.stream, entry_id, read)
+
+    async def killed(record: object) -> None:
+        raise RuntimeError("killed before the record")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(mirror, "_record_once_posted", killed)
+        with pytest.raises(RuntimeError):
+            await mirror.handle(entry)
+    assert len(emulator.messages("C0DESK")) == 1
+    await mirror.handle(entry)
+
+    assert len(emulator.messages("C0DESK")) == 1
+    assert (await store.redis.xpending(mirror.stream, mirror.group))["pending"] == 0
+    done = await store.effect(f"{kind}:desk:1000" if kind == "digest" else f"notice:{entry_id}")
+    assert done is not None and done.state == "done"
