@@ -29,6 +29,7 @@ from bridge.store import Store
 log = logging.getLogger(__name__)
 
 WATCH_INTERVAL_S = 2.0
+SETTLE_S = 0.25
 
 
 @dataclass(frozen=True)
@@ -180,7 +181,7 @@ class ConfigWatcher:
                 if self._hangup.is_set():
                     self._hangup.clear()
                     await self.reload(reason="SIGHUP")
-                elif self._read_digest() != self._digest:
+                elif self._read_digest() != self._digest and await self._settled(stop):
                     await self.reload(reason="the file changed")
         finally:
             listener.cancel()
@@ -188,6 +189,14 @@ class ConfigWatcher:
                 await listener
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.remove_signal_handler(signal.SIGHUP)
+
+    async def _settled(self, stop: asyncio.Event) -> bool:
+        """The file reads the same twice, ``SETTLE_S`` apart: an editor or a script that is
+        still writing it (truncated, half written) is not mistaken for a broken config."""
+        before = self._read_digest()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=SETTLE_S)
+        return not stop.is_set() and self._read_digest() == before
 
     async def _listen(self, stop: asyncio.Event) -> None:
         """Reload requests published in Redis; a lost connection is retried."""

@@ -72,3 +72,35 @@ async def test_a_refused_edit_is_told_in_the_admins_language(store: Store, tmp_p
     assert "tujuan 'dsek' tidak dikenal" in alert["text"], alert["text"]
     assert "unknown destination" not in alert["text"]
     assert len(live) == 1
+
+
+async def test_a_file_still_being_written_is_read_once_it_is_whole(
+    store: Store, tmp_path: Path
+) -> None:
+    """An editor or a script that truncates the file, then writes it in pieces: the watcher
+    waits for it to settle instead of telling the admins about a half-written config."""
+    told = "escalation: {to: desk}\n"  # the admins would be told of a refused file here
+    first, second = FIRST + told, SECOND + told
+    path = tmp_path / "reachable.yaml"
+    path.write_text(first)
+    live: list[Config] = [load_config(path)]
+    watcher = ConfigWatcher(
+        path, store, current=lambda: live[-1], replace=live.append, interval_s=0.02
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(watcher.run(stop))
+    try:
+        path.write_text("")
+        await asyncio.sleep(0.1)
+        path.write_text(second[: len(second) // 2])
+        await asyncio.sleep(0.1)
+        path.write_text(second)
+        for _ in range(100):
+            if live[-1].routes[0].name == "everything":
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        await task
+    assert [config.routes[0].name for config in live] == ["all", "everything"]
+    assert await store.redis.xlen(store.keys.outbox_stream) == 0, "no alert for a partial file"
