@@ -183,17 +183,22 @@ class EmulatorCore:
                     self.record(method, path, response.status_code, query)
                     await response(scope, receive, send)
                     return
-            status_holder: list[int] = []
+            recorded = False
 
             async def send_and_note(message: Message) -> None:
-                if message["type"] == "http.response.start":
-                    status_holder.append(int(message["status"]))
+                # Noted before the client can see the answer: a test that reads the log (or
+                # resets it) right after its call finds the call there (or gone).
+                nonlocal recorded
+                if message["type"] == "http.response.start" and not recorded:
+                    self.record(method, path, int(message["status"]), query)
+                    recorded = True
                 await send(message)
 
             try:
                 await app(scope, receive, send_and_note)
             finally:
-                self.record(method, path, status_holder[0] if status_holder else 500, query)
+                if not recorded:
+                    self.record(method, path, 500, query)
 
         return wrapped
 
