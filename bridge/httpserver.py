@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import random
 import socket
 import threading
 from collections.abc import Generator
@@ -22,10 +24,33 @@ class _QuietServer(uvicorn.Server):
         yield
 
 
+# Below the kernel's ephemeral range (32768-60999 on Linux), which outgoing connections draw
+# from: a port picked there could be taken by a connection before its server binds it.
+FREE_PORTS = (20000, 32768)
+
+
 def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on now, for a server started soon after. ``REACHABLE_FREE_PORTS``
+    ("low-high") narrows the range, so that parallel test processes never pick the same one."""
+    low, high = _free_port_range()
+    for _ in range(100):
+        port = random.randrange(low, high)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+            return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+def _free_port_range() -> tuple[int, int]:
+    low, _, high = os.environ.get("REACHABLE_FREE_PORTS", "").partition("-")
+    if low.isdigit() and high.isdigit() and int(low) < int(high):
+        return int(low), int(high)
+    return FREE_PORTS
 
 
 class EmbeddedServer:

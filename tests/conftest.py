@@ -18,6 +18,10 @@ os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
 for _setting in ("LC_ALL", "LC_MESSAGES", "REACHABLE_LOCALE"):
     os.environ.pop(_setting, None)
 os.environ["LANG"] = "C.UTF-8"
+# Each parallel test process picks the ports of its servers from a range of its own.
+if (_worker := os.environ.get("PYTEST_XDIST_WORKER", "")).startswith("gw"):
+    _low = 20000 + int(_worker[2:]) % 8 * 1500
+    os.environ["REACHABLE_FREE_PORTS"] = f"{_low}-{_low + 1500}"
 
 
 @pytest.fixture(scope="session")
