@@ -17,6 +17,13 @@ routes: [{name: all, to: [desk]}]
 SECOND = FIRST.replace("name: all", "name: everything")
 
 
+async def until_everything_is_live(live: list[Config]) -> None:
+    for _ in range(100):
+        if live[-1].routes[0].name == "everything":
+            return
+        await asyncio.sleep(0.05)
+
+
 async def test_an_edit_between_loading_and_watching_is_picked_up(
     store: Store, tmp_path: Path
 ) -> None:
@@ -30,10 +37,7 @@ async def test_an_edit_between_loading_and_watching_is_picked_up(
     stop = asyncio.Event()
     task = asyncio.create_task(watcher.run(stop))
     try:
-        for _ in range(100):
-            if live[-1].routes[0].name == "everything":
-                break
-            await asyncio.sleep(0.05)
+        await until_everything_is_live(live)
     finally:
         stop.set()
         await task
@@ -95,10 +99,7 @@ async def test_a_file_still_being_written_is_read_once_it_is_whole(
         path.write_text(second[: len(second) // 2])
         await asyncio.sleep(0.1)
         path.write_text(second)
-        for _ in range(100):
-            if live[-1].routes[0].name == "everything":
-                break
-            await asyncio.sleep(0.05)
+        await until_everything_is_live(live)
     finally:
         stop.set()
         await task

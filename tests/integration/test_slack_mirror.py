@@ -21,6 +21,7 @@ from bridge.stages import MirrorStage, RouterStage
 from bridge.store import RoundTrips, Store
 from bridge.streams import Entry, StageRunner
 from bridge.threads import TransitionRefused, change_state
+from tests.integration.test_bursts import folded
 
 TOKEN, SECRET = "xoxb-mirror-test", "mirror-secret"
 CONFIG = parse_config("""
@@ -353,18 +354,7 @@ async def test_a_message_of_reachable_cut_off_before_its_record_is_not_posted_ag
     mirror = MirrorStage(
         store, config=lambda: CONFIG, sinks={"slack": chat}, channel_interval_s=lambda _: 0.0
     )
-    folded = [
-        FoldedMention(
-            thread=f"x-humas-{n:016x}",
-            mention=str(n),
-            priority="normal",
-            author=f"warga{n}",
-            text=f"keluhan {n}",
-            at=datetime(2026, 11, 29, 7, 0, n, tzinfo=UTC).isoformat(),
-        )
-        for n in range(3)
-    ]
-    await store.redis.rpush(store.keys.folded("desk"), *(f.to_json() for f in folded))
+    await store.redis.rpush(store.keys.folded("desk"), *(folded(n).to_json() for n in range(3)))
     await store.redis.xgroup_create(mirror.stream, mirror.group, id="0", mkstream=True)
     fields = (
         {"kind": "digest", "destination": "desk", "window": "1000"}
