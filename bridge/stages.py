@@ -108,7 +108,7 @@ class RouterStage:
             await self.store.redis.xack(self.stream, self.group, entry.id)
             return
         if not joined.queued:
-            await self._queue_reopened(entry, mention, thread, decision, joined.roots)
+            await self._queue_reopened(entry, mention, thread, decision, joined.roots, effect_key)
         log.info(
             "mention %s of %s -> %s (%s)",
             mention.id,
@@ -124,11 +124,11 @@ class RouterStage:
         thread: Thread,
         decision: Decision,
         roots: dict[str, str],
+        effect_key: str,
     ) -> None:
         """A new question in an answered thread: a new SLA round, timed from now, and the
         thread's messages redrawn as open; then the mention is queued as usual."""
         keys = self.store.keys
-        effect_key = f"route:{mention.network}:{mention.account}:{mention.id}"
         mirrored = await self.store.mirror_destinations(thread.id)
         reopened = await self.store.thread(thread.id)
         round_ = reopened.version if reopened else 0
@@ -263,7 +263,7 @@ class MirrorStage:
         reply_to = await self.store.mirror(thread_id, destination_key) if thread_id else None
         sink = self.sinks[destination.chat]
         try:
-            if not await self._posted_before(sink, destination, effect, effect_key, reply_to):
+            if await self._posted_before(sink, destination, effect, effect_key, reply_to) is None:
                 await self.store.mark_doing(effect_key)
                 with self.config().speaking_to(destination):
                     await sink.post_notice(
@@ -348,14 +348,10 @@ class MirrorStage:
         reply_to = None
         if not is_root:
             reply_to = seen.mirror or await self._root_mirror(thread_id, destination_key)
-        if effect is not None and effect.state == "doing":
-            found = await sink.find_posted(
-                destination=destination, reply_to=reply_to, effect_key=effect_key
-            )
-            if found is not None:
-                log.info("%s was already posted by an interrupted attempt", effect_key)
-                await self._finish(entry, effect_key, found, thread, destination_key, is_root)
-                return
+        found = await self._posted_before(sink, destination, effect, effect_key, reply_to)
+        if found is not None:
+            await self._finish(entry, effect_key, found, thread, destination_key, is_root)
+            return
         with self.config().speaking_to(destination):
             card = await self._card(thread, mention, is_root=is_root, destination=destination_key)
             ref = await self._post(
@@ -425,7 +421,7 @@ class MirrorStage:
             return
         folded = await self.store.take_folded(destination_key, window, limit=DIGEST_MAX)
         sink = self.sinks[destination.chat]
-        if folded and not await self._posted_before(sink, destination, effect, effect_key):
+        if folded and await self._posted_before(sink, destination, effect, effect_key) is None:
             await self._post_digest(entry, destination, folded, effect_key)
         keys = self.store.keys
         # More than one digest holds, or folded while this one was posted: the next window's.
@@ -453,16 +449,17 @@ class MirrorStage:
         effect: Effect | None,
         effect_key: str,
         reply_to: MirrorRef | None = None,
-    ) -> bool:
-        """An attempt was interrupted after it may have posted: is its message there?"""
+    ) -> MirrorRef | None:
+        """An attempt was interrupted after it may have posted: its message, if it is there
+        (found by its effect key, where the platform keeps one)."""
         if effect is None or effect.state != "doing":
-            return False
+            return None
         found = await sink.find_posted(
             destination=destination, reply_to=reply_to, effect_key=effect_key
         )
         if found is not None:
             log.info("%s was already posted by an interrupted attempt", effect_key)
-        return found is not None
+        return found
 
     async def _post_digest(
         self,
