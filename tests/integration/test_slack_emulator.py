@@ -37,7 +37,7 @@ SECRET = "test-signing-secret"
 MENTIONS = "C0MENTIONS"
 OTHER = "C0OTHER"
 RINA = "U0RINA"
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "slack"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "slack"
 
 BUTTONS: list[dict[str, Any]] = [
     {"type": "section", "text": {"type": "mrkdwn", "text": "*New mention*"}},
@@ -78,10 +78,7 @@ MODAL: dict[str, Any] = {
 
 
 def fixture(name: str) -> dict[str, Any]:
-    path = FIXTURES / name
-    if not path.exists():
-        pytest.skip(f"Slack fixture {path} is not available")
-    data: dict[str, Any] = json.loads(path.read_text())
+    data: dict[str, Any] = json.loads((FIXTURES / name).read_text())
     return data
 
 

@@ -3,7 +3,7 @@
 The emulator is only worth having if it fails where Telegram fails and in Telegram's words,
 so every check goes through ``telegram.Bot`` (or an ``Application`` polling) and looks at the
 exceptions python-telegram-bot raises from the emulator's answers. Shapes are compared with the
-recorded payloads in ``shared/fixtures/telegram``.
+recorded payloads in ``tests/fixtures/telegram``.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ GROUP = -1001000000001  # a supergroup: below -2**32, like every real one
 FORUM = -1001000000002
 BASIC = -4001234567
 RINA, BUDI = 1001, 1002
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "telegram"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "telegram"
 HOSTILE = "<b>not bold</b> & <!channel> \u202eevil\u202c 👨\u200d👩\u200d👧 x<y>z &amp; @humas_demo"
 
 

@@ -12,14 +12,13 @@ import pytest
 from adapters.x.convert import mention_from_tweet, mentions_from_response
 from bridge.models import Author, Media
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "x"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "x"
 
 
 def _mention_fixtures() -> list[Path]:
-    return sorted(FIXTURES.glob("*mentions*.json")) if FIXTURES.is_dir() else []
+    return sorted(FIXTURES.glob("*mentions*.json"))
 
 
-@pytest.mark.skipif(not FIXTURES.is_dir(), reason=f"recorded X fixtures not found at {FIXTURES}")
 @pytest.mark.parametrize("path", _mention_fixtures(), ids=lambda p: p.name)
 def test_every_recorded_mentions_page_parses(path: Path) -> None:
     body = json.loads(path.read_text())["body"]
@@ -43,8 +42,6 @@ def test_every_recorded_mentions_page_parses(path: Path) -> None:
 
 
 def test_fixture_folder_has_mentions_pages() -> None:
-    if not FIXTURES.is_dir():
-        pytest.skip(f"recorded X fixtures not found at {FIXTURES}")
     assert _mention_fixtures(), "expected at least one *mentions*.json fixture"
 
 
