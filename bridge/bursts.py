@@ -33,11 +33,15 @@ PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
 
 # Move what is folded onto the digest's own list, once: a retried digest finds its list and
 # posts the same mentions; a later window's digest finds nothing left and posts nothing.
-TAKE_FOLDED = """
+# Lua's unpack() fails beyond about 8,000 values, so the items move in chunks.
+UNPACK_CHUNK = 1000
+TAKE_FOLDED = f"""
 if redis.call('EXISTS', KEYS[2]) == 1 then return redis.call('LRANGE', KEYS[2], 0, -1) end
 local items = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
 if #items == 0 then return items end
-redis.call('RPUSH', KEYS[2], unpack(items))
+for first = 1, #items, {UNPACK_CHUNK} do
+  redis.call('RPUSH', KEYS[2], unpack(items, first, math.min(first + {UNPACK_CHUNK - 1}, #items)))
+end
 redis.call('EXPIRE', KEYS[2], ARGV[2])
 redis.call('LTRIM', KEYS[1], #items, -1)
 return items

@@ -3,7 +3,7 @@ digest is retried after a crash."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from bridge.bursts import FoldedMention
 from bridge.claims import short_reference
@@ -28,7 +28,7 @@ def folded(n: int) -> FoldedMention:
         priority="normal",
         author=f"warga{n}",
         text=f"keluhan {n}",
-        at=datetime(2026, 11, 29, 7, 0, n, tzinfo=UTC).isoformat(),
+        at=(datetime(2026, 11, 29, 7, tzinfo=UTC) + timedelta(seconds=n)).isoformat(),
     )
 
 

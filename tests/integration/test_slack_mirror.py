@@ -381,3 +381,31 @@ async def test_a_message_of_reachable_cut_off_before_its_record_is_not_posted_ag
     assert (await store.redis.xpending(mirror.stream, mirror.group))["pending"] == 0
     done = await store.effect(f"{kind}:desk:1000" if kind == "digest" else f"notice:{entry_id}")
     assert done is not None and done.state == "done"
+
+
+async def test_twenty_thousand_folded_mentions_are_shown_by_two_digests_none_lost_or_twice(
+    slack: tuple[SlackEmulator, str], chat: SlackChat, store: Store
+) -> None:
+    """A viral moment folds more than Lua can move in one call (it stopped at about 8,000):
+    each digest takes its share in chunks, and the next window's takes the rest."""
+    emulator, _ = slack
+    mirror = MirrorStage(
+        store, config=lambda: CONFIG, sinks={"slack": chat}, channel_interval_s=lambda _: 0.0
+    )
+    key = store.keys.folded("desk")
+    for start in range(0, 20_000, 2_000):
+        await store.redis.rpush(key, *(folded(n).to_json() for n in range(start, start + 2_000)))
+    await store.redis.xgroup_create(mirror.stream, mirror.group, id="0", mkstream=True)
+    for window in ("1000", "2000"):
+        await store.redis.xadd(
+            mirror.stream, {"kind": "digest", "destination": "desk", "window": window}
+        )
+    read = await store.redis.xreadgroup(mirror.group, "c", {mirror.stream: ">"}, count=2)
+
+    for entry_id, fields in read[0][1]:
+        await mirror.handle(Entry(mirror.stream, entry_id, fields))
+
+    digests = [m["text"] for m in emulator.messages("C0DESK")]
+    assert len(digests) == 2 and all("10,000" in text for text in digests), digests
+    assert await store.redis.llen(key) == 0
+    assert (await store.redis.xpending(mirror.stream, mirror.group))["pending"] == 0
