@@ -367,6 +367,13 @@ def reply_empty() -> str:
     return _("Write the reply first: it is empty.")
 
 
+def reply_unpostable_characters() -> str:
+    return _(
+        "The reply holds characters that cannot be posted (broken Unicode, often from a bad "
+        "copy and paste): type it again, or paste it as plain text."
+    )
+
+
 def reply_too_long(*, length: int, limit: int) -> str:
     return ngettext(
         "{count} character too long for X ({length} of {limit}; links count 23, CJK characters "

@@ -41,6 +41,13 @@ LABELLED_COUNTERS = (
     ("replies", "replies:", "identity", "Replies posted on the network, by identity."),
     ("api_errors", "errors:", "platform", "Failed platform calls, by platform."),
     ("rate_limited", "ratelimited:", "platform", "429s and flood waits, by platform."),
+    (
+        "refused_requests",
+        "refused:",
+        "door",
+        "Requests refused at the web app (unsigned, stale, wrong secret, malformed, oversized), "
+        "by door: slack, telegram, link.",
+    ),
 )
 
 

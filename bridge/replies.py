@@ -90,6 +90,17 @@ class ReplyDesk:
         self.publishers = publishers
         self.vault = vault
 
+    @staticmethod
+    def unpostable(text: str) -> str | None:
+        """Why ``text`` cannot go out at all, whatever the network: a lone UTF-16 surrogate (a
+        half emoji from a broken paste, or a forged payload) has no UTF-8 form, so it could
+        neither be stored nor posted."""
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return messages.reply_unpostable_characters()
+        return None
+
     def measure(self, network: str, text: str) -> tuple[int, int] | None:
         publisher = self.publishers.get(network)
         return publisher.measure(text.strip()) if publisher else None
@@ -142,14 +153,18 @@ class ReplyDesk:
         it came from: the same form sent twice (its first answer lost on the way back to the
         person) is queued once.
         """
+        unpostable = self.unpostable(text)
         trail = {
             "person": person.key,
             "chat": chat,
             "identity": identity.value,
             "thread": thread_id,
-            "text": text,
+            # Kept readable in the audit log even when it cannot be posted.
+            "text": text.encode("utf-8", "backslashreplace").decode("utf-8"),
         }
         try:
+            if unpostable:
+                raise ReplyRefused(unpostable)
             request = await self._checked(
                 thread_id=thread_id,
                 mention_id=mention_id,

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
 
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from redis.exceptions import RedisError
@@ -13,40 +14,79 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bridge.metrics import render as render_metrics
 from bridge.store import Store
 
 MAX_BODY_BYTES = 1_000_000
+log = logging.getLogger(__name__)
 
 
-def limit_body_size(app: ASGIApp, limit: int = MAX_BODY_BYTES) -> ASGIApp:
-    """Refuse oversized request bodies with 413 before any handler reads them."""
+async def note_refused(store: Store, *, door: str, origin: str | None, reason: str) -> None:
+    """One log line per refused request, with who sent it and why, never its body (anyone can
+    send one: a body in the log would let them fill the disk, and a legitimate request refused
+    for clock skew would leave its secrets there); counted for /metrics."""
+    log.warning("refused a request at %s from %s: %s", door, origin or "an unknown address", reason)
+    with contextlib.suppress(RedisError, OSError):
+        await store.count(f"refused:{door}")
+
+
+def _door(path: str) -> str:
+    """The door a path belongs to, as the refused-requests metric names it."""
+    return path.strip("/").split("/", 1)[0] or "root"
+
+
+def limit_body_size(app: ASGIApp, store: Store, limit: int = MAX_BODY_BYTES) -> ASGIApp:
+    """Refuse oversized request bodies with 413 before any handler sees them, whether the size
+    is declared (Content-Length) or not (a chunked body is read up to the limit, then refused)."""
 
     async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
-        headers = dict(scope.get("headers", []))
-        declared = headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
+
+        async def refuse() -> None:
+            client = scope.get("client")
+            await note_refused(
+                store,
+                door=_door(scope.get("path", "")),
+                origin=client[0] if client else None,
+                reason=f"request body over {limit} bytes",
+            )
             await JSONResponse({"error": "request body too large"}, status_code=413)(
                 scope, receive, send
             )
+
+        headers = dict(scope.get("headers", []))
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await refuse()
             return
+        chunks: list[bytes] = []
         seen = 0
-
-        async def counting_receive() -> Any:
-            nonlocal seen
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > limit:
-                    raise ValueError("request body too large")
-            return message
+            if message["type"] != "http.request":
+                break  # the client went away: nothing to hand on
+            chunks.append(message.get("body", b""))
+            seen += len(chunks[-1])
+            if seen > limit:
+                await refuse()
+                return
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        delivered = False
 
-        await app(scope, counting_receive, send)
+        async def replay() -> Message:
+            nonlocal delivered
+            if delivered:
+                return await receive()
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await app(scope, replay, send)
 
     return guarded
 
@@ -124,4 +164,4 @@ def create_web_app(
             *routes,
         ]
     )
-    return limit_body_size(app)
+    return limit_body_size(app, store)

@@ -12,6 +12,7 @@ import functools
 import json
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 from urllib.parse import parse_qs
@@ -30,6 +31,7 @@ from starlette.routing import Route
 
 from adapters.base import AdapterContext
 from adapters.slack import render
+from adapters.slack.signing import quiet_bolt_signature_log, slack_owns, why_unsigned
 from bridge import messages
 from bridge.admin import ADMIN_VERBS, AdminDesk, answer_admin_command
 from bridge.claims import DISMISS_REASONS, ThreadDesk
@@ -49,8 +51,10 @@ from bridge.replies import ReplyDesk, ReplyRefused
 from bridge.settings import Settings
 from bridge.store import Store
 from bridge.unanswered import answer_show, answer_unanswered
+from bridge.web import note_refused
 
 log = logging.getLogger(__name__)
+quiet_bolt_signature_log()
 
 Listener = Callable[..., Awaitable[None]]
 
@@ -340,8 +344,21 @@ class SlackChat:
 
         async def events(request: Request) -> Response:
             # Starlette keeps the body for bolt to read again.
-            problem = _malformed(await request.body(), request.headers.get("content-type", ""))
+            body = await request.body()
+            origin = request.client.host if request.client else None
+            secret = self.settings.slack_signing_secret
+            unsigned = why_unsigned(
+                secret=secret.get_secret_value() if secret else "",
+                headers=request.headers,
+                body=body,
+                now=time.time(),
+            )
+            if unsigned:
+                await note_refused(self._store, door="slack", origin=origin, reason=unsigned)
+                return JSONResponse({"error": "invalid request"}, status_code=401)
+            problem = _malformed(body, request.headers.get("content-type", ""))
             if problem:
+                await note_refused(self._store, door="slack", origin=origin, reason=problem)
                 return JSONResponse({"error": problem}, status_code=400)
             return await self._handler.handle(request)
 
@@ -435,9 +452,8 @@ class SlackChat:
     ) -> BoltResponse | None:
         team, app_id = _team_of(body), body.get("api_app_id")
         expected_team, expected_app = self.settings.slack_team_id, self.settings.slack_app_id
-        if (expected_team and team != expected_team) or (
-            expected_app and app_id and app_id != expected_app
-        ):
+        # Every payload Slack sends an app names it; one without is not from our app.
+        if (expected_team and team != expected_team) or (expected_app and app_id != expected_app):
             log.warning("ignored a Slack request from workspace %s / app %s", team, app_id)
             return BoltResponse(status=200, body="")
         event_id = body.get("event_id")
@@ -739,7 +755,9 @@ class SlackChat:
     async def _respond(self, command: dict[str, Any], text: str) -> None:
         """A later, private answer to a slash command, through its response_url."""
         url = command.get("response_url")
-        if not url:
+        if not url or not slack_owns(str(url), api_url=self.settings.slack_api_url):
+            if url:
+                log.warning("a slash command's response_url is not Slack's; answering directly")
             await self._tell(str(command.get("channel_id")), str(command.get("user_id")), text)
             return
         try:

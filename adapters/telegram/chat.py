@@ -81,6 +81,7 @@ from bridge.replies import ReplyDesk
 from bridge.settings import Settings
 from bridge.store import Store
 from bridge.streams import consumer_name
+from bridge.web import note_refused
 
 log = logging.getLogger(__name__)
 
@@ -306,15 +307,22 @@ class TelegramChat:
     async def _on_webhook(self, request: Request) -> Response:
         """Telegram's push: check the secret token, answer at once, handle in the background."""
         secret = self.settings.telegram_webhook_secret
-        given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
-        if secret is None or not hmac.compare_digest(given, secret.get_secret_value()):
-            log.warning("refused a Telegram webhook call with a wrong secret token")
+        origin = request.client.host if request.client else None
+        # Header values arrive decoded as latin-1: compared as bytes, non-ASCII is just wrong.
+        given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "").encode("latin-1")
+        if secret is None or not hmac.compare_digest(given, secret.get_secret_value().encode()):
+            await note_refused(
+                self._store, door="telegram", origin=origin, reason="wrong secret token"
+            )
             return JSONResponse({"error": "forbidden"}, status_code=403)
         try:
             data = await request.json()
             update = Update.de_json(data, self.bot)
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             # python-telegram-bot reads whatever shape arrives; any of these means "not an update".
+            await note_refused(
+                self._store, door="telegram", origin=origin, reason="not a Telegram update"
+            )
             return JSONResponse({"error": f"not a Telegram update: {exc}"}, status_code=400)
         with self._voice_of(update):
             task = asyncio.create_task(self.application.process_update(update))

@@ -1170,6 +1170,13 @@ class TelegramEmulator:
             text = data.get("text")
             if not isinstance(text, str):
                 raise ControlError("text must be a string")
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                # Telegram apps send UTF-8: a lone surrogate cannot come from a person.
+                raise ControlError(
+                    "text must be valid Unicode (it holds a lone surrogate)"
+                ) from None
             text, entities = finish(text, [])
             if not text or utf16_len(text) > MAX_TEXT_UTF16:
                 raise ControlError("text must be 1..4096 UTF-16 code units after trimming")

@@ -203,6 +203,10 @@ class StaffHandlers:
         personal = await self._desk.linked_handle(person, thread.network)
         handles = {Identity.INSTITUTION: account.handle, Identity.PERSONAL: personal or ""}
         text = message.text or ""
+        unpostable = self._desk.unpostable(text)
+        if unpostable:
+            await message.reply_text(unpostable)
+            return
         length, limit = self._desk.measure(thread.network, text) or (len(text), 0)
         draft_id = uuid.uuid4().hex[:12]
         # Answering a mirror of an answered thread is a deliberate further reply.

@@ -24,6 +24,8 @@ from bridge.i18n import _, speaking
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "bridge" / "locale" / "reachable.pot"
 KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
+# Calls whose text goes to the operators' log, like log.warning(...).
+FOR_OPERATORS = {"note_refused"}
 PLACEHOLDER = re.compile(r"\{\w+\}")
 OTHER_LOCALES = [locale for locale in i18n.available_locales() if locale != i18n.SOURCE_LOCALE]
 
@@ -157,7 +159,7 @@ def _sentences(path: Path) -> list[tuple[int, str]]:
             func = node.func
             name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
             owner = getattr(func.value, "id", "") if isinstance(func, ast.Attribute) else ""
-            if owner == "log" or name in KEYWORDS:
+            if owner == "log" or name in KEYWORDS or name in FOR_OPERATORS:
                 inside = node
         if inside is not None:
             skip.update(id(sub) for sub in ast.walk(inside))
