@@ -23,7 +23,7 @@ from bridge.cli_rules import report_command, rules_group
 from bridge.config import load_config
 from bridge.errors import ConfigError, ReachableError
 from bridge.i18n import N_, _, ngettext
-from bridge.logsafety import redact_secrets_in_logs
+from bridge.logsafety import redact_from_the_environment, redact_secrets_in_logs
 from bridge.settings import Settings
 
 log = logging.getLogger("reachable")
@@ -46,7 +46,7 @@ def setup_logging(level: str) -> None:
     help=N_("Reachable: answer public mentions of your institution from Slack and Telegram."),
 )
 def cli() -> None:
-    pass
+    redact_from_the_environment()
 
 
 @cli.command(help=N_("Run the bridge."))

@@ -40,6 +40,7 @@ from telegram.error import (
     BadRequest,
     ChatMigrated,
     Forbidden,
+    InvalidToken,
     NetworkError,
     RetryAfter,
     TelegramError,
@@ -177,7 +178,13 @@ class TelegramChat:
             admin=context.admin,
             threads=context.threads,
         )
-        await chat.application.initialize()
+        try:
+            await chat.application.initialize()
+        except InvalidToken:
+            raise ReachableError(
+                "Telegram refused the bot token: check REACHABLE_TELEGRAM_BOT_TOKEN (the token "
+                "@BotFather gave, with no space around it)"
+            ) from None
         chat._started = True
         return chat
 

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import logging
 
 import pytest
 
-from bridge.logsafety import REDACTED, RedactSecrets, secret_values
+from bridge.logsafety import (
+    REDACTED,
+    RedactingStream,
+    RedactSecrets,
+    secret_values,
+    secret_values_in_environment,
+)
 from bridge.settings import Settings
 
 SETTINGS = Settings.model_validate(
@@ -42,3 +49,23 @@ def test_messages_arguments_and_tracebacks_are_redacted(caplog: pytest.LogCaptur
     assert "424242:telegram-secret" not in text and "at-123456" not in text
     assert f"bot{REDACTED}" in text
     assert f"ValueError: token {REDACTED} refused" in text
+
+
+def test_output_is_redacted_even_when_a_secret_is_written_in_pieces_or_url_encoded() -> None:
+    target = io.StringIO()
+    stream = RedactingStream(target, secret_values_in_environment(ENVIRONMENT))
+    stream.write("token: 424242:tele")
+    stream.write("gram-secret\nurl: /bot424242:telegram-secret%20/getMe\n")
+    stream.write("unfinished at-123456")
+    assert "secret" not in target.getvalue()
+    stream.flush()
+    assert target.getvalue() == (
+        f"token: {REDACTED}\nurl: /bot{REDACTED}/getMe\nunfinished {REDACTED}"
+    )
+
+
+ENVIRONMENT = {
+    "REACHABLE_TELEGRAM_BOT_TOKEN": "424242:telegram-secret ",
+    "REACHABLE_X_ACCOUNT_TOKENS": '{"humas": {"access_token": "at-123456"}}',
+    "REACHABLE_LOG_LEVEL": "DEBUG",
+}
