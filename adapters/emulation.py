@@ -2,18 +2,22 @@
 
 Each emulator is a Starlette app; wrapping it with :class:`EmulatorCore` adds
 ``POST /_emulator/reset``, ``POST|GET|DELETE /_emulator/faults`` and ``GET /_emulator/calls``,
-and makes the next matching calls fail the way the platform fails.
+and makes the next matching calls fail the way the platform fails. The call log keeps each
+call's parameters (query and form or JSON body, credentials redacted) so that contract tests
+can hold what the real client libraries send to the platforms' published specs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import fnmatch
+import json
 import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -22,6 +26,23 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CONTROL_PREFIX = "/_emulator"
 MAX_BODY_BYTES = 1_000_000
+# Parameters whose values are credentials: the call log keeps their names, never their values.
+SECRET_PARAMS = frozenset(
+    {
+        "access_token",
+        "client_secret",
+        "code",
+        "code_verifier",
+        "oauth_token",
+        "oauth_token_secret",
+        "oauth_verifier",
+        "password",
+        "refresh_token",
+        "secret_token",
+        "token",
+    }
+)
+REDACTED = "[redacted]"
 
 
 @dataclass
@@ -55,8 +76,6 @@ async def read_json_object(request: Request) -> dict[str, Any]:
     if len(body) > MAX_BODY_BYTES:
         raise ValueError("body too large")
     try:
-        import json
-
         data = json.loads(body or b"{}")
     except ValueError as exc:
         raise ValueError(f"body is not JSON: {exc}") from None
@@ -100,17 +119,25 @@ class EmulatorCore:
                     return fault
         return None
 
-    def record(self, method: str, path: str, status: int, query: str = "") -> None:
+    def record(
+        self,
+        method: str,
+        path: str,
+        status: int,
+        query: str = "",
+        request: RequestParams | None = None,
+    ) -> None:
+        entry: dict[str, Any] = {
+            "method": method,
+            "path": path,
+            "query": query,
+            "status": status,
+            "time": time.time(),
+        }
+        if request is not None:
+            entry["params"], entry["body_format"] = request.logged()
         with self._lock:
-            self.calls.append(
-                {
-                    "method": method,
-                    "path": path,
-                    "query": query,
-                    "status": status,
-                    "time": time.time(),
-                }
-            )
+            self.calls.append(entry)
 
     def calls_snapshot(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -174,14 +201,16 @@ class EmulatorCore:
                 return
             method, path = scope["method"], scope["path"]
             query = scope.get("query_string", b"").decode("latin-1")
+            request = RequestParams(scope)
             fault = self.take_fault(method, path)
             if fault is not None:
                 if fault.delay_s:
                     await asyncio.sleep(fault.delay_s)
                 if fault.status:
                     response = self._fault_response(fault)
-                    self.record(method, path, response.status_code, query)
-                    await response(scope, receive, send)
+                    await request.read_all(receive)
+                    self.record(method, path, response.status_code, query, request)
+                    await response(scope, request.replay, send)
                     return
             recorded = False
 
@@ -190,17 +219,73 @@ class EmulatorCore:
                 # resets it) right after its call finds the call there (or gone).
                 nonlocal recorded
                 if message["type"] == "http.response.start" and not recorded:
-                    self.record(method, path, int(message["status"]), query)
+                    self.record(method, path, int(message["status"]), query, request)
                     recorded = True
                 await send(message)
 
             try:
-                await app(scope, receive, send_and_note)
+                await app(scope, request.reading(receive), send_and_note)
             finally:
                 if not recorded:
-                    self.record(method, path, 500, query)
+                    self.record(method, path, 500, query, request)
 
         return wrapped
+
+
+class RequestParams:
+    """A call's parameters as the platform reads them: the query string and a form or JSON body.
+
+    The body is seen as the app reads it (or read whole for an injected fault), so logging
+    costs no second read. Values of :data:`SECRET_PARAMS` are replaced by ``[redacted]``.
+    """
+
+    def __init__(self, scope: Scope) -> None:
+        headers = dict(scope.get("headers") or [])
+        self._content_type = headers.get(b"content-type", b"").decode("latin-1").lower()
+        self._query = scope.get("query_string", b"").decode("latin-1")
+        self._body = bytearray()
+        self._chunks: list[Message] = []
+
+    def reading(self, receive: Receive) -> Receive:
+        async def noted() -> Message:
+            message = await receive()
+            if message["type"] == "http.request" and len(self._body) <= MAX_BODY_BYTES:
+                self._body += message.get("body", b"")
+            return message
+
+        return noted
+
+    async def read_all(self, receive: Receive) -> None:
+        more = True
+        while more:
+            message = await receive()
+            self._chunks.append(message)
+            self._body += message.get("body", b"")
+            more = message["type"] == "http.request" and message.get("more_body", False)
+
+    async def replay(self) -> Message:
+        return self._chunks.pop(0) if self._chunks else {"type": "http.disconnect"}
+
+    def logged(self) -> tuple[dict[str, Any], str]:
+        params: dict[str, Any] = dict(parse_qsl(self._query, keep_blank_values=True))
+        body_format = "none"
+        if self._body and len(self._body) <= MAX_BODY_BYTES:
+            body_format, values = _body_params(bytes(self._body), self._content_type)
+            params.update(values)
+        return {k: REDACTED if k in SECRET_PARAMS else v for k, v in params.items()}, body_format
+
+
+def _body_params(body: bytes, content_type: str) -> tuple[str, dict[str, Any]]:
+    if "json" in content_type:
+        try:
+            value = json.loads(body)
+        except ValueError:
+            return "json", {}
+        return "json", value if isinstance(value, dict) else {}
+    if "x-www-form-urlencoded" in content_type:
+        pairs = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+        return "form", dict(pairs)
+    return content_type.split(";")[0] or "other", {}
 
 
 def json_endpoint(
