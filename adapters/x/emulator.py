@@ -130,6 +130,14 @@ def _json(body: Json, status: int = 200, headers: Mapping[str, str] | None = Non
     )
 
 
+def _problem_json(body: Json, status: int, headers: Mapping[str, str] | None = None) -> Response:
+    """X sends its RFC 7807 problems as ``application/problem+json``; its spec keeps
+    ``application/json`` errors for the older ``{code, message}`` shape."""
+    return JSONResponse(
+        body, status_code=status, headers=dict(headers or {}), media_type="application/problem+json"
+    )
+
+
 def problem(
     status: int,
     detail: str | None = None,
@@ -145,7 +153,7 @@ def problem(
         "type": "about:blank",
         "status": status,
     }
-    return _json(body, status, headers)
+    return _problem_json(body, status, headers)
 
 
 def invalid_request(errors: list[Json], headers: Mapping[str, str] | None = None) -> Response:
@@ -155,7 +163,7 @@ def invalid_request(errors: list[Json], headers: Mapping[str, str] | None = None
         "detail": "One or more parameters to your request was invalid.",
         "type": f"{PROBLEMS}/invalid-request",
     }
-    return _json(body, 400, headers)
+    return _problem_json(body, 400, headers)
 
 
 def _param_error(name: str, value: str, message: str) -> Json:
@@ -924,7 +932,7 @@ def create_app(emulator: XEmulator) -> ASGIApp:
             if auth is None:
                 return problem(401)
             if user_only and auth.kind == "app":
-                return _json(
+                return _problem_json(
                     {
                         "title": "Unsupported Authentication",
                         "detail": "Authenticating with OAuth 2.0 Application-Only is forbidden for "
