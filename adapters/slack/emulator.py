@@ -74,6 +74,7 @@ RESPONSE_URL_USES = 5
 MAX_VIEW_STACK = 3
 STALE_AGE_S = 600  # "replay": older than the 300 s window every Slack app must enforce
 OUTGOING_TIMEOUT_S = 10.0
+BOT_PROFILE_UPDATED = 1_700_000_000  # when the app's bot profile last changed (Unix seconds)
 SLACK_USER_AGENT = "Slackbot 1.0 (+https://api.slack.com/robots)"
 
 JSONDict = dict[str, Any]
@@ -564,13 +565,16 @@ class SlackEmulator:
         return out
 
     def _bot_profile(self) -> JSONDict:
+        """Slack's bot profile always has the app's icons in three sizes and when it changed."""
+        icon = f"https://avatars.slack-edge.com/{self.app_id.lower()}/{self.bot_id.lower()}"
         return {
             "id": self.bot_id,
             "app_id": self.app_id,
             "name": self.bot_name,
             "deleted": False,
+            "updated": BOT_PROFILE_UPDATED,
             "team_id": self.team_id,
-            "icons": {},
+            "icons": {f"image_{size}": f"{icon}_{size}.png" for size in (36, 48, 72)},
         }
 
     def _thread_root(self, channel: str, thread_ts: str | None) -> StoredMessage | None:
