@@ -254,7 +254,7 @@ def slack_request_errors(method: str, call: dict[str, Any]) -> list[str]:
 # -- Telegram ------------------------------------------------------------------------------------
 
 BASIC = {"Integer", "String", "Boolean", "Float", "True", "InputFile"}
-ALWAYS = re.compile(r"always “([^”]+)”")
+ALWAYS = re.compile(r"always [“\"]([^”\"]+)[”\"]")
 
 
 def _basic_ok(value: Any, kind: str) -> bool:
