@@ -88,7 +88,7 @@ def _attribute_calls(path: Path) -> Iterator[tuple[str, int]]:
 
 
 def _where(path: Path, line: int) -> str:
-    return f"{path.parent.name}/{path.name}:{line}"
+    return f"adapters/{path.parent.name}/{path.name}:{line}"
 
 
 def _x_calls(root: Path) -> Iterator[Call]:
