@@ -173,7 +173,8 @@ async def test_posting_and_editing_answer_like_slack(slack: httpx.Client) -> Non
     await answers.call("chat.postMessage", channel=HUMAS, text="balasan", thread_ts=posted["ts"])
     await answers.call("chat.postMessage", channel=OTHER, text="x")
     await answers.call("chat.postMessage", channel="C0NOWHERE", text="x")
-    await answers.call("chat.postMessage", channel=HUMAS, text="ketiga")
+    empty = [{"type": "section", "text": {"type": "plain_text", "text": ""}}]
+    await answers.call("chat.postMessage", channel=HUMAS, text="x", blocks=empty)
     await answers.call("chat.postMessage", channel=HUMAS, text="terlalu cepat")
     await answers.call("chat.update", channel=HUMAS, ts=posted["ts"], text="diklaim", blocks=[])
     await answers.call("chat.update", channel=HUMAS, ts="1.000001", text="x")
@@ -188,7 +189,7 @@ async def test_posting_and_editing_answer_like_slack(slack: httpx.Client) -> Non
             ("chat.postMessage", 200, "ok"),
             ("chat.postMessage", 200, "not_in_channel"),
             ("chat.postMessage", 200, "channel_not_found"),
-            ("chat.postMessage", 200, "ok"),
+            ("chat.postMessage", 200, "invalid_blocks"),
             ("chat.postMessage", 429, "ratelimited"),
             ("chat.update", 200, "ok"),
             ("chat.update", 200, "message_not_found"),
