@@ -346,7 +346,25 @@ def telegram_request_errors(method: str, call: dict[str, Any]) -> list[str]:
             continue
         value = _telegram_wire_value(raw, fields[name]["types"])
         problems += telegram_value_errors(value, fields[name]["types"], name)
+        problems += [f"{name}: {v!r} is not a value the docs list" for v in _outside(name, value)]
     return problems
+
+
+def _allowed_values(name: str) -> set[str] | None:
+    """Values the docs list for a field whose spec type is only "String"."""
+    if name == "allowed_updates":
+        update = spec("telegram")["types"]["Update"]["fields"]
+        return {f["name"] for f in update} - {"update_id"}
+    listed = from_docs("telegram")["field_values"].get(name)
+    return set(listed) if isinstance(listed, list) else None
+
+
+def _outside(name: str, value: Any) -> list[Any]:
+    allowed = _allowed_values(name)
+    if allowed is None:
+        return []
+    values = value if isinstance(value, list) else [value]
+    return [v for v in values if v not in allowed]
 
 
 def _telegram_wire_value(raw: Any, kinds: list[str]) -> Any:
