@@ -20,6 +20,12 @@ from bridge.models import THREAD_ACTIONS, MentionCard
 MESSAGE_LIMIT = 4096
 # Parts after the first say where they belong; keep room for that line.
 CONTINUATION_ROOM = 40
+# Room the first part keeps for its footer whatever the thread's state. The footer grows when
+# the thread is claimed, answered, dismissed (with a note of up to 200 characters) or late, and
+# a redraw edits the first part only: were the text cut by the footer of the moment, the words
+# between the old cut and the new one would vanish from the chat (or show twice). The longest
+# footer we can make from a real config is under 500 units.
+FOOTER_ROOM = 700
 
 
 def utf16_len(text: str) -> int:
@@ -156,9 +162,10 @@ def keyboard(card: MentionCard) -> list[list[dict[str, str]]] | None:
 
 
 def mention_messages(card: MentionCard) -> list[TelegramMessage]:
-    """The message (or messages, for a long post) that mirror one mention."""
+    """The message (or messages, for a long post) that mirror one mention. The text is cut in
+    the same places whatever the thread's state, so a redraw of the first part fits the others."""
     header, footer = _header(card), _footer(card)
-    frame = _plain_length(header) + _plain_length(footer) + 4
+    frame = _plain_length(header) + max(_plain_length(footer), FOOTER_ROOM) + 4
     text = card.mention.text or "(no text)"
     parts = split_text(text, MESSAGE_LIMIT - frame, MESSAGE_LIMIT - CONTINUATION_ROOM)
     total = len(parts)

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from adapters.telegram import render
-from bridge.models import Author, Mention, MentionCard
+from bridge.models import Author, Mention, MentionCard, ThreadStatus
 
 FAMILY = "👨\u200d👩\u200d👧"  # one grapheme, five code points, eight UTF-16 units
 
@@ -81,6 +81,39 @@ def test_a_long_post_is_split_into_parts_that_each_fit() -> None:
     body = [shown(messages[0].html).split("\n\n")[1]]
     body += [shown(m.html).split("\n", 1)[1] for m in messages[1:]]
     assert "".join(body) == text
+
+
+def test_a_long_post_is_cut_in_the_same_places_whatever_its_thread_becomes() -> None:
+    """A claim, an answer or an escalation redraws only the first part: if its longer footer
+    moved the cut, the words between the two cuts would vanish from the chat."""
+    text = " ".join(f"kalimat{n}" for n in range(1200))
+    posted = render.mention_messages(card(text))
+    at = datetime(2026, 11, 29, 9, 40, tzinfo=UTC)
+    later = [
+        {
+            "status": ThreadStatus.CLAIMED,
+            "status_by": "Rina Wulandari Kusumaningtyas",
+            "status_at": at,
+        },
+        {
+            "status": ThreadStatus.ANSWERED,
+            "status_by": "Rina Wulandari Kusumaningtyas",
+            "status_at": at,
+            "answered_as": "humas_demo",
+            "answered_url": "https://x.com/humas_demo/status/1900000000000000999",
+            "escalation": "⏰ 10 minutes late (SLA 30m, route complaints)",
+        },
+        {
+            "status": ThreadStatus.DISMISSED,
+            "status_by": "Sari",
+            "status_note": "spam (" + "n" * 200 + ")",
+        },
+    ]
+    for update in later:
+        redrawn = render.mention_messages(card(text).model_copy(update=update))
+        assert [m.html for m in redrawn[1:]] == [m.html for m in posted[1:]]
+        assert shown(redrawn[0].html).split("\n\n")[1] == shown(posted[0].html).split("\n\n")[1]
+        assert render.utf16_len(shown(redrawn[0].html)) <= render.MESSAGE_LIMIT
 
 
 def test_an_emoji_sequence_at_the_limit_is_never_cut() -> None:
