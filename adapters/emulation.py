@@ -47,7 +47,8 @@ REDACTED = "[redacted]"
 
 @dataclass
 class Fault:
-    """The next ``times`` calls matching ``method`` and ``path`` (a glob) fail with ``status``.
+    """The next ``times`` calls matching ``method`` and ``path`` (a glob) fail with ``status``,
+    once ``after`` matching calls have passed (a fault on the third message of a series).
 
     ``status`` 0 with ``delay_s`` only slows matching calls down.
     """
@@ -58,6 +59,7 @@ class Fault:
     times: int = 1
     retry_after: float | None = None
     delay_s: float = 0.0
+    after: int = 0
 
     def matches(self, method: str, path: str) -> bool:
         return (self.method in ("*", method.upper())) and fnmatch.fnmatchcase(path, self.path)
@@ -110,14 +112,22 @@ class EmulatorCore:
             self.faults.append(fault)
 
     def take_fault(self, method: str, path: str) -> Fault | None:
+        """The fault this call meets: the first matching one done waiting. Every matching fault
+        still waiting counts the call, whether another fault takes it or not."""
         with self._lock:
+            taken = None
             for fault in self.faults:
-                if fault.times > 0 and fault.matches(method, path):
-                    fault.times -= 1
-                    if fault.times == 0:
-                        self.faults.remove(fault)
-                    return fault
-        return None
+                if not fault.matches(method, path):
+                    continue
+                if fault.after > 0:
+                    fault.after -= 1
+                elif taken is None and fault.times > 0:
+                    taken = fault
+            if taken is not None:
+                taken.times -= 1
+                if taken.times == 0:
+                    self.faults.remove(taken)
+        return taken
 
     def record(
         self,
@@ -175,6 +185,7 @@ class EmulatorCore:
                 times=int(data.get("times", 1)),
                 retry_after=None if data.get("retry_after") is None else float(data["retry_after"]),
                 delay_s=float(data.get("delay_s", 0.0)),
+                after=_count(data.get("after", 0), "after"),
             )
         except (KeyError, TypeError, ValueError) as exc:
             return bad_request(f"bad fault: {exc}")
@@ -286,6 +297,13 @@ def _body_params(body: bytes, content_type: str) -> tuple[str, dict[str, Any]]:
         pairs = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
         return "form", dict(pairs)
     return content_type.split(";")[0] or "other", {}
+
+
+def _count(value: object, name: str) -> int:
+    """A whole number of calls, 0 or more; anything else is refused rather than rounded."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{name} must be a whole number >= 0")
+    return value
 
 
 def json_endpoint(

@@ -493,6 +493,30 @@ async def test_rate_limits_and_injected_faults(
         await bot.send_message(GROUP, "x")
 
 
+async def test_a_fault_can_wait_for_the_calls_before_it(
+    bot: Bot, control: Control, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second message of a series fails, and a later one too: each fault counts the
+    matching calls it let pass, including those another fault took."""
+    monkeypatch.setenv("PTB_TIMEDELTA", "true")  # RetryAfter.retry_after without a warning
+    control.post("faults", {"path": "*/sendMessage", "status": 429, "retry_after": 3, "after": 1})
+    control.post("faults", {"path": "*/sendMessage", "status": 500, "after": 3})
+    outcomes = []
+    for n in range(6):
+        try:
+            await bot.send_message(GROUP, f"series {n}")
+            outcomes.append("sent")
+        except RetryAfter:
+            outcomes.append("429")
+        except NetworkError:
+            outcomes.append("5xx")
+    assert outcomes == ["sent", "429", "sent", "5xx", "sent", "sent"]
+    for after in (-1, 1.5, "2", True):
+        body = {"path": "*/sendMessage", "status": 500, "after": after}
+        assert "after must be" in control.post("faults", body, status=400)["error"]
+    assert control.http.get("/_emulator/faults").json()["faults"] == []
+
+
 async def test_commands_and_chat_info(bot: Bot, control: Control) -> None:
     await bot.set_my_commands([BotCommand("claim", "Claim a mention"), BotCommand("open", "List")])
     registered = control.http.get("/_emulator/commands").json()["commands"]
