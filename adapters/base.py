@@ -76,6 +76,32 @@ class MentionSource(Protocol):
     async def close(self) -> None: ...
 
 
+class PostProgress(Protocol):
+    """The core's side of posting one mirrored mention, handed to the sink with it.
+
+    A chat may need several messages for one mention (Telegram cuts a long post into parts),
+    and the core must not need to know why. So the sink takes each message as a step: it asks
+    for its turn before sending (each message keeps the destination's pace, shared by every
+    process), records what it sent, and skips the steps an earlier attempt recorded. A retry
+    after a rate limit, an error, a crash or a take-over then continues with the first message
+    not yet posted. A sink that posts one message takes one step.
+    """
+
+    def posted(self, step: int) -> str | None:
+        """The message id an earlier attempt recorded for ``step`` (0 is the first message)."""
+        ...
+
+    async def turn(self) -> None:
+        """Wait for this sender's slot in the destination; call it before each message sent.
+        Raises the core's own exceptions (the slot is too far off): let them through."""
+        ...
+
+    def record(self, step: int, message_id: str) -> None:
+        """``step`` is out as ``message_id``: it is never posted again. Stored in Redis with
+        the next turn or with the mirror's own record, whichever comes first."""
+        ...
+
+
 class ChatSink(Protocol):
     """A chat platform that shows mirrored mentions and turns staff actions into events."""
 
@@ -88,8 +114,11 @@ class ChatSink(Protocol):
         card: MentionCard,
         reply_to: MirrorRef | None,
         effect_key: str,
+        progress: PostProgress,
     ) -> MirrorRef:
-        """Post one mirrored mention; ``reply_to`` is the thread's first message there."""
+        """Post one mirrored mention, in as many messages as the chat needs, each one a step
+        of ``progress`` (see :class:`PostProgress`); the first message is the mirror, and
+        ``reply_to`` is the thread's first message there."""
         ...
 
     async def edit_mention(

@@ -100,7 +100,9 @@ class Keys:
 
     # -- effects ---------------------------------------------------------------------------------
     def effect(self, effect_key: str) -> str:
-        """Hash: state (pending|doing|done|failed), attempt, at, result, error."""
+        """Hash: state (pending|doing|done|failed), attempt (sends begun), at, result, error;
+        ``part:N`` the message id of step N of an effect posted as several messages (a chat
+        that cuts a long post into parts; step 0 is the first), recorded as each goes out."""
         return f"{self.prefix}:effect:{effect_key}"
 
     # -- personal accounts -----------------------------------------------------------------------

@@ -13,9 +13,6 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
-
 from adapters.base import ChatSink
 from bridge import messages
 from bridge.alerts import alert_admins
@@ -33,6 +30,7 @@ from bridge.config import Config, Destination
 from bridge.errors import DestinationUnavailable, PermanentError, RateLimited, TransientError
 from bridge.keys import MENTIONS_GROUP, OUTBOX_GROUP
 from bridge.models import Mention, MentionCard, MirrorRef, Thread, thread_id_for
+from bridge.progress import MirrorProgress, record_once_posted, wait_for_reserved
 from bridge.routing import Decision, decide
 from bridge.store import Effect, MirrorInputs, RouteQueue, SlotRequest, Store, now_ms, utcnow
 from bridge.streams import Deferred, Entry
@@ -45,9 +43,6 @@ ROOT_WAIT_S = 10.0
 DROPPED_KEPT = 100_000
 MIRROR_INDEX_TTL_S = 90 * 86400
 TRANSIENT_RETRIES = 3
-# How long a posted message's record is retried through a Redis outage (Sentinel fails over in
-# well under this).
-RECORD_PATIENCE_S = 120.0
 
 
 class RouterStage:
@@ -352,15 +347,27 @@ class MirrorStage:
         if found is not None:
             await self._finish(entry, effect_key, found, thread, destination_key, is_root)
             return
+        progress = MirrorProgress(
+            self.store,
+            effect_key=effect_key,
+            chat=sink.chat,
+            channel=destination.address,
+            interval_s=self.channel_interval_s(destination),
+            overall_interval_s=self.platform_interval_s(sink.chat),
+            deadline=deadline,
+            posted=effect.parts if effect is not None else {},
+            reserved_wait_s=seen.slot_wait_s,
+        )
         with self.config().speaking_to(destination):
             card = await self._card(thread, mention, is_root=is_root, destination=destination_key)
-            ref = await self._post(
-                sink, destination, card, reply_to, effect_key, entry, deadline, seen.slot_wait_s
-            )
+            ref = await self._post(sink, destination, card, reply_to, effect_key, entry, progress)
         if ref is not None:
-            posted = ref
+            # The first message is the record's result: a mention in one message costs nothing more.
+            posted, parts = ref, {s: m for s, m in progress.take_unsaved().items() if s}
             await self._record_once_posted(
-                lambda: self._finish(entry, effect_key, posted, thread, destination_key, is_root)
+                lambda: self._finish(
+                    entry, effect_key, posted, thread, destination_key, is_root, parts
+                )
             )
 
     async def _folds(
@@ -503,21 +510,8 @@ class MirrorStage:
             raise Deferred(f"{what} in {destination.describe()}: {exc}") from exc
 
     async def _record_once_posted(self, record: Callable[[], Awaitable[None]]) -> None:
-        """The message is out: keep trying to record it through a Redis outage (a restart, a
-        failover) rather than leave the entry to be posted again; Telegram has no way to find
-        a message again, so there it would be a duplicate. Giving up early never helps: while
-        Redis is down no other worker can take the entry over either, and once it is back
-        this worker records within a fraction of a second, before the others look again."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + RECORD_PATIENCE_S
-        while True:
-            try:
-                await record()
-                return
-            except (RedisConnectionError, RedisTimeoutError, OSError):
-                if loop.time() > deadline:
-                    raise
-                await asyncio.sleep(0.2)
+        """The message is out: its record is retried through a Redis outage."""
+        await record_once_posted(record)
 
     async def _refresh(self, entry: Entry) -> None:
         """Redraw a thread's message in one destination to show the thread's current state."""
@@ -622,11 +616,11 @@ class MirrorStage:
         reply_to: MirrorRef | None,
         effect_key: str,
         entry: Entry,
-        deadline: float,
-        reserved_wait_s: float | None = None,
+        progress: MirrorProgress,
     ) -> MirrorRef | None:
-        """Post within the channel's pace, retrying what is worth retrying until ``deadline``.
-        The first attempt's slot may have been reserved already (``reserved_wait_s``).
+        """Post within the channel's pace (the sink takes a turn of ``progress`` before each
+        message), retrying what is worth retrying; a retry continues with the first message
+        not yet posted.
 
         Past the deadline the entry is left pending (Deferred) rather than held: a worker that
         holds an entry longer than the claim-idle time would race the one taking it over.
@@ -634,13 +628,13 @@ class MirrorStage:
         loop = asyncio.get_running_loop()
         channel = destination.address
         for attempt in range(1, TRANSIENT_RETRIES + 1):
-            if attempt == 1 and reserved_wait_s is not None:
-                await self._wait_for_reserved(channel, reserved_wait_s, deadline)
-            else:
-                await self._wait_for_slot(sink, destination, deadline, doing=effect_key)
             try:
                 return await sink.post_mention(
-                    destination=destination, card=card, reply_to=reply_to, effect_key=effect_key
+                    destination=destination,
+                    card=card,
+                    reply_to=reply_to,
+                    effect_key=effect_key,
+                    progress=progress,
                 )
             except RateLimited as exc:
                 await self.store.count_failure(exc)
@@ -656,7 +650,7 @@ class MirrorStage:
                 await self.store.count_failure(exc)
                 backoff = min(2.0**attempt, 10.0)
                 log.warning("posting %s failed (attempt %d): %s", effect_key, attempt, exc)
-                if loop.time() + backoff > deadline:
+                if loop.time() + backoff > progress.deadline:
                     break
                 await asyncio.sleep(backoff)
             except PermanentError as exc:
@@ -686,16 +680,7 @@ class MirrorStage:
             max_wait_s=deadline - loop.time(),
             doing=doing,
         )
-        await self._wait_for_reserved(channel, wait, deadline)
-
-    @staticmethod
-    async def _wait_for_reserved(channel: str, wait: float, deadline: float) -> None:
-        """Wait ``wait`` s for a reserved slot; Deferred when none was reserved (negative) or
-        it comes after ``deadline``."""
-        if wait < 0 or asyncio.get_running_loop().time() + wait > deadline:
-            raise Deferred(f"{channel} cannot take a message for {abs(wait):.0f} s")
-        if wait > 0:
-            await asyncio.sleep(wait)
+        await wait_for_reserved(channel, wait, deadline)
 
     async def _finish(
         self,
@@ -705,8 +690,10 @@ class MirrorStage:
         shown: Thread,
         destination: str,
         is_root: bool,
+        parts: dict[int, str] | None = None,
     ) -> None:
-        """Record the post; if the thread changed while it was being posted, redraw it."""
+        """Record the post (``parts``: its messages not recorded yet); if the thread changed
+        while it was being posted, redraw it."""
         await self.store.record_mirror(
             effect_key=effect_key,
             ref=ref,
@@ -718,6 +705,7 @@ class MirrorStage:
             group=self.group,
             entry_id=entry.id,
             index_ttl_s=MIRROR_INDEX_TTL_S,
+            parts=parts,
         )
 
     async def _fail(

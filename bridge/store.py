@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, cast
 
@@ -124,9 +125,12 @@ local function reserve(pace, overall_pace, effect, now, interval, max_wait, over
 end
 """
 
+# ARGV[6..] are (step, message id) pairs: messages of the effect posted since the last slot,
+# recorded in the same step whether a new slot is reserved or not.
 _RESERVE_SLOT = (
     _RESERVE_FUNCTION
     + """
+for i = 6, #ARGV, 2 do redis.call('HSET', KEYS[3], 'part:' .. ARGV[i], ARGV[i + 1]) end
 return reserve(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
 """
 )
@@ -165,6 +169,7 @@ return {effect, thread, mention, mirror, arrivals, slot}
 
 # Record a posted mirror and acknowledge its outbox entry, in one step. A thread's first message
 # whose thread changed while it was posted (ARGV[2] is the version it shows) gets a redraw.
+# ARGV[11..] are (step, message id) pairs of its messages not recorded yet.
 _RECORD_MIRROR = """
 local thread, effect, mirrors, shown_in = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local outbox, counter = KEYS[5], KEYS[6]
@@ -178,6 +183,7 @@ if is_root and redis.call('EXISTS', thread) == 1 then
   end
 end
 redis.call('HSET', effect, 'state', 'done', 'at', ARGV[7], 'result', ref)
+for i = 11, #ARGV, 2 do redis.call('HSET', effect, 'part:' .. ARGV[i], ARGV[i + 1]) end
 if is_root then redis.call('HSETNX', mirrors, destination, ref) end
 redis.call('HSET', shown_in, 'thread', thread_id, 'mention', mention_id)
 redis.call('EXPIRE', shown_in, ARGV[8])
@@ -258,6 +264,9 @@ class Effect:
     attempt: int
     result: str | None
     error: str | None
+    # An effect posted as several messages (a chat that cuts a long post into parts): the
+    # message id of each step posted so far, by step (0 is the first).
+    parts: dict[int, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -537,10 +546,12 @@ class Store:
         group: str,
         entry_id: str,
         index_ttl_s: int,
+        parts: Mapping[int, str] | None = None,
     ) -> None:
-        """The mention is posted as ``ref``: its effect is done, the message leads back to the
-        thread, the outbox entry is acknowledged; and a first message that shows an older
-        version of the thread than the current one is queued for a redraw."""
+        """The mention is posted as ``ref``: its effect is done (with ``parts``, the message
+        ids of its later steps not recorded yet), the message leads back to the thread, the outbox
+        entry is acknowledged; and a first message that shows an older version of the thread
+        than the current one is queued for a redraw."""
         keys = self.keys
         await self._record_mirror(
             keys=[
@@ -562,6 +573,7 @@ class Store:
                 index_ttl_s,
                 group,
                 entry_id,
+                *_flat(parts),
             ],
         )
 
@@ -584,10 +596,15 @@ class Store:
         overall_interval_s: float = 0.0,
         max_wait_s: float | None = None,
         doing: str | None = None,
+        parts: Mapping[int, str] | None = None,
     ) -> float:
         """Seconds to wait before this process may send to the channel, under its pace and the
         bot's overall pace (slots now reserved), marking the effect ``doing`` as it goes. Past
-        ``max_wait_s`` nothing is reserved or marked and the wait comes back negative."""
+        ``max_wait_s`` nothing is reserved or marked and the wait comes back negative.
+        ``parts``: messages of the effect ``doing`` posted since its last slot (step -> message
+        id), recorded in the same round trip either way."""
+        if parts and not doing:
+            raise ValueError("parts are recorded under the effect named by doing")
         max_wait_ms = -1 if max_wait_s is None else int(max(max_wait_s, 0) * 1000)
         wait_ms = await self._reserve_slot(
             keys=[
@@ -601,6 +618,7 @@ class Store:
                 max_wait_ms,
                 int(overall_interval_s * 1000),
                 1 if doing else 0,
+                *_flat(parts),
             ],
         )
         return int(wait_ms) / 1000
@@ -692,6 +710,11 @@ def _pairs(flat: list[str]) -> dict[str, str]:
     return dict(zip(flat[::2], flat[1::2], strict=True))
 
 
+def _flat(parts: Mapping[int, str] | None) -> list[str | int]:
+    """Steps and their message ids as a script's arguments: step, id, step, id..."""
+    return [item for step, message_id in (parts or {}).items() for item in (step, message_id)]
+
+
 def _effect_from(data: dict[str, str]) -> Effect | None:
     if not data:
         return None
@@ -700,6 +723,7 @@ def _effect_from(data: dict[str, str]) -> Effect | None:
         attempt=int(data.get("attempt", 0)),
         result=data.get("result"),
         error=data.get("error"),
+        parts={int(k[5:]): v for k, v in data.items() if k.startswith("part:")},
     )
 
 

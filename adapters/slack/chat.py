@@ -29,7 +29,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from adapters.base import AdapterContext
+from adapters.base import AdapterContext, PostProgress
 from adapters.slack import render
 from adapters.slack.signing import quiet_bolt_signature_log, slack_owns, why_unsigned
 from bridge import messages
@@ -245,8 +245,15 @@ class SlackChat:
         card: MentionCard,
         reply_to: MirrorRef | None,
         effect_key: str,
+        progress: PostProgress,
     ) -> MirrorRef:
+        """Slack shows a mention in one message (a text past 3,000 characters is clipped,
+        with a note), so the mirror is one step. Its record goes with the mirror's own, so
+        no later attempt finds it recorded; an interrupted one is found by its metadata tag
+        (``find_posted``)."""
+        thread_root = reply_to.message_id if reply_to else None
         card = await self._with_origin_link(card)
+        await progress.turn()
         try:
             response = await self.client.chat_postMessage(
                 channel=destination.address,
@@ -262,11 +269,12 @@ class SlackChat:
             )
         except Exception as exc:
             raise wrap_slack_error(exc) from exc
+        progress.record(0, str(response["ts"]))
         return MirrorRef(
             chat=self.chat,
             channel=str(response["channel"]),
             message_id=str(response["ts"]),
-            thread_root=reply_to.message_id if reply_to else None,
+            thread_root=thread_root,
         )
 
     async def edit_mention(

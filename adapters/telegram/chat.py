@@ -59,7 +59,7 @@ from telegram.ext import (
     filters,
 )
 
-from adapters.base import AdapterContext
+from adapters.base import AdapterContext, PostProgress
 from adapters.telegram import render
 from adapters.telegram.staff import StaffHandlers, message_link
 from bridge import i18n, messages
@@ -225,13 +225,21 @@ class TelegramChat:
         card: MentionCard,
         reply_to: MirrorRef | None,
         effect_key: str,
+        progress: PostProgress,
     ) -> MirrorRef:
+        """A long post goes out in parts (``render`` cuts it the same way every time), one
+        step each: every part waits for its own turn in the chat's pace, and a retry posts
+        only the parts not recorded yet. The first part, with the buttons, is the mirror and
+        replies to the thread's first message; the others reply to it."""
         topic = getattr(destination, "topic", None)
         parts = render.mention_messages(await _with_origin_link(card))
-        first: Message | None = None
-        for part in parts:
-            anchor = reply_to.message_id if first is None and reply_to else None
-            anchor = str(first.message_id) if first is not None else anchor
+        first = progress.posted(0)
+        chat_id: int | None = None
+        for step, part in enumerate(parts):
+            if progress.posted(step) is not None:
+                continue
+            anchor = first if step else (reply_to.message_id if reply_to else None)
+            await progress.turn()
             message = await self._send(
                 destination,
                 text=part.html,
@@ -245,12 +253,13 @@ class TelegramChat:
                 reply_markup=_markup(part.keyboard),
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
-            first = first or message
+            progress.record(step, str(message.message_id))
+            first, chat_id = first or str(message.message_id), message.chat_id
         assert first is not None
         return MirrorRef(
             chat=self.chat,
-            channel=str(first.chat_id),
-            message_id=str(first.message_id),
+            channel=str(chat_id if chat_id is not None else await self._chat_id(destination)),
+            message_id=first,
             thread_root=reply_to.message_id if reply_to else None,
         )
 
@@ -301,7 +310,8 @@ class TelegramChat:
         self, *, destination: Destination, reply_to: MirrorRef | None, effect_key: str
     ) -> MirrorRef | None:
         """Telegram's Bot API cannot list a chat's messages, so an interrupted post cannot be
-        looked up; it is posted again (at worst, one duplicate after a crash mid-call)."""
+        looked up; it is posted again (at worst, one duplicate of the message whose very call
+        a crash cut off: the parts of a long post recorded before it are not)."""
         return None
 
     # -- listening -------------------------------------------------------------------------------
