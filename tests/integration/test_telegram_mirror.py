@@ -96,7 +96,11 @@ def mention(n: int, text: str = LONG_TEXT) -> Mention:
 
 
 def mirror_stage(
-    store: Store, chat: TelegramChat, settings: Settings, config: Config
+    store: Store,
+    chat: TelegramChat,
+    settings: Settings,
+    config: Config,
+    time_budget_s: float = 60.0,
 ) -> MirrorStage:
     """Paced as the runtime paces Telegram: 20 a minute per group, one a second per chat."""
 
@@ -111,6 +115,7 @@ def mirror_stage(
         sinks={"telegram": chat},
         channel_interval_s=interval,
         platform_interval_s=lambda _: 1 / settings.telegram_messages_per_s,
+        time_budget_s=time_budget_s,
     )
 
 
@@ -150,17 +155,19 @@ async def nothing_pending(store: Store, *stages: RouterStage | MirrorStage) -> b
 
 
 async def mirror_all(
-    store: Store, chat: TelegramChat, settings: Settings, config: Config, timeout: float = 40
+    store: Store,
+    chat: TelegramChat,
+    settings: Settings,
+    config: Config,
+    time_budget_s: float = 60.0,
 ) -> None:
     """Route and mirror what is queued, as one worker would, until nothing is left."""
     router = RouterStage(store, config=lambda: config)
-    mirror = mirror_stage(store, chat, settings, config)
+    mirror = mirror_stage(store, chat, settings, config, time_budget_s)
     stop = asyncio.Event()
     tasks = [asyncio.create_task(runner(store, s, "worker").run(stop)) for s in (router, mirror)]
     try:
-        await until(
-            lambda: nothing_pending(store, router, mirror), what="the mirror", timeout=timeout
-        )
+        await until(lambda: nothing_pending(store, router, mirror), what="the mirror", timeout=40)
     finally:
         stop.set()
         await asyncio.gather(*tasks)
@@ -239,6 +246,24 @@ async def test_a_429_and_an_error_midway_post_no_part_twice(
     calls = await sends(control)
     assert [c["status"] for c in calls] == [200, 429, 200, 502, 200]
     assert calls[2]["time"] - calls[1]["time"] >= 2 - 0.1, "part 2 again once the wait is over"
+
+
+async def test_a_429_longer_than_the_handling_may_wait_defers_and_resumes_at_its_part(
+    chat: TelegramChat, settings: Settings, store: Store, control: httpx.AsyncClient
+) -> None:
+    """The worker may hold the entry 1.5 s, Telegram asks for 3 s after part 1: the entry is
+    left pending, tried again once the wait is over, and goes on with part 2."""
+    await fault(control, status=429, retry_after=3, after=1)
+    await store.append_mentions([mention(7)], network="x", account="humas", cursor="1007")
+
+    await mirror_all(store, chat, settings, config_to(RINA), time_budget_s=1.5)
+
+    parts = await messages(control, RINA)
+    assert len(parts) == 3
+    assert_whole_post_once(parts)
+    calls = await sends(control)
+    assert [c["status"] for c in calls] == [200, 429, 200, 200]
+    assert calls[2]["time"] - calls[1]["time"] >= 3 - 0.1
 
 
 async def test_a_worker_killed_midway_leaves_the_rest_to_the_next_who_posts_only_that(
