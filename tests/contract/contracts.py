@@ -399,3 +399,18 @@ def contract(platform: str, *methods: str) -> Any:
         return test
 
     return mark
+
+
+class OneGo:
+    """A mirror posted in one go, for calling a sink directly: every step's turn is now and
+    nothing was posted before (the stage's own progress paces and records; see
+    bridge/progress.py)."""
+
+    def posted(self, step: int) -> str | None:
+        return None
+
+    async def turn(self) -> None:
+        return None
+
+    def record(self, step: int, message_id: str) -> None:
+        return None

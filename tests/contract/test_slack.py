@@ -35,7 +35,12 @@ from bridge.errors import RateLimited
 from bridge.httpserver import ThreadedServer
 from bridge.settings import Settings
 from bridge.store import Store
-from tests.contract.contracts import contract, slack_request_errors, slack_response_errors
+from tests.contract.contracts import (
+    OneGo,
+    contract,
+    slack_request_errors,
+    slack_response_errors,
+)
 from tests.unit.cards import mention_card
 
 T = TypeVar("T")
@@ -281,12 +286,18 @@ async def test_what_reachable_sends_to_slack_is_what_slack_documents(
     desk = CONFIG.destinations["humas-slack"]
     first = await paced(
         lambda: chat.post_mention(
-            destination=desk, card=mention_card(), reply_to=None, effect_key="e1"
+            destination=desk,
+            card=mention_card(),
+            reply_to=None,
+            effect_key="e1",
+            progress=OneGo(),
         )
     )
     escalated = mention_card(post_id="1900000000000000124", origin=first)
     await paced(
-        lambda: chat.post_mention(destination=desk, card=escalated, reply_to=first, effect_key="e2")
+        lambda: chat.post_mention(
+            destination=desk, card=escalated, reply_to=first, effect_key="e2", progress=OneGo()
+        )
     )
     await chat.edit_mention(destination=desk, ref=first, card=mention_card(text="diklaim"))
     await paced(

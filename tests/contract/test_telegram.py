@@ -41,6 +41,7 @@ from bridge.httpserver import ThreadedServer
 from bridge.settings import Settings
 from bridge.store import Store
 from tests.contract.contracts import (
+    OneGo,
     contract,
     telegram_request_errors,
     telegram_response_errors,
@@ -309,12 +310,18 @@ async def test_what_reachable_sends_to_telegram_is_what_telegram_accepts(
     desk = CONFIG.destinations["humas-telegram"]
     first = await paced(
         lambda: chat.post_mention(
-            destination=desk, card=mention_card(), reply_to=None, effect_key="e1"
+            destination=desk,
+            card=mention_card(),
+            reply_to=None,
+            effect_key="e1",
+            progress=OneGo(),
         )
     )
     escalated = mention_card(post_id="1900000000000000124", origin=first)
     await paced(
-        lambda: chat.post_mention(destination=desk, card=escalated, reply_to=first, effect_key="e2")
+        lambda: chat.post_mention(
+            destination=desk, card=escalated, reply_to=first, effect_key="e2", progress=OneGo()
+        )
     )
     await chat.edit_mention(destination=desk, ref=first, card=mention_card(text="diklaim"))
     await chat.edit_mention(destination=desk, ref=first, card=mention_card(text="diklaim"))
