@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import html
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
 from bridge import i18n, messages
 from bridge.models import THREAD_ACTIONS, MentionCard
+from bridge.textsplit import split_text, utf16_len
 
 MESSAGE_LIMIT = 4096
 # Parts after the first say where they belong; keep room for that line.
@@ -28,67 +28,9 @@ CONTINUATION_ROOM = 40
 FOOTER_ROOM = 700
 
 
-def utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
 def escape(text: str) -> str:
     """Escape public text for Telegram HTML: only ``&``, ``<`` and ``>`` are special there."""
     return html.escape(text, quote=False)
-
-
-def _joins_previous(char: str) -> bool:
-    """True when ``char`` belongs to the grapheme before it (cutting before it would split it)."""
-    code = ord(char)
-    return (
-        unicodedata.category(char) in ("Mn", "Me", "Mc")
-        or char == "\u200d"
-        or 0xFE00 <= code <= 0xFE0F
-        or 0xE0100 <= code <= 0xE01EF
-        or 0x1F3FB <= code <= 0x1F3FF
-        or 0xE0020 <= code <= 0xE007F
-    )
-
-
-def _is_regional_indicator(char: str) -> bool:
-    return 0x1F1E6 <= ord(char) <= 0x1F1FF
-
-
-def safe_cut(text: str, limit: int) -> int:
-    """The longest prefix (in code points) within ``limit`` UTF-16 units that ends between two
-    graphemes, preferring the last whitespace near the end."""
-    if utf16_len(text) <= limit:
-        return len(text)
-    units, cut = 0, 0
-    for index, char in enumerate(text):
-        size = 2 if ord(char) > 0xFFFF else 1
-        if units + size > limit:
-            break
-        units += size
-        cut = index + 1
-    while cut > 0 and (_joins_previous(text[cut]) or text[cut - 1] == "\u200d"):
-        cut -= 1
-    if cut > 0 and _is_regional_indicator(text[cut]):
-        run = 0
-        while cut - run > 0 and _is_regional_indicator(text[cut - run - 1]):
-            run += 1
-        if run % 2:
-            cut -= 1
-    space = text.rfind(" ", max(cut - 200, 0), cut)
-    if space > 0:
-        cut = space + 1
-    return cut or 1
-
-
-def split_text(text: str, first_limit: int, next_limit: int) -> list[str]:
-    parts: list[str] = []
-    limit = first_limit
-    while text:
-        cut = safe_cut(text, limit)
-        parts.append(text[:cut])
-        text = text[cut:]
-        limit = next_limit
-    return parts or [""]
 
 
 def _when(moment: datetime) -> str:

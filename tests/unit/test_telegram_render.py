@@ -6,13 +6,8 @@ import html
 import re
 from datetime import UTC, datetime, timedelta
 
-from hypothesis import given
-from hypothesis import strategies as st
-
 from adapters.telegram import render
 from bridge.models import Author, Mention, MentionCard, ThreadStatus
-
-FAMILY = "👨\u200d👩\u200d👧"  # one grapheme, five code points, eight UTF-16 units
 
 
 def card(text: str, *, first: bool = True) -> MentionCard:
@@ -114,27 +109,3 @@ def test_a_long_post_is_cut_in_the_same_places_whatever_its_thread_becomes() -> 
         assert [m.html for m in redrawn[1:]] == [m.html for m in posted[1:]]
         assert shown(redrawn[0].html).split("\n\n")[1] == shown(posted[0].html).split("\n\n")[1]
         assert render.utf16_len(shown(redrawn[0].html)) <= render.MESSAGE_LIMIT
-
-
-def test_an_emoji_sequence_at_the_limit_is_never_cut() -> None:
-    text = "a" * 4090 + FAMILY + " end"
-    parts = render.split_text(text, 4096, 4096)
-    assert parts == ["a" * 4090, FAMILY + " end"]
-
-
-GRAPHEMES = ["a", " ", "é", "e\u0301", FAMILY, "🇮🇩", "字", "\u202e", "👍🏽"]
-
-
-@given(
-    st.lists(st.sampled_from(GRAPHEMES), max_size=200).map("".join),
-    st.integers(min_value=12, max_value=60),
-)
-def test_splitting_keeps_every_grapheme_whole(text: str, limit: int) -> None:
-    parts = render.split_text(text, limit, limit)
-    assert "".join(parts) == text
-    for part in parts:
-        assert render.utf16_len(part) <= limit
-        assert not part or not render._joins_previous(part[0])
-        assert not part.startswith("\u200d") and not part.endswith("\u200d")
-        # The text holds whole flags only, so a part with half a flag split one.
-        assert sum(render._is_regional_indicator(c) for c in part) % 2 == 0
