@@ -13,6 +13,12 @@ Behaviour worth knowing:
 - ``lang``, when not given, comes from a tiny heuristic: ``zxx`` when nothing but handles,
   hashtags and links remain, ``id`` or ``en`` by common-word counts, else ``und``.
 - The control API may post duplicate text (it simulates the public); ``POST /2/tweets`` may not.
+- A post longer than 280 weighted characters (X Premium's long posts, up to 25,000) comes back
+  as X returns it: ``text`` holds its start, cut at a word within 280, and the whole text is in
+  ``note_tweet`` only when ``tweet.fields`` asks for ``note_tweet``.
+- Attachments are represented as on X: ``attachments.media_keys``, and a ``t.co`` link appended
+  to ``text`` with a ``urls`` entity naming the media key; ``display_text_range`` leaves that
+  link out, and a reply's leading handles, so a post of only photos displays nothing.
 - Linking a person's account (OAuth 2.0 with PKCE, the OAuth 1.0a PIN flow) is in
   ``emulator_oauth``; the tokens those flows issue authenticate here like the configured ones.
 """
@@ -41,6 +47,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from adapters.emulation import EmulatorCore, Fault, bad_request, json_endpoint
+from bridge.textsplit import grapheme_cut, units_to_index
 
 
 def _words(text: str) -> frozenset[str]:
@@ -60,10 +67,19 @@ ID_RE = re.compile(r"^[0-9]{1,19}$")
 MENTION_RE = re.compile(r"(?<![A-Za-z0-9_@])@([A-Za-z0-9_]{1,15})(?![A-Za-z0-9_@])")
 HASHTAG_RE = re.compile(r"(?<![\w#])#(\w*[^\W\d]\w*)")
 LEADING_MENTIONS_RE = re.compile(r"^(?:@[A-Za-z0-9_]{1,15}\s+)+")
+# A reply's leading handles, which X does not count as what the post displays.
+REPLY_HANDLES_RE = re.compile(r"^(?:@[A-Za-z0-9_]{1,15}(?:\s+|$))+")
+POST_LIMIT = 280
+# X Premium's long posts; the same weighted count as the 280 of everyone else.
+LONG_POST_LIMIT = 25_000
+MAX_PHOTOS = 4
+_WHITESPACE = re.compile(r"\s")
+TCO_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 TWEET_FIELDS = _words(
-    "attachments author_id card_uri context_annotations conversation_id created_at edit_controls "
-    "edit_history_tweet_ids entities geo id in_reply_to_user_id lang non_public_metrics "
+    "attachments author_id card_uri context_annotations conversation_id created_at "
+    "display_text_range edit_controls edit_history_tweet_ids entities geo id in_reply_to_user_id "
+    "lang non_public_metrics "
     "note_tweet organic_metrics possibly_sensitive promoted_metrics public_metrics "
     "referenced_tweets reply_settings scopes source text withheld"
 )
@@ -208,6 +224,34 @@ def _weighted_length(text: str) -> int:
     return int(parse_tweet(text).weightedLength)
 
 
+def head_of(text: str) -> str:
+    """What X v2 puts in ``text`` for a long post: the start of it, within 280 weighted
+    characters, cut back to the last whitespace (no ellipsis, no link), as in the real payload
+    of xdevplatform/samples#202, where a 283-character post came back cut at 270, before its
+    last word. A post within 280 is returned whole."""
+    from twitter_text import parse_tweet
+
+    parsed = parse_tweet(text)
+    if parsed.weightedLength <= POST_LIMIT:
+        return text
+    # twitter-text's valid range ends (inclusive) at a UTF-16 index.
+    cut = units_to_index(text, parsed.validRangeEnd + 1)
+    if not text[cut].isspace():
+        space = max((m.start() for m in _WHITESPACE.finditer(text, 0, cut)), default=0)
+        cut = space if space > 0 else grapheme_cut(text, cut)
+    return text[:cut].rstrip()
+
+
+def tco_link(post_id: str) -> str:
+    """A stable ``t.co`` address for a post's attachments, shaped like X's (ten characters)."""
+    number = int.from_bytes(hashlib.sha256(post_id.encode()).digest()[:8], "big")
+    code = ""
+    for _ in range(10):
+        number, rest = divmod(number, len(TCO_ALPHABET))
+        code += TCO_ALPHABET[rest]
+    return f"https://t.co/{code}"
+
+
 # -- state ---------------------------------------------------------------------------------------
 
 
@@ -242,6 +286,27 @@ class Post:
     hashtags: list[Json] = field(default_factory=list)
     media: list[MediaItem] = field(default_factory=list)
     deleted: bool = False
+    # What ``text`` holds on the wire: the start of a long post, else the whole text.
+    head: str = ""
+    # Where a reply's leading handles end: the display range starts there.
+    display_start: int = 0
+    author_username: str = ""
+
+    @property
+    def is_long(self) -> bool:
+        return self.head != self.text
+
+    @property
+    def media_link(self) -> str | None:
+        return tco_link(self.id) if self.media else None
+
+    @property
+    def wire_text(self) -> str:
+        """``text`` as X returns it: the head, then the attachments' link."""
+        link = self.media_link
+        if link is None:
+            return self.head
+        return f"{self.head} {link}" if self.head else link
 
 
 @dataclass(frozen=True)
@@ -499,6 +564,8 @@ class XEmulator:
             ):
                 raise DuplicatePost(text)
             post_id = self._next_id()
+            head = head_of(text)
+            handles = REPLY_HANDLES_RE.match(head) if parent else None
             post = Post(
                 id=post_id,
                 author_id=author.id,
@@ -514,6 +581,9 @@ class XEmulator:
                     MediaItem(f"{MEDIA_KIND_PREFIX[kind]}_{self._next_id()}", kind, url)
                     for kind, url in spec.media
                 ],
+                head=head,
+                display_start=handles.end() if handles else 0,
+                author_username=author.username,
             )
             self._posts.append(post)
             self._by_id[post.id] = post
@@ -529,7 +599,7 @@ class XEmulator:
         handles = {h.lower() for h in MENTION_RE.findall(leading.group(0))} if leading else set()
         if parent_author.username.lower() in handles:
             return text
-        return f"@{parent_author.username} {text}"
+        return f"@{parent_author.username} {text}" if text else f"@{parent_author.username}"
 
     def _mention_entities(self, text: str) -> list[Json]:
         entities = []
@@ -684,8 +754,17 @@ def render_user(user: User, fields: frozenset[str], post_count: int = 0) -> Json
     return out
 
 
+def _entities(post: Post, *, within: int) -> Json:
+    """Hashtags and mentions that lie within the first ``within`` characters of the post."""
+    found = {
+        kind: [e for e in items if e["end"] <= within]
+        for kind, items in (("hashtags", post.hashtags), ("mentions", post.mentions))
+    }
+    return {kind: items for kind, items in found.items() if items}
+
+
 def render_post(post: Post, fields: frozenset[str], reply_count: int = 0) -> Json:
-    out: Json = {"edit_history_tweet_ids": [post.id], "id": post.id, "text": post.text}
+    out: Json = {"edit_history_tweet_ids": [post.id], "id": post.id, "text": post.wire_text}
     optional: Json = {
         "created_at": _iso(post.created_at),
         "conversation_id": post.conversation_id,
@@ -710,13 +789,42 @@ def render_post(post: Post, fields: frozenset[str], reply_count: int = 0) -> Jso
     if post.in_reply_to_id:
         optional["in_reply_to_user_id"] = post.in_reply_to_user_id
         optional["referenced_tweets"] = [{"type": "replied_to", "id": post.in_reply_to_id}]
-    entities = {k: v for k, v in (("hashtags", post.hashtags), ("mentions", post.mentions)) if v}
+    entities = _entities(post, within=len(post.head))
+    link = post.media_link
+    if link is not None:
+        start = len(post.wire_text) - len(link)
+        entities["urls"] = [
+            {
+                "start": start,
+                "end": start + len(link),
+                "url": link,
+                "expanded_url": f"{_post_url(post)}/{_media_path(item)}/{number}",
+                "display_url": f"pic.x.com/{link.rsplit('/', 1)[1]}",
+                "media_key": item.media_key,
+            }
+            for number, item in enumerate(post.media, start=1)
+        ]
     if entities:
         optional["entities"] = entities
     if post.media:
         optional["attachments"] = {"media_keys": [m.media_key for m in post.media]}
+    optional["display_text_range"] = [min(post.display_start, len(post.head)), len(post.head)]
+    if post.is_long:
+        note: Json = {"text": post.text}
+        note_entities = _entities(post, within=len(post.text))
+        if note_entities:
+            note["entities"] = note_entities
+        optional["note_tweet"] = note
     out.update({k: v for k, v in optional.items() if k in fields})
     return out
+
+
+def _post_url(post: Post) -> str:
+    return f"https://x.com/{post.author_username}/status/{post.id}"
+
+
+def _media_path(item: MediaItem) -> str:
+    return "photo" if item.type == "photo" else "video"
 
 
 def render_media(item: MediaItem, fields: frozenset[str]) -> Json:
@@ -1051,7 +1159,7 @@ def create_app(emulator: XEmulator) -> ASGIApp:
                     }
                 ]
             )
-        if _weighted_length(text) > 280:
+        if _weighted_length(text) > POST_LIMIT:
             return problem(
                 403,
                 "Your Tweet text is too long. For more information on how X "
@@ -1165,9 +1273,16 @@ def post_spec_from(data: Json) -> PostSpec:
     author = _opt(data, "author", str, "a username")
     if not author or not USERNAME_RE.match(author.lstrip("@")):
         raise ValueError(f"author must be a username matching {USERNAME_RE.pattern}")
-    text = _opt(data, "text", str, "a string")
-    if not text:
-        raise ValueError("text must be a non-empty string")
+    text = _opt(data, "text", str, "a string") or ""
+    media = _media_specs(data.get("media"))
+    if not text.strip() and not media:
+        raise ValueError("text must be a non-empty string (it may be left out when media is given)")
+    length = _weighted_length(text)
+    if length > LONG_POST_LIMIT:
+        raise ValueError(
+            f"text is {length} characters long by X's count; a post holds at most "
+            f"{LONG_POST_LIMIT} (long posts), 280 without X Premium"
+        )
     in_reply_to = data.get("in_reply_to")
     if in_reply_to is not None:
         in_reply_to = str(in_reply_to) if not isinstance(in_reply_to, bool) else ""
@@ -1194,7 +1309,7 @@ def post_spec_from(data: Json) -> PostSpec:
         author_name=_opt(data, "author_name", str, "a string"),
         verified=_opt(data, "verified", bool, "true or false"),
         followers=followers,
-        media=_media_specs(data.get("media")),
+        media=media,
     )
 
 
@@ -1210,6 +1325,11 @@ def _media_specs(raw: object) -> tuple[tuple[str, str | None], ...]:
         if kind not in MEDIA_KIND_PREFIX or not (url is None or isinstance(url, str)):
             raise ValueError(f"media items need type in {sorted(MEDIA_KIND_PREFIX)} and url?")
         specs.append((str(kind), url))
+    kinds = [kind for kind, _ in specs]
+    if len(kinds) > MAX_PHOTOS or (len(kinds) > 1 and set(kinds) != {"photo"}):
+        raise ValueError(
+            f"media holds up to {MAX_PHOTOS} photos, or one video or animated_gif, as on X"
+        )
     return tuple(specs)
 
 
