@@ -40,6 +40,10 @@ MENTION_TWEET_FIELDS = [
     "referenced_tweets",
     "entities",
     "attachments",
+    # A long post's `text` holds only its start; the whole is in note_tweet, sent on request.
+    "note_tweet",
+    # Where the post's own text ends: before the t.co link X appends for attachments.
+    "display_text_range",
 ]
 MENTION_USER_FIELDS = ["verified", "public_metrics", "name", "username"]
 MENTION_MEDIA_FIELDS = ["type", "url", "preview_image_url"]
@@ -295,15 +299,17 @@ class XClient:
             self._client.get_users_tweets(
                 user_id,
                 max_results=max(5, min(count, 100)),
-                tweet_fields=["referenced_tweets", "created_at"],
+                tweet_fields=["referenced_tweets", "created_at", "note_tweet"],
                 user_auth=False,
             )
         )
         replies = []
         for post in body.get("data") or []:
+            note = post.get("note_tweet")
+            text = note.get("text") if isinstance(note, dict) else post.get("text")
             for ref in post.get("referenced_tweets") or []:
                 if ref.get("type") == "replied_to":
-                    replies.append((str(post["id"]), str(ref["id"]), str(post.get("text", ""))))
+                    replies.append((str(post["id"]), str(ref["id"]), str(text or "")))
         return replies
 
     async def me(self) -> tuple[str, str]:

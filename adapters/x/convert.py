@@ -36,15 +36,11 @@ def mention_from_tweet(
         if author
         else f"https://x.com/i/web/status/{post_id}"
     )
-    note = tweet.get("note_tweet")
-    text = note.get("text") if isinstance(note, dict) and note.get("text") else tweet.get("text")
-    if not isinstance(text, str):
-        raise ValueError(f"X post {post_id} has no text")
     return Mention(
         network=NETWORK,
         id=post_id,
         account=account_key,
-        text=text,
+        text=post_text(tweet),
         author=author,
         lang=tweet.get("lang"),
         created_at=_timestamp(tweet.get("created_at")),
@@ -53,6 +49,28 @@ def mention_from_tweet(
         in_reply_to_id=_replied_to(tweet),
         media=_media(tweet, includes),
     )
+
+
+def post_text(tweet: dict[str, Any]) -> str:
+    """The post's own text: all of a long post (``note_tweet``, since ``text`` holds only its
+    start), without the ``t.co`` link X appends for attachments (``display_text_range`` ends
+    before it; the attachments are the mention's media). When X displays nothing of ``text``
+    (a reply of only photos: its handles and the link), the post has no text of its own."""
+    note = tweet.get("note_tweet")
+    if isinstance(note, dict) and isinstance(note.get("text"), str) and note["text"]:
+        return str(note["text"])
+    text = tweet.get("text")
+    if not isinstance(text, str):
+        raise ValueError(f"X post {tweet.get('id')} has no text")
+    shown = tweet.get("display_text_range")
+    if (
+        isinstance(shown, list)
+        and len(shown) == 2
+        and all(type(i) is int for i in shown)
+        and 0 <= shown[0] <= shown[1] <= len(text)
+    ):
+        return text[: shown[1]] if shown[0] < shown[1] else ""
+    return text
 
 
 def _required_str(obj: dict[str, Any], key: str) -> str:

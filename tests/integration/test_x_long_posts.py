@@ -172,3 +172,35 @@ def test_a_post_x_would_refuse_is_a_clear_400(x: Control, body: dict[str, Any]) 
     response = x.http.post("/_emulator/posts", json=body)
     assert response.status_code == 400 and response.json()["error"]
     assert x.http.get("/_emulator/posts", params={"author": "warga"}).json()["posts"] == []
+
+
+async def test_mentions_of_10000_and_25000_characters_reach_reachable_whole(
+    x: Control, client: XClient
+) -> None:
+    texts = [long_text(10_000), long_text(25_000)]
+    for number, text in enumerate(texts):
+        assert x.post(f"warga_panjang{number}", text).status_code == 200
+    humas = await client.user_id_for("humas_demo")
+
+    page = await client.mentions_page(user_id=humas, account_key="humas", since_id=None)
+
+    assert [m.text for m in page.mentions] == list(reversed(texts))
+
+
+async def test_a_reply_of_only_photos_is_a_mention_with_no_text_and_two_photos(
+    x: Control, client: XClient
+) -> None:
+    root = x.post("humas_demo", "Jalan di depan pasar sudah diperbaiki.").json()
+    x.post("warga_foto", media=[{"type": "photo"}, {"type": "photo"}], in_reply_to=root["id"])
+    x.post("warga_lain", "@humas_demo lihat ini", media=[{"type": "video"}])
+    humas = await client.user_id_for("humas_demo")
+
+    page = await client.mentions_page(user_id=humas, account_key="humas", since_id=None)
+
+    with_words, only_photos = page.mentions
+    assert (only_photos.text, [m.kind for m in only_photos.media]) == ("", ["photo", "photo"])
+    # The t.co link X appends for the video is not the author's text; the video is media.
+    assert (with_words.text, [m.kind for m in with_words.media]) == (
+        "@humas_demo lihat ini",
+        ["video"],
+    )

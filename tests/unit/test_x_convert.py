@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from adapters.x.convert import mention_from_tweet, mentions_from_response
+from adapters.x.convert import mention_from_tweet, mentions_from_response, post_text
 from bridge.models import Author, Media
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "x"
@@ -124,3 +124,18 @@ def test_empty_page_gives_no_mentions() -> None:
 def test_numeric_id_is_refused_rather_than_trusted() -> None:
     with pytest.raises(ValueError, match="string 'id'"):
         mention_from_tweet({"id": 1900000000000000001, "text": "x"}, {}, account_key="humas")
+
+
+def test_the_post_s_own_text_is_the_whole_note_without_the_attachments_link() -> None:
+    link = "https://t.co/AANcaaGF4d"
+    base = {"id": "1774392944910627276", "author_id": "7"}
+    assert post_text({**base, "text": "start…", "note_tweet": {"text": "all of it"}}) == "all of it"
+    # The text as recorded from X v2 (its photo link's urls entity starts at code point 19);
+    # the display range ends before the link.
+    photo = {**base, "text": f"Thank you, Osaka!📐 {link}", "display_text_range": [0, 18]}
+    assert post_text(photo) == "Thank you, Osaka!📐"
+    only_photos = {**base, "text": f"@humas_demo {link}", "display_text_range": [11, 11]}
+    assert post_text(only_photos) == ""
+    # A range that does not fit the text is X's mistake, not a reason to lose the text.
+    assert post_text({**base, "text": "halo", "display_text_range": [0, 99]}) == "halo"
+    assert post_text({**base, "text": "halo"}) == "halo"
