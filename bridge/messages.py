@@ -7,13 +7,15 @@ in ``bridge/locale``. Placeholders are named (``{handle}``) so a translation may
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from babel.numbers import format_percent
 
 from bridge.durations import format_duration
 from bridge.i18n import _, ago, clock, current_locale, duration, moment, ngettext, number
-from bridge.models import MentionCard
+from bridge.models import Mention, MentionCard
 
 
 def action_label(action_id: str, *, handle: str, status: str = "open") -> str:
@@ -566,8 +568,41 @@ def open_on_network(network: str) -> str:
     return _("Open on X") if network == "x" else _("Open the post")
 
 
-def text_truncated() -> str:
-    return _("… (the post continues; open it to read all of it)")
+def post_continues() -> str:
+    """After the start of a post too long for the chat to show whole; the link to the post
+    (:func:`open_on_network`, or its address) follows it."""
+    return _("… the post continues.")
+
+
+def continued_part(*, number: int, total: int) -> str:
+    """Heads each further message of a post too long for one message."""
+    return _("({number}/{total}, continued)", number=number, total=total)
+
+
+def media_count(kind: str, count: int) -> str:
+    if kind == "photo":
+        return ngettext("{count} photo", "{count} photos", count)
+    if kind == "video":
+        return ngettext("{count} video", "{count} videos", count)
+    if kind == "animated_gif":
+        return ngettext("{count} GIF", "{count} GIFs", count)
+    return ngettext("{count} attachment", "{count} attachments", count)
+
+
+def no_text(media_kinds: Sequence[str] = ()) -> str:
+    """What a post of only attachments shows in place of its text: "(no text, 2 photos)"."""
+    if not media_kinds:
+        return _("(no text)")
+    media = ", ".join(media_count(kind, n) for kind, n in Counter(media_kinds).items())
+    return _("(no text, {media})", media=media)
+
+
+def post_text(mention: Mention) -> str:
+    """A mention's text as readers see it: its words, or, when it has none, what it holds
+    instead. Never empty, so no chat is asked to show an empty text."""
+    if mention.text.strip():
+        return mention.text
+    return no_text([item.kind for item in mention.media])
 
 
 def telegram_help() -> str:

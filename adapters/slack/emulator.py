@@ -48,6 +48,8 @@ from adapters.emulation import (
     read_json_object,
 )
 from adapters.slack.emulator_render import (
+    MAX_MESSAGE_BLOCKS_TEXT,
+    blocks_text_length,
     iter_buttons,
     normalise_blocks,
     render,
@@ -501,6 +503,8 @@ class SlackEmulator:
                 messages=[f"[ERROR] {e}" for e in errors],
                 extra={"errors": errors},
             )
+        if blocks_text_length(blocks) > MAX_MESSAGE_BLOCKS_TEXT:
+            raise SlackError("msg_blocks_too_long")
         return normalise_blocks(blocks)
 
     @staticmethod

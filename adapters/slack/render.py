@@ -4,6 +4,11 @@ Text from the public goes into ``plain_text`` objects (``emoji: false``): Slack 
 literally, so ``<!channel>``, ``<@U…>``, ``<url|label>``, ``*bold*`` and ``:emoji:`` cannot ping,
 disguise a link or change formatting. The few ``mrkdwn`` pieces we build ourselves escape every
 value with :func:`escape_mrkdwn`.
+
+A long post (X allows 25,000 characters) goes into several sections of at most 3,000 characters
+each. Slack also refuses a message whose blocks carry too much text in all
+(``msg_blocks_too_long``, a limit it does not document): what does not fit ends with a line
+saying the post continues, and a link to it.
 """
 
 from __future__ import annotations
@@ -14,8 +19,16 @@ from typing import Any
 
 from bridge import messages
 from bridge.models import THREAD_ACTIONS, Identity, Mention, MentionCard
+from bridge.textsplit import safe_cut, split_text, utf16_len
 
+# Slack's limits count "characters" without saying which; UTF-16 units are never fewer than
+# code points, so counting them keeps within either reading.
 SECTION_TEXT_LIMIT = 3000
+MESSAGE_BLOCK_LIMIT = 50
+# The text all blocks of one message may carry. Slack refuses more with msg_blocks_too_long; a
+# Slack engineer put it at 12,000 characters of text with a buffer for the blocks themselves
+# (slackapi/bolt-js#2509), and a payload counted at 11,341 was refused (slackapi/bolt-js#2867).
+MESSAGE_TEXT_BUDGET = 11_000
 FALLBACK_TEXT_LIMIT = 300
 
 # Slack turns these words into notifications in top-level text when link_names is on, and some
@@ -52,11 +65,67 @@ def _clip(text: str, limit: int, suffix: str) -> str:
     return text[: limit - len(suffix)].rstrip() + suffix
 
 
+def text_length(blocks: list[dict[str, Any]]) -> int:
+    """The text the blocks carry in all (every text object), as Slack's total limit counts it."""
+
+    def walk(node: Any) -> int:
+        if isinstance(node, list):
+            return sum(walk(item) for item in node)
+        if not isinstance(node, dict):
+            return 0
+        own = node.get("text") if node.get("type") in ("plain_text", "mrkdwn") else None
+        return (utf16_len(own) if isinstance(own, str) else 0) + sum(
+            walk(value) for value in node.values() if isinstance(value, list | dict)
+        )
+
+    return walk(blocks)
+
+
+def continues_block(mention: Mention) -> dict[str, Any]:
+    """Says the post goes on beyond what is shown, with the way to read the rest."""
+    line = escape_mrkdwn(messages.post_continues())
+    if mention.url:
+        label = escape_mrkdwn(messages.open_on_network(mention.network))
+        line += f" <{escape_mrkdwn(mention.url)}|{label}>"
+    return {"type": "context", "elements": [mrkdwn(line)]}
+
+
+def text_blocks(mention: Mention, *, room: int, max_blocks: int) -> list[dict[str, Any]]:
+    """The post's text in sections of at most 3,000 characters, as much of it as ``room``
+    characters and ``max_blocks`` blocks hold; a line that the post continues after a cut.
+    Cuts fall between words where they can, never inside a character or an emoji."""
+    text = messages.post_text(mention)
+    sections = split_text(text, SECTION_TEXT_LIMIT)
+    if utf16_len(text) > room or len(sections) > max_blocks:
+        tail = continues_block(mention)
+        room -= text_length([tail])
+        shown = text[: safe_cut(text, max(room, 1))]
+        sections = split_text(shown, SECTION_TEXT_LIMIT)[: max_blocks - 1]
+    else:
+        tail = None
+    blocks = [
+        {
+            "type": "section",
+            "block_id": f"text:{mention.id}" + (f":{number}" if number > 1 else ""),
+            "text": plain(part),
+        }
+        for number, part in enumerate((p for p in sections if p.strip()), start=1)
+    ]
+    return blocks + ([tail] if tail else [])
+
+
+def quote_blocks(mention: Mention) -> list[dict[str, Any]]:
+    """The mention quoted in a form: its start, one section's worth, and a link to the rest."""
+    return text_blocks(mention, room=SECTION_TEXT_LIMIT, max_blocks=2)
+
+
 def fallback_text(card: MentionCard) -> str:
     """The notification and screen-reader text; it is mrkdwn, so it is escaped and defused."""
     author = card.mention.author
     who = f"{author.name} (@{author.handle})" if author else messages.unknown_author()
-    text = messages.mention_summary(handle=card.account_handle, author=who, text=card.mention.text)
+    text = messages.mention_summary(
+        handle=card.account_handle, author=who, text=messages.post_text(card.mention)
+    )
     text = _clip(" ".join(text.split()), FALLBACK_TEXT_LIMIT, "…")
     return defuse_broadcasts(escape_mrkdwn(text))
 
@@ -137,15 +206,16 @@ def status_block(card: MentionCard) -> dict[str, Any] | None:
 
 
 def mention_blocks(card: MentionCard) -> list[dict[str, Any]]:
-    text = _clip(card.mention.text, SECTION_TEXT_LIMIT, messages.text_truncated()) or "(no text)"
-    blocks = [
-        author_block(card),
-        {"type": "section", "block_id": f"text:{card.mention.id}", "text": plain(text)},
-        details_block(card),
-        status_block(card),
-        actions_block(card),
-    ]
-    return [block for block in blocks if block is not None]
+    """The mirror: author, the post's text (all of it, when Slack's limits allow), details,
+    status and buttons."""
+    after = [b for b in (details_block(card), status_block(card), actions_block(card)) if b]
+    frame = [author_block(card), *after]
+    text = text_blocks(
+        card.mention,
+        room=MESSAGE_TEXT_BUDGET - text_length(frame),
+        max_blocks=MESSAGE_BLOCK_LIMIT - len(frame),
+    )
+    return [frame[0], *text, *after]
 
 
 REPLY_BLOCK = "reply"
@@ -170,7 +240,7 @@ def reply_modal(
     who = f"{author.name} (@{author.handle})" if author else messages.unknown_author()
     blocks: list[dict[str, Any]] = [
         {"type": "context", "elements": [plain(f"{who} wrote:")]},
-        {"type": "section", "text": plain(_clip(mention.text, SECTION_TEXT_LIMIT, "…"))},
+        *quote_blocks(mention),
         {
             "type": "input",
             "block_id": REPLY_BLOCK,
@@ -253,7 +323,7 @@ def dismiss_modal(
         "close": plain("Cancel"),
         "blocks": [
             {"type": "context", "elements": [plain(f"{who} wrote:")]},
-            {"type": "section", "text": plain(_clip(mention.text, SECTION_TEXT_LIMIT, "…"))},
+            *quote_blocks(mention),
             {
                 "type": "input",
                 "block_id": DISMISS_BLOCK,

@@ -339,6 +339,23 @@ async def test_errors_have_slack_shapes(url: str, client: AsyncWebClient) -> Non
     assert error.response["error"] == "invalid_blocks"
 
 
+async def test_blocks_carrying_too_much_text_in_all_are_refused_as_slack_does(
+    client: AsyncWebClient,
+) -> None:
+    """Slack's msg_blocks_too_long: each section is within 3,000 characters, but together they
+    carry more text than Slack takes in one message (slackapi/bolt-js#2509: about 12,000)."""
+    section = {"type": "section", "text": {"type": "plain_text", "text": "x" * 3000}}
+    error = await slack_error(
+        client.chat_postMessage(channel=MENTIONS, text="x", blocks=[section] * 5)
+    )
+    assert error.response["error"] == "msg_blocks_too_long"
+    sent = await client.chat_postMessage(channel=MENTIONS, text="x", blocks=[section] * 4)
+    error = await slack_error(
+        client.chat_update(channel=MENTIONS, ts=sent["ts"], text="x", blocks=[section] * 5)
+    )
+    assert error.response["error"] == "msg_blocks_too_long"
+
+
 async def test_only_the_bots_own_messages_can_be_updated(
     client: AsyncWebClient, control: httpx.AsyncClient
 ) -> None:

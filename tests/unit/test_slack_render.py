@@ -9,8 +9,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from adapters.slack import render
+from adapters.slack.emulator_render import (
+    MAX_MESSAGE_BLOCKS_TEXT,
+    blocks_text_length,
+    validate_blocks,
+    validate_view,
+)
+from bridge.i18n import speaking
 from bridge.messages import human_duration
-from bridge.models import Author, Mention, MentionCard
+from bridge.models import Author, Identity, Media, Mention, MentionCard
 
 HOSTILE = (
     "<!channel> *bold* _x_ ~s~ <https://evil.example|https://bank.example> @here "
@@ -88,9 +95,126 @@ def test_thread_replies_skip_the_route_line() -> None:
     assert "Route" not in details and "Open on X" in details
 
 
-def test_long_posts_are_cut_below_slacks_limit() -> None:
-    blocks = render.mention_blocks(card("x" * 25_000))
-    assert len(blocks[1]["text"]["text"]) == render.SECTION_TEXT_LIMIT
+def numbered_words(characters: int, word: str = "kata") -> str:
+    """A text of ``characters`` characters whose words are numbered, so their order shows."""
+    return " ".join(f"{word}{n}" for n in range(characters))[:characters]
+
+
+def sections(blocks: list[dict[str, Any]]) -> list[str]:
+    return [b["text"]["text"] for b in blocks if b["type"] == "section"]
+
+
+def within_slacks_limits(blocks: list[dict[str, Any]]) -> None:
+    """What Slack checks on a message's blocks, as the emulator holds it (the 3,000 of a
+    section, the 50 blocks, the text of all blocks together)."""
+    assert validate_blocks(blocks) == []
+    assert len(blocks) <= 50
+    assert blocks_text_length(blocks) <= MAX_MESSAGE_BLOCKS_TEXT
+    for text in sections(blocks):
+        assert 0 < len(text.encode("utf-16-le")) // 2 <= render.SECTION_TEXT_LIMIT
+
+
+def test_a_10000_character_post_is_shown_whole_in_sections_in_order() -> None:
+    text = numbered_words(10_000)
+    blocks = render.mention_blocks(card(text))
+    within_slacks_limits(blocks)
+    shown = sections(blocks)
+    assert len(shown) == 4 and "".join(shown) == text
+    assert all(s["text"]["type"] == "plain_text" for s in blocks if s["type"] == "section")
+    assert "continues" not in str(blocks)
+    assert [b["type"] for b in blocks][-2:] == ["context", "actions"]  # details, then buttons
+
+
+def test_a_25000_character_post_shows_its_start_and_links_to_the_rest() -> None:
+    text = numbered_words(25_000)
+    blocks = render.mention_blocks(card(text))
+    within_slacks_limits(blocks)
+    shown = "".join(sections(blocks))
+    assert text.startswith(shown) and len(shown) > 10_000
+    assert shown.endswith(" ") or text[len(shown)] == " "  # cut between words
+    (line,) = [b for b in blocks if "continues" in str(b)]
+    assert line["elements"][0]["text"] == (
+        "… the post continues. <https://x.com/warga_budi/status/1900000000000000123|Open on X>"
+    )
+
+
+def test_long_hostile_text_stays_inert_in_every_section() -> None:
+    text = (HOSTILE + " ") * 400  # about 30,000 characters of markup, emoji and bidi controls
+    blocks = render.mention_blocks(card(text))
+    within_slacks_limits(blocks)
+    shown = sections(blocks)
+    assert len(shown) > 3 and text.startswith("".join(shown))
+    for block in blocks:
+        if block["type"] == "section":
+            assert block["text"] == {
+                "type": "plain_text",
+                "text": block["text"]["text"],
+                "emoji": False,
+            }
+    for obj in text_objects(blocks):
+        if obj["type"] == "mrkdwn":
+            assert "<!channel>" not in obj["text"] and "evil.example" not in obj["text"]
+
+
+def test_no_section_splits_an_emoji_sequence_or_a_surrogate_pair() -> None:
+    family = "👨\u200d👩\u200d👧"
+    text = (family * 700 + "😀" * 700) * 3
+    blocks = render.mention_blocks(card(text))
+    within_slacks_limits(blocks)
+    shown = sections(blocks)
+    assert len(shown) > 2
+    for part in shown:
+        assert not part.startswith("\u200d") and not part.endswith("\u200d")
+        assert part.replace(family, "").replace("😀", "") == ""
+
+
+def test_a_post_of_only_photos_says_so_in_each_language() -> None:
+    photos = card("", name="Budi").model_copy(
+        update={
+            "mention": card("").mention.model_copy(
+                update={"media": (Media(kind="photo"), Media(kind="photo"))}
+            )
+        }
+    )
+    blocks = render.mention_blocks(photos)
+    within_slacks_limits(blocks)
+    assert sections(blocks) == ["(no text, 2 photos)"]
+    assert "(no text, 2 photos)" in render.fallback_text(photos)
+    with speaking("id"):
+        assert sections(render.mention_blocks(photos)) == ["(tanpa teks, 2 foto)"]
+    assert sections(render.mention_blocks(card(""))) == ["(no text)"]
+
+
+def reply_form(mention: Mention) -> dict[str, Any]:
+    return render.reply_modal(
+        mention,
+        identity=Identity.INSTITUTION,
+        as_handle="humas_demo",
+        choices=[],
+        link_command="/reachable link",
+        callback_id="reply_modal",
+        metadata="{}",
+    )
+
+
+def test_the_reply_form_quotes_the_start_of_a_long_post_and_links_to_the_rest() -> None:
+    text = numbered_words(25_000)
+    form = reply_form(card(text).mention)
+    assert validate_view(form) == []
+    (quote,) = sections(form["blocks"])
+    assert text.startswith(quote) and 2_500 < len(quote) <= render.SECTION_TEXT_LIMIT
+    assert any("Open on X" in str(b) for b in form["blocks"] if b["type"] == "context")
+    dismiss = render.dismiss_modal(
+        card(text).mention, reasons=["spam"], callback_id="dismiss_modal", metadata="{}"
+    )
+    assert validate_view(dismiss) == []
+
+
+def test_the_reply_form_of_a_post_of_only_photos_is_one_slack_accepts() -> None:
+    mention = card("").mention.model_copy(update={"media": (Media(kind="video"),)})
+    form = reply_form(mention)
+    assert validate_view(form) == []
+    assert sections(form["blocks"]) == ["(no text, 1 video)"]
 
 
 @given(st.text(max_size=400))
