@@ -474,12 +474,20 @@ def telegram_write_reply(*, name: str) -> str:
     return _("{name}, write your reply to this mention as an answer to this message.", name=name)
 
 
-def telegram_preview(*, text: str, length: int, limit: int) -> str:
+def telegram_preview(*, text: str, length: int, limit: int, quote: str | None = None) -> str:
+    """The draft as it would go out, under its length on X; ``quote`` (what it answers) last."""
     if length > limit:
         too_long = reply_too_long(length=length, limit=limit)
-        return too_long + " " + _("Shorten it and send it again.") + f"\n\n{text}"
-    heading = _("Preview ({length}/{limit} characters on X):", length=length, limit=limit)
-    return f"{heading}\n\n{text}"
+        preview = too_long + " " + _("Shorten it and send it again.") + f"\n\n{text}"
+    else:
+        heading = _("Preview ({length}/{limit} characters on X):", length=length, limit=limit)
+        preview = f"{heading}\n\n{text}"
+    return f"{preview}\n\n{quote}" if quote else preview
+
+
+def replying_to(*, author: str, text: str) -> str:
+    """Which post a draft answers: its author and the start of its text."""
+    return _('In answer to {author}: "{text}"', author=author, text=text)
 
 
 def telegram_send_as(identity: str, *, handle: str) -> str:

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bridge import i18n, messages
-from bridge.models import THREAD_ACTIONS, MentionCard
-from bridge.textsplit import split_text, utf16_len
+from bridge.models import THREAD_ACTIONS, Mention, MentionCard
+from bridge.textsplit import safe_cut, split_text, utf16_len
 
 MESSAGE_LIMIT = 4096
 # Parts after the first say where they belong; keep room for that line.
@@ -26,6 +26,8 @@ CONTINUATION_ROOM = 40
 # between the old cut and the new one would vanish from the chat (or show twice). The longest
 # footer we can make from a real config is under 500 units.
 FOOTER_ROOM = 700
+# How much of a mention a reply preview quotes, in UTF-16 units: enough to recognise it.
+QUOTE_LIMIT = 280
 
 
 def escape(text: str) -> str:
@@ -108,12 +110,37 @@ def mention_messages(card: MentionCard) -> list[TelegramMessage]:
     the same places whatever the thread's state, so a redraw of the first part fits the others."""
     header, footer = _header(card), _footer(card)
     frame = _plain_length(header) + max(_plain_length(footer), FOOTER_ROOM) + 4
-    text = card.mention.text or "(no text)"
+    text = messages.post_text(card.mention)
     parts = split_text(text, MESSAGE_LIMIT - frame, MESSAGE_LIMIT - CONTINUATION_ROOM)
     total = len(parts)
     first = f"{header}\n\n{escape(parts[0])}\n\n{footer}"
     out = [TelegramMessage(html=first, keyboard=keyboard(card))]
     for number, part in enumerate(parts[1:], start=2):
-        note = escape(f"({number}/{total}, continued)")
+        note = escape(messages.continued_part(number=number, total=total))
         out.append(TelegramMessage(html=f"<i>{note}</i>\n{escape(part)}", keyboard=None))
     return out
+
+
+def quote(mention: Mention) -> str:
+    """The start of a mention, for plain text: a post longer than that ends with where to read
+    the rest."""
+    text = messages.post_text(mention)
+    cut = safe_cut(text, QUOTE_LIMIT)
+    if cut < len(text):
+        text = text[:cut].rstrip() + " " + messages.post_continues()
+        text += f" {mention.url}" if mention.url else ""
+    author = f"@{mention.author.handle}" if mention.author else messages.unknown_author()
+    return messages.replying_to(author=author, text=text)
+
+
+def reply_preview(*, text: str, length: int, limit: int, mention: Mention | None) -> str:
+    """The plain-text preview of a draft reply, within one Telegram message: the mention it
+    answers quoted after it, and the draft itself shortened if the whole would not fit (a
+    draft that long is far too long for X anyway, and the preview says so)."""
+    answers = quote(mention) if mention is not None else None
+    preview = messages.telegram_preview(text=text, length=length, limit=limit, quote=answers)
+    excess = utf16_len(preview) - MESSAGE_LIMIT
+    if excess > 0:
+        kept = text[: safe_cut(text, max(utf16_len(text) - excess - 1, 0))] + "…"
+        preview = messages.telegram_preview(text=kept, length=length, limit=limit, quote=answers)
+    return preview

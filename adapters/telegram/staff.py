@@ -30,6 +30,7 @@ from telegram.constants import ChatType, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
+from adapters.telegram import render
 from bridge import messages
 from bridge.admin import AdminDesk, answer_admin_command
 from bridge.claims import DISMISS_REASONS, ThreadDesk, short_reference
@@ -236,8 +237,9 @@ class StaffHandlers:
         buttons.append(
             InlineKeyboardButton(messages.telegram_cancel(), callback_data=f"cancel:{draft_id}")
         )
+        mention = await self._store.thread_mention(shown[0], shown[1])
         await message.reply_text(
-            messages.telegram_preview(text=text, length=length, limit=limit),
+            render.reply_preview(text=text, length=length, limit=limit, mention=mention),
             reply_markup=InlineKeyboardMarkup([buttons]),
             link_preview_options=LinkPreviewOptions(is_disabled=True),
         )
