@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timedelta
 
 from redis.asyncio.client import Pipeline
 
+from bridge import messages
 from bridge.config import BurstConfig
 from bridge.keys import Keys
 from bridge.models import Mention
@@ -58,13 +59,26 @@ class FoldedMention:
     author: str
     text: str
     at: str
+    # The kinds of its attachments: a post of only photos is quoted by what it holds.
+    media: tuple[str, ...] = ()
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False)
 
     @classmethod
     def from_json(cls, raw: str) -> FoldedMention:
-        return cls(**json.loads(raw))
+        """Reads what any version folded: a field it does not know (one added later, read by
+        a process not yet upgraded) is left out, one it lacks keeps its default."""
+        data = json.loads(raw)
+        known = {f.name for f in fields(cls)} - {"media"}
+        return cls(
+            **{k: v for k, v in data.items() if k in known},
+            media=tuple(str(kind) for kind in data.get("media") or ()),
+        )
+
+    def quoted(self) -> str:
+        """Its text as a digest quotes it, inert."""
+        return messages.quoted_post(self.text, self.media)
 
     @classmethod
     def of(cls, mention: Mention, *, thread_id: str, priority: str, at: datetime) -> FoldedMention:
@@ -75,6 +89,7 @@ class FoldedMention:
             author=mention.author.handle if mention.author else "",
             text=preview(mention.text),
             at=at.isoformat(),
+            media=tuple(item.kind for item in mention.media),
         )
 
 

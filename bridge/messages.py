@@ -605,6 +605,12 @@ def no_text(media_kinds: Sequence[str] = ()) -> str:
     return _("(no text, {media})", media=media)
 
 
+def quoted_post(text: str, media_kinds: Sequence[str] = ()) -> str:
+    """A public text on one line of a list, inert through ``repr``; a post without words says
+    what it holds instead ("(no text, 2 photos)") rather than showing ``''``."""
+    return repr(text) if text.strip() else no_text(media_kinds)
+
+
 def post_text(mention: Mention) -> str:
     """A mention's text as readers see it: its words, or, when it has none, what it holds
     instead. Never empty, so no chat is asked to show an empty text."""

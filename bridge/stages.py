@@ -482,7 +482,7 @@ class MirrorStage:
             text = messages.burst_digest(
                 count=len(folded),
                 since=min(datetime.fromisoformat(item.at) for item in folded),
-                sample=[(short_reference(i.thread), i.author, repr(i.text)) for i in quoted],
+                sample=[(short_reference(i.thread), i.author, i.quoted()) for i in quoted],
                 chat=destination.chat,
             )
         await self._wait_for_slot(sink, destination, deadline, doing=effect_key)

@@ -96,7 +96,10 @@ async def render_page(
             config.person_name(thread.status_by) if thread.status is ThreadStatus.CLAIMED else None
         )
         who = f"@{mention.author.handle}" if mention and mention.author else "?"
-        text = preview(mention.text if mention else "", TEXT_PREVIEW)
+        text = messages.quoted_post(
+            preview(mention.text if mention else "", TEXT_PREVIEW),
+            [item.kind for item in mention.media] if mention else (),
+        )
         mirror = next((ref for ref in item.mirrors.values() if ref.chat == chat), None)
         link = await link_of(mirror) if mirror else None
         line = messages.unanswered_line(
@@ -107,9 +110,7 @@ async def render_page(
             route=thread.route,
             claimed_by=holder,
         )
-        lines.append(
-            f"{line} · {escape(who)}: {escape(repr(text))}" + (f" · {link}" if link else "")
-        )
+        lines.append(f"{line} · {escape(who)}: {escape(text)}" + (f" · {link}" if link else ""))
     if page.number < page.pages:
         lines.append(messages.unanswered_more(command=f"{command} {page.number + 1}"))
     return "\n".join(lines)

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 from bridge.bursts import FoldedMention
 from bridge.claims import short_reference
 from bridge.config import parse_config
-from bridge.models import Author, Mention, MirrorRef, Thread, thread_id_for
+from bridge.models import Author, Media, Mention, MirrorRef, Thread, thread_id_for
 from bridge.store import Store
-from bridge.unanswered import answer_show
+from bridge.unanswered import answer_show, answer_unanswered
 
 SHOW_CONFIG = """
 accounts: [{key: humas, handle: humas_demo}]
@@ -149,3 +149,39 @@ async def test_arrivals_are_counted_up_to_each_mention_even_in_one_millisecond(
         )
         counted.append(seen.recent_arrivals)
     assert counted == [1, 2, 3]
+
+
+async def test_the_unanswered_list_says_what_a_post_of_only_photos_holds(store: Store) -> None:
+    config = parse_config(SHOW_CONFIG)
+    await a_thread(store, 21, ["desk"])
+    photos = Mention(
+        network="x",
+        id="22",
+        account="humas",
+        text="",
+        author=Author(id="8", handle="warga_foto", name="Warga"),
+        conversation_id="22",
+        media=(Media(kind="photo"), Media(kind="photo")),
+    )
+    thread_id = thread_id_for(network="x", account="humas", conversation_id="22")
+    thread = Thread(
+        id=thread_id,
+        network="x",
+        account="humas",
+        conversation_id="22",
+        route="all",
+        created_at=datetime.now(UTC),
+    )
+    await store.join_thread(photos, thread=thread, destinations=["desk"])
+
+    listed = await answer_unanswered(
+        store,
+        config=config,
+        chat="slack",
+        argument="",
+        link_of=no_link,
+        command="/reachable unanswered",
+    )
+
+    assert "@warga_foto: (no text, 2 photos)" in listed
+    assert "@warga21: '@humas_demo keluhan 21'" in listed

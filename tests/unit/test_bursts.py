@@ -10,6 +10,7 @@ from bridge import messages
 from bridge.bursts import FoldedMention, digest_timer, digest_window, fold_threshold, sample
 from bridge.config import BurstConfig, ConfigError, parse_config
 from bridge.i18n import speaking
+from bridge.models import Author, Media, Mention
 from bridge.report import ThreadFacts, build, render
 from tests.unit.test_config import VALID
 
@@ -106,3 +107,34 @@ def test_the_report_counts_threads_that_came_in_bursts() -> None:
     ]
     report = build(facts, since=AT - timedelta(hours=1), until=AT, zone=UTC)
     assert "Came in bursts, folded into digests: 2 threads" in render(report, names={}, zone=UTC)
+
+
+def test_a_folded_post_of_only_photos_is_quoted_by_what_it_holds() -> None:
+    photos = Mention(
+        network="x",
+        id="77",
+        account="humas",
+        text="",
+        author=Author(id="7", handle="warga_foto"),
+        conversation_id="77",
+        media=(Media(kind="photo"), Media(kind="photo")),
+    )
+    item = FoldedMention.of(photos, thread_id="x-humas-77", priority="normal", at=AT)
+    stored = FoldedMention.from_json(item.to_json())
+    assert stored == item
+    quoted = [("aaaaaa", stored.author, stored.quoted()), ("bbbbbb", "warga1", folded(1).quoted())]
+    text = messages.burst_digest(count=2, since=AT, sample=quoted, chat="slack")
+    assert "• [aaaaaa] @warga_foto: (no text, 2 photos)" in text
+    assert "• [bbbbbb] @warga1: 'keluhan 1'" in text
+    with speaking("id"):
+        assert stored.quoted() == "(tanpa teks, 2 foto)"
+
+
+def test_what_another_version_folded_is_read() -> None:
+    """During an upgrade, a digest may read what an older or newer process folded."""
+    older = (
+        '{"thread": "t", "mention": "1", "priority": "low", "author": "a", "text": "x", "at": "z"}'
+    )
+    assert FoldedMention.from_json(older).media == ()
+    newer = older[:-1] + ', "media": ["video"], "reactions": 3}'
+    assert FoldedMention.from_json(newer).media == ("video",)
