@@ -55,7 +55,8 @@ def post_text(tweet: dict[str, Any]) -> str:
     """The post's own text: all of a long post (``note_tweet``, since ``text`` holds only its
     start), without the ``t.co`` link X appends for attachments (``display_text_range`` ends
     before it; the attachments are the mention's media). When X displays nothing of ``text``
-    (a reply of only photos: its handles and the link), the post has no text of its own."""
+    (a reply of only photos: its handles and the link), the post has no text of its own. Any
+    other link past the display range (a quoted post's) stays: staff may need it."""
     note = tweet.get("note_tweet")
     if isinstance(note, dict) and isinstance(note.get("text"), str) and note["text"]:
         return str(note["text"])
@@ -63,14 +64,18 @@ def post_text(tweet: dict[str, Any]) -> str:
     if not isinstance(text, str):
         raise ValueError(f"X post {tweet.get('id')} has no text")
     shown = tweet.get("display_text_range")
-    if (
+    if not (
         isinstance(shown, list)
         and len(shown) == 2
         and all(type(i) is int for i in shown)
         and 0 <= shown[0] <= shown[1] <= len(text)
     ):
-        return text[: shown[1]] if shown[0] < shown[1] else ""
-    return text
+        return text
+    urls = (tweet.get("entities") or {}).get("urls") or []
+    attachment_links = {u.get("url") for u in urls if isinstance(u, dict) and u.get("media_key")}
+    if not set(text[shown[1] :].split()) <= attachment_links:
+        return text
+    return text[: shown[1]] if shown[0] < shown[1] else ""
 
 
 def _required_str(obj: dict[str, Any], key: str) -> str:

@@ -130,12 +130,28 @@ def test_the_post_s_own_text_is_the_whole_note_without_the_attachments_link() ->
     link = "https://t.co/AANcaaGF4d"
     base = {"id": "1774392944910627276", "author_id": "7"}
     assert post_text({**base, "text": "start…", "note_tweet": {"text": "all of it"}}) == "all of it"
-    # The text as recorded from X v2 (its photo link's urls entity starts at code point 19);
+    # The text and entity as recorded from X v2 (the photo's link starts at code point 19);
     # the display range ends before the link.
-    photo = {**base, "text": f"Thank you, Osaka!📐 {link}", "display_text_range": [0, 18]}
+    entities = {
+        "urls": [{"start": 19, "end": 42, "url": link, "media_key": "3_1774392936677175296"}]
+    }
+    photo = {
+        **base,
+        "text": f"Thank you, Osaka!📐 {link}",
+        "display_text_range": [0, 18],
+        "entities": entities,
+    }
     assert post_text(photo) == "Thank you, Osaka!📐"
-    only_photos = {**base, "text": f"@humas_demo {link}", "display_text_range": [11, 11]}
+    only_photos = {
+        **base,
+        "text": f"@humas_demo {link}",
+        "display_text_range": [11, 11],
+        "entities": entities,
+    }
     assert post_text(only_photos) == ""
+    # A quoted post's link is no attachment: it stays, for staff to open.
+    quoting = {**only_photos, "entities": {"urls": [{"url": link}]}}
+    assert post_text(quoting) == f"@humas_demo {link}"
     # A range that does not fit the text is X's mistake, not a reason to lose the text.
     assert post_text({**base, "text": "halo", "display_text_range": [0, 99]}) == "halo"
     assert post_text({**base, "text": "halo"}) == "halo"
