@@ -21,8 +21,22 @@ REPLY = "Terima kasih, laporan Anda sudah kami teruskan ke dinas terkait."
 def open_reply_form(
     emulators: Emulators, user: str, message: dict[str, Any], action: str = "reply_institution"
 ) -> dict[str, Any]:
+    """Press the button and wait for the form it opens (not one left open before)."""
+
+    def open_ids() -> set[str]:
+        response = emulators.http.get(
+            f"{emulators.slack_server.url}/_emulator/views", params={"user": user}
+        )
+        return {view["id"] for view in response.json()["views"]}
+
+    before = open_ids()
     emulators.click(user, message["ts"], action)
-    return dict(emulators.views(user)[-1])
+    return dict(
+        wait_for(
+            lambda: [v for v in emulators.views(user) if v["id"] not in before],
+            what=f"the form {action} opens",
+        )[-1]
+    )
 
 
 def submit(emulators: Emulators, user: str, view: dict[str, Any], text: str) -> dict[str, Any]:
