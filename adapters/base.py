@@ -148,6 +148,11 @@ class ChatSink(Protocol):
         """The message an earlier, interrupted attempt of ``effect_key`` posted, if any."""
         ...
 
+    async def tell_privately(self, *, user_id: str, where: str, text: str) -> None:
+        """Say ``text`` to this one person (a link made to their name): ``where`` is where they
+        asked, as the chat's link command recorded it. Failures are logged, not raised."""
+        ...
+
     def web_routes(self) -> Sequence[Any]:
         """Starlette routes this chat needs on the bridge's web app (events, interactions)."""
         ...

@@ -14,7 +14,7 @@ import httpx
 
 from bridge.config import Config
 from bridge.errors import ReachableError
-from bridge.linking import LinkDesk
+from bridge.linking import ChatUser, LinkDesk
 from bridge.runtime import load_registry
 from bridge.settings import Settings
 from bridge.store import Store
@@ -35,7 +35,9 @@ async def link_demo_accounts(settings: Settings, config: Config, store: Store) -
     async with httpx.AsyncClient(timeout=10) as http:
         for person_key, handle in wanted.items():
             person = people[person_key]
-            offer = await desk.offer(person, chat="demo")
+            offer = await desk.offer(
+                person, asker=ChatUser(chat="demo", user_id=person.key, where="demo")
+            )
             if offer.pin_url is None:
                 raise ReachableError("the demo links accounts with a PIN, but none was offered")
             token = parse_qs(urlsplit(offer.pin_url).query)["oauth_token"][0]

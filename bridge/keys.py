@@ -114,6 +114,10 @@ class Keys:
         """Set of the people who linked an account on ``network``."""
         return f"{self.prefix}:linked:{network}"
 
+    def linked_owner(self, network: str, user_id: str) -> str:
+        """The person an account on ``network`` (by its id there) is linked to: one at most."""
+        return f"{self.prefix}:linked-owner:{network}:{user_id}"
+
     def linked_cursor(self, network: str, person: str) -> str:
         """The newest post of the person's linked account already looked at for answers."""
         return f"{self.prefix}:own-cursor:{network}:person:{person}"
@@ -123,7 +127,8 @@ class Keys:
         return f"{self.prefix}:lock:refresh:{network}:{person}"
 
     def link_attempt(self, ticket: str) -> str:
-        """A link in progress (OAuth ``state`` or a PIN request), sealed, single-use, expiring."""
+        """A link in progress (a start page's token, an OAuth ``state`` or a PIN request),
+        sealed, single-use, expiring."""
         return f"{self.prefix}:link-attempt:{ticket}"
 
     # -- configuration ---------------------------------------------------------------------------

@@ -2,40 +2,40 @@
 
 Two ways, both started from chat (``/reachable link`` in Slack, ``/link`` to the Telegram bot):
 
-- **On the web** (OAuth 2.0 with PKCE): the person opens a link, approves Reachable on X, and X
-  sends the browser back to this bridge's web app with a code. Needs ``REACHABLE_PUBLIC_URL``.
-  The ``state`` in the link is random, kept sealed in Redis for ten minutes, and works once.
+- **On the web** (OAuth 2.0 with PKCE): the bot sends the person, privately, a one-time start
+  link on this bridge (``REACHABLE_PUBLIC_URL``). That page names the person and chat identity
+  being linked and, on "Continue", ties the attempt's ``state`` to that browser with a cookie
+  before it sends the browser to X. X sends the browser back with a code; only the browser that
+  holds the cookie can finish. A link URL forwarded to someone else (the linking CSRF: Eve's
+  URL approved by Rina would link Rina's account to Eve) therefore links nothing.
 - **With a PIN** (OAuth 1.0a out-of-band), for teams whose bridge browsers cannot reach: the
-  person approves on X, which shows a PIN, and they send the PIN to the bot in private.
+  person approves on X, which shows a PIN, and they send the PIN to the bot in private. The
+  request token is kept under the person who asked, so a PIN only finishes their own attempt.
 
-The network's side of each flow is an :class:`AccountLinker` from its adapter; this module keeps
-the attempts, checks them and stores the result in the :class:`TokenVault`.
+One network account is linked to one person at most. The network's side of each flow is an
+:class:`AccountLinker` from its adapter; this module keeps the attempts, checks them, stores the
+result in the :class:`TokenVault` and tells the person privately in chat.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import html
+import hmac
 import logging
 import re
 import secrets
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
-
-from babel import negotiate_locale
-from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
-from starlette.routing import BaseRoute, Route
 
 from bridge import audit, i18n, messages
 from bridge.config import PersonConfig
 from bridge.errors import PlatformError, ReachableError
-from bridge.vault import Credentials, LinkedAccount, TokenVault, new_linked_account
+from bridge.vault import AccountTaken, Credentials, LinkedAccount, TokenVault, new_linked_account
 
 log = logging.getLogger(__name__)
 
+START_TTL_S = 600
 WEB_ATTEMPT_TTL_S = 600
 PIN_ATTEMPT_TTL_S = 900
 PIN_RE = re.compile(r"^\s*(\d{4,10})\s*$")
@@ -90,12 +90,47 @@ class LinkFailed(ReachableError):
 
 
 @dataclass(frozen=True)
+class ChatUser:
+    """Who asked for a link: the chat, their user id there, and where a private word reaches
+    them (the Slack channel they typed in, for an ephemeral message; their Telegram private
+    chat)."""
+
+    chat: str
+    user_id: str
+    where: str
+
+
+class PrivateTeller(Protocol):
+    """Says ``text`` to one person only (a chat adapter's ``tell_privately``)."""
+
+    async def __call__(self, *, user_id: str, where: str, text: str) -> None: ...
+
+
+@dataclass(frozen=True)
 class LinkOffer:
     """The ways open to a person right now; both None means linking is not set up."""
 
-    web_url: str | None
+    start_url: str | None
     pin_url: str | None
     current: LinkedAccount | None
+
+
+@dataclass(frozen=True)
+class StartPage:
+    """What the start page shows: whom the account will be linked to, in their language."""
+
+    person_name: str
+    chat: str
+    user_id: str
+    locale: str | None
+
+
+@dataclass(frozen=True)
+class WebStart:
+    """Where to send the browser on, and the secret its cookie must carry back."""
+
+    authorize_url: str
+    browser_secret: str
 
 
 def pkce_pair() -> tuple[str, str]:
@@ -103,6 +138,10 @@ def pkce_pair() -> tuple[str, str]:
     verifier = secrets.token_urlsafe(64)
     digest = hashlib.sha256(verifier.encode("ascii")).digest()
     return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def _fingerprint(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 class LinkDesk:
@@ -117,6 +156,11 @@ class LinkDesk:
         self.store = vault.store
         self.linkers = linkers
         self.public_url = public_url.rstrip("/") if public_url else None
+        self.tellers: dict[str, PrivateTeller] = {}
+
+    def tell_with(self, tellers: dict[str, PrivateTeller]) -> None:
+        """The chats' ways to reach one person privately, once the chats exist."""
+        self.tellers = dict(tellers)
 
     def _linker(self, network: str) -> AccountLinker:
         linker = self.linkers.get(network)
@@ -127,73 +171,130 @@ class LinkDesk:
     def callback_url(self, network: str) -> str | None:
         return f"{self.public_url}/link/{network}/callback" if self.public_url else None
 
-    async def offer(self, person: PersonConfig, *, chat: str, network: str = "x") -> LinkOffer:
+    async def offer(
+        self, person: PersonConfig, *, asker: ChatUser, network: str = "x"
+    ) -> LinkOffer:
         """Start both flows the deployment supports; the person picks one."""
         linker = self._linker(network)
         current = await self.vault.linked(person.key, network)
-        web_url = pin_url = None
-        redirect_uri = self.callback_url(network)
-        if redirect_uri and linker.can_link_on_web():
-            state = secrets.token_urlsafe(24)
-            verifier, challenge = pkce_pair()
+        start_url = pin_url = None
+        if self.public_url and linker.can_link_on_web():
+            token = secrets.token_urlsafe(24)
             await self.vault.begin(
-                f"web:{network}:{state}",
-                # The page X sends the browser back to speaks the language of the chat it
-                # was asked from.
+                f"start:{token}",
                 {
                     "person": person.key,
-                    "verifier": verifier,
-                    "chat": chat,
+                    "person_name": person.name or person.key,
+                    "network": network,
+                    **_asker_fields(asker),
+                    # The pages speak the language of the chat the link was asked from.
                     "locale": i18n.current_locale(),
                 },
-                ttl_s=WEB_ATTEMPT_TTL_S,
+                ttl_s=START_TTL_S,
             )
-            web_url = linker.authorize_url(
-                state=state, code_challenge=challenge, redirect_uri=redirect_uri
-            )
+            start_url = f"{self.public_url}/link/start/{token}"
         if linker.can_link_with_pin():
             try:
                 pin = await linker.request_pin()
             except PlatformError as exc:
-                if web_url is None:
+                if start_url is None:
                     raise LinkFailed(messages.link_network_refused(exc.detail)) from None
                 log.warning("no PIN link offered to %s: %s", person.key, exc)
             else:
+                # Kept under the person who asked: only a PIN they send finishes it.
                 await self.vault.begin(
                     f"pin:{network}:{person.key}",
                     {"request_token": pin.request_token, "request_secret": pin.request_secret},
                     ttl_s=PIN_ATTEMPT_TTL_S,
                 )
                 pin_url = pin.url
-        if web_url is None and pin_url is None:
+        if start_url is None and pin_url is None:
             raise LinkFailed(messages.link_not_set_up())
-        await audit.record(self.store, outcome="link-offered", person=person.key, chat=chat)
-        return LinkOffer(web_url=web_url, pin_url=pin_url, current=current)
+        await audit.record(self.store, outcome="link-offered", person=person.key, chat=asker.chat)
+        return LinkOffer(start_url=start_url, pin_url=pin_url, current=current)
+
+    async def start_page(self, token: str) -> StartPage | None:
+        """What the start link shows, without spending it (a link preview may open it)."""
+        start = await self.vault.peek(f"start:{token}") if token else None
+        if start is None:
+            return None
+        return StartPage(
+            person_name=start["person_name"],
+            chat=start["chat"],
+            user_id=start["user_id"],
+            locale=start.get("locale"),
+        )
+
+    async def start_on_web(self, token: str) -> WebStart:
+        """The person pressed "Continue" on the start page: spend the start link, and begin the
+        OAuth attempt that only a browser showing ``browser_secret`` can finish."""
+        start = await self.vault.take(f"start:{token}") if token else None
+        if start is None:
+            raise LinkFailed(messages.link_web_expired())
+        network = start["network"]
+        linker = self.linkers.get(network)
+        redirect_uri = self.callback_url(network)
+        if linker is None or redirect_uri is None or not linker.can_link_on_web():
+            with i18n.speaking(start.get("locale")):
+                raise LinkFailed(messages.link_not_set_up())
+        state = secrets.token_urlsafe(24)
+        verifier, challenge = pkce_pair()
+        browser_secret = secrets.token_urlsafe(32)
+        await self.vault.begin(
+            f"web:{network}:{state}",
+            {
+                **{k: start[k] for k in ("person", "chat", "user_id", "where", "locale")},
+                "verifier": verifier,
+                "browser": _fingerprint(browser_secret),
+            },
+            ttl_s=WEB_ATTEMPT_TTL_S,
+        )
+        await audit.record(
+            self.store, outcome="link-started", person=start["person"], chat=start["chat"]
+        )
+        return WebStart(
+            authorize_url=linker.authorize_url(
+                state=state, code_challenge=challenge, redirect_uri=redirect_uri
+            ),
+            browser_secret=browser_secret,
+        )
 
     async def finish_on_web(
-        self, network: str, *, state: str, code: str | None, error: str | None
+        self,
+        network: str,
+        *,
+        state: str,
+        code: str | None,
+        error: str | None,
+        browser_secret: str | None,
     ) -> tuple[LinkedAccount, str | None]:
-        """X sent the browser back: check the state (once), trade the code for tokens. Returns
-        the account and the language of the chat the link was asked from."""
+        """X sent the browser back: check the state (once) and that this is the browser that
+        started, trade the code for tokens. Returns the account and the language of the chat
+        the link was asked from."""
         attempt = await self.vault.take(f"web:{network}:{state}") if state else None
         if attempt is None:
             raise LinkFailed(messages.link_web_expired())
         locale = attempt.get("locale")
         with i18n.speaking(locale):
+            if browser_secret is None or not hmac.compare_digest(
+                _fingerprint(browser_secret), str(attempt.get("browser", ""))
+            ):
+                await self._refused(attempt, "finished in a browser that did not start it")
+                raise LinkFailed(messages.link_other_browser())
             account = await self._finish_attempt(network, attempt, code=code, error=error)
+            await self._tell(
+                attempt,
+                messages.link_notice(
+                    handle=account.handle, unlink_command=messages.unlink_command(attempt["chat"])
+                ),
+            )
         return account, locale
 
     async def _finish_attempt(
         self, network: str, attempt: dict[str, Any], *, code: str | None, error: str | None
     ) -> LinkedAccount:
         if error or not code:
-            await audit.record(
-                self.store,
-                outcome="link-refused",
-                person=attempt["person"],
-                chat=attempt["chat"],
-                detail=error or "",
-            )
+            await self._refused(attempt, error or "")
             raise LinkFailed(messages.link_web_declined())
         linker = self._linker(network)
         redirect_uri = self.callback_url(network) or ""
@@ -203,7 +304,11 @@ class LinkDesk:
             )
         except PlatformError as exc:
             raise LinkFailed(messages.link_network_refused(exc.detail)) from None
-        return await self._save(attempt["person"], network, grant, chat=attempt["chat"])
+        try:
+            return await self._save(attempt["person"], network, grant, chat=attempt["chat"])
+        except LinkFailed as failed:
+            await self._tell(attempt, failed.reason)
+            raise
 
     async def finish_with_pin(
         self, person: PersonConfig, text: str, *, chat: str, network: str = "x"
@@ -221,6 +326,9 @@ class LinkDesk:
                 pin=match.group(1),
             )
         except PlatformError as exc:
+            await audit.record(
+                self.store, outcome="link-refused", person=person.key, chat=chat, detail=exc.detail
+            )
             raise LinkFailed(messages.link_pin_refused(exc.detail)) from None
         return await self._save(person.key, network, grant, chat=chat)
 
@@ -234,7 +342,17 @@ class LinkDesk:
             user_id=grant.user_id,
             method=grant.credentials.method,
         )
-        await self.vault.save(account, grant.credentials)
+        try:
+            await self.vault.save(account, grant.credentials)
+        except AccountTaken as taken:
+            await audit.record(
+                self.store,
+                outcome="link-refused",
+                person=person,
+                chat=chat,
+                detail=f"@{grant.handle} is linked to {taken.owner}",
+            )
+            raise LinkFailed(messages.link_account_taken(handle=grant.handle)) from None
         await audit.record(
             self.store,
             outcome="linked",
@@ -244,6 +362,27 @@ class LinkDesk:
         )
         log.info("%s linked %s account @%s", person, network, grant.handle)
         return account
+
+    async def _refused(self, attempt: dict[str, Any], detail: str) -> None:
+        await audit.record(
+            self.store,
+            outcome="link-refused",
+            person=attempt["person"],
+            chat=attempt["chat"],
+            detail=detail,
+        )
+
+    async def _tell(self, attempt: dict[str, Any], text: str) -> None:
+        """A private word in the chat the link was asked from; its failure is logged, never
+        turned into a failed link."""
+        teller = self.tellers.get(attempt["chat"])
+        if teller is None:
+            log.warning("no way to tell %s in %s: %s", attempt["person"], attempt["chat"], text)
+            return
+        try:
+            await teller(user_id=attempt["user_id"], where=attempt["where"], text=text)
+        except Exception:  # a chat that fails to deliver must not undo the link
+            log.exception("could not tell %s in %s", attempt["person"], attempt["chat"])
 
     async def unlink(
         self, person: PersonConfig, *, chat: str, network: str = "x"
@@ -259,67 +398,34 @@ class LinkDesk:
             )
         return removed
 
-    def web_routes(self) -> Sequence[BaseRoute]:
-        async def callback(request: Request) -> Response:
-            network = request.path_params["network"]
-            params = request.query_params
-            # Until the attempt tells whose it is, the browser's own languages decide.
-            with i18n.speaking(_browser_locale(request)):
-                try:
-                    account, locale = await self.finish_on_web(
-                        network,
-                        state=params.get("state", ""),
-                        code=params.get("code"),
-                        error=params.get("error"),
-                    )
-                except LinkFailed as failed:
-                    return _page(messages.link_page_failed_title(), failed.reason, status=400)
-                with i18n.speaking(locale):
-                    return _page(
-                        messages.link_page_done_title(), messages.link_done(handle=account.handle)
-                    )
 
-        return [Route("/link/{network}/callback", callback, methods=["GET"])]
-
-
-def _browser_locale(request: Request) -> str | None:
-    """The best language Reachable speaks among the browser's Accept-Language ones."""
-    wanted = [
-        part.split(";")[0].strip().replace("-", "_")
-        for part in request.headers.get("accept-language", "").split(",")
-        if part.strip()
-    ]
-    return negotiate_locale(wanted, list(i18n.available_locales()))
-
-
-def _page(title: str, text: str, *, status: int = 200) -> HTMLResponse:
-    body = (
-        '<!doctype html><html><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{html.escape(title)}</title></head>"
-        '<body style="font-family:sans-serif;max-width:32em;margin:3em auto;padding:0 1em">'
-        f"<h1>{html.escape(title)}</h1><p>{html.escape(text)}</p></body></html>"
-    )
-    return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
+def _asker_fields(asker: ChatUser) -> dict[str, str]:
+    return {"chat": asker.chat, "user_id": asker.user_id, "where": asker.where}
 
 
 async def answer_link_command(
-    desk: LinkDesk, person: PersonConfig, verb: str, argument: str, *, chat: str, pin_command: str
+    desk: LinkDesk,
+    person: PersonConfig,
+    verb: str,
+    argument: str,
+    *,
+    asker: ChatUser,
+    pin_command: str,
 ) -> str:
     """What the bot says to ``link``, ``pin <PIN>`` and ``unlink``, the same in every chat."""
     try:
         if verb == "link":
-            offer = await desk.offer(person, chat=chat)
+            offer = await desk.offer(person, asker=asker)
             return messages.link_offer(
-                web_url=offer.web_url,
+                start_url=offer.start_url,
                 pin_url=offer.pin_url,
                 pin_command=pin_command,
                 current=offer.current.handle if offer.current else None,
             )
         if verb == "pin":
-            account = await desk.finish_with_pin(person, argument, chat=chat)
+            account = await desk.finish_with_pin(person, argument, chat=asker.chat)
             return messages.link_done_in_chat(handle=account.handle)
-        removed = await desk.unlink(person, chat=chat)
+        removed = await desk.unlink(person, chat=asker.chat)
         return messages.unlinked(handle=removed.handle) if removed else messages.nothing_to_unlink()
     except LinkFailed as failed:
         return failed.reason

@@ -874,20 +874,23 @@ def link_command(chat: str) -> str:
 
 
 def link_offer(
-    *, web_url: str | None, pin_url: str | None, pin_command: str, current: str | None
+    *, start_url: str | None, pin_url: str | None, pin_command: str, current: str | None
 ) -> str:
     lines = []
     if current:
         lines.append(
             _("Your X account @{handle} is linked now; linking again replaces it.", handle=current)
         )
-    if web_url:
+    if start_url:
         lines.append(
-            _("Open this link to connect your own X account (valid 10 minutes, once):")
-            + f"\n{web_url}"
+            _(
+                "Open this link to connect your own X account (valid 10 minutes, once). It is "
+                "yours alone: do not forward it, whoever finishes it gives you their account:"
+            )
+            + f"\n{start_url}"
         )
     if pin_url:
-        if web_url:
+        if start_url:
             lead = _(
                 "No access to that page? Or: open this link, approve Reachable, and send me the "
                 "PIN X shows you as {pin_command} (valid 15 minutes):",
@@ -907,6 +910,75 @@ def link_offer(
         )
     )
     return "\n\n".join(lines)
+
+
+def chat_name(chat: str) -> str:
+    """A chat platform's own name, as its users know it."""
+    return {"slack": "Slack", "telegram": "Telegram"}.get(chat, chat)
+
+
+def unlink_command(chat: str) -> str:
+    return "`/reachable unlink`" if chat == "slack" else "/unlink"
+
+
+def link_start_title() -> str:
+    return _("Link an X account to Reachable")
+
+
+def link_start_whom(*, person: str, chat: str, user_id: str) -> str:
+    return _(
+        "You are linking an X account to {person} ({chat} {user_id}).",
+        person=person,
+        chat=chat,
+        user_id=user_id,
+    )
+
+
+def link_start_warning(*, person: str) -> str:
+    return _(
+        "Whichever X account approves Reachable on the next page, {person} can then post from it "
+        "through Reachable. If you are not {person}, or someone sent you this link, close this "
+        "page.",
+        person=person,
+    )
+
+
+def link_start_continue() -> str:
+    return _("Continue to X")
+
+
+def link_start_foreign() -> str:
+    return _(
+        "This request did not come from Reachable's linking page, so nothing was started. Open "
+        "the link the bot sent you and press the button there."
+    )
+
+
+def link_other_browser() -> str:
+    return _(
+        "This link was finished in a different browser from the one it was started in, so "
+        "nothing was linked. If you asked for it, ask the bot for a new link and finish it in "
+        "one browser. If someone sent it to you, do not use it: it would give them your X "
+        "account."
+    )
+
+
+def link_account_taken(*, handle: str) -> str:
+    return _(
+        "@{handle} is already linked to another person in Reachable, so nothing was linked. An X "
+        "account can be linked to one person only: they must unlink it first.",
+        handle=handle,
+    )
+
+
+def link_notice(*, handle: str, unlink_command: str) -> str:
+    return _(
+        "🔗 The X account @{handle} is now linked to you in Reachable: “Reply as myself” posts "
+        "from it. If you did not do this, unlink it at once with {unlink_command} and tell an "
+        "admin.",
+        handle=handle,
+        unlink_command=unlink_command,
+    )
 
 
 def link_working() -> str:

@@ -33,6 +33,7 @@ from bridge.errors import ReachableError
 from bridge.httpserver import EmbeddedServer
 from bridge.keys import Keys
 from bridge.linking import AccountLinker, LinkDesk
+from bridge.linking_web import link_web_routes
 from bridge.poller import Poller
 from bridge.reload import ConfigWatcher, ReloadOutcome, request_reload
 from bridge.replies import Publisher, PublishStage, ReplyDesk
@@ -132,6 +133,10 @@ class Runtime:
                 for chat in sorted({d.chat for d in self.config.destinations.values()}):
                     sinks[chat] = await registry.SINKS[chat](context)
                     closers.append(sinks[chat].close)
+                if context.linking is not None:
+                    context.linking.tell_with(
+                        {chat: sink.tell_privately for chat, sink in sinks.items()}
+                    )
             if self.config_path is not None:
                 self.watcher = ConfigWatcher(
                     self.config_path,
@@ -160,7 +165,7 @@ class Runtime:
                     tasks.append(asyncio.create_task(sink.listen(stop), name=f"listen-{name}"))
                 routes = [route for sink in sinks.values() for route in sink.web_routes()]
                 if context.linking is not None:
-                    routes += context.linking.web_routes()
+                    routes += link_web_routes(context.linking)
                 server = EmbeddedServer(
                     create_web_app(store, routes=routes, checks=self._readiness(sinks, publishers)),
                     host=self.settings.web_host,

@@ -36,6 +36,8 @@ REFRESH_LOCK_TTL_MS = 30_000
 REFRESH_WAIT_S = 35.0
 # An access token this close to expiry is refreshed before use rather than failing mid-post.
 EXPIRY_MARGIN_S = 120.0
+# Two links of one account at the same moment: the loser looks again, a few times at most.
+SAVE_ATTEMPTS = 5
 
 
 class Credentials(Frozen):
@@ -76,6 +78,15 @@ class LinkedAccount(Frozen):
     user_id: str
     method: Literal["oauth2", "oauth1"]
     linked_at: datetime
+
+
+class AccountTaken(ReachableError):
+    """The network account is linked to another person already; they must unlink it first."""
+
+    def __init__(self, handle: str, *, owner: str) -> None:
+        super().__init__(f"@{handle} is linked to {owner}")
+        self.handle = handle
+        self.owner = owner
 
 
 class RefreshFailed(ReachableError):
@@ -132,18 +143,46 @@ class TokenVault:
     # -- linked accounts -------------------------------------------------------------------------
 
     async def save(self, account: LinkedAccount, credentials: Credentials) -> None:
-        key = self.store.keys.linked_account(account.person, account.network)
-        async with self.store.redis.pipeline(transaction=True) as pipe:
-            pipe.delete(key)
-            pipe.sadd(self.store.keys.linked_people(account.network), account.person)
-            pipe.hset(
-                key,
-                mapping={
-                    "account": account.model_dump_json(),
-                    "sealed": self.sealer.seal(credentials.sealed_form()),
-                },
-            )
-            await pipe.execute()
+        """Link the account to its person, unless it is linked to someone else
+        (:class:`AccountTaken`): one network account answers for one person only, so that
+        nobody's "Reply as myself" can post as another person's account."""
+        keys = self.store.keys
+        key = keys.linked_account(account.person, account.network)
+        owner_key = keys.linked_owner(account.network, account.user_id)
+        for _attempt in range(SAVE_ATTEMPTS):
+            async with self.store.redis.pipeline(transaction=True) as pipe:
+                await pipe.watch(owner_key, key)
+                owner = await pipe.get(owner_key) or await self._owner_by_scan(account)
+                if owner is not None and str(owner) != account.person:
+                    raise AccountTaken(account.handle, owner=str(owner))
+                raw = await pipe.hget(key, "account")
+                previous = LinkedAccount.model_validate_json(raw) if raw else None
+                pipe.multi()  # type: ignore[no-untyped-call]
+                if previous is not None and previous.user_id != account.user_id:
+                    pipe.delete(keys.linked_owner(account.network, previous.user_id))
+                pipe.set(owner_key, account.person)
+                pipe.delete(key)
+                pipe.sadd(keys.linked_people(account.network), account.person)
+                pipe.hset(
+                    key,
+                    mapping={
+                        "account": account.model_dump_json(),
+                        "sealed": self.sealer.seal(credentials.sealed_form()),
+                    },
+                )
+                try:
+                    await pipe.execute()
+                except WatchError:
+                    continue
+                return
+        raise ReachableError(f"could not link @{account.handle}: it changed hands meanwhile")
+
+    async def _owner_by_scan(self, account: LinkedAccount) -> str | None:
+        """Links made before the owner index existed have no owner key: look among them."""
+        for linked in await self.all_linked(account.network):
+            if linked.user_id == account.user_id:
+                return linked.person
+        return None
 
     async def linked(self, person: str, network: str) -> LinkedAccount | None:
         key = self.store.keys.linked_account(person, network)
@@ -160,10 +199,13 @@ class TokenVault:
 
     async def remove(self, person: str, network: str) -> LinkedAccount | None:
         account = await self.linked(person, network)
+        keys = self.store.keys
         async with self.store.redis.pipeline(transaction=True) as pipe:
-            pipe.delete(self.store.keys.linked_account(person, network))
-            pipe.srem(self.store.keys.linked_people(network), person)
-            pipe.delete(self.store.keys.linked_cursor(network, person))
+            pipe.delete(keys.linked_account(person, network))
+            pipe.srem(keys.linked_people(network), person)
+            pipe.delete(keys.linked_cursor(network, person))
+            if account is not None:
+                pipe.delete(keys.linked_owner(network, account.user_id))
             await pipe.execute()
         return account
 
@@ -233,6 +275,11 @@ class TokenVault:
         await self.store.redis.set(
             self.store.keys.link_attempt(ticket), self.sealer.seal(json.dumps(payload)), ex=ttl_s
         )
+
+    async def peek(self, ticket: str) -> dict[str, Any] | None:
+        """The attempt's payload, left in place (a page that only shows it)."""
+        sealed = await self.store.redis.get(self.store.keys.link_attempt(ticket))
+        return json.loads(self.sealer.open(str(sealed))) if sealed else None
 
     async def take(self, ticket: str) -> dict[str, Any] | None:
         """The attempt's payload, once: a second use of the same ticket finds nothing."""

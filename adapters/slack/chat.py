@@ -45,7 +45,7 @@ from bridge.errors import (
     TransientError,
 )
 from bridge.i18n import N_
-from bridge.linking import LinkDesk, answer_link_command
+from bridge.linking import ChatUser, LinkDesk, answer_link_command
 from bridge.models import Identity, MentionCard, MirrorRef
 from bridge.replies import ReplyDesk, ReplyRefused
 from bridge.settings import Settings
@@ -618,6 +618,10 @@ class SlackChat:
         )
         await self._tell(metadata["channel"], body["user"]["id"], answer)
 
+    async def tell_privately(self, *, user_id: str, where: str, text: str) -> None:
+        """A word for one person (a link made to their name), in the channel they asked in."""
+        await self._tell(where, user_id, text)
+
     async def _tell(self, channel: str, user: str, text: str) -> None:
         """A message only this person sees, in the channel they are working in."""
         try:
@@ -680,12 +684,17 @@ class SlackChat:
             assert person is not None and self._linking is not None
             # Linking calls X; Slack wants the ack within 3 s, so the answer follows it.
             await ack(text=messages.link_working())
+            asker = ChatUser(
+                chat=self.chat,
+                user_id=str(command.get("user_id")),
+                where=str(command.get("channel_id")),
+            )
             answer = await answer_link_command(
                 self._linking,
                 person,
                 verb,
                 argument,
-                chat=self.chat,
+                asker=asker,
                 pin_command=f"`{name} pin <PIN>`",
             )
             await self._respond(command, answer)

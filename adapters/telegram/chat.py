@@ -306,6 +306,18 @@ class TelegramChat:
             link_preview_options=LinkPreviewOptions(is_disabled=True),
         )
 
+    async def tell_privately(self, *, user_id: str, where: str, text: str) -> None:
+        """A word for one person (a link made to their name), in their private chat with the
+        bot (``where``), where they asked for the link."""
+        try:
+            await self.bot.send_message(
+                chat_id=int(where),
+                text=text,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        except TelegramError as exc:
+            log.warning("could not tell Telegram user %s: %s", user_id, exc)
+
     async def find_posted(
         self, *, destination: Destination, reply_to: MirrorRef | None, effect_key: str
     ) -> MirrorRef | None:

@@ -35,7 +35,7 @@ from bridge import messages
 from bridge.admin import AdminDesk, answer_admin_command
 from bridge.claims import DISMISS_REASONS, ThreadDesk, short_reference
 from bridge.config import Config, PersonConfig
-from bridge.linking import LinkDesk, answer_link_command
+from bridge.linking import ChatUser, LinkDesk, answer_link_command
 from bridge.models import Identity, MirrorRef, ThreadStatus
 from bridge.replies import ReplyDesk, ReplyRefused
 from bridge.store import Store
@@ -415,8 +415,10 @@ class StaffHandlers:
         elif self._linking is None:
             answer = messages.link_not_set_up()
         else:
+            user_id = str(message.from_user.id if message.from_user else "")
+            asker = ChatUser(chat=self.chat, user_id=user_id, where=str(message.chat_id))
             answer = await answer_link_command(
-                self._linking, person, verb, argument, chat=self.chat, pin_command="/pin <PIN>"
+                self._linking, person, verb, argument, asker=asker, pin_command="/pin <PIN>"
             )
         with contextlib.suppress(TelegramError):
             await message.reply_text(

@@ -20,6 +20,7 @@ from adapters.telegram.emulator import TelegramEmulator
 from adapters.x.emulator import XEmulator
 from bridge.httpserver import ThreadedServer, free_port
 from bridge.redisproc import RedisProcess
+from tests.e2e.web_browser import Browser
 
 ROOT = Path(__file__).resolve().parents[2]
 X_TOKEN = "test-x-bearer"
@@ -334,6 +335,20 @@ def deployment(tmp_path: Path, redis_url: str, emulators: Emulators) -> Iterator
     instance = Deployment(tmp_path, redis_url, emulators)
     yield instance
     instance.stop_all()
+
+
+@pytest.fixture
+def browsers() -> Iterator[Callable[[], Browser]]:
+    """A new browser of its own (own cookies) for each person in the story."""
+    opened: list[Browser] = []
+
+    def new_browser() -> Browser:
+        opened.append(Browser())
+        return opened[-1]
+
+    yield new_browser
+    for browser in opened:
+        browser.close()
 
 
 @pytest.fixture

@@ -1,13 +1,15 @@
 """Staff link their own X account from chat and answer as themselves, from Slack and Telegram.
 
-Slack links on the web (OAuth 2.0 with PKCE, through the bridge's callback); Telegram with the
-PIN flow in a private chat. Afterwards no token or secret is readable in Redis or in the logs.
+Slack links on the web (the bridge's one-time start page, then OAuth 2.0 with PKCE, back through
+the bridge's callback); Telegram with the PIN flow in a private chat. Afterwards no token or
+secret is readable in Redis or in the logs.
 """
 
 from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -30,6 +32,7 @@ from tests.e2e.conftest import (
 )
 from tests.e2e.test_mentions_to_slack import settle, settle_telegram
 from tests.e2e.test_replies import open_reply_form, submit
+from tests.e2e.web_browser import Browser
 
 RINA_TELEGRAM = 1001
 PERSONAL_REPLY = "Saya Rina dari Humas, sudah saya teruskan ke dinas terkait."
@@ -103,16 +106,33 @@ def assert_no_secret_leaked(deployment: Deployment, secrets: list[str]) -> None:
         assert secret not in logs, f"a secret is in the logs: {secret[:6]}…"
 
 
-def link_on_the_web(emulators: Emulators, user: str, handle: str) -> None:
-    """A person asks for a link in Slack and approves Reachable on X as ``handle``."""
+def link_offer_in_slack(emulators: Emulators, user: str) -> str:
+    """A person types ``/reachable link``: the bot's private answer."""
+
+    def offers() -> list[str]:
+        return [t for t in slack_ephemerals(emulators, user) if "/link/start/" in t]
+
+    earlier = len(offers())
     emulators.slash(user, "link")
-    offer = wait_for(
-        lambda: [t for t in slack_ephemerals(emulators, user) if "oauth2/authorize" in t],
-        what="the link offer",
-    )[-1]
-    web_url = re.search(r"(http://\S+/i/oauth2/authorize\S+)", offer)[1]
-    callback = consent(emulators, web_url, handle).headers["location"]
-    assert emulators.http.get(callback).status_code == 200
+    return wait_for(lambda: offers()[earlier:], what="the link offer")[-1]
+
+
+def start_url_in(offer: str) -> str:
+    found = re.search(r"(http://\S+/link/start/\S+)", offer)
+    assert found is not None, offer
+    return found[1]
+
+
+def link_on_the_web(emulators: Emulators, user: str, handle: str) -> None:
+    """A person asks for a link in Slack and approves Reachable on X as ``handle``, all in
+    their own browser."""
+    browser = Browser()
+    try:
+        consent_url = browser.continue_to_x(start_url_in(link_offer_in_slack(emulators, user)))
+        page = browser.open(browser.approve_on_x(consent_url, handle))
+        assert page.status_code == 200, page.text
+    finally:
+        browser.close()
 
 
 def issued_tokens(emulators: Emulators, username: str) -> list[str]:
@@ -122,7 +142,9 @@ def issued_tokens(emulators: Emulators, username: str) -> list[str]:
     return emulators.x.oauth.issued_to(user.id)
 
 
-def test_slack_link_on_the_web_then_reply_as_myself(deployment: Deployment) -> None:
+def test_slack_link_on_the_web_then_reply_as_myself(
+    deployment: Deployment, browsers: Callable[[], Browser]
+) -> None:
     emulators = deployment.emulators
     # The most talkative log level: even then no token or secret may reach a log line.
     deployment.env["REACHABLE_LOG_LEVEL"] = "DEBUG"
@@ -140,20 +162,26 @@ def test_slack_link_on_the_web_then_reply_as_myself(deployment: Deployment) -> N
 
     assert emulators.slash("U0RINA", "link") == "One moment…"
     offer = wait_for(
-        lambda: [t for t in slack_ephemerals(emulators, "U0RINA") if "oauth2/authorize" in t],
+        lambda: [t for t in slack_ephemerals(emulators, "U0RINA") if "/link/start/" in t],
         what="the link offer",
     )[0]
-    web_url = re.search(r"(http://\S+/i/oauth2/authorize\S+)", offer)[1]
-    assert "scope=tweet.read%20tweet.write%20users.read%20offline.access" in web_url
     assert "/oauth/authorize?oauth_token=" in offer, "the PIN way is offered too"
 
-    redirect = consent(emulators, web_url, "rina_personal")
-    assert redirect.status_code == 302
-    callback = redirect.headers["location"]
+    # The start page names whom the account will be linked to, then sends the browser to X.
+    browser = browsers()
+    start_url = start_url_in(offer)
+    start = browser.open(start_url)
+    assert start.status_code == 200
+    assert "You are linking an X account to rina (Slack U0RINA)." in start.text
+    consent_url = browser.continue_to_x(start_url)
+    assert consent_url.startswith(f"{emulators.x_server.url}/i/oauth2/authorize?")
+    assert "scope=tweet.read%20tweet.write%20users.read%20offline.access" in consent_url
+
+    callback = browser.approve_on_x(consent_url, "rina_personal")
     assert callback.startswith(f"http://127.0.0.1:{emulators.bridge_port}/link/x/callback?")
-    page = emulators.http.get(callback)
+    page = browser.open(callback)
     assert page.status_code == 200 and "@rina_personal is linked" in page.text
-    again = emulators.http.get(callback)
+    again = browser.open(callback)
     assert again.status_code == 400 and "already used" in again.text
 
     view = open_reply_form(emulators, "U0RINA", message, action="reply_personal")

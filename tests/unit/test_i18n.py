@@ -305,9 +305,10 @@ async def test_the_linking_page_speaks_the_browsers_language_when_the_link_is_un
     from starlette.applications import Starlette
 
     from bridge.linking import LinkDesk
+    from bridge.linking_web import link_web_routes
 
     desk = LinkDesk(SimpleNamespace(store=None), {}, public_url=None)  # type: ignore[arg-type]
-    app = Starlette(routes=list(desk.web_routes()))
+    app = Starlette(routes=list(link_web_routes(desk)))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://bridge") as browser:
         indonesian = await browser.get(
