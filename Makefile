@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 export NO_PROXY := 127.0.0.1,localhost
 export no_proxy := 127.0.0.1,localhost
 
-.PHONY: all env redis demo test chaos bench lint format clean messages
+.PHONY: all env redis browser demo test chaos bench lint format clean messages
 
 all: lint test
 
@@ -26,13 +26,21 @@ redis:
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq redis-server; \
 	}
 
+# tests/browser drive Debian's chromium through its chromium-driver; install both if missing.
+browser:
+	@{ command -v chromium && command -v chromedriver; } >/dev/null 2>&1 || { \
+	  echo "chromium or chromedriver not found: installing them"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium chromium-driver; \
+	}
+
 demo: env
 	$(BIN)/reachable demo
 
 # The chaos tests run a few rounds in `make test` and their full count in `make chaos`.
 # Tests run in TEST_WORKERS processes (pytest-xdist), each with its own Redis and ports.
 TEST_WORKERS ?= 4
-test: env redis
+test: env redis browser
 	REACHABLE_CHAOS_RUNS=$${REACHABLE_CHAOS_RUNS:-3} $(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal
 
 # The full chaos run: 20 kills per publishing crash point, and 180 random faults (100 kills, 20 Redis

@@ -23,14 +23,16 @@ from bridge.linking import WEB_ATTEMPT_TTL_S, LinkDesk, LinkFailed, StartPage
 BROWSER_COOKIE = "reachable_link"
 COOKIE_PATH = "/link/"
 # The pages hold one-time tokens: never cached, never framed (no clickjacking of "Continue"),
-# and the start link is not passed on to X in a Referer header.
+# and the start link is not passed on to X in a Referer header. "same-origin", not
+# "no-referrer": under no-referrer browsers send "Origin: null" with the page's own form, and
+# "Continue" could not be told from another site's.
 PAGE_HEADERS = {
     "Cache-Control": "no-store",
     "X-Frame-Options": "DENY",
     # No form-action: browsers apply it to the redirect to X after "Continue" as well.
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
     "frame-ancestors 'none'",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
 }
 
 

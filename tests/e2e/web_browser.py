@@ -26,6 +26,8 @@ class Browser:
         target = page.url.join(html.unescape(found[1])) if found[1] else page.url
         hidden = {html.unescape(n): html.unescape(v) for n, v in HIDDEN_FIELD.findall(page.text)}
         origin = f"{page.url.scheme}://{page.url.netloc.decode()}"
+        if page.headers.get("referrer-policy") == "no-referrer":
+            origin = "null"  # what browsers send from such a page (the Fetch standard)
         return self.http.post(target, data={**hidden, **fields}, headers={"Origin": origin})
 
     def press_continue(self, start_url: str) -> httpx.Response:
