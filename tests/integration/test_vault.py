@@ -11,7 +11,14 @@ from pydantic import SecretStr
 from bridge.errors import ReachableError
 from bridge.keys import Keys
 from bridge.store import Store, connect
-from bridge.vault import Credentials, Sealer, TokenVault, new_linked_account
+from bridge.vault import (
+    AccountTaken,
+    Credentials,
+    LinkedAccount,
+    Sealer,
+    TokenVault,
+    new_linked_account,
+)
 
 KEY = SecretStr(Sealer.new_key())
 
@@ -134,3 +141,42 @@ async def test_unlinking_during_a_refresh_stays_unlinked(store: Store) -> None:
     await vault.usable_credentials("rina", "x", refresh)
     assert await vault.linked("rina", "x") is None
     assert await vault.credentials("rina", "x") is None
+
+
+def account_of(person: str, *, handle: str, user_id: str) -> LinkedAccount:
+    return new_linked_account(
+        person=person, network="x", handle=handle, user_id=user_id, method="oauth2"
+    )
+
+
+async def test_one_x_account_is_linked_to_one_person_at_a_time(store: Store) -> None:
+    vault = TokenVault(store, Sealer(KEY))
+    await vault.save(account_of("rina", handle="rina_personal", user_id="42"), oauth2("a", "b"))
+
+    with pytest.raises(AccountTaken) as taken:
+        await vault.save(account_of("eve", handle="rina_personal", user_id="42"), oauth2("c", "d"))
+    assert taken.value.owner == "rina"
+    assert await vault.linked("eve", "x") is None
+    # Rina linking it again, or linking another account of hers, is fine; the one she leaves
+    # is free for someone else.
+    await vault.save(account_of("rina", handle="rina_personal", user_id="42"), oauth2("e", "f"))
+    await vault.save(account_of("rina", handle="rina_work", user_id="43"), oauth2("g", "h"))
+    await vault.save(account_of("eve", handle="rina_personal", user_id="42"), oauth2("i", "j"))
+    assert [(a.person, a.handle) for a in await vault.all_linked("x")] == [
+        ("eve", "rina_personal"),
+        ("rina", "rina_work"),
+    ]
+    # Unlinking frees it too.
+    await vault.remove("eve", "x")
+    await vault.save(account_of("sari", handle="rina_personal", user_id="42"), oauth2("k", "l"))
+
+
+async def test_a_link_made_before_owners_were_kept_still_holds_its_account(store: Store) -> None:
+    vault = TokenVault(store, Sealer(KEY))
+    await vault.save(account_of("rina", handle="rina_personal", user_id="42"), oauth2("a", "b"))
+    await store.redis.delete(store.keys.linked_owner("x", "42"))  # as stored by older versions
+
+    with pytest.raises(AccountTaken):
+        await vault.save(account_of("eve", handle="rina_personal", user_id="42"), oauth2("c", "d"))
+    await vault.save(account_of("rina", handle="rina_personal", user_id="42"), oauth2("e", "f"))
+    assert await store.redis.get(store.keys.linked_owner("x", "42")) == "rina"
