@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import fnmatch
 import json
+import re
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -43,6 +44,7 @@ SECRET_PARAMS = frozenset(
     }
 )
 REDACTED = "[redacted]"
+_ERROR_CODE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 
 @dataclass
@@ -50,7 +52,9 @@ class Fault:
     """The next ``times`` calls matching ``method`` and ``path`` (a glob) fail with ``status``,
     once ``after`` matching calls have passed (a fault on the third message of a series).
 
-    ``status`` 0 with ``delay_s`` only slows matching calls down.
+    ``status`` 0 with ``delay_s`` only slows matching calls down. ``error`` is the error code
+    of the answer, for a platform that names its failures in the body (Slack: HTTP 200
+    ``{"ok": false, "error": "rate_limited"}``).
     """
 
     method: str
@@ -60,6 +64,7 @@ class Fault:
     retry_after: float | None = None
     delay_s: float = 0.0
     after: int = 0
+    error: str | None = None
 
     def matches(self, method: str, path: str) -> bool:
         return (self.method in ("*", method.upper())) and fnmatch.fnmatchcase(path, self.path)
@@ -89,9 +94,13 @@ async def read_json_object(request: Request) -> dict[str, Any]:
 class EmulatorCore:
     """Call log, faults and control routes for one emulator."""
 
-    def __init__(self, platform: str, fault_response: FaultResponder) -> None:
+    def __init__(
+        self, platform: str, fault_response: FaultResponder, *, error_codes: bool = False
+    ) -> None:
         self.platform = platform
         self._fault_response = fault_response
+        # Whether faults may name the error code of the answer (and so answer HTTP 200).
+        self.error_codes = error_codes
         self._lock = threading.Lock()
         self.calls: list[dict[str, Any]] = []
         self.faults: list[Fault] = []
@@ -178,21 +187,39 @@ class EmulatorCore:
             return JSONResponse({"ok": True})
         try:
             data = await read_json_object(request)
+            error = data.get("error")
             fault = Fault(
                 method=str(data.get("method", "*")).upper(),
                 path=str(data["path"]),
-                status=int(data.get("status", 0)),
+                status=int(data.get("status", 200 if error is not None else 0)),
                 times=int(data.get("times", 1)),
                 retry_after=None if data.get("retry_after") is None else float(data["retry_after"]),
                 delay_s=float(data.get("delay_s", 0.0)),
                 after=_count(data.get("after", 0), "after"),
+                error=None if error is None else str(error),
             )
         except (KeyError, TypeError, ValueError) as exc:
             return bad_request(f"bad fault: {exc}")
-        if fault.times < 1 or not (fault.status == 0 or 400 <= fault.status <= 599):
-            return bad_request("bad fault: times must be >= 1 and status 0 or 400..599")
+        problem = self._fault_problem(fault)
+        if problem:
+            return bad_request(f"bad fault: {problem}")
         self.add_fault(fault)
         return JSONResponse({"ok": True, "fault": asdict(fault)})
+
+    def _fault_problem(self, fault: Fault) -> str | None:
+        if fault.times < 1:
+            return "times must be >= 1"
+        if fault.error is None:
+            if fault.status == 0 or 400 <= fault.status <= 599:
+                return None
+            return "status must be 0 (a delay only) or 400..599; 200 needs an error code"
+        if not self.error_codes:
+            return f"the {self.platform} emulator's failures have no error code; give a status"
+        if not _ERROR_CODE.match(fault.error):
+            return f"error must be a code such as rate_limited, not {fault.error!r}"
+        if fault.status != 200 and not 400 <= fault.status <= 499:
+            return "an error code goes with status 200 or 400..499 (5xx answers are plain text)"
+        return None
 
     async def _calls_endpoint(self, request: Request) -> Response:
         calls = self.calls_snapshot()

@@ -263,7 +263,13 @@ class SignOptions:
 
 
 def fault_response(fault: Fault) -> Response:
-    """An injected failure shaped like Slack's: JSON for 4xx and 429, a plain body for 5xx."""
+    """An injected failure shaped like Slack's: JSON for 4xx and 429, a plain body for 5xx.
+
+    Most of Slack's failures are HTTP 200 with ``ok: false`` and the error code, as a fault with
+    ``error`` answers: ``rate_limited`` (chat.postMessage, chat.update: "Application has posted
+    too many messages") comes that way, with a ``Retry-After`` header only when the fault gives
+    ``retry_after``. A 429 always carries one, as Slack documents for ``ratelimited``.
+    """
     headers = {}
     if fault.status == 429 or fault.retry_after is not None:
         headers["Retry-After"] = str(max(1, math.ceil(fault.retry_after or 1)))
@@ -271,7 +277,7 @@ def fault_response(fault: Fault) -> Response:
         return PlainTextResponse(
             f"{fault.status} upstream error", status_code=fault.status, headers=headers
         )
-    error = {
+    error = fault.error or {
         400: "invalid_arguments",
         401: "invalid_auth",
         403: "access_denied",
@@ -368,7 +374,7 @@ class SlackEmulator:
         self._lock = threading.RLock()
         self._last_micros = 0
         self._clear_state()
-        self.core = EmulatorCore("slack", fault_response)
+        self.core = EmulatorCore("slack", fault_response, error_codes=True)
         self.core.on_reset(self.reset_state)
         self._methods: dict[str, Callable[[Args], JSONDict]] = {
             "auth.test": self._auth_test,
