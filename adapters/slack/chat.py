@@ -31,20 +31,17 @@ from starlette.routing import Route
 
 from adapters.base import AdapterContext, PostProgress
 from adapters.slack import render
+from adapters.slack.errors import wrap_slack_error
 from adapters.slack.signing import quiet_bolt_signature_log, slack_owns, why_unsigned
 from bridge import messages
 from bridge.admin import ADMIN_VERBS, AdminDesk, answer_admin_command
 from bridge.claims import DISMISS_REASONS, ThreadDesk
 from bridge.config import Config, Destination, PersonConfig
 from bridge.errors import (
-    DestinationUnavailable,
-    PermanentError,
-    PlatformError,
     RateLimited,
     ReachableError,
     TransientError,
 )
-from bridge.i18n import N_
 from bridge.linking import ChatUser, LinkDesk, answer_link_command
 from bridge.models import Identity, MentionCard, MirrorRef
 from bridge.replies import ReplyDesk, ReplyRefused
@@ -72,7 +69,6 @@ REPLY_ACTIONS: dict[str, Identity | None] = {
 }
 REPLY_MODAL = "reply_modal"
 DISMISS_MODAL = "dismiss_modal"
-_TRANSIENT_ERRORS = {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 SOCKET_RETRY_FIRST_S = 1.0
 SOCKET_RETRY_MAX_S = 30.0
 _REFUSED_TOKEN = {
@@ -82,31 +78,6 @@ _REFUSED_TOKEN = {
     "token_revoked",
     "account_inactive",
 }
-_UNREACHABLE = {
-    "channel_not_found": N_("the channel does not exist or the bot cannot see it"),
-    "not_in_channel": N_("the bot is not a member of the channel (invite it with /invite)"),
-    "is_archived": N_("the channel is archived"),
-}
-
-
-def wrap_slack_error(exc: Exception) -> PlatformError:
-    """Translate slack-sdk and transport exceptions into the core's error kinds."""
-    if isinstance(exc, SlackApiError):
-        status = exc.response.status_code
-        # A 5xx from Slack has a plain-text body, so the response data is not always a dict.
-        data = exc.response.data
-        error = str(data.get("error", "unknown_error")) if isinstance(data, dict) else "http_error"
-        if status == 429 or error == "ratelimited":
-            retry_after = float(exc.response.headers.get("Retry-After", "1") or 1)
-            return RateLimited("slack", "rate limited", retry_after=retry_after)
-        if status >= 500 or error in _TRANSIENT_ERRORS:
-            return TransientError("slack", f"{error} (HTTP {status})")
-        if error in _UNREACHABLE:
-            return DestinationUnavailable("slack", _UNREACHABLE[error])
-        return PermanentError("slack", error)
-    if isinstance(exc, aiohttp.ClientError | asyncio.TimeoutError | OSError):
-        return TransientError("slack", f"connection problem: {exc!r}")
-    raise exc
 
 
 def _malformed(body: bytes, content_type: str) -> str | None:

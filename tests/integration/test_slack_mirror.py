@@ -12,6 +12,7 @@ import pytest
 
 from adapters.slack.chat import SlackChat
 from adapters.slack.emulator import SlackEmulator
+from adapters.slack.errors import RATE_LIMIT_DEFAULT_WAIT_S
 from bridge.bursts import FoldedMention
 from bridge.config import BurstConfig, Config, parse_config
 from bridge.httpserver import ThreadedServer
@@ -183,6 +184,87 @@ async def test_retry_after_is_honoured_and_nothing_is_posted_twice(
     posts = calls(url, "/api/chat.postMessage")
     assert [c["status"] for c in posts] == [429, 503, 200, 200]
     assert posts[1]["time"] - posts[0]["time"] >= 1.9
+
+
+def slow_down(
+    url: str, method: str, *, error: str, status: int, times: int, **extra: object
+) -> None:
+    """Slack answers the next ``times`` calls of ``method`` with a rate limit."""
+    fault = {"path": f"/api/{method}", "status": status, "error": error, "times": times, **extra}
+    assert httpx.post(f"{url}/_emulator/faults", json=fault).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("error", "status"), [("rate_limited", 200), ("ratelimited", 429)], ids=["http200", "http429"]
+)
+async def test_a_rate_limit_storm_delays_mirrors_and_loses_none(
+    slack: tuple[SlackEmulator, str], chat: SlackChat, store: Store, error: str, status: int
+) -> None:
+    """Slack's message limit comes as HTTP 200 ``rate_limited`` as well as 429 ``ratelimited``:
+    either way every mention is posted once, after the wait Slack asked for."""
+    emulator, url = slack
+    slow_down(url, "chat.postMessage", error=error, status=status, times=4, retry_after=1)
+    await store.append_mentions(
+        [mention(1), mention(2, conversation=1), mention(3)],
+        network="x",
+        account="humas",
+        cursor="1003",
+    )
+    await drain(store, chat, interval_s=0.01)
+
+    shown = emulator.messages("C0DESK")
+    assert sorted(
+        b["text"]["text"] for m in shown for b in m["blocks"] if b["type"] == "section"
+    ) == [
+        "@humas_demo pesan 1",
+        "@humas_demo pesan 2",
+        "@humas_demo pesan 3",
+    ]
+    assert [m["thread_ts"] for m in shown if "pesan 2" in m["text"]] == [shown[0]["ts"]]
+    posts = calls(url, "/api/chat.postMessage")
+    assert len(posts) == 4 + 3
+    # Four refusals, each asking for a second: nothing got through before that wait was over.
+    assert posts[4]["time"] - posts[0]["time"] >= 3.5
+    effects = await store.redis.keys(store.keys.effect("mirror:*"))
+    assert [await store.redis.hget(key, "state") for key in effects] == ["done"] * 3
+
+
+async def test_a_rate_limit_without_retry_after_waits_a_sensible_time(
+    slack: tuple[SlackEmulator, str], chat: SlackChat, store: Store
+) -> None:
+    emulator, url = slack
+    slow_down(url, "chat.postMessage", error="rate_limited", status=200, times=1)
+    await store.append_mentions([mention(1)], network="x", account="humas", cursor="1001")
+    await drain(store, chat, interval_s=0.01)
+    assert len(emulator.messages("C0DESK")) == 1
+    first, second = calls(url, "/api/chat.postMessage")
+    assert second["time"] - first["time"] >= RATE_LIMIT_DEFAULT_WAIT_S - 0.5
+
+
+async def test_a_state_change_reaches_the_mirror_through_a_rate_limit_storm(
+    slack: tuple[SlackEmulator, str], chat: SlackChat, store: Store
+) -> None:
+    emulator, url = slack
+    config = parse_config(
+        """
+accounts: [{key: humas, handle: humas_demo}]
+destinations: {desk: {chat: slack, channel: C0DESK}}
+people: [{key: rina, name: Rina, slack: U0RINA}]
+routes: [{name: all, to: [desk]}]
+"""
+    )
+    await store.append_mentions([mention(1)], network="x", account="humas", cursor="1001")
+    await drain(store, chat, config)
+    thread_id = (await store.thread_ids())[0]
+    slow_down(url, "chat.update", error="rate_limited", status=200, times=3, retry_after=1)
+
+    await change_state(store, thread_id, status=ThreadStatus.CLAIMED, by="rina")
+    await drain(store, chat, config)
+
+    [message] = emulator.messages("C0DESK")
+    assert "🙋 Rina is on it" in str(message["blocks"]) and message["edited"]
+    assert len(calls(url, "/api/chat.update")) == 3 + 1
+    assert len(calls(url, "/api/chat.postMessage")) == 1
 
 
 async def test_a_channel_slack_refuses_is_reported_once_not_retried_forever(
