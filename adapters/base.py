@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from bridge.admin import AdminDesk
@@ -143,9 +144,15 @@ class ChatSink(Protocol):
         ...
 
     async def find_posted(
-        self, *, destination: Destination, reply_to: MirrorRef | None, effect_key: str
+        self,
+        *,
+        destination: Destination,
+        reply_to: MirrorRef | None,
+        effect_key: str,
+        since: datetime | None = None,
     ) -> MirrorRef | None:
-        """The message an earlier, interrupted attempt of ``effect_key`` posted, if any."""
+        """The message an earlier, interrupted attempt of ``effect_key`` posted, if any;
+        ``since`` is when that attempt began (its message is no older), when known."""
         ...
 
     async def tell_privately(self, *, user_id: str, where: str, text: str) -> None:

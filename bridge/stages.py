@@ -461,9 +461,15 @@ class MirrorStage:
         (found by its effect key, where the platform keeps one)."""
         if effect is None or effect.state != "doing":
             return None
-        found = await sink.find_posted(
-            destination=destination, reply_to=reply_to, effect_key=effect_key
-        )
+        try:
+            found = await sink.find_posted(
+                destination=destination, reply_to=reply_to, effect_key=effect_key, since=effect.at
+            )
+        except (RateLimited, TransientError) as exc:
+            # Only the lookup was refused (reads have their own limits, not the channel's pace):
+            # the entry waits and the lookup is tried again, never skipped.
+            await self.store.count_failure(exc)
+            raise Deferred(f"looking for {effect_key} in {destination.describe()}: {exc}") from exc
         if found is not None:
             log.info("%s was already posted by an interrupted attempt", effect_key)
         return found

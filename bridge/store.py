@@ -267,6 +267,9 @@ class Effect:
     # An effect posted as several messages (a chat that cuts a long post into parts): the
     # message id of each step posted so far, by step (0 is the first).
     parts: dict[int, str] = field(default_factory=dict)
+    # When the state was last set: for "doing", when the latest attempt began (its message,
+    # if it got out, is no older than that).
+    at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -718,12 +721,14 @@ def _flat(parts: Mapping[int, str] | None) -> list[str | int]:
 def _effect_from(data: dict[str, str]) -> Effect | None:
     if not data:
         return None
+    at = data.get("at", "")
     return Effect(
         state=cast(EffectState, data["state"]),
         attempt=int(data.get("attempt", 0)),
         result=data.get("result"),
         error=data.get("error"),
         parts={int(k[5:]): v for k, v in data.items() if k.startswith("part:")},
+        at=datetime.fromtimestamp(int(at) / 1000, UTC) if at.isdigit() else None,
     )
 
 

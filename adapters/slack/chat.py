@@ -14,6 +14,7 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -32,6 +33,7 @@ from starlette.routing import Route
 from adapters.base import AdapterContext, PostProgress
 from adapters.slack import render
 from adapters.slack.errors import wrap_slack_error
+from adapters.slack.lookup import find_tagged
 from adapters.slack.signing import quiet_bolt_signature_log, slack_owns, why_unsigned
 from bridge import messages
 from bridge.admin import ADMIN_VERBS, AdminDesk, answer_admin_command
@@ -286,34 +288,32 @@ class SlackChat:
             raise wrap_slack_error(exc) from exc
 
     async def find_posted(
-        self, *, destination: Destination, reply_to: MirrorRef | None, effect_key: str
+        self,
+        *,
+        destination: Destination,
+        reply_to: MirrorRef | None,
+        effect_key: str,
+        since: datetime | None = None,
     ) -> MirrorRef | None:
-        """Look for our metadata tag among recent messages: did a crashed attempt get through?"""
+        """Look for our metadata tag among the messages since the attempt: did it get through?"""
         try:
-            if reply_to is not None:
-                response = await self.client.conversations_replies(
-                    channel=destination.address,
-                    ts=reply_to.message_id,
-                    include_all_metadata=True,
-                    limit=200,
-                )
-            else:
-                response = await self.client.conversations_history(
-                    channel=destination.address, include_all_metadata=True, limit=200
-                )
+            ts = await find_tagged(
+                self.client,
+                channel=destination.address,
+                thread_ts=reply_to.message_id if reply_to else None,
+                effect_key=effect_key,
+                since=since,
+            )
         except Exception as exc:
             raise wrap_slack_error(exc) from exc
-        found: list[dict[str, Any]] = response.get("messages", [])
-        for message in found:
-            payload = (message.get("metadata") or {}).get("event_payload") or {}
-            if payload.get("effect_key") == effect_key:
-                return MirrorRef(
-                    chat=self.chat,
-                    channel=destination.address,
-                    message_id=str(message["ts"]),
-                    thread_root=reply_to.message_id if reply_to else None,
-                )
-        return None
+        if ts is None:
+            return None
+        return MirrorRef(
+            chat=self.chat,
+            channel=destination.address,
+            message_id=ts,
+            thread_root=reply_to.message_id if reply_to else None,
+        )
 
     # -- listening -------------------------------------------------------------------------------
 

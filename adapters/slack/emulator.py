@@ -748,20 +748,26 @@ class SlackEmulator:
             "response_metadata": {"next_cursor": next_cursor},
         }
 
-    def _conversations_history(self, args: Args) -> JSONDict:
-        channel = self._channel(args)
+    @staticmethod
+    def _time_window(args: Args) -> Callable[[StoredMessage], bool]:
+        """``oldest``/``latest``/``inclusive``: whether a message is in the time range asked for
+        (both ends excluded unless ``inclusive``)."""
         inclusive = args.flag("inclusive", False)
         oldest = _ts(args.text("oldest") or "0", "invalid_ts_oldest")
         latest = _ts(args.text("latest") or "Infinity", "invalid_ts_latest")
 
-        def in_range(ts: Decimal) -> bool:
+        def in_range(message: StoredMessage) -> bool:
+            ts = _ts(message.ts)
             if inclusive:
                 return oldest <= ts <= latest
             return oldest < ts < latest
 
-        found = [
-            m for m in self._messages[channel].values() if m.in_history and in_range(_ts(m.ts))
-        ]
+        return in_range
+
+    def _conversations_history(self, args: Args) -> JSONDict:
+        channel = self._channel(args)
+        in_range = self._time_window(args)
+        found = [m for m in self._messages[channel].values() if m.in_history and in_range(m)]
         found.reverse()
         body = self._page(found, args, default_limit=100, newest_first=True)
         return {**body, "pin_count": 0, "channel_actions_ts": None, "channel_actions_count": 0}
@@ -774,8 +780,12 @@ class SlackEmulator:
             if start.is_reply and start.thread_ts
             else start
         )
+        in_range = self._time_window(args)
+        # "The messages array contains up to 1000 messages between the oldest and latest
+        # timestamps. The earliest messages in the time range are returned first."
         thread = [root, *(self._messages[channel][ts] for ts in root.replies)]
-        return self._page(thread, args, default_limit=1000, newest_first=False)
+        found = [m for m in thread if in_range(m)]
+        return self._page(found, args, default_limit=1000, newest_first=False)
 
     def _conversations_info(self, args: Args) -> JSONDict:
         channel = self._any_channel(args)

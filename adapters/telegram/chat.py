@@ -19,7 +19,7 @@ import logging
 import warnings
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -319,7 +319,12 @@ class TelegramChat:
             log.warning("could not tell Telegram user %s: %s", user_id, exc)
 
     async def find_posted(
-        self, *, destination: Destination, reply_to: MirrorRef | None, effect_key: str
+        self,
+        *,
+        destination: Destination,
+        reply_to: MirrorRef | None,
+        effect_key: str,
+        since: datetime | None = None,
     ) -> MirrorRef | None:
         """Telegram's Bot API cannot list a chat's messages, so an interrupted post cannot be
         looked up; it is posted again (at worst, one duplicate of the message whose very call

@@ -1,8 +1,11 @@
-"""The Slack emulator refuses and limits as Slack does, seen through the real slack_sdk.
+"""The Slack emulator refuses, limits and pages as Slack does, seen through the real slack_sdk.
 
 Sources: Slack's Web API spec (slackapi/slack-api-specs, web-api/slack_web_openapi_v2.json,
 1.7.0) lists ``rate_limited`` (HTTP 200) for chat.postMessage and chat.update besides the 429
-``ratelimited`` of the rate-limit tiers.
+``ratelimited`` of the rate-limit tiers; the conversations.replies and .history reference pages
+(docs.slack.dev) describe ``limit`` (default 1000 for replies and 100 for history, under 1000),
+``cursor``/``response_metadata.next_cursor``/``has_more``, and the ``oldest``/``latest``/
+``inclusive`` time range.
 """
 
 from __future__ import annotations
@@ -136,3 +139,55 @@ async def test_platforms_without_error_codes_refuse_them() -> None:
         server.stop()
     assert answer.status_code == 400
     assert "the x emulator's failures have no error code" in answer.json()["error"]
+
+
+# -- paging as Slack pages -----------------------------------------------------------------------
+
+
+async def test_a_long_thread_pages_oldest_first_with_a_cursor(client: AsyncWebClient) -> None:
+    root = (await client.chat_postMessage(channel=CHANNEL, text="root"))["ts"]
+    replies = [
+        (await client.chat_postMessage(channel=CHANNEL, text=f"r{n}", thread_ts=root))["ts"]
+        for n in range(7)
+    ]
+    seen: list[str] = []
+    cursor = None
+    pages = 0
+    while True:
+        page = await client.conversations_replies(channel=CHANNEL, ts=root, limit=3, cursor=cursor)
+        pages += 1
+        seen += [m["ts"] for m in page["messages"]]
+        cursor = page["response_metadata"]["next_cursor"]
+        assert bool(cursor) is page["has_more"]
+        if not page["has_more"]:
+            break
+    assert seen == [root, *replies] and pages == 3
+
+    everything = await client.conversations_replies(channel=CHANNEL, ts=root)
+    assert len(everything["messages"]) == 8 and everything["has_more"] is False
+    bad = await refused(client.conversations_replies(channel=CHANNEL, ts=root, cursor="nope"))
+    assert bad.response["error"] == "invalid_cursor"
+
+
+async def test_a_time_range_narrows_replies_and_history(client: AsyncWebClient) -> None:
+    root = (await client.chat_postMessage(channel=CHANNEL, text="root"))["ts"]
+    first, second, third = [
+        (await client.chat_postMessage(channel=CHANNEL, text=f"r{n}", thread_ts=root))["ts"]
+        for n in range(3)
+    ]
+    after_first = await client.conversations_replies(channel=CHANNEL, ts=root, oldest=first)
+    assert [m["ts"] for m in after_first["messages"]] == [second, third]
+    between = await client.conversations_replies(
+        channel=CHANNEL, ts=root, oldest=first, latest=third, inclusive=True
+    )
+    assert [m["ts"] for m in between["messages"]] == [first, second, third]
+
+    later = [(await client.chat_postMessage(channel=CHANNEL, text=f"t{n}"))["ts"] for n in range(3)]
+    newer = await client.conversations_history(channel=CHANNEL, oldest=later[0], limit=1)
+    assert [m["ts"] for m in newer["messages"]] == [later[2]] and newer["has_more"] is True
+    rest = await client.conversations_history(
+        channel=CHANNEL, oldest=later[0], cursor=newer["response_metadata"]["next_cursor"]
+    )
+    assert [m["ts"] for m in rest["messages"]] == [later[1]] and rest["has_more"] is False
+    bad = await refused(client.conversations_history(channel=CHANNEL, oldest="yesterday"))
+    assert bad.response["error"] == "invalid_ts_oldest"

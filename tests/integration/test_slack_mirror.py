@@ -20,7 +20,7 @@ from bridge.models import Author, Mention, ThreadStatus, thread_id_for
 from bridge.settings import Settings
 from bridge.stages import MirrorStage, RouterStage
 from bridge.store import RoundTrips, Store
-from bridge.streams import Entry, StageRunner
+from bridge.streams import Deferred, Entry, StageRunner
 from bridge.threads import TransitionRefused, change_state
 from tests.integration.test_bursts import folded
 
@@ -491,3 +491,75 @@ async def test_twenty_thousand_folded_mentions_are_shown_by_two_digests_none_los
     assert len(digests) == 2 and all("10,000" in text for text in digests), digests
     assert await store.redis.llen(key) == 0
     assert (await store.redis.xpending(mirror.stream, mirror.group))["pending"] == 0
+
+
+@pytest.mark.parametrize("where", ["thread", "channel"])
+async def test_a_post_cut_off_before_its_record_is_found_among_hundreds_of_messages(
+    slack: tuple[SlackEmulator, str],
+    chat: SlackChat,
+    store: Store,
+    monkeypatch: pytest.MonkeyPatch,
+    where: str,
+) -> None:
+    """A worker killed between Slack's answer and the record, in a busy thread (205 replies
+    before it) or channel (205 messages after it): the next attempt pages through Slack's
+    history to find the message instead of posting it a second time."""
+    emulator, url = slack
+    router = RouterStage(store, config=lambda: CONFIG)
+    mirror = MirrorStage(
+        store, config=lambda: CONFIG, sinks={"slack": chat}, channel_interval_s=lambda _: 0.0
+    )
+    await store.append_mentions([mention(1)], network="x", account="humas", cursor="1001")
+    await drain(store, chat)
+    [root] = emulator.messages("C0DESK")
+
+    async def chatter(thread_ts: str | None) -> None:
+        # People talking, not what is tested: Slack's pace would make this take minutes.
+        emulator.rate_limits = False
+        for n in range(205):
+            await chat.client.chat_postMessage(channel="C0DESK", text=f"n{n}", thread_ts=thread_ts)
+        emulator.rate_limits = True
+
+    async def next_entry(stage: RouterStage | MirrorStage) -> Entry:
+        [[_, [(entry_id, fields)]]] = await store.redis.xreadgroup(
+            stage.group, "c", {stage.stream: ">"}, count=1
+        )
+        return Entry(stage.stream, entry_id, fields)
+
+    if where == "thread":
+        await chatter(root["ts"])
+        later = mention(2, conversation=1)
+    else:
+        later = mention(2)
+    await store.append_mentions([later], network="x", account="humas", cursor="1002")
+    await router.handle(await next_entry(router))
+    entry = await next_entry(mirror)
+
+    async def killed(record: object) -> None:
+        raise RuntimeError("killed before the record")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(mirror, "_record_once_posted", killed)
+        with pytest.raises(RuntimeError):
+            await mirror.handle(entry)
+    if where == "channel":
+        await chatter(None)
+    posted = len(calls(url, "/api/chat.postMessage"))
+    # Slack's read limits apply to the lookup too: the entry waits, the lookup is not skipped.
+    read = "conversations.replies" if where == "thread" else "conversations.history"
+    slow_down(url, read, error="ratelimited", status=429, times=1)
+    with pytest.raises(Deferred):
+        await mirror.handle(entry)
+
+    await mirror.handle(entry)
+
+    assert len(calls(url, "/api/chat.postMessage")) == posted
+    mirrored = [m for m in emulator.messages("C0DESK") if "pesan 2" in m["text"]]
+    assert len(mirrored) == 1
+    assert (mirrored[0]["thread_ts"] == root["ts"]) is (where == "thread")
+    assert (await store.redis.xpending(mirror.stream, mirror.group))["pending"] == 0
+    if where == "channel":
+        thread_id = thread_id_for(network="x", account="humas", conversation_id="1002")
+        ref = await store.mirror(thread_id, "desk")
+        assert ref is not None and ref.message_id == mirrored[0]["ts"]
+    assert len(calls(url, f"/api/{read}")) == 1 + 2, "refused once, then two pages of 200"
