@@ -47,16 +47,13 @@ from adapters.emulation import (
     json_endpoint,
     read_json_object,
 )
-from adapters.slack.emulator_render import (
+from adapters.slack.emulator_blocks import (
     MAX_MESSAGE_BLOCKS_TEXT,
     blocks_text_length,
-    iter_buttons,
-    normalise_blocks,
-    render,
-    state_values,
     validate_blocks,
     validate_view,
 )
+from adapters.slack.emulator_render import iter_buttons, normalise_blocks, render, state_values
 from adapters.slack.emulator_socket import SOCKET_PATH, SocketHub, SocketUnavailable
 
 MAX_TEXT = 40_000

@@ -1,10 +1,10 @@
-"""How Slack reads Block Kit: its validation, the ids it fills in, what a client submits and shows.
+"""How Slack reads Block Kit: the ids it fills in, what a client submits and shows.
 
-The emulator needs three things a real workspace does on its own: reject blocks Slack would
-reject (so the bridge cannot pass tests with messages Slack refuses), fill in the ``block_id`` and
-``action_id`` values Slack generates (a ``block_actions`` payload always carries them), and tell
-the tests what a Slack client would turn into notifications (``pings``) or clickable links whose
-label may differ from their target (``links``). Untrusted public text must produce neither.
+The emulator needs two things a real workspace does on its own besides refusing what Slack
+refuses (:mod:`adapters.slack.emulator_blocks`): fill in the ``block_id`` and ``action_id``
+values Slack generates (a ``block_actions`` payload always carries them), and tell the tests
+what a Slack client would turn into notifications (``pings``) or clickable links whose label
+may differ from their target (``links``). Untrusted public text must produce neither.
 Submitting a modal needs the client's side too: the ``state.values`` it builds from the inputs.
 """
 
@@ -17,43 +17,6 @@ import string
 from collections.abc import Iterator
 from typing import Any
 
-MAX_MESSAGE_BLOCKS = 50
-MAX_VIEW_BLOCKS = 100
-MAX_SECTION_TEXT = 3000
-MAX_FIELDS = 10
-MAX_FIELD_TEXT = 2000
-MAX_HEADER_TEXT = 150
-MAX_BUTTON_TEXT = 75
-MAX_ACTION_ELEMENTS = 25
-MAX_CONTEXT_ELEMENTS = 10
-MAX_ID_LENGTH = 255
-MAX_BUTTON_VALUE = 2000
-MAX_URL = 3000
-MAX_VIEW_TITLE = 24
-MAX_PRIVATE_METADATA = 3000
-# Slack refuses a message whose blocks carry too much text in all with msg_blocks_too_long. The
-# limit is not documented: a Slack engineer put it at 12,000 characters of text with a buffer
-# for the blocks themselves (slackapi/bolt-js#2509, where 13,297 characters of markdown blocks
-# went through); counting the text alone against 12,000 is never more lenient than Slack.
-MAX_MESSAGE_BLOCKS_TEXT = 12_000
-
-KNOWN_BLOCK_TYPES = frozenset(
-    {
-        "actions",
-        "call",
-        "context",
-        "divider",
-        "file",
-        "header",
-        "image",
-        "input",
-        "markdown",
-        "rich_text",
-        "section",
-        "video",
-    }
-)
-TEXT_TYPES = frozenset({"plain_text", "mrkdwn"})
 BROADCASTS = frozenset({"channel", "here", "everyone"})
 
 # Slack's control sequences: everything between an unescaped "<" and ">". Text that was escaped
@@ -71,170 +34,6 @@ _ID_ALPHABET = string.ascii_letters + string.digits
 def random_id(length: int = 5) -> str:
     """An id shaped like the short ``block_id``/``action_id`` values Slack makes up."""
     return "".join(secrets.choice(_ID_ALPHABET) for _ in range(length))
-
-
-# -- validation --------------------------------------------------------------------------------
-
-
-class _Checker:
-    """Collects errors in Slack's wording: ``<problem> [json-pointer:/blocks/0/text/text]``."""
-
-    def __init__(self) -> None:
-        self.errors: list[str] = []
-        self._block_ids: set[str] = set()
-        self._action_ids: set[str] = set()
-
-    def fail(self, problem: str, pointer: str) -> None:
-        self.errors.append(f"{problem} [json-pointer:{pointer}]")
-
-    def text_object(
-        self, obj: Any, pointer: str, max_len: int, *, plain_only: bool = False
-    ) -> None:
-        if not isinstance(obj, dict):
-            self.fail("must be an object", pointer)
-            return
-        kind = obj.get("type")
-        allowed = {"plain_text"} if plain_only else TEXT_TYPES
-        if kind not in allowed:
-            self.fail(f"must be one of {sorted(allowed)}", f"{pointer}/type")
-        text = obj.get("text")
-        if not isinstance(text, str) or not text:
-            self.fail("must be more than 0 characters", f"{pointer}/text")
-        elif len(text) > max_len:
-            self.fail(f"must be less than {max_len + 1} characters", f"{pointer}/text")
-
-    def unique_id(self, value: Any, seen: set[str], pointer: str) -> None:
-        if value is None:
-            return
-        if not isinstance(value, str) or not value or len(value) > MAX_ID_LENGTH:
-            self.fail(f"must be a string of 1 to {MAX_ID_LENGTH} characters", pointer)
-        elif value in seen:
-            self.fail(f"{value!r} is already used by another element", pointer)
-        else:
-            seen.add(value)
-
-    def element(self, element: Any, pointer: str) -> None:
-        if not isinstance(element, dict) or not isinstance(element.get("type"), str):
-            self.fail("must be an object with a type", pointer)
-            return
-        self.unique_id(element.get("action_id"), self._action_ids, f"{pointer}/action_id")
-        if element["type"] != "button":
-            return
-        self.text_object(element.get("text"), f"{pointer}/text", MAX_BUTTON_TEXT, plain_only=True)
-        value = element.get("value")
-        if value is not None and (not isinstance(value, str) or len(value) > MAX_BUTTON_VALUE):
-            self.fail(f"must be a string of at most {MAX_BUTTON_VALUE} characters", pointer)
-        url = element.get("url")
-        if url is not None and (not isinstance(url, str) or len(url) > MAX_URL):
-            self.fail(f"must be a string of at most {MAX_URL} characters", f"{pointer}/url")
-
-    def blocks(self, blocks: list[Any], pointer: str, limit: int) -> None:
-        if len(blocks) > limit:
-            self.fail(f"no more than {limit} items allowed", pointer)
-        for i, block in enumerate(blocks):
-            self.block(block, f"{pointer}/{i}")
-
-    def block(self, block: Any, pointer: str) -> None:
-        if not isinstance(block, dict):
-            self.fail("must be an object", pointer)
-            return
-        kind = block.get("type")
-        if kind not in KNOWN_BLOCK_TYPES:
-            self.fail(f"unsupported type: {kind}", f"{pointer}/type")
-            return
-        self.unique_id(block.get("block_id"), self._block_ids, f"{pointer}/block_id")
-        check = getattr(self, f"_{kind}", None)
-        if check is not None:
-            check(block, pointer)
-
-    def _section(self, block: dict[str, Any], pointer: str) -> None:
-        if "text" not in block and "fields" not in block:
-            self.fail("must provide either text or fields", pointer)
-        if "text" in block:
-            self.text_object(block["text"], f"{pointer}/text", MAX_SECTION_TEXT)
-        fields = block.get("fields")
-        if fields is not None:
-            if not isinstance(fields, list) or not 1 <= len(fields) <= MAX_FIELDS:
-                self.fail(f"must be an array of 1 to {MAX_FIELDS} items", f"{pointer}/fields")
-            else:
-                for i, field in enumerate(fields):
-                    self.text_object(field, f"{pointer}/fields/{i}", MAX_FIELD_TEXT)
-        if "accessory" in block:
-            self.element(block["accessory"], f"{pointer}/accessory")
-
-    def _header(self, block: dict[str, Any], pointer: str) -> None:
-        self.text_object(block.get("text"), f"{pointer}/text", MAX_HEADER_TEXT, plain_only=True)
-
-    def _actions(self, block: dict[str, Any], pointer: str) -> None:
-        elements = block.get("elements")
-        if not isinstance(elements, list) or not 1 <= len(elements) <= MAX_ACTION_ELEMENTS:
-            self.fail(
-                f"must be an array of 1 to {MAX_ACTION_ELEMENTS} items", f"{pointer}/elements"
-            )
-            return
-        for i, element in enumerate(elements):
-            self.element(element, f"{pointer}/elements/{i}")
-
-    def _context(self, block: dict[str, Any], pointer: str) -> None:
-        elements = block.get("elements")
-        if not isinstance(elements, list) or not 1 <= len(elements) <= MAX_CONTEXT_ELEMENTS:
-            self.fail(
-                f"must be an array of 1 to {MAX_CONTEXT_ELEMENTS} items", f"{pointer}/elements"
-            )
-            return
-        for i, element in enumerate(elements):
-            if isinstance(element, dict) and element.get("type") == "image":
-                continue
-            self.text_object(element, f"{pointer}/elements/{i}", MAX_SECTION_TEXT)
-
-    def _input(self, block: dict[str, Any], pointer: str) -> None:
-        self.text_object(block.get("label"), f"{pointer}/label", 2000, plain_only=True)
-        self.element(block.get("element"), f"{pointer}/element")
-
-
-def validate_blocks(blocks: list[Any]) -> list[str]:
-    """Slack's own checks on a message's blocks, in Slack's error wording; empty when valid."""
-    checker = _Checker()
-    checker.blocks(blocks, "/blocks", MAX_MESSAGE_BLOCKS)
-    return checker.errors
-
-
-def blocks_text_length(blocks: Any) -> int:
-    """The characters of every text object in ``blocks``, however deep."""
-    if isinstance(blocks, list):
-        return sum(blocks_text_length(item) for item in blocks)
-    if not isinstance(blocks, dict):
-        return 0
-    text = blocks.get("text")
-    own = len(text) if blocks.get("type") in TEXT_TYPES and isinstance(text, str) else 0
-    return own + sum(
-        blocks_text_length(value) for value in blocks.values() if isinstance(value, list | dict)
-    )
-
-
-def validate_view(view: dict[str, Any]) -> list[str]:
-    """Slack's checks on a modal given to ``views.open``/``update``/``push``."""
-    checker = _Checker()
-    if view.get("type") != "modal":
-        checker.fail("must be 'modal'", "/view/type")
-    checker.text_object(view.get("title"), "/view/title", MAX_VIEW_TITLE, plain_only=True)
-    for key in ("submit", "close"):
-        if key in view:
-            checker.text_object(view[key], f"/view/{key}", MAX_VIEW_TITLE, plain_only=True)
-    blocks = view.get("blocks")
-    if not isinstance(blocks, list):
-        checker.fail("must be an array", "/view/blocks")
-        return checker.errors
-    checker.blocks(blocks, "/view/blocks", MAX_VIEW_BLOCKS)
-    has_input = any(isinstance(b, dict) and b.get("type") == "input" for b in blocks)
-    if has_input and "submit" not in view:
-        # Slack insists on a submit button as soon as a modal asks for input.
-        checker.fail("must provide submit when the view has input blocks", "/view/submit")
-    for key, limit in (("private_metadata", MAX_PRIVATE_METADATA), ("callback_id", 255)):
-        value = view.get(key, "")
-        if not isinstance(value, str) or len(value) > limit:
-            checker.fail(f"must be a string of at most {limit} characters", f"/view/{key}")
-    return checker.errors
 
 
 def _interactive_elements(block: dict[str, Any]) -> Iterator[dict[str, Any]]:

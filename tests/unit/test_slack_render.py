@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from adapters.slack import render
-from adapters.slack.emulator_render import (
+from adapters.slack.emulator_blocks import (
     MAX_MESSAGE_BLOCKS_TEXT,
     blocks_text_length,
     validate_blocks,
