@@ -42,6 +42,8 @@ __all__ = ["Config", "ConfigError", "RouteConfig", "RouteMatch", "load_config", 
 NETWORKS = ("x",)
 CHATS = ("slack", "telegram")
 ROLES = ("staff", "supervisor", "admin")
+# As long as Slack lets a display name be.
+PERSON_NAME_LIMIT = 80
 
 
 def _strip_at(value: object) -> object:
@@ -146,6 +148,15 @@ class PersonConfig(Strict):
     # commands, forms, private chats (default: the config's).
     locale: Locale | None = None
     timezone: Zone | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _shown_name(cls, value: str | None) -> str | None:
+        """Chat shows the name on every message the person acts on ("Rina is on it"), where
+        the platforms' limits leave room for a name, not for a paragraph."""
+        if value is not None and (not value.strip() or len(value) > PERSON_NAME_LIMIT):
+            raise ValueError(_("a name of 1 to {limit} characters", limit=PERSON_NAME_LIMIT))
+        return value
 
 
 class ReportsConfig(Strict):

@@ -411,14 +411,26 @@ def reply_duplicate() -> str:
 
 
 def reply_modal_title(*, handle: str | None) -> str:
-    # Slack cuts modal titles at 24 characters.
     if handle:
-        return _("Reply as @{handle}", handle=handle)[:24]
-    return _("Reply as myself")[:24]
+        return _("Reply as @{handle}", handle=handle)
+    return _("Reply as myself")
+
+
+def reply_modal_short_title() -> str:
+    """The form's title where the one naming the handle is too long for the chat."""
+    return _("Reply")
 
 
 def reply_again_title() -> str:
-    return _("Reply again")[:24]
+    return _("Reply again")
+
+
+def form_cancel() -> str:
+    return _("Cancel")
+
+
+def dismiss_modal_submit() -> str:
+    return _("Dismiss")
 
 
 def reply_modal_label() -> str:

@@ -30,6 +30,15 @@ MESSAGE_BLOCK_LIMIT = 50
 # (slackapi/bolt-js#2509), and a payload counted at 11,341 was refused (slackapi/bolt-js#2867).
 MESSAGE_TEXT_BUDGET = 11_000
 FALLBACK_TEXT_LIMIT = 300
+# Slack's limits on what forms show: a modal's title, submit and close labels; an option's
+# text; a radio group's options (more go into a menu, which takes 100).
+TITLE_LIMIT = 24
+OPTION_TEXT_LIMIT = 75
+RADIO_OPTIONS_LIMIT = 10
+MENU_OPTIONS_LIMIT = 100
+# The route, priority, SLA and tags line of a mirror: what the config names could make longer
+# than a context element holds (3,000) together with the times and the link.
+ROUTE_LINE_LIMIT = 1000
 
 # Slack turns these words into notifications in top-level text when link_names is on, and some
 # clients do it regardless; a zero-width joiner after "@" keeps them readable but inert.
@@ -119,6 +128,17 @@ def quote_blocks(mention: Mention) -> list[dict[str, Any]]:
     return text_blocks(mention, room=SECTION_TEXT_LIMIT, max_blocks=2)
 
 
+def _label(*candidates: str) -> dict[str, Any]:
+    """The first of the candidate labels that fits a form's title or button; a handle cut in
+    half would name someone else, so a shorter wording is preferred to a clipped one."""
+    fitting = next((c for c in candidates if len(c) <= TITLE_LIMIT), None)
+    return plain(fitting or _clip(candidates[-1], TITLE_LIMIT, "…"))
+
+
+def _option(text: str, value: str) -> dict[str, Any]:
+    return {"text": plain(_clip(text, OPTION_TEXT_LIMIT, "…")), "value": value}
+
+
 def fallback_text(card: MentionCard) -> str:
     """The notification and screen-reader text; it is mrkdwn, so it is escaped and defused."""
     author = card.mention.author
@@ -150,13 +170,10 @@ def details_block(card: MentionCard) -> dict[str, Any]:
     mention = card.mention
     parts = []
     if card.is_first_in_thread:
-        parts.append(
-            escape_mrkdwn(
-                messages.route_line(
-                    route=card.route, priority=card.priority, sla=card.sla, tags=card.tags
-                )
-            )
+        route = messages.route_line(
+            route=card.route, priority=card.priority, sla=card.sla, tags=card.tags
         )
+        parts.append(escape_mrkdwn(_clip(route, ROUTE_LINE_LIMIT, "…")))
         if card.sla_deadline is not None:
             due = slack_date(card.sla_deadline, "{date_short_pretty} {time}")
             parts.append(messages.due_at(due))
@@ -250,10 +267,7 @@ def reply_modal(
     ]
     if len(choices) > 1:
         options = [
-            {
-                "text": plain(messages.identity_choice(choice.value, handle=handle)),
-                "value": choice.value,
-            }
+            _option(messages.identity_choice(choice.value, handle=handle), choice.value)
             for choice, handle in choices
         ]
         initial = next(o for o in options if o["value"] == identity.value)
@@ -277,17 +291,17 @@ def reply_modal(
         )
         blocks.append({"type": "context", "elements": [plain(note)]})
     title = (
-        messages.reply_modal_title(handle=as_handle)
+        _label(messages.reply_modal_title(handle=as_handle), messages.reply_modal_short_title())
         if len(choices) < 2
-        else messages.reply_again_title()
+        else _label(messages.reply_again_title(), messages.reply_modal_short_title())
     )
     return {
         "type": "modal",
         "callback_id": callback_id,
         "private_metadata": metadata,
-        "title": plain(title[:24]),
-        "submit": plain(messages.reply_modal_submit()),
-        "close": plain("Cancel"),
+        "title": title,
+        "submit": _label(messages.reply_modal_submit()),
+        "close": _label(messages.form_cancel()),
         "blocks": blocks,
     }
 
@@ -310,17 +324,16 @@ def dismiss_modal(
     """Why dismiss: a reason (required) and an optional note, the mention quoted."""
     author = mention.author
     who = f"{author.name} (@{author.handle})" if author else messages.unknown_author()
-    options = [
-        {"text": plain(messages.dismiss_reason_label(reason)), "value": reason}
-        for reason in reasons
-    ]
+    options = [_option(messages.dismiss_reason_label(r), r) for r in reasons]
+    # Slack shows up to ten as radio buttons; a longer list goes into a menu.
+    choice = "radio_buttons" if len(options) <= RADIO_OPTIONS_LIMIT else "static_select"
     return {
         "type": "modal",
         "callback_id": callback_id,
         "private_metadata": metadata,
-        "title": plain(messages.dismiss_modal_title()),
-        "submit": plain("Dismiss"),
-        "close": plain("Cancel"),
+        "title": _label(messages.dismiss_modal_title(), messages.dismiss_modal_submit()),
+        "submit": _label(messages.dismiss_modal_submit()),
+        "close": _label(messages.form_cancel()),
         "blocks": [
             {"type": "context", "elements": [plain(f"{who} wrote:")]},
             *quote_blocks(mention),
@@ -329,9 +342,9 @@ def dismiss_modal(
                 "block_id": DISMISS_BLOCK,
                 "label": plain(messages.dismiss_question()),
                 "element": {
-                    "type": "radio_buttons",
+                    "type": choice,
                     "action_id": DISMISS_INPUT,
-                    "options": options,
+                    "options": options[:MENU_OPTIONS_LIMIT],
                 },
             },
             {

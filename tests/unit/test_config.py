@@ -134,3 +134,12 @@ routes: [{name: all, to: [complaints, praise, whole-forum, slack]}]
         }
     )
     assert topics_only.destination_key_at("telegram", forum) == "complaints"
+
+
+def test_a_name_too_long_for_chat_is_refused_naming_the_person() -> None:
+    """Mirrors show the name of whoever claimed or answered; chats hold a name, not an essay."""
+    longest = "Rina " + "R" * 75
+    assert parse_config(VALID.replace("key: rina,", f"key: rina, name: {longest},")).people
+    found = problems_of(VALID.replace("key: rina,", f"key: rina, name: {longest}R,"))
+    assert found == ["line 8: people[0].name: a name of 1 to 80 characters"]
+    assert problems_of(VALID.replace("key: rina,", "key: rina, name: '  ',")) == found
