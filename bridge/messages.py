@@ -433,6 +433,22 @@ def dismiss_modal_submit() -> str:
     return _("Dismiss")
 
 
+def form_busy(*, seconds: int) -> str:
+    """A button's form did not open because Slack asked us to slow down."""
+    return ngettext(
+        "Slack is busy right now and did not open the form. Press the button again in "
+        "{count} second.",
+        "Slack is busy right now and did not open the form. Press the button again in "
+        "{count} seconds.",
+        seconds,
+    )
+
+
+def form_not_opened() -> str:
+    """A button's form did not open because Slack did not answer in time."""
+    return _("Slack did not answer in time and the form did not open. Press the button again.")
+
+
 def reply_modal_label() -> str:
     return _("Your reply (public, on X)")
 

@@ -11,6 +11,7 @@ import contextlib
 import functools
 import json
 import logging
+import math
 import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -32,7 +33,7 @@ from starlette.routing import Route
 
 from adapters.base import AdapterContext, PostProgress
 from adapters.slack import render
-from adapters.slack.errors import wrap_slack_error
+from adapters.slack.errors import rate_limit_wait, wrap_slack_error
 from adapters.slack.lookup import find_tagged
 from adapters.slack.signing import quiet_bolt_signature_log, slack_owns, why_unsigned
 from bridge import messages
@@ -72,6 +73,8 @@ REPLY_ACTIONS: dict[str, Identity | None] = {
 REPLY_MODAL = "reply_modal"
 DISMISS_MODAL = "dismiss_modal"
 SOCKET_RETRY_FIRST_S = 1.0
+# How long a private answer to a person's action is retried while Slack is busy or failing.
+EPHEMERAL_PATIENCE_S = 60.0
 SOCKET_RETRY_MAX_S = 30.0
 _REFUSED_TOKEN = {
     "not_authed",
@@ -393,6 +396,8 @@ class SlackChat:
                 problem = wrap_slack_error(exc)
             if not isinstance(problem, TransientError | RateLimited):
                 raise problem
+            if isinstance(problem, RateLimited):
+                pause = max(pause, problem.retry_after)
             log.warning(
                 "Slack: cannot open a Socket Mode connection yet (%s); retrying in %.0f s",
                 problem,
@@ -483,10 +488,7 @@ class SlackChat:
         else:
             log.info("%s pressed %s in %s (not available yet)", person.key, action_id, channel)
             text = messages.not_available_yet(action_id)
-        try:
-            await self.client.chat_postEphemeral(channel=channel, user=user, text=text)
-        except SlackApiError as exc:
-            log.warning("could not answer %s's %s: %s", user, action_id, exc.response.get("error"))
+        await self._tell(channel, user, text)
 
     async def _open_reply_modal(
         self,
@@ -541,10 +543,7 @@ class SlackChat:
             callback_id=REPLY_MODAL,
             metadata=json.dumps(metadata),
         )
-        try:
-            await self.client.views_open(trigger_id=body["trigger_id"], view=view)
-        except SlackApiError as exc:
-            log.warning("could not open the reply form: %s", exc.response.get("error"))
+        await self._open_form(body, view, channel=channel, what="reply")
 
     async def _open_dismiss_modal(
         self, body: dict[str, Any], action: dict[str, Any], channel: str
@@ -560,10 +559,25 @@ class SlackChat:
             callback_id=DISMISS_MODAL,
             metadata=json.dumps({"thread": thread_id, "channel": channel}),
         )
+        await self._open_form(body, view, channel=channel, what="dismiss")
+
+    async def _open_form(
+        self, body: dict[str, Any], view: dict[str, Any], *, channel: str, what: str
+    ) -> None:
+        """Open a form for the button just pressed. Its trigger lasts three seconds, so there
+        is no waiting out a busy Slack: the person is told, in their language, to press again."""
         try:
             await self.client.views_open(trigger_id=body["trigger_id"], view=view)
-        except SlackApiError as exc:
-            log.warning("could not open the dismiss form: %s", exc.response.get("error"))
+            return
+        except Exception as exc:
+            problem = wrap_slack_error(exc)
+        log.warning("could not open the %s form: %s", what, problem)
+        user = str(body["user"]["id"])
+        if isinstance(problem, RateLimited):
+            seconds = max(1, math.ceil(problem.retry_after))
+            await self._tell(channel, user, messages.form_busy(seconds=seconds))
+        elif isinstance(problem, TransientError):
+            await self._tell(channel, user, messages.form_not_opened())
 
     async def _on_dismiss_submit(
         self, ack: Any, body: dict[str, Any], view: dict[str, Any]
@@ -594,11 +608,25 @@ class SlackChat:
         await self._tell(where, user_id, text)
 
     async def _tell(self, channel: str, user: str, text: str) -> None:
-        """A message only this person sees, in the channel they are working in."""
-        try:
-            await self.client.chat_postEphemeral(channel=channel, user=user, text=text)
-        except SlackApiError as exc:
-            log.warning("could not tell %s: %s", user, exc.response.get("error"))
+        """A message only this person sees, in the channel they are working in. It answers
+        what they just did, so a rate limit or a passing failure is waited out, for a while."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + EPHEMERAL_PATIENCE_S
+        pause = 1.0
+        while True:
+            try:
+                await self.client.chat_postEphemeral(channel=channel, user=user, text=text)
+                return
+            except Exception as exc:
+                problem = wrap_slack_error(exc)
+            wait = problem.retry_after if isinstance(problem, RateLimited) else pause
+            if not isinstance(problem, RateLimited | TransientError) or (
+                loop.time() + wait > deadline
+            ):
+                log.warning("could not tell %s: %s", user, problem)
+                return
+            await asyncio.sleep(wait)
+            pause = min(pause * 2, SOCKET_RETRY_MAX_S)
 
     async def _on_reply_submit(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
         """Check and queue the reply; problems go back into the form, next to the text."""
@@ -727,17 +755,25 @@ class SlackChat:
         return card.model_copy(update={"origin_link": link}) if link else card
 
     async def _permalink(self, ref: MirrorRef) -> str | None:
+        """A link to a message; None when Slack has none. A rate limit is raised: a mirror
+        waits for its link rather than going out without it."""
         try:
             answer = await self.client.chat_getPermalink(
                 channel=ref.channel, message_ts=ref.message_id
             )
-        except SlackApiError:
+        except SlackApiError as exc:
+            if rate_limit_wait(exc) is not None:
+                raise wrap_slack_error(exc) from exc
             return None
         link = answer.get("permalink")
         return link if isinstance(link, str) else None
 
     async def _permalink_markup(self, ref: MirrorRef) -> str | None:
-        link = await self._permalink(ref)
+        """A link for a command's answer, which cannot wait: none while Slack is busy."""
+        try:
+            link = await self._permalink(ref)
+        except RateLimited:
+            return None
         return f"<{render.escape_mrkdwn(link)}|open>" if link else None
 
     async def _respond(self, command: dict[str, Any], text: str) -> None:

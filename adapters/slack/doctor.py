@@ -3,9 +3,12 @@ channel, and the way Slack reaches the bridge (Socket Mode's app token, or HTTP)
 
 from __future__ import annotations
 
+import math
+
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack.errors import rate_limit_wait
 from bridge.config import SlackDestination
 from bridge.doctor import DoctorContext, Finding, fail, ok, warn
 from bridge.i18n import _
@@ -37,6 +40,8 @@ async def examine_slack(context: DoctorContext) -> list[Finding]:
     try:
         identity = await client.auth_test()
     except SlackApiError as exc:
+        if (wait := rate_limit_wait(exc)) is not None:
+            return [_slowed_down(check, wait)]
         return [
             fail(
                 AREA,
@@ -107,6 +112,8 @@ async def _channel(client: AsyncWebClient, destination: SlackDestination) -> Fin
     try:
         found = await client.conversations_info(channel=destination.channel)
     except SlackApiError as exc:
+        if (wait := rate_limit_wait(exc)) is not None:
+            return _slowed_down(check, wait)
         error = _error(exc)
         if error == "channel_not_found":
             return fail(
@@ -196,6 +203,19 @@ async def _socket_mode(context: DoctorContext, client: AsyncWebClient) -> Findin
             ),
         )
     return ok(AREA, check, _("the app token opens a Socket Mode connection"))
+
+
+def _slowed_down(check: str, wait: float) -> Finding:
+    """Slack asked for a pause: nothing is known to be wrong, but nothing could be checked."""
+    return fail(
+        AREA,
+        check,
+        _(
+            "not checked: Slack asked Reachable to wait {seconds} s before calling again",
+            seconds=max(1, math.ceil(wait)),
+        ),
+        _("run `reachable doctor` again after that wait"),
+    )
 
 
 def _error(exc: SlackApiError) -> str:

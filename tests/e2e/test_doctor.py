@@ -71,3 +71,15 @@ def test_each_problem_is_named_with_its_fix_and_blocks_go_live(deployment: Deplo
     assert "FAIL" in channel and "not a member of #supervisors" in channel
     assert "/invite @" in channel
     assert " ok " in row(result.stdout, "Slack", "channel C0HUMAS")
+
+
+def test_a_rate_limited_check_says_so_instead_of_blaming_the_token(
+    deployment: Deployment,
+) -> None:
+    fault = {"path": "/api/auth.test", "error": "rate_limited", "retry_after": 30}
+    assert deployment.emulators.slack_control("faults", fault).status_code == 200
+    result = doctor(deployment)
+    assert result.returncode == 1, result.stdout + result.stderr
+    token = row(result.stdout, "Slack", "bot token")
+    assert "FAIL" in token and "Slack asked Reachable to wait 30 s" in token
+    assert "refused the bot token" not in token and "reachable doctor` again" in token

@@ -104,3 +104,21 @@ def test_slack_down_at_start_is_waited_out(deployment: Deployment) -> None:
     assert "cannot open a Socket Mode connection yet" in deployment.log.read_text()
     emulators.post("warga_budi", "@humas_demo halo")
     settle(deployment, 1)
+
+
+def test_a_rate_limit_at_start_is_waited_out_as_long_as_slack_asks(deployment: Deployment) -> None:
+    """Slack saying "slow down" (HTTP 200 rate_limited) to the first request for a Socket
+    Mode address: the process waits Slack's Retry-After, then connects."""
+    emulators = deployment.emulators
+    deployment.use_slack_socket_mode()
+    fault = {"path": "/api/apps.connections.open", "error": "rate_limited", "retry_after": 3}
+    assert emulators.slack_control("faults", fault).status_code == 200
+    deployment.start()
+    wait_connected(emulators)
+    assert all(process.alive() for process in deployment.processes)
+    opens = [
+        c
+        for c in emulators.http.get(f"{emulators.slack_server.url}/_emulator/calls").json()["calls"]
+        if c["path"] == "/api/apps.connections.open"
+    ]
+    assert opens[1]["time"] - opens[0]["time"] >= 2.9

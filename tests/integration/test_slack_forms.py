@@ -1,5 +1,6 @@
 """Every form the Slack buttons open, opened by people in the Slack emulator: within Slack's
-limits for the longest names the config and X allow, and in each person's language.
+limits for the longest names the config and X allow, in each person's language, and a busy
+Slack is said plainly instead of a button that does nothing.
 
 The bridge's Slack app runs in this test's event loop (its web routes on a local port); the
 emulator signs each click as Slack does and refuses any form Slack would refuse.
@@ -211,3 +212,26 @@ async def test_a_claim_shows_the_longest_name_on_the_mirror(desk: Desk, store: S
     await drain(store, desk.chat, CONFIG, interval_s=0.01)
     [message] = desk.emulator.messages(CHANNEL)
     assert f"🙋 {RINA_NAME} is on it" in str(message["blocks"]) and message["edited"]
+
+
+async def test_a_busy_slack_is_said_plainly_to_the_person_who_pressed(desk: Desk) -> None:
+    await desk.slow_down("views.open", error="rate_limited", retry_after=7)
+    await desk.press("U0SARI", "dismiss")
+    told = await desk.told("U0SARI", "Slack sedang sibuk")
+    assert "7 detik" in told and "Tekan tombolnya lagi" in told
+    assert desk.emulator.open_views("U0SARI") == []
+
+    await desk.slow_down("views.open", status=503)
+    await desk.press("U0RINA", "dismiss")
+    await desk.told("U0RINA", "Slack did not answer in time and the form did not open")
+
+    assert (await desk.form("U0SARI", "dismiss"))["title"]["text"] == "Abaikan mention"
+
+
+async def test_a_private_answer_waits_out_slacks_rate_limit(desk: Desk) -> None:
+    await desk.slow_down("chat.postEphemeral", error="rate_limited", retry_after=1, times=2)
+    await desk.press("U0RINA", "claim")
+    await desk.told("U0RINA", "It is yours")
+    calls = (await desk.http.get("/calls", params={"path": "/api/chat.postEphemeral"})).json()
+    times = [c["time"] for c in calls["calls"]]
+    assert len(times) == 3 and times[2] - times[0] >= 1.9

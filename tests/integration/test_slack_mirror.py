@@ -563,3 +563,40 @@ async def test_a_post_cut_off_before_its_record_is_found_among_hundreds_of_messa
         ref = await store.mirror(thread_id, "desk")
         assert ref is not None and ref.message_id == mirrored[0]["ts"]
     assert len(calls(url, f"/api/{read}")) == 1 + 2, "refused once, then two pages of 200"
+
+
+async def test_an_escalated_mirror_keeps_its_link_through_a_rate_limit(
+    slack: tuple[SlackEmulator, str], chat: SlackChat, store: Store
+) -> None:
+    """The supervisors' copy of a thread links to the team's message; a busy Slack delays
+    its redraw rather than send it out without that link."""
+    emulator, url = slack
+    emulator.channels["C0SUPER"] = "supervisors"
+    emulator.reset_state()
+    config = parse_config(
+        """
+accounts: [{key: humas, handle: humas_demo}]
+destinations:
+  desk: {chat: slack, channel: C0DESK}
+  supervisors: {chat: slack, channel: C0SUPER}
+people: [{key: rina, name: Rina, slack: U0RINA}]
+routes: [{name: all, to: [desk, supervisors]}]
+escalation: {to: supervisors}
+"""
+    )
+    await store.append_mentions([mention(1)], network="x", account="humas", cursor="1001")
+    await drain(store, chat, config)
+    [team] = emulator.messages("C0DESK")
+    slow_down(url, "chat.getPermalink", error="ratelimited", status=429, times=2, retry_after=1)
+
+    await change_state(
+        store,
+        thread_id_for(network="x", account="humas", conversation_id="1001"),
+        status=ThreadStatus.CLAIMED,
+        by="rina",
+    )
+    await drain(store, chat, config)
+
+    [supervisors] = emulator.messages("C0SUPER")
+    assert "Rina is on it" in str(supervisors["blocks"])
+    assert f"/archives/C0DESK/p{team['ts'].replace('.', '')}" in str(supervisors["blocks"])
