@@ -558,6 +558,11 @@ def unknown_author() -> str:
     return _("Unknown author")
 
 
+def quote_intro(*, who: str) -> str:
+    """Above a mention quoted in a form."""
+    return _("{who} wrote:", who=who)
+
+
 def route_line(
     *, route: str, priority: str, sla: timedelta | None, tags: tuple[str, ...] = ()
 ) -> str:

@@ -256,7 +256,7 @@ def reply_modal(
     author = mention.author
     who = f"{author.name} (@{author.handle})" if author else messages.unknown_author()
     blocks: list[dict[str, Any]] = [
-        {"type": "context", "elements": [plain(f"{who} wrote:")]},
+        {"type": "context", "elements": [plain(messages.quote_intro(who=who))]},
         *quote_blocks(mention),
         {
             "type": "input",
@@ -335,7 +335,7 @@ def dismiss_modal(
         "submit": _label(messages.dismiss_modal_submit()),
         "close": _label(messages.form_cancel()),
         "blocks": [
-            {"type": "context", "elements": [plain(f"{who} wrote:")]},
+            {"type": "context", "elements": [plain(messages.quote_intro(who=who))]},
             *quote_blocks(mention),
             {
                 "type": "input",

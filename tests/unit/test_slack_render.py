@@ -253,3 +253,12 @@ def test_durations_read_like_a_person_says_them() -> None:
         "1 day",
         "2 days",
     ]
+
+
+def test_the_forms_say_who_wrote_the_quoted_post_in_the_readers_language() -> None:
+    mention = card("jalan rusak").mention
+    dismiss = render.dismiss_modal(mention, reasons=["spam"], callback_id="d", metadata="{}")
+    with speaking("id"):
+        reply = reply_form(mention)
+    assert reply["blocks"][0]["elements"][0]["text"].endswith(" menulis:")
+    assert dismiss["blocks"][0]["elements"][0]["text"].endswith(" wrote:")
