@@ -1,7 +1,7 @@
 """A local stand-in for the X API v2 subset Reachable uses, served to the real tweepy client.
 
 Faithfulness matters more than completeness: the JSON shapes, status codes, error bodies and
-``x-rate-limit-*`` headers follow X (see ``shared/fixtures/x``), because the adapter's error
+``x-rate-limit-*`` headers follow X (see ``tests/fixtures/x``), because the adapter's error
 handling is only tested as far as the emulator fails the way X fails.
 
 Behaviour worth knowing:
