@@ -615,6 +615,12 @@ def post_continues() -> str:
     return _("… the post continues.")
 
 
+def post_continues_in_thread() -> str:
+    """Below the start of a post too long for one chat message; the rest follows in the
+    message's thread."""
+    return _("The post continues in the thread, below.")
+
+
 def continued_part(*, number: int, total: int) -> str:
     """Heads each further message of a post too long for one message."""
     return _("({number}/{total}, continued)", number=number, total=total)

@@ -343,10 +343,12 @@ class MirrorStage:
         reply_to = None
         if not is_root:
             reply_to = seen.mirror or await self._root_mirror(thread_id, destination_key)
-        found = await self._posted_before(sink, destination, effect, effect_key, reply_to)
-        if found is not None:
-            await self._finish(entry, effect_key, found, thread, destination_key, is_root)
-            return
+        already = dict(effect.parts) if effect is not None else {}
+        if 0 not in already:
+            found = await self._posted_before(sink, destination, effect, effect_key, reply_to)
+            if found is not None:
+                # Its first message is out; the sink posts what may still be missing after it.
+                already[0] = found.message_id
         progress = MirrorProgress(
             self.store,
             effect_key=effect_key,
@@ -355,7 +357,7 @@ class MirrorStage:
             interval_s=self.channel_interval_s(destination),
             overall_interval_s=self.platform_interval_s(sink.chat),
             deadline=deadline,
-            posted=effect.parts if effect is not None else {},
+            posted=already,
             reserved_wait_s=seen.slot_wait_s,
         )
         with self.config().speaking_to(destination):

@@ -223,33 +223,39 @@ class SlackChat:
         effect_key: str,
         progress: PostProgress,
     ) -> MirrorRef:
-        """Slack shows a mention in one message (a text past 3,000 characters is clipped,
-        with a note), so the mirror is one step. Its record goes with the mirror's own, so
-        no later attempt finds it recorded; an interrupted one is found by its metadata tag
-        (``find_posted``)."""
+        """Slack shows a mention in one message, or, for a post longer than one message holds,
+        in further messages in that message's thread: each a step, paced and recorded, so a
+        retry posts only what is not out yet. The first message's record goes with the
+        mirror's own; an interrupted one is found by its metadata tag (``find_posted``)."""
         thread_root = reply_to.message_id if reply_to else None
         card = await self._with_origin_link(card)
-        await progress.turn()
-        try:
-            response = await self.client.chat_postMessage(
-                channel=destination.address,
-                text=render.fallback_text(card),
-                blocks=render.mention_blocks(card),
-                thread_ts=reply_to.message_id if reply_to else None,
-                metadata={
-                    "event_type": MIRROR_EVENT_TYPE,
-                    "event_payload": {"effect_key": effect_key, "thread_id": card.thread_id},
-                },
-                unfurl_links=False,
-                unfurl_media=False,
-            )
-        except Exception as exc:
-            raise wrap_slack_error(exc) from exc
-        progress.record(0, str(response["ts"]))
+        first = progress.posted(0)
+        for step, message in enumerate(render.mention_messages(card)):
+            if progress.posted(step) is not None:
+                continue
+            await progress.turn()
+            tag: dict[str, Any] = {"effect_key": effect_key, "thread_id": card.thread_id}
+            if step:
+                tag["part"] = step
+            try:
+                response = await self.client.chat_postMessage(
+                    channel=destination.address,
+                    text=message.text,
+                    blocks=message.blocks,
+                    thread_ts=thread_root if step == 0 else (thread_root or first),
+                    metadata={"event_type": MIRROR_EVENT_TYPE, "event_payload": tag},
+                    unfurl_links=False,
+                    unfurl_media=False,
+                )
+            except Exception as exc:
+                raise wrap_slack_error(exc) from exc
+            progress.record(step, str(response["ts"]))
+            first = first or str(response["ts"])
+        assert first is not None
         return MirrorRef(
             chat=self.chat,
-            channel=str(response["channel"]),
-            message_id=str(response["ts"]),
+            channel=destination.address,
+            message_id=first,
             thread_root=thread_root,
         )
 

@@ -43,7 +43,8 @@ async def find_tagged(
             response = await client.conversations_history(channel=channel, **page)
         for message in response.get("messages") or []:
             payload = (message.get("metadata") or {}).get("event_payload") or {}
-            if payload.get("effect_key") == effect_key:
+            # A mirror's further messages (a long post's parts) carry the same key and a part.
+            if payload.get("effect_key") == effect_key and not payload.get("part"):
                 return str(message["ts"])
         cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
         if not response.get("has_more") or cursor is None or cursor in seen:

@@ -7,13 +7,16 @@ value with :func:`escape_mrkdwn`.
 
 A long post (X allows 25,000 characters) goes into several sections of at most 3,000 characters
 each. Slack also refuses a message whose blocks carry too much text in all
-(``msg_blocks_too_long``, a limit it does not document): what does not fit ends with a line
-saying the post continues, and a link to it.
+(``msg_blocks_too_long``, a limit it does not document), so a post longer than one message
+holds goes on in further messages in the mirror's thread, each headed "(2/3, continued)". The
+post is cut in the same places whatever the thread's state: a redraw (claimed, answered) edits
+the first message only, which must keep its share of the text.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +33,13 @@ MESSAGE_BLOCK_LIMIT = 50
 # (slackapi/bolt-js#2509), and a payload counted at 11,341 was refused (slackapi/bolt-js#2867).
 MESSAGE_TEXT_BUDGET = 11_000
 FALLBACK_TEXT_LIMIT = 300
+# What the first message of a mirror keeps of that budget for everything but the post's text
+# (author, route and SLA, status, buttons), whatever the thread's state; the longest a real
+# config makes is well under this (the route line is held to ROUTE_LINE_LIMIT).
+FRAME_ROOM = 2_000
+FIRST_TEXT_ROOM = MESSAGE_TEXT_BUDGET - FRAME_ROOM
+# A further message holds its heading and the text.
+NEXT_TEXT_ROOM = MESSAGE_TEXT_BUDGET - 100
 # Slack's limits on what forms show: a modal's title, submit and close labels; an option's
 # text; a radio group's options (more go into a menu, which takes 100).
 TITLE_LIMIT = 24
@@ -222,17 +232,61 @@ def status_block(card: MentionCard) -> dict[str, Any] | None:
     return {"type": "context", "elements": elements}
 
 
-def mention_blocks(card: MentionCard) -> list[dict[str, Any]]:
-    """The mirror: author, the post's text (all of it, when Slack's limits allow), details,
-    status and buttons."""
+@dataclass(frozen=True)
+class SlackMessage:
+    """One message of a mirror: its blocks, and the notification text (``text``)."""
+
+    blocks: list[dict[str, Any]]
+    text: str
+
+
+def post_parts(mention: Mention) -> list[str]:
+    """The post's text, cut for the mirror's messages: the first within what the first message
+    keeps for it, the others within a further message's room. Depends on the post only."""
+    return split_text(messages.post_text(mention), FIRST_TEXT_ROOM, NEXT_TEXT_ROOM)
+
+
+def _sections(text: str, *, block_id: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "type": "section",
+            "block_id": block_id + (f":{number}" if number > 1 else ""),
+            "text": plain(part),
+        }
+        for number, part in enumerate(
+            (p for p in split_text(text, SECTION_TEXT_LIMIT) if p.strip()), start=1
+        )
+    ]
+
+
+def mention_messages(card: MentionCard) -> list[SlackMessage]:
+    """The mirror: author, the post's text, details, status and buttons; a post longer than one
+    message holds goes on in further messages, posted in the mirror's thread."""
+    parts = post_parts(card.mention)
     after = [b for b in (details_block(card), status_block(card), actions_block(card)) if b]
     frame = [author_block(card), *after]
-    text = text_blocks(
-        card.mention,
-        room=MESSAGE_TEXT_BUDGET - text_length(frame),
-        max_blocks=MESSAGE_BLOCK_LIMIT - len(frame),
-    )
-    return [frame[0], *text, *after]
+    if len(parts) == 1:
+        text = text_blocks(
+            card.mention,
+            room=MESSAGE_TEXT_BUDGET - text_length(frame),
+            max_blocks=MESSAGE_BLOCK_LIMIT - len(frame),
+        )
+        return [SlackMessage([frame[0], *text, *after], fallback_text(card))]
+    total, block_id = len(parts), f"text:{card.mention.id}"
+    below = {"type": "context", "elements": [plain(messages.post_continues_in_thread())]}
+    first = [frame[0], *_sections(parts[0], block_id=block_id), below, *after]
+    out = [SlackMessage(first, fallback_text(card))]
+    for number, part in enumerate(parts[1:], start=2):
+        heading = messages.continued_part(number=number, total=total)
+        sections = _sections(part, block_id=f"{block_id}:part{number}")
+        blocks = [{"type": "context", "elements": [plain(heading)]}, *sections]
+        out.append(SlackMessage(blocks, escape_mrkdwn(heading)))
+    return out
+
+
+def mention_blocks(card: MentionCard) -> list[dict[str, Any]]:
+    """The mirror's first message (the one a redraw edits)."""
+    return mention_messages(card)[0].blocks
 
 
 REPLY_BLOCK = "reply"

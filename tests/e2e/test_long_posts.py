@@ -3,8 +3,8 @@
 X returns a long post's whole text only in ``note_tweet`` (when asked for); Slack takes 3,000
 characters a section and about 12,000 in one message's blocks; Telegram 4,096 UTF-16 units a
 message. A 10,000-character mention arrives whole in both chats; a 25,000-character one
-arrives whole in Telegram, in parts, and in Slack as far as one message holds, with a link to
-the rest. A reply of only photos reads "(no text, 2 photos)" and can be answered.
+arrives whole too: in Telegram in parts, in Slack in the mirror and further messages in its
+thread. A reply of only photos reads "(no text, 2 photos)" and can be answered.
 """
 
 from __future__ import annotations
@@ -76,28 +76,53 @@ def test_long_mentions_arrive_whole_and_a_reply_of_only_photos_can_be_answered(
     }
     assert emulators.x_control("posts", photos).status_code == 200
 
-    # Slack: one message each; the 10,000 characters whole, in several sections, in order.
+    def replies_under(message: dict[str, Any]) -> list[dict[str, Any]]:
+        return [
+            m
+            for m in emulators.messages()
+            if m.get("thread_ts") == message["ts"] and m["ts"] != message["ts"]
+        ]
+
+    # Slack: one mirror each; the 10,000 characters whole, in sections, the rest in its thread.
     mirrors = wait_for(
         lambda: (
             all(
                 slack_mirror(emulators, h) for h in ("warga_sepuluh", "warga_panjang", "warga_foto")
             )
-            and stays(lambda: [m["ts"] for m in emulators.messages()])
+            and stays(
+                lambda: [
+                    m["ts"]
+                    for m in emulators.messages()
+                    if m.get("thread_ts") in (None, m["ts"])  # the mirrors, not their threads
+                ]
+            )
         ),
         timeout=60,
         what="the three mirrors in Slack",
     )
     assert len(mirrors) == 3
-    shown = sections(slack_mirror(emulators, "warga_sepuluh") or {})
+    first_of_ten = slack_mirror(emulators, "warga_sepuluh") or {}
+    wait_for(lambda: replies_under(first_of_ten), what="the end of the 10,000 in the thread")
+    shown = [
+        part
+        for m in [first_of_ten, *stays(lambda: replies_under(first_of_ten))]
+        for part in sections(m)
+    ]
     assert len(shown) >= 4 and "".join(shown) == ten
-    # The 25,000 characters: as much as one Slack message holds, in order, then the link.
+    # The 25,000 characters: the mirror, then the rest in its thread, each part once, in order.
     longest = slack_mirror(emulators, "warga_panjang") or {}
-    start = "".join(sections(longest))
-    assert twenty_five.startswith(start) and len(start) > 10_000
-    assert "the post continues" in str(longest["blocks"])
-    assert any(
-        link["label"] == "Open on X" and "/status/" in link["url"] for link in longest["links"]
+    assert "The post continues in the thread, below." in str(longest["blocks"])
+
+    wait_for(
+        lambda: len(replies_under(longest)) >= 2,
+        what="the rest of the 25,000 characters in the mirror's thread",
     )
+    rest = stays(lambda: replies_under(longest))
+    assert [m["blocks"][0]["elements"][0]["text"] for m in rest] == [
+        "(2/3, continued)",
+        "(3/3, continued)",
+    ]
+    assert "".join("".join(sections(m)) for m in [longest, *rest]) == twenty_five
     only_photos = slack_mirror(emulators, "warga_foto") or {}
     assert sections(only_photos) == ["(no text, 2 photos)"]
 

@@ -17,7 +17,7 @@ from adapters.slack.emulator_blocks import (
 )
 from bridge.i18n import speaking
 from bridge.messages import human_duration
-from bridge.models import Author, Identity, Media, Mention, MentionCard
+from bridge.models import Author, Identity, Media, Mention, MentionCard, ThreadStatus
 
 HOSTILE = (
     "<!channel> *bold* _x_ ~s~ <https://evil.example|https://bank.example> @here "
@@ -114,36 +114,54 @@ def within_slacks_limits(blocks: list[dict[str, Any]]) -> None:
         assert 0 < len(text.encode("utf-16-le")) // 2 <= render.SECTION_TEXT_LIMIT
 
 
-def test_a_10000_character_post_is_shown_whole_in_sections_in_order() -> None:
-    text = numbered_words(10_000)
-    blocks = render.mention_blocks(card(text))
+def test_a_9000_character_post_is_shown_whole_in_one_message_in_sections_in_order() -> None:
+    text = numbered_words(9_000)
+    (message,) = render.mention_messages(card(text))
+    blocks = message.blocks
     within_slacks_limits(blocks)
     shown = sections(blocks)
-    assert len(shown) == 4 and "".join(shown) == text
+    assert len(shown) >= 3 and "".join(shown) == text
     assert all(s["text"]["type"] == "plain_text" for s in blocks if s["type"] == "section")
     assert "continues" not in str(blocks)
     assert [b["type"] for b in blocks][-2:] == ["context", "actions"]  # details, then buttons
 
 
-def test_a_25000_character_post_shows_its_start_and_links_to_the_rest() -> None:
+def test_a_25000_character_post_goes_on_in_the_mirrors_thread_whole_and_in_order() -> None:
     text = numbered_words(25_000)
-    blocks = render.mention_blocks(card(text))
-    within_slacks_limits(blocks)
-    shown = "".join(sections(blocks))
-    assert text.startswith(shown) and len(shown) > 10_000
-    assert shown.endswith(" ") or text[len(shown)] == " "  # cut between words
-    (line,) = [b for b in blocks if "continues" in str(b)]
-    assert line["elements"][0]["text"] == (
-        "… the post continues. <https://x.com/warga_budi/status/1900000000000000123|Open on X>"
+    posted = render.mention_messages(card(text))
+    assert len(posted) == 3
+    for message in posted:
+        within_slacks_limits(message.blocks)
+    assert "".join("".join(sections(m.blocks)) for m in posted) == text
+    assert "The post continues in the thread, below." in str(posted[0].blocks)
+    assert [m.blocks[0]["elements"][0]["text"] for m in posted[1:]] == [
+        "(2/3, continued)",
+        "(3/3, continued)",
+    ]
+    assert all("actions" not in str(m.blocks) for m in posted[1:])  # buttons on the first only
+    # A redraw edits the first message only: whatever the thread's state, it holds the same text.
+    answered = card(text).model_copy(
+        update={
+            "status": ThreadStatus.ANSWERED,
+            "status_by": "Rina Wulandari Kusumaningtyas",
+            "answered_as": "humas_demo",
+            "answered_url": "https://x.com/humas_demo/status/1900000000000000999",
+        }
     )
+    redrawn = render.mention_blocks(answered)
+    within_slacks_limits(redrawn)
+    assert sections(redrawn) == sections(posted[0].blocks)
 
 
 def test_long_hostile_text_stays_inert_in_every_section() -> None:
     text = (HOSTILE + " ") * 400  # about 30,000 characters of markup, emoji and bidi controls
-    blocks = render.mention_blocks(card(text))
-    within_slacks_limits(blocks)
+    posted = render.mention_messages(card(text))
+    blocks = [block for message in posted for block in message.blocks]
+    for message in posted:
+        within_slacks_limits(message.blocks)
+        assert "<!channel>" not in message.text and "@channel" not in message.text
     shown = sections(blocks)
-    assert len(shown) > 3 and text.startswith("".join(shown))
+    assert len(shown) > 3 and "".join(shown) == text
     for block in blocks:
         if block["type"] == "section":
             assert block["text"] == {
