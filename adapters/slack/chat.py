@@ -230,9 +230,16 @@ class SlackChat:
         thread_root = reply_to.message_id if reply_to else None
         card = await self._with_origin_link(card)
         first = progress.posted(0)
+        resumed = first is not None
         for step, message in enumerate(render.mention_messages(card)):
             if progress.posted(step) is not None:
                 continue
+            if resumed and first is not None:
+                # An earlier attempt got this far: its next message may be out, unrecorded.
+                found = await self._find_part(destination, thread_root or first, effect_key, step)
+                if found is not None:
+                    progress.record(step, found)
+                    continue
             await progress.turn()
             tag: dict[str, Any] = {"effect_key": effect_key, "thread_id": card.thread_id}
             if step:
@@ -258,6 +265,21 @@ class SlackChat:
             message_id=first,
             thread_root=thread_root,
         )
+
+    async def _find_part(
+        self, destination: Destination, thread_ts: str, effect_key: str, part: int
+    ) -> str | None:
+        try:
+            return await find_tagged(
+                self.client,
+                channel=destination.address,
+                thread_ts=thread_ts,
+                effect_key=effect_key,
+                since=None,
+                part=part,
+            )
+        except Exception as exc:
+            raise wrap_slack_error(exc) from exc
 
     async def edit_mention(
         self, *, destination: Destination, ref: MirrorRef, card: MentionCard

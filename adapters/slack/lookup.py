@@ -27,9 +27,11 @@ async def find_tagged(
     thread_ts: str | None,
     effect_key: str,
     since: datetime | None,
+    part: int = 0,
 ) -> str | None:
     """The ts of the message in ``channel`` (in the thread of ``thread_ts``, if given) whose
-    metadata carries ``effect_key``; None when there is none."""
+    metadata carries ``effect_key`` (and ``part``, for a long post's further messages); None
+    when there is none."""
     window: dict[str, Any] = {}
     if since is not None:
         window["oldest"] = f"{since.timestamp() - CLOCK_MARGIN_S:.6f}"
@@ -44,7 +46,7 @@ async def find_tagged(
         for message in response.get("messages") or []:
             payload = (message.get("metadata") or {}).get("event_payload") or {}
             # A mirror's further messages (a long post's parts) carry the same key and a part.
-            if payload.get("effect_key") == effect_key and not payload.get("part"):
+            if payload.get("effect_key") == effect_key and (payload.get("part") or 0) == part:
                 return str(message["ts"])
         cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
         if not response.get("has_more") or cursor is None or cursor in seen:

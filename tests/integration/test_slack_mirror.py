@@ -17,6 +17,7 @@ from bridge.bursts import FoldedMention
 from bridge.config import BurstConfig, Config, parse_config
 from bridge.httpserver import ThreadedServer
 from bridge.models import Author, Mention, ThreadStatus, thread_id_for
+from bridge.progress import MirrorProgress
 from bridge.settings import Settings
 from bridge.stages import MirrorStage, RouterStage
 from bridge.store import RoundTrips, Store
@@ -600,3 +601,56 @@ escalation: {to: supervisors}
     [supervisors] = emulator.messages("C0SUPER")
     assert "Rina is on it" in str(supervisors["blocks"])
     assert f"/archives/C0DESK/p{team['ts'].replace('.', '')}" in str(supervisors["blocks"])
+
+
+async def test_a_long_post_interrupted_after_its_second_message_is_finished_once(
+    slack: tuple[SlackEmulator, str],
+    chat: SlackChat,
+    store: Store,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A 25,000-character post goes out as the mirror and two more messages in its thread. The
+    worker dies right after Slack took the second (sent, not recorded): the next attempt finds
+    that message by its tag and posts only the third."""
+    emulator, _ = slack
+    text = " ".join(f"kata{n}" for n in range(5000))[:25_000]
+    router = RouterStage(store, config=lambda: CONFIG)
+    mirror = MirrorStage(
+        store, config=lambda: CONFIG, sinks={"slack": chat}, channel_interval_s=lambda _: 0.0
+    )
+    for stage in (router, mirror):
+        await store.redis.xgroup_create(stage.stream, stage.group, id="0", mkstream=True)
+    await store.append_mentions([mention(1, text=text)], network="x", account="humas", cursor="1")
+    [[_, [(route_id, route_fields)]]] = await store.redis.xreadgroup(
+        router.group, "c", {router.stream: ">"}, count=1
+    )
+    await router.handle(Entry(router.stream, route_id, route_fields))
+    [[_, [(entry_id, fields)]]] = await store.redis.xreadgroup(
+        mirror.group, "c", {mirror.stream: ">"}, count=1
+    )
+    entry = Entry(mirror.stream, entry_id, fields)
+
+    turns = 0
+    real_turn = MirrorProgress.turn
+
+    async def killed_before_the_third(progress: MirrorProgress) -> None:
+        nonlocal turns
+        turns += 1
+        if turns == 3:  # the turn that would record the second message
+            raise RuntimeError("killed")
+        await real_turn(progress)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(MirrorProgress, "turn", killed_before_the_third)
+        with pytest.raises(RuntimeError):
+            await mirror.handle(entry)
+    assert len(emulator.messages("C0DESK")) == 2
+    await mirror.handle(entry)
+
+    posted = emulator.messages("C0DESK")
+    assert len(posted) == 3
+    shown = "".join(
+        block["text"]["text"] for m in posted for block in m["blocks"] if block["type"] == "section"
+    )
+    assert shown == text
+    assert (await store.redis.xpending(mirror.stream, mirror.group))["pending"] == 0
