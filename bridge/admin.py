@@ -1,6 +1,6 @@
 """What admins do from chat: read the rules, test a text against them, reload the config.
 
-Only people whose config roles include ``admin`` may; everyone else gets a polite refusal. The
+Only admins may (:mod:`bridge.authority`); everyone else gets a polite refusal. The
 answers are plain text; each chat shows them in a monospaced block, in the language and time
 zone of whoever asked (the chat enters :func:`bridge.i18n.speaking` before calling here).
 """
@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from bridge import audit, i18n, messages
+from bridge.authority import Action, record_refusal, refusal, verdict
 from bridge.config import Config, PersonConfig
 from bridge.models import Mention
 from bridge.reload import ReloadOutcome
@@ -34,10 +35,6 @@ class AdminDesk:
         self.store = store
         self.config = config
         self._reload = reload
-
-    @staticmethod
-    def is_admin(person: PersonConfig | None) -> bool:
-        return person is not None and "admin" in person.roles
 
     def rules(self) -> str:
         return explain(self.config())
@@ -74,14 +71,20 @@ async def answer_admin_command(
     desk: AdminDesk, person: PersonConfig | None, verb: str, argument: str, *, chat: str
 ) -> tuple[str, bool]:
     """(answer, whether it is a monospaced report) for ``rules``, ``route <text>``, ``reload``."""
-    who = person.key if person else "unknown"
-    if not desk.is_admin(person):
+    if person is None:
         await audit.record(
-            desk.store, outcome="refused", person=who, chat=chat, detail=f"admin command {verb}"
+            desk.store,
+            outcome="refused",
+            person="unknown",
+            chat=chat,
+            detail=f"admin command {verb}",
         )
         return messages.admin_only(verb), False
-    assert person is not None
-    await audit.record(desk.store, outcome="admin", person=who, chat=chat, detail=verb)
+    decision = verdict(Action.ADMIN, person)
+    if not decision.allowed:
+        await record_refusal(desk.store, decision, person=person.key, chat=chat)
+        return refusal(decision, verb=verb), False
+    await audit.record(desk.store, outcome="admin", person=person.key, chat=chat, detail=verb)
     if verb == "rules":
         return desk.rules(), True
     if verb == "route":

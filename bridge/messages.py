@@ -69,7 +69,7 @@ def claim_done() -> str:
 
 
 def claim_yours_already() -> str:
-    return _("You have this one already.")
+    return _("You hold this thread already; nothing changed.")
 
 
 def claim_held(*, holder: str, since: str) -> str:
@@ -83,6 +83,36 @@ def claim_held(*, holder: str, since: str) -> str:
 
 def claim_taken_over(*, holder: str) -> str:
     return _("You took this over from {holder}; it is yours now.", holder=holder)
+
+
+def dismiss_not_yours(*, holder: str) -> str:
+    return _(
+        "{holder} has claimed this; only they or a supervisor can dismiss it. Nothing changed.",
+        holder=holder,
+    )
+
+
+def not_allowed() -> str:
+    return _("Your roles in the config do not allow this, so nothing changed.")
+
+
+def reference_ambiguous(reference: str, *, matches: list[str]) -> str:
+    """``matches`` are lines naming each thread the reference could mean."""
+    return _(
+        "[{reference}] matches more than one open thread; nothing changed. Write more of its "
+        "reference:\n{matches}",
+        reference=reference,
+        matches="\n".join(matches),
+    )
+
+
+def reference_line(*, reference: str, author: str, age: str) -> str:
+    return _(
+        "[{reference}] a mention by @{author}, {age} old",
+        reference=reference,
+        author=author,
+        age=age,
+    )
 
 
 def release_done() -> str:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from bridge import audit, messages
+from bridge.authority import Action, refusal, verdict
 from bridge.config import AccountConfig, Config, PersonConfig
 from bridge.errors import PermanentError, RateLimited, ReachableError, TransientError
 from bridge.failpoints import (
@@ -107,7 +108,8 @@ class ReplyDesk:
 
     async def identities_for(self, person: PersonConfig, account: AccountConfig) -> list[Identity]:
         """The identities this person can reply as today (personal ones need linking first)."""
-        identities = [Identity.INSTITUTION] if account.key in person.speaks_for else []
+        speaks = verdict(Action.REPLY_AS_INSTITUTION, person, account=account.key).allowed
+        identities = [Identity.INSTITUTION] if speaks else []
         if await self.linked_handle(person, account.network):
             identities.append(Identity.PERSONAL)
         return identities
@@ -211,8 +213,12 @@ class ReplyDesk:
             raise ReplyRefused(messages.reply_thread_gone()) from None
         if thread.status is ThreadStatus.ANSWERED and not again:
             raise ReplyRefused(messages.reply_already_answered(by=thread.status_by))
-        if identity is Identity.INSTITUTION and account.key not in person.speaks_for:
-            raise ReplyRefused(messages.reply_not_allowed(handle=account.handle))
+        if identity is Identity.INSTITUTION:
+            decision = verdict(
+                Action.REPLY_AS_INSTITUTION, person, thread=thread, account=account.key
+            )
+            if not decision.allowed:
+                raise ReplyRefused(refusal(decision, handle=account.handle))
         publisher = self.publishers.get(thread.network)
         if publisher is None:
             raise ReplyRefused(messages.reply_thread_gone())

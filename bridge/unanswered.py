@@ -12,7 +12,7 @@ from datetime import datetime
 
 from bridge import messages
 from bridge.bursts import preview
-from bridge.claims import find_open_thread, short_reference
+from bridge.claims import Ambiguous, find_open_thread, short_reference
 from bridge.config import Config
 from bridge.models import Mention, MirrorRef, Thread, ThreadStatus
 from bridge.store import Store, utcnow
@@ -167,6 +167,8 @@ async def answer_show(
     if destination is None:
         return messages.show_not_a_destination()
     thread_id = await find_open_thread(store, reference)
+    if isinstance(thread_id, Ambiguous):
+        return thread_id.question
     if thread_id is None:
         return messages.show_no_thread(reference)
     existing = await store.mirror(thread_id, destination)

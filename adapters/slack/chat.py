@@ -507,8 +507,12 @@ class SlackChat:
             await self._open_reply_modal(body, action, channel, person, REPLY_ACTIONS[action_id])
             return
         elif action_id == "dismiss" and self._threads is not None:
-            await self._open_dismiss_modal(body, action, channel)
-            return
+            thread_id = str(action.get("value", "")).partition("|")[0]
+            refused = await self._threads.refuse_dismissal(thread_id, person, chat=self.chat)
+            if refused is None:
+                await self._open_dismiss_modal(body, action, channel)
+                return
+            text = refused
         elif action_id in ("claim", "release") and self._threads is not None:
             thread_id = str(action.get("value", "")).partition("|")[0]
             act = self._threads.claim if action_id == "claim" else self._threads.release

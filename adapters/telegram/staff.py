@@ -113,7 +113,8 @@ class StaffHandlers:
         if action == "release":
             return await self._threads.release(thread_id, person, chat=self.chat)
         if action == "dismiss":
-            return await self._ask_dismiss_reason(message, thread_id, shown[1])
+            refused = await self._threads.refuse_dismissal(thread_id, person, chat=self.chat)
+            return refused or await self._ask_dismiss_reason(message, thread_id, shown[1])
         if argument == "cancel":
             answer = None
         else:

@@ -79,7 +79,13 @@ class Emulators:
             bridge_url=f"http://127.0.0.1:{bridge_port}/slack/events",
             app_token=SLACK_APP_TOKEN,
             channels={"C0HUMAS": "humas", "C0SUPER": "supervisors"},
-            users={"U0RINA": "rina", "U0SARI": "sari", "U0EVE": "eve"},
+            users={
+                "U0RINA": "rina",
+                "U0SARI": "sari",
+                "U0EVE": "eve",
+                "U0BUDI": "budi",
+                "U0ADI": "adi",
+            },
             rate_limits=False,
         )
         self.telegram = TelegramEmulator(
@@ -92,11 +98,15 @@ class Emulators:
                 BASIC_GROUP: {"title": "Old group", "type": "group", "is_forum": False},
                 1001: {"type": "private"},
                 1002: {"type": "private"},
+                1003: {"type": "private"},
+                1004: {"type": "private"},
                 6666: {"type": "private"},
             },
             users={
                 1001: {"first_name": "Rina"},
                 1002: {"first_name": "Sari"},
+                1003: {"first_name": "Budi"},
+                1004: {"first_name": "Adi"},
                 6666: {"first_name": "Eve"},
             },
             rate_limits=False,

@@ -1,0 +1,80 @@
+"""The authority table: what the README shows is what the code decides, and roles combine as
+a real institution expects (an admin is not a supervisor; the holder is told, not refused)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bridge.authority import Action, Rule, markdown_table, thread_action, verdict
+from bridge.config import PersonConfig
+from bridge.models import Thread, ThreadStatus
+
+ROOT = Path(__file__).resolve().parents[2]
+RINA = PersonConfig(key="rina", slack="U0RINA", speaks_for=["humas"])
+BUDI = PersonConfig(key="budi", slack="U0BUDI")
+SARI = PersonConfig(key="sari", slack="U0SARI", roles=["staff", "supervisor"])
+ADI = PersonConfig(key="adi", slack="U0ADI", roles=["staff", "admin"])
+
+
+def thread(status: ThreadStatus, by: str | None = None) -> Thread:
+    return Thread(
+        id="x-humas-3f9a1c00",
+        network="x",
+        account="humas",
+        conversation_id="1",
+        route="all",
+        created_at=datetime(2026, 12, 1, tzinfo=UTC),
+        status=status,
+        status_by=by,
+    )
+
+
+def test_the_readme_shows_the_table_the_code_decides_by() -> None:
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("<!-- authority table: made by bridge.authority.markdown_table() -->")
+    end = readme.index("<!-- end of the authority table -->")
+    shown = readme[start:end].split("\n", 1)[1].strip()
+    assert shown == markdown_table(), "README's table differs from bridge/authority.py"
+
+
+def test_a_button_falls_in_the_row_of_the_threads_state() -> None:
+    held = thread(ThreadStatus.CLAIMED, "rina")
+    assert thread_action("claim", thread(ThreadStatus.OPEN)) is Action.CLAIM
+    assert thread_action("claim", held) is Action.TAKE_OVER
+    assert thread_action("dismiss", thread(ThreadStatus.OPEN)) is Action.DISMISS_OPEN
+    assert thread_action("dismiss", held) is Action.DISMISS_HELD
+    assert not verdict(Action.DISMISS_HELD, BUDI, thread=held).allowed
+    assert verdict(Action.DISMISS_HELD, RINA, thread=held).allowed
+
+
+def test_an_admin_who_is_not_a_supervisor_configures_but_does_not_oversee() -> None:
+    held = thread(ThreadStatus.CLAIMED, "rina")
+    assert verdict(Action.ADMIN, ADI).allowed
+    assert not verdict(Action.RELEASE, ADI, thread=held).allowed
+    assert not verdict(Action.DISMISS_HELD, ADI, thread=held).allowed
+    assert not verdict(Action.ASSIGN, ADI).allowed
+    assert not verdict(Action.ADMIN, SARI).allowed
+    both = PersonConfig(key="ida", slack="U0IDA", roles=["staff", "supervisor", "admin"])
+    assert verdict(Action.ASSIGN, both).allowed and verdict(Action.ADMIN, both).allowed
+
+
+def test_the_holder_is_told_it_is_theirs_even_when_also_a_supervisor() -> None:
+    held_by_sari = thread(ThreadStatus.CLAIMED, "sari")
+    pressed = verdict(Action.TAKE_OVER, SARI, thread=held_by_sari)
+    assert pressed.rule is Rule.ALREADY and not pressed.allowed
+    assert verdict(Action.TAKE_OVER, BUDI, thread=held_by_sari).needs_confirmation
+    assert verdict(Action.RELEASE, SARI, thread=held_by_sari).allowed
+
+
+@pytest.mark.parametrize(
+    ("person", "allowed"), [(RINA, True), (BUDI, False), (SARI, False), (ADI, False)]
+)
+def test_speaking_for_the_institution_is_the_persons_own_list_not_a_role(
+    person: PersonConfig, allowed: bool
+) -> None:
+    decided = verdict(Action.REPLY_AS_INSTITUTION, person, account="humas")
+    assert decided.allowed is allowed
+    assert not verdict(Action.REPLY_AS_INSTITUTION, RINA, account="other").allowed
