@@ -68,18 +68,10 @@ class AdminDesk:
 
 
 async def answer_admin_command(
-    desk: AdminDesk, person: PersonConfig | None, verb: str, argument: str, *, chat: str
+    desk: AdminDesk, person: PersonConfig, verb: str, argument: str, *, chat: str
 ) -> tuple[str, bool]:
-    """(answer, whether it is a monospaced report) for ``rules``, ``route <text>``, ``reload``."""
-    if person is None:
-        await audit.record(
-            desk.store,
-            outcome="refused",
-            person="unknown",
-            chat=chat,
-            detail=f"admin command {verb}",
-        )
-        return messages.admin_only(verb), False
+    """(answer, whether it is a monospaced report) for ``rules``, ``route <text>``, ``reload``.
+    Someone not in ``people`` never gets here: :mod:`bridge.strangers` answers them."""
     decision = verdict(Action.ADMIN, person)
     if not decision.allowed:
         await record_refusal(desk.store, decision, person=person.key, chat=chat)

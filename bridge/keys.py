@@ -175,6 +175,16 @@ class Keys:
         """Set when a chat event (Slack event_id, Telegram update_id) was handled."""
         return f"{self.prefix}:seen:{chat}:{event_id}"
 
+    def stranger_quiet(self, chat: str, where: str) -> str:
+        """Set for a minute after someone not in ``people`` was answered in this channel or
+        group: until it expires, strangers there are counted, not answered."""
+        return f"{self.prefix}:audit:strangers:{{{chat}:{where}}}:quiet"
+
+    def stranger_count(self, chat: str, where: str) -> str:
+        """How many requests of strangers in this channel or group were refused since the last
+        audit entry about them; the next entry carries the number."""
+        return f"{self.prefix}:audit:strangers:{{{chat}:{where}}}:count"
+
     def chat_migration(self, chat: str, address: str) -> str:
         """The chat a configured one became (a Telegram group upgraded to a supergroup)."""
         return f"{self.prefix}:migrated:{chat}:{address}"

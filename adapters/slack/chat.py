@@ -50,6 +50,7 @@ from bridge.models import Identity, MentionCard, MirrorRef
 from bridge.replies import ReplyDesk, ReplyRefused
 from bridge.settings import Settings
 from bridge.store import Store
+from bridge.strangers import refuse_stranger
 from bridge.unanswered import answer_show, answer_unanswered
 from bridge.web import note_refused
 
@@ -72,6 +73,8 @@ REPLY_ACTIONS: dict[str, Identity | None] = {
 }
 REPLY_MODAL = "reply_modal"
 DISMISS_MODAL = "dismiss_modal"
+# Requests that carry what a person did (the rest are events).
+INTERACTIVE_TYPES = {"block_actions", "view_submission", "shortcut", "message_action"}
 SOCKET_RETRY_FIRST_S = 1.0
 # How long a private answer to a person's action is retried while Slack is busy or failing.
 EPHEMERAL_PATIENCE_S = 60.0
@@ -103,6 +106,19 @@ def _malformed(body: bytes, content_type: str) -> str | None:
     except ValueError:
         return "the payload is not JSON"
     return None if isinstance(parsed, dict) else "the payload is not a JSON object"
+
+
+def _is_action(body: dict[str, Any]) -> bool:
+    return "command" in body or body.get("type") in INTERACTIVE_TYPES
+
+
+def _asked_for(body: dict[str, Any]) -> str:
+    """What a request asked for, in a word: the command's verb, the button or the form."""
+    if "command" in body:
+        return f"{body['command']} {str(body.get('text', '')).strip().partition(' ')[0]}"
+    actions = body.get("actions") or [{}]
+    name = actions[0].get("action_id") if isinstance(actions[0], dict) else None
+    return str(name or (body.get("view") or {}).get("callback_id") or body.get("type"))
 
 
 def socket_mode(settings: Settings) -> bool:
@@ -197,6 +213,7 @@ class SlackChat:
             raise_error_for_unhandled_request=False,
         )
         self._socket: AsyncSocketModeHandler | None = None
+        self._background: set[asyncio.Future[None]] = set()
         self._handler = AsyncSlackRequestHandler(self.app)
         self._register_listeners()
 
@@ -438,6 +455,7 @@ class SlackChat:
 
     def _register_listeners(self) -> None:
         self.app.middleware(self._only_known_workspace)
+        self.app.middleware(self._people_only)
         self.app.action(BUTTON_ACTIONS)(self._in_actors_language(self._on_button))
         self.app.view(REPLY_MODAL)(self._in_actors_language(self._on_reply_submit))
         self.app.view(DISMISS_MODAL)(self._in_actors_language(self._on_dismiss_submit))
@@ -474,6 +492,46 @@ class SlackChat:
             return BoltResponse(status=200, body="")
         await next()
         return None
+
+    async def _people_only(
+        self, body: dict[str, Any], next: Callable[[], Any]
+    ) -> BoltResponse | None:
+        """A person's action (button, form, command, shortcut) from someone not in ``people``
+        is answered by the strangers' gate, and never reaches a listener."""
+        if not _is_action(body):
+            await next()
+            return None
+        user = _user_of(body)
+        if self._person(user) is None:
+            return await self._refuse_stranger(body, user)
+        await next()
+        return None
+
+    async def _refuse_stranger(self, body: dict[str, Any], user: str) -> BoltResponse:
+        """Told once a minute per channel, in the channel's language; a command's answer is
+        its acknowledgement, a button's an ephemeral message."""
+        channel = _channel_of(body) or "-"
+        asked = _asked_for(body)
+        log.warning("refused %s by Slack user %s in %s: not in people", asked, user, channel)
+        told = await refuse_stranger(
+            self._store, chat=self.chat, where=channel, user_id=user, what=asked
+        )
+        if not told:
+            return BoltResponse(status=200, body="")
+        config = self._config()
+        with config.speaking_with(None, where=config.destination_at(self.chat, channel)):
+            text = messages.unknown_person()
+        if "command" in body:
+            return BoltResponse(status=200, body={"text": text})
+        if body.get("type") == "block_actions":
+            self._later(self._tell(channel, user, text))
+        return BoltResponse(status=200, body="")
+
+    def _later(self, work: Awaitable[None]) -> None:
+        """Work that follows an acknowledgement Slack waits for (at most 3 s)."""
+        task = asyncio.ensure_future(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def _person(self, user_id: str) -> PersonConfig | None:
         return next((p for p in self._config().people if p.slack == user_id), None)
@@ -771,7 +829,7 @@ class SlackChat:
                     command=f"{name} show",
                 )
             )
-        elif verb in ADMIN_VERBS and self._admin is not None:
+        elif verb in ADMIN_VERBS and self._admin is not None and person is not None:
             answer, report = await answer_admin_command(
                 self._admin, person, verb, argument, chat=self.chat
             )

@@ -61,7 +61,7 @@ from telegram.ext import (
 
 from adapters.base import AdapterContext, PostProgress
 from adapters.telegram import render
-from adapters.telegram.staff import StaffHandlers, message_link
+from adapters.telegram.staff import StaffHandlers, message_link, stranger_action
 from bridge import i18n, messages
 from bridge.admin import ADMIN_VERBS, AdminDesk
 from bridge.alerts import alert_admins
@@ -476,6 +476,13 @@ class TelegramChat:
         app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self._on_migrate))
         app.add_handler(ChatMemberHandler(self._on_membership, ChatMemberHandler.MY_CHAT_MEMBER))
 
+    def _commands(self) -> frozenset[str]:
+        """The commands this bot answers, as its handlers are registered."""
+        handlers = self.application.handlers.get(0, [])
+        return frozenset(
+            name for h in handlers if isinstance(h, CommandHandler) for name in h.commands
+        )
+
     def _known_chat_ids(self) -> set[int]:
         return {int(d.address) for d in self._config().destinations.values() if d.chat == self.chat}
 
@@ -499,8 +506,22 @@ class TelegramChat:
 
     async def _once_and_known(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """First handler of every update: drop anything from unknown chats and people (leaving
-        no trace), then repeats."""
+        no trace), answer strangers' actions through their gate, then drop repeats."""
         await self._only_known(update)
+        user = update.effective_user
+        if user is not None and self._person(user.id) is None:
+            asked = stranger_action(
+                update,
+                bot_id=self.bot.id,
+                bot_username=self.bot.username,
+                commands=self._commands(),
+            )
+            if asked is not None:
+                await self._staff.answer_stranger(update, asked)
+                raise ApplicationHandlerStop
+            # Nothing else a stranger sends changes anything: no mark is kept, so that a
+            # flood of chatter leaves no keys behind.
+            return
         if not await self._store.first_sighting(self.chat, str(update.update_id)):
             log.info("ignored Telegram update %s: already handled", update.update_id)
             raise ApplicationHandlerStop

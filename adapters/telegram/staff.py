@@ -15,7 +15,7 @@ import contextlib
 import html
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 
 from telegram import (
     CallbackQuery,
@@ -39,6 +39,7 @@ from bridge.linking import ChatUser, LinkDesk, answer_link_command
 from bridge.models import Identity, MirrorRef, ThreadStatus
 from bridge.replies import ReplyDesk, ReplyRefused
 from bridge.store import Store
+from bridge.strangers import refuse_stranger
 from bridge.unanswered import answer_show, answer_unanswered
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,27 @@ REPORT_LIMIT = 3900
 REPLY_ACTIONS = ("reply_institution", "reply_personal", "reply_again")
 DRAFT_ACTIONS = ("send_institution", "send_personal", "cancel")
 DRAFT_TTL_S = 86400
+
+
+def stranger_action(
+    update: Update, *, bot_id: int, bot_username: str, commands: Collection[str]
+) -> str | None:
+    """What someone not in ``people`` asked of this bot, when the update is an action: a button
+    press, one of its ``commands`` (not another bot's), or an answer to one of its messages.
+    None for anything else they say."""
+    if update.callback_query is not None:
+        return f"button {(update.callback_query.data or '').partition(':')[0]}"
+    message = update.message
+    if message is None or message.text is None:
+        return None
+    if message.text.startswith("/"):
+        name, _, addressee = message.text.split()[0][1:].partition("@")
+        ours = name.lower() in commands and addressee.lower() in ("", bot_username.lower())
+        return f"/{name.lower()}" if ours else None
+    answered = message.reply_to_message
+    if answered is not None and answered.from_user is not None and answered.from_user.id == bot_id:
+        return "reply"
+    return None
 
 
 class StaffHandlers:
@@ -73,6 +95,24 @@ class StaffHandlers:
         self._person = person
         self._admin = admin
         self._threads = threads
+
+    async def answer_stranger(self, update: Update, asked: str) -> None:
+        """Someone not in ``people`` acted: told so once a minute in this chat, otherwise not
+        answered at all (not even the button's spinner: that too is a call to Telegram)."""
+        chat, user = update.effective_chat, update.effective_user
+        where = str(chat.id) if chat else "-"
+        user_id = str(user.id) if user else "-"
+        log.warning("refused %s by Telegram user %s in %s: not in people", asked, user_id, where)
+        if not await refuse_stranger(
+            self._store, chat=self.chat, where=where, user_id=user_id, what=asked
+        ):
+            return
+        text = messages.unknown_person()
+        with contextlib.suppress(TelegramError):
+            if update.callback_query is not None:
+                await update.callback_query.answer(text=text[:200], show_alert=True)
+            elif update.effective_message is not None:
+                await update.effective_message.reply_text(text)
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query: CallbackQuery | None = update.callback_query
@@ -315,6 +355,8 @@ class StaffHandlers:
         verb, _, argument = message.text.lstrip("/").partition(" ")
         verb = verb.split("@", 1)[0].lower()
         person = self._person(message.from_user.id if message.from_user else None)
+        if person is None:
+            return
         answer, report = await answer_admin_command(
             self._admin, person, verb, argument, chat=self.chat
         )
