@@ -175,6 +175,13 @@ class Keys:
         """Set when a chat event (Slack event_id, Telegram update_id) was handled."""
         return f"{self.prefix}:seen:{chat}:{event_id}"
 
+    def seen_interaction(self, chat: str, identity: str) -> str:
+        """Set when a person's action was handled, under what is the same in any replay or
+        retry of it: ``trigger:<id>`` (Slack buttons, forms, commands, shortcuts),
+        ``callback:<id>`` (a Telegram button press), ``message:<chat>:<id>`` (a Telegram
+        command), ``body:<sha256>`` (a Slack request with no trigger_id)."""
+        return f"{self.prefix}:seen:{chat}:interaction:{identity}"
+
     def stranger_quiet(self, chat: str, where: str) -> str:
         """Set for a minute after someone not in ``people`` was answered in this channel or
         group: until it expires, strangers there are counted, not answered."""

@@ -641,6 +641,12 @@ class Store:
             await self.redis.set(self.keys.seen_event(chat, event_id), "1", nx=True, ex=keep_s)
         )
 
+    async def first_interaction(self, chat: str, identity: str, *, keep_s: int) -> bool:
+        """True the first time a person's action (a button press, a form, a command) is seen
+        under ``identity``; a replay or a retry of it within ``keep_s`` is False."""
+        key = self.keys.seen_interaction(chat, identity)
+        return bool(await self.redis.set(key, "1", nx=True, ex=keep_s))
+
     async def add_once(
         self, stream: str, fields: dict[str, str], *, once: str, keep_s: int = 86400 * 2
     ) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import hashlib
 import json
 import logging
 import math
@@ -73,6 +74,9 @@ REPLY_ACTIONS: dict[str, Identity | None] = {
 }
 REPLY_MODAL = "reply_modal"
 DISMISS_MODAL = "dismiss_modal"
+# A signed request older than 300 s is refused by its signature, and Slack's retries end within
+# minutes of the first attempt: a person's action is remembered for an hour, past both.
+INTERACTION_KEEP_S = 3600
 # Requests that carry what a person did (the rest are events).
 INTERACTIVE_TYPES = {"block_actions", "view_submission", "shortcut", "message_action"}
 SOCKET_RETRY_FIRST_S = 1.0
@@ -106,6 +110,20 @@ def _malformed(body: bytes, content_type: str) -> str | None:
     except ValueError:
         return "the payload is not JSON"
     return None if isinstance(parsed, dict) else "the payload is not a JSON object"
+
+
+def interaction_identity(body: dict[str, Any]) -> str | None:
+    """What stays the same in a replay or a retry of one person's action, and differs between
+    two actions: Slack gives each button press, form submission, shortcut and slash command a
+    trigger_id of its own. Without one, the request itself. None for events (their event_id
+    serves) and for anything that is not a person's action."""
+    if not _is_action(body):
+        return None
+    trigger = body.get("trigger_id")
+    if isinstance(trigger, str) and trigger:
+        return f"trigger:{trigger}"
+    canonical = json.dumps(body, sort_keys=True, ensure_ascii=False).encode()
+    return "body:" + hashlib.sha256(canonical).hexdigest()
 
 
 def _is_action(body: dict[str, Any]) -> bool:
@@ -455,7 +473,7 @@ class SlackChat:
 
     def _register_listeners(self) -> None:
         self.app.middleware(self._only_known_workspace)
-        self.app.middleware(self._people_only)
+        self.app.middleware(self._people_once)
         self.app.action(BUTTON_ACTIONS)(self._in_actors_language(self._on_button))
         self.app.view(REPLY_MODAL)(self._in_actors_language(self._on_reply_submit))
         self.app.view(DISMISS_MODAL)(self._in_actors_language(self._on_dismiss_submit))
@@ -493,17 +511,22 @@ class SlackChat:
         await next()
         return None
 
-    async def _people_only(
+    async def _people_once(
         self, body: dict[str, Any], next: Callable[[], Any]
     ) -> BoltResponse | None:
-        """A person's action (button, form, command, shortcut) from someone not in ``people``
-        is answered by the strangers' gate, and never reaches a listener."""
-        if not _is_action(body):
+        """A person's action (button, form, command, shortcut) acts once: a replay or retry of
+        one already taken is acknowledged and changes nothing, a new press goes through. Someone
+        not in ``people`` is answered by the strangers' gate, and never reaches a listener."""
+        identity = interaction_identity(body)
+        if identity is None:
             await next()
             return None
         user = _user_of(body)
         if self._person(user) is None:
             return await self._refuse_stranger(body, user)
+        if not await self._store.first_interaction(self.chat, identity, keep_s=INTERACTION_KEEP_S):
+            log.info("ignored a repeated Slack %s of %s: already handled", _asked_for(body), user)
+            return BoltResponse(status=200, body="")
         await next()
         return None
 

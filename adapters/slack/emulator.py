@@ -239,6 +239,16 @@ class OpenView:
 
 
 @dataclass
+class SentRequest:
+    """A person's action as it went to the bridge: the signed HTTP request, or (no body) the
+    Socket Mode envelope's type and payload."""
+
+    envelope: tuple[str, JSONDict]
+    body: bytes | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
 class SignOptions:
     """How a control call wants its outgoing request signed (tests forge and replay with it)."""
 
@@ -401,6 +411,7 @@ class SlackEmulator:
         self._stacks: dict[str, list[str]] = {}
         self._buckets: dict[str, tuple[float, float]] = {}
         self._events: dict[str, bytes] = {}
+        self._sent: dict[str, SentRequest] = {}
         if hasattr(self, "socket"):
             self.socket.reset()
 
@@ -1073,9 +1084,14 @@ class SlackEmulator:
         envelope: tuple[str, JSONDict],
     ) -> tuple[int, str]:
         """Hand a request to the bridge: over its Socket Mode connection as an envelope of the
-        given type, or POSTed and signed as Slack signs it. Returns the status and the body."""
+        given type, or POSTed and signed as Slack signs it. Returns the status and the body.
+        A person's action is kept by its trigger_id, exactly as sent, for ``/replay``."""
+        trigger = envelope[1].get("trigger_id")
         if self.socket.enabled:
             kind, payload = envelope
+            if isinstance(trigger, str):
+                with self._lock:
+                    self._sent[trigger] = SentRequest(envelope=envelope)
             try:
                 return await self.socket.deliver(kind, payload)
             except SocketUnavailable as exc:
@@ -1096,6 +1112,9 @@ class SlackEmulator:
             "X-Slack-Signature": signature,
             **(headers or {}),
         }
+        if isinstance(trigger, str):
+            with self._lock:
+                self._sent[trigger] = SentRequest(envelope, body, all_headers)
         # trust_env=False: signed payloads go straight to the bridge, never through a proxy.
         async with httpx.AsyncClient(timeout=OUTGOING_TIMEOUT_S, trust_env=False) as client:
             try:
@@ -1308,6 +1327,49 @@ class SlackEmulator:
             return exc.response()
         return JSONResponse({"status": status, "body": text, "event_id": event_id})
 
+    async def _replay(self, request: Request) -> Response:
+        """Send a person's action again, ``times`` over: over HTTP the very bytes with the very
+        timestamp and signature (a captured request replayed within Slack's 300 s window), in
+        Socket Mode the same payload in new envelopes. Slack itself never resends an
+        interaction; this plays whoever would."""
+        try:
+            data = await _control_body(request)
+            trigger = _control_str(data, "trigger_id")
+            times = data.get("times", 1)
+            if not isinstance(times, int) or isinstance(times, bool) or not 1 <= times <= 10_000:
+                raise ControlError(400, "times must be an integer from 1 to 10000")
+            with self._lock:
+                sent = self._sent.get(trigger)
+            if sent is None:
+                raise ControlError(404, f"no action with trigger_id {trigger!r} was sent")
+            statuses = await self._send_again(sent, times)
+        except ControlError as exc:
+            return exc.response()
+        return JSONResponse({"trigger_id": trigger, "statuses": statuses})
+
+    async def _send_again(self, sent: SentRequest, times: int) -> dict[str, int]:
+        statuses: dict[str, int] = {}
+        if sent.body is None:
+            for _ in range(times):
+                try:
+                    status, _body = await self.socket.deliver(*sent.envelope)
+                except SocketUnavailable as exc:
+                    raise ControlError(504, f"Socket Mode: {exc}") from None
+                statuses[str(status)] = statuses.get(str(status), 0) + 1
+            return statuses
+        url = self.bridge_url
+        if not url:
+            raise ControlError(409, "no bridge_url configured: POST /_emulator/config first")
+        async with httpx.AsyncClient(timeout=OUTGOING_TIMEOUT_S, trust_env=False) as client:
+            for _ in range(times):
+                try:
+                    response = await client.post(url, content=sent.body, headers=sent.headers)
+                except httpx.HTTPError as exc:
+                    raise ControlError(502, f"bridge at {url} unreachable: {exc!r}") from None
+                key = str(response.status_code)
+                statuses[key] = statuses.get(key, 0) + 1
+        return statuses
+
     def _command_form(self, request: Request, data: JSONDict) -> tuple[dict[str, str], ResponseUrl]:
         """The form Slack posts for a slash command, and where its response_url leads."""
         command = _control_str(data, "command")
@@ -1455,7 +1517,9 @@ class SlackEmulator:
                 outcome = self._after_submit(current, status, body)
         except ControlError as exc:
             return exc.response()
-        return JSONResponse({"status": status, "body": body, "view": outcome})
+        return JSONResponse(
+            {"status": status, "body": body, "view": outcome, "trigger_id": payload["trigger_id"]}
+        )
 
     def _after_submit(self, current: OpenView, status: int, body: str) -> str:
         """Apply the bridge's answer to a submission the way the Slack client does."""
@@ -1543,6 +1607,7 @@ def create_app(emulator: SlackEmulator) -> ASGIApp:
         Route(f"{control}/click", emulator._click, methods=["POST"]),
         Route(f"{control}/message", emulator._message_event, methods=["POST"]),
         Route(f"{control}/redeliver", emulator._redeliver, methods=["POST"]),
+        Route(f"{control}/replay", emulator._replay, methods=["POST"]),
         Route(f"{control}/command", emulator._command, methods=["POST"]),
         Route(f"{control}/submit", emulator._submit, methods=["POST"]),
         Route(f"{control}/response/{{rid}}", emulator._response_url, methods=["POST"]),

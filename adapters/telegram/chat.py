@@ -61,7 +61,13 @@ from telegram.ext import (
 
 from adapters.base import AdapterContext, PostProgress
 from adapters.telegram import render
-from adapters.telegram.staff import StaffHandlers, message_link, stranger_action
+from adapters.telegram.staff import (
+    ACTION_KEEP_S,
+    StaffHandlers,
+    action_identity,
+    message_link,
+    stranger_action,
+)
 from bridge import i18n, messages
 from bridge.admin import ADMIN_VERBS, AdminDesk
 from bridge.alerts import alert_admins
@@ -506,7 +512,8 @@ class TelegramChat:
 
     async def _once_and_known(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """First handler of every update: drop anything from unknown chats and people (leaving
-        no trace), answer strangers' actions through their gate, then drop repeats."""
+        no trace), answer strangers' actions through their gate, then drop repeats: of the
+        update, and of the action in it (a press or a command sent again in a new update)."""
         await self._only_known(update)
         user = update.effective_user
         if user is not None and self._person(user.id) is None:
@@ -522,7 +529,11 @@ class TelegramChat:
             # Nothing else a stranger sends changes anything: no mark is kept, so that a
             # flood of chatter leaves no keys behind.
             return
-        if not await self._store.first_sighting(self.chat, str(update.update_id)):
+        identity = action_identity(update)
+        if not await self._store.first_sighting(self.chat, str(update.update_id)) or (
+            identity is not None
+            and not await self._store.first_interaction(self.chat, identity, keep_s=ACTION_KEEP_S)
+        ):
             log.info("ignored Telegram update %s: already handled", update.update_id)
             raise ApplicationHandlerStop
 

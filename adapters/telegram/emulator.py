@@ -1229,6 +1229,15 @@ class TelegramEmulator:
             update_id = self._emit("callback_query", payload)
             return {"update_id": update_id, "callback_query_id": query.id, "data": query.data}
 
+    def update(self, update_id: int) -> JSONDict:
+        """An update exactly as it was issued, for whoever replays it (a test plays an
+        attacker who captured a webhook call)."""
+        with self._lock:
+            update = self._history.get(update_id)
+            if update is None:
+                raise ControlError(f"no update {update_id} was issued", 404)
+            return {"update": json.loads(json.dumps(update))}
+
     def redeliver(self, data: JSONDict) -> JSONDict:
         """Deliver an update again, as Telegram does when the bot did not confirm it."""
         with self._lock:
@@ -1454,6 +1463,17 @@ def create_app(emulator: TelegramEmulator) -> ASGIApp:
         except ControlError as exc:
             return exc.response()
 
+    async def get_update(request: Request) -> Response:
+        try:
+            raw = request.query_params.get("update_id", "")
+            try:
+                update_id = int(raw)
+            except ValueError:
+                raise ControlError("update_id must be an integer") from None
+            return JSONResponse(emulator.update(update_id))
+        except ControlError as exc:
+            return exc.response()
+
     async def get_commands(request: Request) -> Response:
         return JSONResponse(emulator.commands())
 
@@ -1462,6 +1482,7 @@ def create_app(emulator: TelegramEmulator) -> ASGIApp:
         *emulator.core.control_routes(),
         Route(f"{control}/messages", get_messages, methods=["GET"]),
         Route(f"{control}/answers", get_answers, methods=["GET"]),
+        Route(f"{control}/updates", get_update, methods=["GET"]),
         Route(f"{control}/commands", get_commands, methods=["GET"]),
         Route(f"{control}/send", _control(emulator.send), methods=["POST"]),
         Route(f"{control}/press", _control(emulator.press), methods=["POST"]),

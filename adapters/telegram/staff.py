@@ -49,6 +49,20 @@ REPORT_LIMIT = 3900
 REPLY_ACTIONS = ("reply_institution", "reply_personal", "reply_again")
 DRAFT_ACTIONS = ("send_institution", "send_personal", "cancel")
 DRAFT_TTL_S = 86400
+# Telegram keeps an unconfirmed update for 24 hours: an action is remembered for two days.
+ACTION_KEEP_S = 2 * 86400
+
+
+def action_identity(update: Update) -> str | None:
+    """What stays the same however often one action arrives, even in an update with another
+    update_id: the callback query's id of a button press, the chat and message id of a command
+    or a message."""
+    if update.callback_query is not None:
+        return f"callback:{update.callback_query.id}"
+    message = update.message
+    if message is not None:
+        return f"message:{message.chat_id}:{message.message_id}"
+    return None
 
 
 def stranger_action(

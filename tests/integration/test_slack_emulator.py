@@ -699,3 +699,22 @@ async def test_a_bolt_app_handles_what_the_emulator_sends(
     finally:
         bridge.stop()
     assert seen == [("action", "thread-1"), ("view", "Thank you"), ("event", "on it")]
+
+
+async def test_a_click_replayed_is_the_same_signed_request_again(
+    client: AsyncWebClient, control: httpx.AsyncClient, receiver: tuple[Receiver, str]
+) -> None:
+    ts = await post_buttons(client)
+    click = {"user": RINA, "channel": MENTIONS, "ts": ts, "action_id": "claim"}
+    trigger = (await control.post("/click", json=click)).json()["trigger_id"]
+    first = receiver[0].last
+    replayed = await control.post("/replay", json={"trigger_id": trigger, "times": 3})
+    assert replayed.json() == {"trigger_id": trigger, "statuses": {"200": 3}}
+    again = receiver[0].got[-3:]
+    assert all(r.valid and r.body == first.body for r in again)
+    assert {r.headers["x-slack-request-timestamp"] for r in again} == {
+        first.headers["x-slack-request-timestamp"]
+    }
+    assert (await control.post("/replay", json={"trigger_id": "nope"})).status_code == 404
+    too_many = await control.post("/replay", json={"trigger_id": trigger, "times": 10_001})
+    assert too_many.status_code == 400

@@ -361,6 +361,23 @@ async def test_offset_confirms_and_redelivery(bot: Bot, control: Control) -> Non
     assert await bot.get_updates(allowed_updates=[]) == ()
 
 
+async def test_an_issued_update_can_be_read_back_as_it_was_sent(bot: Bot, control: Control) -> None:
+    update_id = control.send(GROUP, "/rules")["update_id"]
+    (delivered,) = await bot.get_updates(offset=-1)
+    issued = control.http.get("/_emulator/updates", params={"update_id": update_id}).json()
+    assert delivered.update_id == issued["update"]["update_id"] == update_id
+    assert delivered.message is not None
+    message = issued["update"]["message"]
+    assert (message["message_id"], message["chat"]["id"], message["text"]) == (
+        delivered.message.message_id,
+        GROUP,
+        "/rules",
+    )
+    unknown = control.http.get("/_emulator/updates", params={"update_id": 1})
+    assert unknown.status_code == 404
+    assert control.http.get("/_emulator/updates", params={"update_id": "x"}).status_code == 400
+
+
 async def test_long_poll_answers_as_soon_as_an_update_arrives(
     bot: Bot, control: Control, url: str
 ) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 
 from adapters.telegram.chat import TelegramChat
-from adapters.telegram.staff import stranger_action
+from adapters.telegram.staff import action_identity, stranger_action
 from bridge.config import parse_config
 from bridge.settings import Settings
 
@@ -75,3 +75,9 @@ def test_what_a_stranger_asks_of_this_bot_and_what_is_only_talk() -> None:
     assert asked(update(message=message("me too", reply_from=42))) == "reply"
     assert asked(update(message=message("me too", reply_from=43))) is None
     assert asked(update(callback_query=PRESS)) == "button claim"
+
+
+def test_a_press_and_a_command_are_known_by_what_stays_the_same_in_any_update() -> None:
+    assert action_identity(update(callback_query=PRESS)) == "callback:9"
+    assert action_identity(update(update_id=2, callback_query=PRESS)) == "callback:9"
+    assert action_identity(update(message=message("/rules"))) == "message:-1001:7"
