@@ -30,6 +30,12 @@ SECRET_TOKEN = "replay-test-secret"
 WATCH_S = 2.0
 
 
+@pytest.fixture(autouse=True)
+def platform_limits(emulators: Emulators) -> None:
+    """Slack's and Telegram's rate limits apply, as on the real platforms."""
+    emulators.slack.rate_limits = emulators.telegram.rate_limits = True
+
+
 @pytest.fixture
 async def store(redis_url: str) -> Any:
     client = connect(redis_url)

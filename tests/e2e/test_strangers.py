@@ -6,11 +6,18 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
 import redis
 
-from tests.e2e.conftest import GROUP, Deployment, wait_for
+from tests.e2e.conftest import GROUP, Deployment, Emulators, wait_for
 
 FLOOD = 500
+
+
+@pytest.fixture(autouse=True)
+def platform_limits(emulators: Emulators) -> None:
+    """Slack's and Telegram's rate limits apply, as on the real platforms."""
+    emulators.slack.rate_limits = emulators.telegram.rate_limits = True
 
 
 def keys_of(url: str) -> set[str]:
