@@ -19,9 +19,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TypeVar
 
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
-
+from bridge.redis_outage import through_outages
 from bridge.store import Store
 from bridge.streams import Deferred
 
@@ -32,21 +30,17 @@ RECORD_PATIENCE_S = 120.0
 Result = TypeVar("Result")
 
 
-async def record_once_posted(record: Callable[[], Awaitable[Result]]) -> Result:
+async def record_once_posted(
+    record: Callable[[], Awaitable[Result]], *, role: str = "mirror record"
+) -> Result:
     """A message is out: keep trying to record it through a Redis outage (a restart, a
     failover) rather than leave the entry to be posted again; a chat with no way to find a
-    message again would show it twice. Giving up early never helps: while
-    Redis is down no other worker can take the entry over either, and once it is back
-    this worker records within a fraction of a second, before the others look again."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + RECORD_PATIENCE_S
-    while True:
-        try:
-            return await record()
-        except (RedisConnectionError, RedisTimeoutError, OSError):
-            if loop.time() > deadline:
-                raise
-            await asyncio.sleep(0.2)
+    message again would show it twice. Giving up early never helps: while Redis is down no
+    other worker can take the entry over either, and once it is back this worker records
+    within a fraction of a second, before the others look again. A record written again after
+    its answer was lost (the connection dropped after the write) changes nothing but, at most,
+    a metric."""
+    return await through_outages(record, role=role, patience_s=RECORD_PATIENCE_S)
 
 
 async def wait_for_reserved(channel: str, wait: float, deadline: float) -> None:

@@ -87,6 +87,20 @@ class RedisProcess:
         finally:
             client.close()
 
+    def demote(self) -> None:
+        """Become a replica, as a primary is demoted in a failover, of a primary that never
+        answers: the data stays, reads are served, writes are refused with READONLY and
+        blocked reads are cut short with UNBLOCKED, until :meth:`promote`."""
+        self._command("REPLICAOF", "127.0.0.1", str(free_port()))
+
+    def promote(self) -> None:
+        """Become a primary again (``REPLICAOF NO ONE``), keeping the data."""
+        self._command("REPLICAOF", "NO", "ONE")
+
+    def _command(self, *args: str) -> object:
+        with redis.Redis(port=self.port, socket_timeout=5) as client:
+            return client.execute_command(*args)
+
     def kill(self) -> None:
         """Die like a crash: SIGKILL, no chance to save."""
         self._signal(signal.SIGKILL)

@@ -518,8 +518,9 @@ class MirrorStage:
             raise Deferred(f"{what} in {destination.describe()}: {exc}") from exc
 
     async def _record_once_posted(self, record: Callable[[], Awaitable[None]]) -> None:
-        """The message is out: its record is retried through a Redis outage."""
-        await record_once_posted(record)
+        """The message is out: its record is retried through a Redis outage (see
+        :func:`bridge.progress.record_once_posted`)."""
+        await record_once_posted(record, role=f"{self.group} record")
 
     async def _refresh(self, entry: Entry) -> None:
         """Redraw a thread's message in one destination to show the thread's current state."""

@@ -170,9 +170,14 @@ return {effect, thread, mention, mirror, arrivals, slot}
 # Record a posted mirror and acknowledge its outbox entry, in one step. A thread's first message
 # whose thread changed while it was posted (ARGV[2] is the version it shows) gets a redraw.
 # ARGV[11..] are (step, message id) pairs of its messages not recorded yet.
+# Written again after its answer was lost (a failover), it only acknowledges the entry again.
 _RECORD_MIRROR = """
 local thread, effect, mirrors, shown_in = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local outbox, counter = KEYS[5], KEYS[6]
+if redis.call('HGET', effect, 'state') == 'done' then
+  redis.call('XACK', outbox, ARGV[9], ARGV[10])
+  return 0
+end
 local is_root, shown_version, destination, ref = ARGV[1] == '1', ARGV[2], ARGV[3], ARGV[4]
 local thread_id, mention_id = ARGV[5], ARGV[6]
 if is_root and redis.call('EXISTS', thread) == 1 then

@@ -8,12 +8,13 @@ tried again sooner, by the worker holding it); after ``max_deliveries`` it is pa
 dead-letter stream for people to look at, never dropped silently. Deliveries that ended in
 :class:`Deferred` (a paced channel, a rate limit, a platform that is down) do not count: a
 backlog waits however long the outage lasts; only failures and crashes make an entry poison.
+A Redis outage (a restart, a failover: see :mod:`bridge.redis_outage`) is no failure either: the
+runner waits it out and tries the interrupted lane again first.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 import os
@@ -24,9 +25,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from bridge.redis_outage import Outage, is_outage, outages_ignored
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +92,8 @@ class StageRunner:
         # claim-idle time by whichever worker claims it (two minutes by default).
         self.retry_after_s = min(claim_idle_ms / 4000, RETRY_AFTER_MAX_S)
         self._deferred: list[tuple[float, list[Entry]]] = []
+        # A Redis outage that cut a handler short: the runner waits it out before going on.
+        self._interrupted: Exception | None = None
 
     @property
     def dead_letter_stream(self) -> str:
@@ -102,6 +105,8 @@ class StageRunner:
         return f"{self.stream}:deferrals:{self.group}"
 
     async def ensure_group(self) -> None:
+        """The group reads the stream from its start: after a failover to a Redis that never
+        had it, entries still there are handled (their effect records say which are done)."""
         try:
             await self.redis.xgroup_create(self.stream, self.group, id="0", mkstream=True)
         except ResponseError as exc:
@@ -109,29 +114,42 @@ class StageRunner:
                 raise
 
     async def run(self, stop: asyncio.Event) -> None:
-        await self.ensure_group()
+        """Until ``stop``: Redis outages (a restart, a failover) are waited out, never an end."""
         loop = asyncio.get_running_loop()
+        outage = Outage(self.group)
         next_claim = 0.0
-        while not stop.is_set():
-            try:
-                if due := self._due_again(loop.time()):
-                    await asyncio.gather(*(self._handle_lane(lane) for lane in due))
-                entries: list[Entry] = []
-                if loop.time() >= next_claim:
-                    entries += await self._claim_stale()
-                    next_claim = loop.time() + max(self.claim_idle_ms / 4000, 0.5)
-                if not entries:
-                    entries = await self._read_new()
-                if entries:
-                    await self._handle_all(entries)
-            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-                log.warning("%s: Redis unavailable (%s); retrying in 1 s", self.group, exc)
-                await asyncio.sleep(1)
-            except ResponseError as exc:
-                if "NOGROUP" in str(exc):
-                    await self.ensure_group()
-                    continue
-                raise
+        grouped = False
+        try:
+            while not stop.is_set():
+                try:
+                    if not grouped:
+                        await self.ensure_group()
+                        grouped = True
+                    if due := self._due_again(loop.time()):
+                        await asyncio.gather(*(self._handle_lane(lane) for lane in due))
+                    entries: list[Entry] = []
+                    if loop.time() >= next_claim:
+                        entries += await self._claim_stale()
+                        next_claim = loop.time() + max(self.claim_idle_ms / 4000, 0.5)
+                    if not entries:
+                        entries = await self._read_new()
+                    if entries:
+                        await self._handle_all(entries)
+                    if self._interrupted is not None:
+                        raise self._interrupted
+                    outage.over()
+                except Exception as exc:
+                    if isinstance(exc, ResponseError) and "NOGROUP" in str(exc):
+                        log.warning("%s: the group is gone (a fresh Redis?); made anew", self.group)
+                        grouped = False
+                        continue
+                    if not is_outage(exc):
+                        raise
+                    await outage.wait(exc, stop)
+                finally:
+                    self._interrupted = None
+        finally:
+            outage.over(got_through=False)
 
     def _due_again(self, now: float) -> list[list[Entry]]:
         """The deferred lanes whose retry time has come."""
@@ -209,7 +227,7 @@ class StageRunner:
         await asyncio.gather(*(self._handle_lane(lane) for lane in lanes.values()))
 
     async def _note_deferred(self, entries: list[Entry]) -> None:
-        with contextlib.suppress(RedisConnectionError, RedisTimeoutError, OSError):
+        with outages_ignored():
             async with self.redis.pipeline(transaction=False) as pipe:
                 for entry in entries:
                     pipe.hincrby(self.deferrals_key, entry.id, 1)
@@ -254,7 +272,14 @@ class StageRunner:
                 return
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except Exception as exc:
+                if is_outage(exc):
+                    # Not the entry's fault: it and the lane behind it are tried again first
+                    # thing once Redis answers, not counted as failures.
+                    self._interrupted = exc
+                    waiting = [dataclasses.replace(e, claimed=True) for e in entries[index:]]
+                    self._deferred.append((0.0, waiting))
+                    return
                 log.exception(
                     "%s: entry %s failed; it stays pending and will be retried",
                     self.group,
@@ -262,5 +287,5 @@ class StageRunner:
                 )
             else:
                 if entry.claimed:
-                    with contextlib.suppress(RedisConnectionError, RedisTimeoutError, OSError):
+                    with outages_ignored():
                         await self.redis.hdel(self.deferrals_key, entry.id)
