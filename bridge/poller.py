@@ -23,6 +23,7 @@ from bridge.alerts import alert_admins
 from bridge.config import AccountConfig, Config
 from bridge.errors import PermanentError, PlatformError, RateLimited, TransientError
 from bridge.models import PostedReply, ThreadStatus, thread_id_for
+from bridge.redis_outage import Outage, is_outage, outages_ignored
 from bridge.store import Store
 from bridge.threads import TransitionRefused, change_state
 from bridge.vault import TokenVault
@@ -67,6 +68,8 @@ class Poller:
         self.vault = vault
         self.linked_every_s = linked_every_s
         self._unpollable: set[str] = set()
+        # Accounts whose polling lease this process holds.
+        self._holding: set[str] = set()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll every account of the current config; a reloaded config adds, changes or stops
@@ -119,24 +122,41 @@ class Poller:
         lease_key = self.store.keys.poll_lease(account.network, account.key)
         lease_ms = int(max(interval * 3, 30) * 1000)
         holding = False
+        # A poll cut short by a Redis outage moved no cursor: the next one reads the same posts.
+        outage = Outage(f"polling @{account.handle}")
         try:
             while not stop.is_set():
-                if not await self.store.acquire_lease(lease_key, self.owner, lease_ms):
-                    if holding:
-                        log.warning(
-                            "@%s: lost the polling lease to another process", account.handle
-                        )
-                    holding = False
-                    await _sleep(stop, min(interval, lease_ms / 2000))
+                try:
+                    pause = await self._poll_if_holding(account, source, lease_key, lease_ms)
+                except Exception as exc:
+                    if not is_outage(exc):
+                        raise
+                    await outage.wait(exc, stop)
                     continue
-                if not holding:
-                    log.info("@%s: this process polls it now", account.handle)
-                holding = True
-                pause = await self.poll_once(account, source)
-                await _sleep(stop, pause)
+                outage.over()
+                holding = pause is not None
+                await _sleep(stop, pause if pause is not None else min(interval, lease_ms / 2000))
         finally:
+            outage.over(got_through=False)
             if holding:
-                await self.store.release_lease(lease_key, self.owner)
+                with outages_ignored():
+                    await self.store.release_lease(lease_key, self.owner)
+
+    async def _poll_if_holding(
+        self, account: AccountConfig, source: MentionSource, lease_key: str, lease_ms: int
+    ) -> float | None:
+        """Poll if this process holds (or takes) the account's lease: the pause before the
+        next poll, or None when another process polls it."""
+        held = account.key in self._holding
+        if not await self.store.acquire_lease(lease_key, self.owner, lease_ms):
+            if held:
+                log.warning("@%s: lost the polling lease to another process", account.handle)
+            self._holding.discard(account.key)
+            return None
+        if not held:
+            log.info("@%s: this process polls it now", account.handle)
+        self._holding.add(account.key)
+        return await self.poll_once(account, source)
 
     async def poll_once(self, account: AccountConfig, source: MentionSource) -> float:
         """One poll; returns how long to wait before the next one."""
@@ -245,15 +265,25 @@ class Poller:
         lease_key = self.store.keys.poll_lease(network, "*linked")
         lease_ms = int(max(self.linked_every_s * 3, 30) * 1000)
         holding = False
+        outage = Outage(f"linked {network} accounts")
         try:
             while not stop.is_set():
-                holding = await self.store.acquire_lease(lease_key, self.owner, lease_ms)
-                if holding:
-                    await self._see_linked_replies(network)
+                try:
+                    holding = await self.store.acquire_lease(lease_key, self.owner, lease_ms)
+                    if holding:
+                        await self._see_linked_replies(network)
+                except Exception as exc:
+                    if not is_outage(exc):
+                        raise
+                    await outage.wait(exc, stop)
+                    continue
+                outage.over()
                 await _sleep(stop, self.linked_every_s)
         finally:
+            outage.over(got_through=False)
             if holding:
-                await self.store.release_lease(lease_key, self.owner)
+                with outages_ignored():
+                    await self.store.release_lease(lease_key, self.owner)
 
     async def _see_linked_replies(self, network: str) -> None:
         assert self.vault is not None

@@ -24,6 +24,7 @@ from bridge import messages
 from bridge.alerts import alert_admins
 from bridge.config import Config, parse_config
 from bridge.errors import ConfigError
+from bridge.redis_outage import Outage, is_outage
 from bridge.store import Store
 
 log = logging.getLogger(__name__)
@@ -199,20 +200,30 @@ class ConfigWatcher:
         return not stop.is_set() and self._read_digest() == before
 
     async def _listen(self, stop: asyncio.Event) -> None:
-        """Reload requests published in Redis; a lost connection is retried."""
-        while not stop.is_set():
-            try:
-                async with self.store.redis.pubsub() as pubsub:
-                    await pubsub.subscribe(self.store.keys.config_reload_channel)
-                    while not stop.is_set():
-                        message = await pubsub.get_message(
-                            ignore_subscribe_messages=True, timeout=1.0
-                        )
-                        if message is not None:
-                            await self.reload(reason=f"asked by {message.get('data')}")
-            except (RedisError, OSError) as exc:
-                log.warning("config reload requests: Redis unavailable (%s); retrying", exc)
-                await asyncio.sleep(1)
+        """Reload requests published in Redis; a Redis outage is waited out (with Sentinel,
+        the subscription moves to the new primary)."""
+        outage = Outage("config reload requests")
+        try:
+            while not stop.is_set():
+                try:
+                    async with self.store.redis.pubsub() as pubsub:
+                        await pubsub.subscribe(self.store.keys.config_reload_channel)
+                        outage.over()
+                        while not stop.is_set():
+                            message = await pubsub.get_message(
+                                ignore_subscribe_messages=True, timeout=1.0
+                            )
+                            if message is not None:
+                                await self.reload(reason=f"asked by {message.get('data')}")
+                except (RedisError, OSError) as exc:
+                    if is_outage(exc):
+                        await outage.wait(exc, stop)
+                        continue
+                    log.error("config reload requests: %s; subscribing again", exc)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), timeout=1.0)
+        finally:
+            outage.over(got_through=False)
 
 
 def _listed(error: ConfigError) -> list[str]:

@@ -21,9 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from adapters.base import AdapterContext, ChatSink, MentionSource
 from bridge.admin import AdminDesk
@@ -35,6 +33,7 @@ from bridge.keys import Keys
 from bridge.linking import AccountLinker, LinkDesk
 from bridge.linking_web import link_web_routes
 from bridge.poller import Poller
+from bridge.redis_outage import describe, is_outage
 from bridge.reload import ConfigWatcher, ReloadOutcome, request_reload
 from bridge.replies import Publisher, PublishStage, ReplyDesk
 from bridge.settings import Settings
@@ -92,11 +91,16 @@ class Runtime:
                 try:
                     await self._run_roles(store, roles, attempt)
                     return
-                except (RedisConnectionError, RedisTimeoutError) as exc:
-                    # Redis restarting while this process starts (containers starting together,
-                    # a supervisor restarting both) is no reason to stay down.
-                    if self.ready.is_set() or stop.is_set() or time.monotonic() > deadline:
+                except (RedisError, OSError) as exc:
+                    # Redis restarting or failing over while this process starts (containers
+                    # starting together, a supervisor restarting both) is no reason to stay down.
+                    if self.ready.is_set() or stop.is_set() or not is_outage(exc):
                         raise
+                    if time.monotonic() > deadline:
+                        raise ReachableError(
+                            f"Redis at {_redact(self.settings.redis_url)} stayed unavailable "
+                            f"while starting: {describe(exc)}"
+                        ) from None
                     log.warning("Redis went away while starting (%s); starting again", exc)
                 finally:
                     relay.cancel()

@@ -28,6 +28,7 @@ from bridge import messages
 from bridge.config import Config
 from bridge.keys import SUPERVISION_GROUP
 from bridge.models import Thread, ThreadStatus
+from bridge.redis_outage import Outage, is_outage
 from bridge.report import report_text
 from bridge.store import Store, now_ms, utcnow
 from bridge.streams import Entry
@@ -95,15 +96,24 @@ class Timekeeper:
         return int(moved)
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await self.plan_report()
-                while await self.pop_due() >= BATCH:
-                    pass
-            except (RedisError, OSError) as exc:
-                log.warning("timekeeper: Redis unavailable (%s); retrying", exc)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self.tick_s)
+        outage = Outage("timekeeper")
+        try:
+            while not stop.is_set():
+                try:
+                    await self.plan_report()
+                    while await self.pop_due() >= BATCH:
+                        pass
+                except (RedisError, OSError) as exc:
+                    if is_outage(exc):
+                        await outage.wait(exc, stop)
+                        continue
+                    log.error("timekeeper: Redis refused a timer step (%s); trying again", exc)
+                else:
+                    outage.over()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=self.tick_s)
+        finally:
+            outage.over(got_through=False)
 
 
 class SupervisionStage:

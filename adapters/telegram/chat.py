@@ -84,6 +84,7 @@ from bridge.errors import (
 from bridge.i18n import N_
 from bridge.linking import PIN_RE, LinkDesk
 from bridge.models import MentionCard, MirrorRef
+from bridge.redis_outage import Outage, is_outage, outages_ignored
 from bridge.replies import ReplyDesk
 from bridge.settings import Settings
 from bridge.store import Store
@@ -396,16 +397,21 @@ class TelegramChat:
         lease = self._store.keys.poll_lease(self.chat, "updates")
         owner = consumer_name("telegram-updates")
         offset: int | None = None
+        outage = Outage("Telegram updates")
         while not stop.is_set():
             try:
                 holding = await self._store.acquire_lease(
                     lease, owner, (POLL_TIMEOUT_S + 15) * 1000
                 )
             except (RedisError, OSError) as exc:
-                # A Redis restart must not end the process: its other roles wait it out too.
-                log.warning("Telegram updates: Redis unavailable (%s); retrying", exc)
-                await _sleep(stop, 1)
+                # A Redis restart or failover must not end the process: its roles wait it out.
+                if is_outage(exc):
+                    await outage.wait(exc, stop)
+                else:
+                    log.error("Telegram updates: Redis refused the lease (%s); retrying", exc)
+                    await _sleep(stop, 1)
                 continue
+            outage.over()
             if not holding:
                 await _sleep(stop, 5)
                 continue
@@ -423,7 +429,8 @@ class TelegramChat:
                 offset = update.update_id + 1
                 with self._voice_of(update):
                     await self.application.process_update(update)
-        with contextlib.suppress(RedisError, OSError):
+        outage.over(got_through=False)
+        with outages_ignored():
             await self._store.release_lease(lease, owner)
 
     async def _next_updates(self, offset: int | None, stop: asyncio.Event) -> list[Update]:

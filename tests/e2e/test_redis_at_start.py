@@ -1,5 +1,6 @@
 """A process whose Redis goes away while it starts starts again once Redis is back, instead of
-ending (the chaos suite caught a poller that never came back this way)."""
+ending (the chaos suite caught a poller that never came back this way); one that finds a
+replica where the primary should be waits for a primary."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from bridge.runtime import Runtime
 from bridge.settings import Settings
 from bridge.store import Store
 from bridge.supervision import backfill_open_threads
-from tests.e2e.conftest import Deployment
+from tests.e2e.conftest import BridgeProcess, Deployment, wait_for
+from tests.e2e.test_redis_failover import refused_calls
 
 
 async def test_redis_restarting_mid_start_does_not_end_the_process(
@@ -51,3 +53,27 @@ async def test_redis_restarting_mid_start_does_not_end_the_process(
         stop.set()
         await asyncio.wait_for(running, timeout=20)
         redis_process.cleanup()
+
+
+def test_a_bridge_started_on_a_demoted_redis_starts_once_it_is_promoted(
+    deployment: Deployment, private_redis: RedisProcess
+) -> None:
+    """Mid-failover the address may still lead to the old primary, now a replica: the bridge
+    waits for a primary instead of ending."""
+    private_redis.demote()
+    deployment.env["REACHABLE_REDIS_URL"] = private_redis.url
+    bridge = BridgeProcess(env=deployment.env, config=deployment.config, log=deployment.log)
+    deployment.processes.append(bridge)
+    wait_for(
+        lambda: refused_calls(private_redis) >= 3 or not bridge.alive(),
+        what="the bridge trying its demoted Redis",
+    )
+    assert bridge.alive(), deployment.log.read_text()
+    private_redis.promote()
+    mention = deployment.emulators.post("warga_budi", "@humas_demo trotoar rusak")
+    wait_for(
+        lambda: any(mention["id"] in str(m) for m in deployment.emulators.messages()),
+        timeout=40,
+        what="the mention in Slack once Redis is a primary again",
+    )
+    assert bridge.alive()
