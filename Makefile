@@ -18,12 +18,20 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# The tests start their own redis-server processes on free ports; install the binary if missing.
+# The tests start their own redis-server and redis-sentinel processes on free ports; install the
+# binaries if missing. Without redis-sentinel the tests run `redis-server --sentinel` instead.
 redis:
 	@command -v redis-server >/dev/null 2>&1 || { \
 	  echo "redis-server not found: installing it"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq redis-server; \
+	}
+	@command -v redis-sentinel >/dev/null 2>&1 || { \
+	  echo "redis-sentinel not found: installing it"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get install -y -qq redis-sentinel || { $$SUDO apt-get update -qq && \
+	    $$SUDO apt-get install -y -qq redis-sentinel; } || \
+	  echo "could not install redis-sentinel: the tests run redis-server --sentinel"; \
 	}
 
 # tests/browser drive Debian's chromium through its chromium-driver; install both if missing.

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import click
+from pydantic import ValidationError
 
 from bridge import i18n
 from bridge.cli_common import (
@@ -309,4 +310,14 @@ def demo_burst(count: int, x_url: str) -> None:
 
 
 def main() -> None:
-    cli()
+    try:
+        cli()
+    except ValidationError as exc:
+        if exc.title != Settings.__name__:
+            raise
+        # A setting from the environment or .env that cannot be used: say which and why.
+        for problem in exc.errors():
+            name = "REACHABLE_" + "_".join(str(part) for part in problem["loc"]).upper()
+            error = (problem.get("ctx") or {}).get("error")
+            click.echo(f"{name}: {error or problem['msg']}", err=True)
+        sys.exit(2)

@@ -20,7 +20,7 @@ from bridge.errors import ConfigError
 from bridge.i18n import N_, _, ngettext
 from bridge.keys import Keys
 from bridge.settings import Settings
-from bridge.store import Store, connect
+from bridge.store import Store, open_redis
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -181,7 +181,7 @@ def read_redis(work: Callable[[Store], Awaitable[T]], *, what: str) -> T:
     settings = Settings()
 
     async def main() -> T:
-        redis = connect(settings.redis_url)
+        redis = open_redis(settings)
         try:
             return await work(Store(redis, Keys(settings.key_prefix)))
         finally:

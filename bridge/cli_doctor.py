@@ -13,7 +13,7 @@ from bridge.doctor import blocks_go_live, examine, render_table
 from bridge.i18n import N_, _
 from bridge.keys import Keys
 from bridge.settings import Settings
-from bridge.store import Store, connect
+from bridge.store import Store, open_redis
 
 
 @click.command(
@@ -42,7 +42,7 @@ def doctor_command(config_path: Path | None) -> None:
     )
 
     async def main() -> int:
-        redis = connect(settings.redis_url)
+        redis = open_redis(settings)
         try:
             findings = await examine(
                 settings, config, Store(redis, Keys(settings.key_prefix)), load_registry().DOCTORS

@@ -31,7 +31,7 @@ from bridge.keys import Keys
 from bridge.redisproc import RedisProcess
 from bridge.runtime import Runtime, stop_on_signals
 from bridge.settings import Settings
-from bridge.store import Store, connect
+from bridge.store import Store, connect, open_redis
 from bridge.vault import Sealer
 
 X_BEARER_TOKEN = "demo-x-bearer-token"
@@ -124,11 +124,11 @@ class DemoRedis:
 
 async def choose_redis(settings: Settings) -> DemoRedis:
     """The configured Redis if it answers, else a private redis-server, else fakeredis."""
-    probe = connect(settings.redis_url)
+    probe = open_redis(settings)
     try:
         await probe.ping()
         return DemoRedis(
-            lambda: connect(settings.redis_url),
+            lambda: open_redis(settings),
             _(
                 "Redis at {url} (keys prefixed '{prefix}:')",
                 url=settings.redis_url,

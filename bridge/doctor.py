@@ -17,16 +17,18 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any, cast
 
 import httpx
+from redis.asyncio import Redis
+from redis.asyncio.sentinel import Sentinel
 from redis.exceptions import RedisError
 
 from bridge.config import Config
 from bridge.errors import ReachableError
 from bridge.i18n import _, ngettext
 from bridge.settings import Settings
-from bridge.store import Store
+from bridge.store import Store, close_sentinels, redis_location
 from bridge.vault import Sealer, TokenVault
 
 MIN_REDIS = (6, 2)  # XAUTOCLAIM
@@ -85,7 +87,9 @@ async def examine(
     doctors: Mapping[str, PlatformDoctor],
 ) -> list[Finding]:
     """Every finding, in a stable order: Redis, key, clocks, then each platform in use."""
-    findings = await check_redis(store, settings.redis_url)
+    findings = await check_redis(store, redis_location(settings))
+    if settings.sentinel_addresses:
+        findings += await check_sentinels(settings)
     reachable = findings[0].status is not Status.FAIL
     networks: list[str] = sorted({a.network for a in config.accounts})
     platforms = networks + sorted({d.chat for d in config.destinations.values()})
@@ -125,7 +129,7 @@ def blocks_go_live(findings: list[Finding]) -> bool:
 # -- Redis ---------------------------------------------------------------------------------------
 
 
-async def check_redis(store: Store, url: str) -> list[Finding]:
+async def check_redis(store: Store, where: str) -> list[Finding]:
     area, check = "Redis", _("reachable")
     try:
         server = await store.redis.info("server")
@@ -136,14 +140,12 @@ async def check_redis(store: Store, url: str) -> list[Finding]:
             fail(
                 area,
                 check,
-                _("{url} does not answer: {error}", url=redact_url(url), error=exc),
+                _("{url} does not answer: {error}", url=where, error=exc),
                 _("start Redis, or point REACHABLE_REDIS_URL at it (with its password)"),
             )
         ]
     version = str(server.get("redis_version", "0"))
-    findings = [
-        ok(area, check, _("Redis {version} at {url}", version=version, url=redact_url(url)))
-    ]
+    findings = [ok(area, check, _("Redis {version} at {url}", version=version, url=where))]
     if _version_tuple(version) < MIN_REDIS:
         findings.append(
             fail(
@@ -172,6 +174,112 @@ async def check_redis(store: Store, url: str) -> list[Finding]:
                 _("set maxmemory-policy noeviction (and give Redis the memory it needs)"),
             )
         )
+    return findings
+
+
+async def check_sentinels(settings: Settings) -> list[Finding]:
+    """What the sentinels say of the primary: where it is, its replicas, whether enough of
+    them agree to fail it over."""
+    area, master = "Sentinel", settings.redis_sentinel_master
+    password = settings.redis_sentinel_password
+    sentinels = Sentinel(
+        settings.sentinel_addresses,
+        sentinel_kwargs={
+            "password": password.get_secret_value() if password else None,
+            "socket_timeout": 2.0,
+            "socket_connect_timeout": 2.0,
+            "decode_responses": True,
+        },
+    )
+    findings: list[Finding] = []
+    try:
+        answering = []
+        addresses = settings.sentinel_addresses
+        for (host, port), sentinel in zip(addresses, sentinels.sentinels, strict=True):
+            try:
+                await sentinel.ping()
+                answering.append(sentinel)
+            except (RedisError, OSError) as exc:
+                findings.append(
+                    warn(
+                        area,
+                        f"{host}:{port}",
+                        _("this sentinel does not answer: {error}", error=exc),
+                        _("start it, or take it out of REACHABLE_REDIS_SENTINELS"),
+                    )
+                )
+        if not answering:
+            return [
+                fail(
+                    area,
+                    _("reachable"),
+                    _("no sentinel answers"),
+                    _("start the sentinels, or point REACHABLE_REDIS_SENTINELS at them"),
+                ),
+                *findings,
+            ]
+        return [*await _sentinel_view(answering[0], master), *findings]
+    finally:
+        await close_sentinels(sentinels)
+
+
+async def _sentinel_view(sentinel: Redis, master: str) -> list[Finding]:
+    area = "Sentinel"
+    try:
+        state = cast(dict[str, Any], await sentinel.sentinel_master(master))
+        replicas = await sentinel.sentinel_slaves(master)
+    except (RedisError, OSError) as exc:
+        return [
+            fail(
+                area,
+                _("primary"),
+                _("the sentinels know no primary named {name}: {error}", name=master, error=exc),
+                _("set REACHABLE_REDIS_SENTINEL_MASTER to the name in `sentinel monitor`"),
+            )
+        ]
+    sentinel_count = int(state.get("num-other-sentinels", 0)) + 1
+    findings = [
+        ok(
+            area,
+            _("primary"),
+            ngettext(
+                "{name} is at {address}, watched by {count} sentinel; {quorum} must agree to "
+                "fail it over",
+                "{name} is at {address}, watched by {count} sentinels; {quorum} must agree to "
+                "fail it over",
+                sentinel_count,
+                name=master,
+                address=f"{state['ip']}:{state['port']}",
+                quorum=state.get("quorum", "?"),
+            ),
+        )
+    ]
+    healthy = [r for r in replicas if not (r.get("is_sdown") or r.get("is_odown"))]
+    if healthy:
+        addresses = ", ".join(f"{r['ip']}:{r['port']}" for r in healthy)
+        findings.append(ok(area, _("replicas"), addresses))
+    else:
+        findings.append(
+            warn(
+                area,
+                _("replicas"),
+                _("no replica is up: a failover would have nothing to promote"),
+                _("run a replica of the primary (replicaof), watched by the same sentinels"),
+            )
+        )
+    try:
+        await sentinel.sentinel_ckquorum(master)
+    except (RedisError, OSError) as exc:
+        findings.append(
+            fail(
+                area,
+                _("quorum"),
+                _("the sentinels could not agree on a failover: {error}", error=exc),
+                _("run at least as many sentinels as the quorum, able to reach one another"),
+            )
+        )
+    else:
+        findings.append(ok(area, _("quorum"), _("enough sentinels agree to fail over")))
     return findings
 
 
@@ -221,15 +329,6 @@ async def _config_value(store: Store, name: str) -> str | None:
 def _version_tuple(version: str) -> tuple[int, ...]:
     numbers = re.findall(r"\d+", version)[:2]
     return tuple(int(n) for n in numbers) or (0,)
-
-
-def redact_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 # -- the encryption key --------------------------------------------------------------------------

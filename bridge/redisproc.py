@@ -16,12 +16,19 @@ from bridge.httpserver import free_port
 
 class RedisProcess:
     def __init__(
-        self, *, port: int | None = None, directory: Path | None = None, appendonly: bool = False
+        self,
+        *,
+        port: int | None = None,
+        directory: Path | None = None,
+        appendonly: bool = False,
+        replica_of: int | None = None,
     ) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             raise FileNotFoundError("redis-server is not installed")
         self.binary = binary
+        # The port of the primary on this machine that this server starts as a replica of.
+        self.replica_of = replica_of
         self.port = port or free_port()
         # A port picked here may be taken by another process before redis-server binds it;
         # until this server first answers, it may move to another one.
@@ -39,7 +46,7 @@ class RedisProcess:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def start(self, timeout_s: float = 10.0) -> RedisProcess:
+    def _arguments(self) -> list[str]:
         args = [
             self.binary,
             "--port",
@@ -61,6 +68,14 @@ class RedisProcess:
         ]
         if self.appendonly:
             args += ["--appendfsync", "always"]
+        if self.replica_of is not None:
+            args += ["--replicaof", "127.0.0.1", str(self.replica_of)]
+        # A replica that connects is sent the data at once, not after five seconds of waiting
+        # for others that might want it too.
+        return [*args, "--repl-diskless-sync-delay", "0"]
+
+    def start(self, timeout_s: float = 10.0) -> RedisProcess:
+        args = self._arguments()
         self.log.unlink(missing_ok=True)
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         client = redis.Redis(port=self.port, socket_connect_timeout=0.2, socket_timeout=0.5)
@@ -80,9 +95,9 @@ class RedisProcess:
                         self._signal(signal.SIGKILL)
                         self.port = free_port()
                         return self.start(timeout_s)
-                    raise RuntimeError(f"redis-server exited at start: {err.strip()}")
+                    raise RuntimeError(f"{self.binary} exited at start: {err.strip()}")
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"redis-server did not answer on port {self.port}")
+                    raise RuntimeError(f"{self.binary} did not answer on port {self.port}")
                 time.sleep(0.05)
         finally:
             client.close()
@@ -122,3 +137,51 @@ class RedisProcess:
         self.stop()
         if self._tmp is not None:
             self._tmp.cleanup()
+
+
+class SentinelProcess(RedisProcess):
+    """A Redis Sentinel watching the primary ``master`` on this machine's ``primary_port``, as
+    fast to fail it over as tests want (``down_after_ms``); ``redis-sentinel``, or
+    ``redis-server --sentinel`` where that binary is missing."""
+
+    def __init__(
+        self,
+        *,
+        primary_port: int,
+        directory: Path,
+        master: str = "mymaster",
+        quorum: int = 1,
+        down_after_ms: int = 1000,
+        failover_timeout_ms: int = 3000,
+    ) -> None:
+        super().__init__(directory=directory)
+        self.sentinel_binary = shutil.which("redis-sentinel")
+        self.primary_port = primary_port
+        self.master = master
+        self.quorum = quorum
+        self.down_after_ms = down_after_ms
+        self.failover_timeout_ms = failover_timeout_ms
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def _arguments(self) -> list[str]:
+        # Sentinel rewrites its file as it learns (replicas, other sentinels, a new primary).
+        config = self.directory / f"sentinel-{self.port}.conf"
+        if not config.exists():
+            config.write_text(
+                f"port {self.port}\n"
+                "bind 127.0.0.1\n"
+                "daemonize no\n"
+                f"dir {self.directory}\n"
+                f"logfile {self.log}\n"
+                "loglevel warning\n"
+                f"sentinel monitor {self.master} 127.0.0.1 {self.primary_port} {self.quorum}\n"
+                f"sentinel down-after-milliseconds {self.master} {self.down_after_ms}\n"
+                f"sentinel failover-timeout {self.master} {self.failover_timeout_ms}\n"
+                f"sentinel parallel-syncs {self.master} 1\n"
+            )
+        if self.sentinel_binary is not None:
+            return [self.sentinel_binary, str(config)]
+        return [self.binary, str(config), "--sentinel"]

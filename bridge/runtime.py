@@ -38,7 +38,7 @@ from bridge.reload import ConfigWatcher, ReloadOutcome, request_reload
 from bridge.replies import Publisher, PublishStage, ReplyDesk
 from bridge.settings import Settings
 from bridge.stages import MirrorStage, RouterStage
-from bridge.store import Store, connect
+from bridge.store import Store, open_redis, redis_location
 from bridge.streams import StageRunner, consumer_name
 from bridge.supervision import SupervisionStage, Timekeeper, backfill_open_threads
 from bridge.vault import Sealer, TokenVault
@@ -80,11 +80,12 @@ class Runtime:
             raise ReachableError(
                 f"unknown role(s) {', '.join(sorted(unknown))} (known: {', '.join(ROLES)})"
             )
-        redis = self.redis_factory() if self.redis_factory else connect(self.settings.redis_url)
+        redis = self.redis_factory() if self.redis_factory else open_redis(self.settings)
         deadline = time.monotonic() + self.settings.redis_start_wait_s
+        where = redis_location(self.settings)
         try:
             store = Store(redis, Keys(self.settings.key_prefix))
-            while await _wait_for_redis(redis, self.settings.redis_url, deadline, stop):
+            while await _wait_for_redis(redis, self.settings, deadline, stop):
                 # A start cut short stops what it had started, without stopping the process.
                 attempt = asyncio.Event()
                 relay = asyncio.create_task(_relay(stop, attempt), name="stop-relay")
@@ -98,8 +99,7 @@ class Runtime:
                         raise
                     if time.monotonic() > deadline:
                         raise ReachableError(
-                            f"Redis at {_redact(self.settings.redis_url)} stayed unavailable "
-                            f"while starting: {describe(exc)}"
+                            f"Redis at {where} stayed unavailable while starting: {describe(exc)}"
                         ) from None
                     log.warning("Redis went away while starting (%s); starting again", exc)
                 finally:
@@ -304,23 +304,27 @@ def stop_on_signals(stop: asyncio.Event) -> None:
 
 
 async def _wait_for_redis(
-    redis: aioredis.Redis, url: str, deadline: float, stop: asyncio.Event
+    redis: aioredis.Redis, settings: Settings, deadline: float, stop: asyncio.Event
 ) -> bool:
     """Ping until Redis answers (True) or ``stop`` is set (False). Past ``deadline``
     (monotonic) the start is refused, saying why."""
     waiting = False
+    where = redis_location(settings)
     while not stop.is_set():
         try:
             await redis.ping()
         except (RedisError, OSError) as exc:
             if time.monotonic() >= deadline:
                 reason = str(exc).rstrip(".")
-                raise ReachableError(
-                    f"cannot reach Redis at {_redact(url)}: {reason}. "
-                    "Start Redis or set REACHABLE_REDIS_URL."
-                ) from None
+                fix = (
+                    "Start Redis and its sentinels, or check REACHABLE_REDIS_SENTINELS and "
+                    "REACHABLE_REDIS_SENTINEL_MASTER."
+                    if settings.sentinel_addresses
+                    else "Start Redis or set REACHABLE_REDIS_URL."
+                )
+                raise ReachableError(f"cannot reach Redis at {where}: {reason}. {fix}") from None
             if not waiting:
-                log.warning("waiting for Redis at %s (%s)", _redact(url), exc)
+                log.warning("waiting for Redis at %s (%s)", where, exc)
                 waiting = True
             pause = min(REDIS_START_RETRY_S, max(deadline - time.monotonic(), 0.0))
             with contextlib.suppress(TimeoutError):
@@ -335,13 +339,6 @@ async def _wait_for_redis(
 async def _relay(source: asyncio.Event, target: asyncio.Event) -> None:
     await source.wait()
     target.set()
-
-
-def _redact(url: str) -> str:
-    if "@" in url:
-        scheme, _, rest = url.partition("://")
-        return f"{scheme}://***@{rest.split('@', 1)[1]}"
-    return url
 
 
 async def _wait_for_stop_or_crash(stop: asyncio.Event, tasks: list[asyncio.Task[None]]) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -26,6 +26,14 @@ class Settings(BaseSettings):
 
     config: Path = Path("config/reachable.yaml")
     redis_url: str = "redis://127.0.0.1:6379/0"
+    # Redis Sentinel, for a primary with replicas that fails over: the sentinels as
+    # host:port,host:port. With them, every process asks the sentinels where the primary is, and
+    # asks again after a failover; redis_url then gives only the database, user and password.
+    redis_sentinels: str = ""
+    # The name the sentinels know the primary by (`sentinel monitor <name> ...`).
+    redis_sentinel_master: str = Field("mymaster", min_length=1)
+    # The sentinels' own password, when they ask for one (their `requirepass`).
+    redis_sentinel_password: SecretStr | None = None
     # How long a starting process waits for Redis to answer before it gives up, so a Redis
     # restarting alongside the bridge (containers starting together) does not stop it.
     redis_start_wait_s: float = Field(30.0, ge=0)
@@ -94,3 +102,24 @@ class Settings(BaseSettings):
     # How often each process looks at the config file for changes (it reloads when it changed).
     config_watch_s: float = 2.0
     log_level: str = "INFO"
+
+    @field_validator("redis_sentinels")
+    @classmethod
+    def _sentinels_are_addresses(cls, value: str) -> str:
+        for address in _listed(value):
+            host, _, port = address.rpartition(":")
+            if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"{address!r} is not host:port (as in 10.0.0.5:26379)")
+        return value
+
+    @property
+    def sentinel_addresses(self) -> list[tuple[str, int]]:
+        """The sentinels to ask where the Redis primary is; none without Sentinel."""
+        return [
+            (host, int(port))
+            for host, _, port in (a.rpartition(":") for a in _listed(self.redis_sentinels))
+        ]
+
+
+def _listed(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]

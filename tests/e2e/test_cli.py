@@ -80,6 +80,25 @@ def test_the_bridge_says_why_when_redis_is_down(deployment: Deployment) -> None:
     assert "Start Redis or set REACHABLE_REDIS_URL." in result.stderr
 
 
+def test_the_bridge_names_a_sentinel_setting_it_cannot_use_and_sentinels_it_cannot_reach(
+    deployment: Deployment,
+) -> None:
+    env = {**deployment.env, "REACHABLE_REDIS_SENTINELS": "10.0.0.5:26379,sentinel-two"}
+    result = reachable("run", "--config", str(deployment.config), env=env)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "REACHABLE_REDIS_SENTINELS: 'sentinel-two' is not host:port (as in 10.0.0.5:26379)"
+    )
+    silent = f"127.0.0.1:{free_port()}"
+    env.update(REACHABLE_REDIS_SENTINELS=silent, REACHABLE_REDIS_START_WAIT_S="1")
+    result = reachable("run", "--config", str(deployment.config), env=env)
+    assert result.returncode == 2
+    assert f"cannot reach Redis at the primary 'mymaster' of the sentinels {silent}" in (
+        result.stderr
+    )
+    assert "Start Redis and its sentinels, or check REACHABLE_REDIS_SENTINELS" in result.stderr
+
+
 def test_the_bridge_waits_for_a_redis_that_starts_after_it(
     deployment: Deployment, tmp_path: Path
 ) -> None:

@@ -1,22 +1,26 @@
-"""Redis changes role under a running bridge (a primary demoted and promoted back with REPLICAOF)
-while the public keeps mentioning the institution and staff answer: every mention reaches both
-chats once, every reply reaches X once, and the process never ends. Each test starts (and
-stops) its own Redis processes."""
+"""Redis changes role under a running bridge (a primary demoted and promoted back with REPLICAOF;
+a primary killed and its replica promoted by Redis Sentinel) while the public keeps mentioning
+the institution and staff answer: every mention reaches both chats once, every reply reaches X
+once, and the process never ends. Each test starts (and stops) its own Redis processes."""
 
 from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
 
 from bridge.redisproc import RedisProcess
-from tests.e2e.conftest import BridgeProcess, Deployment, Emulators, wait_for
+from tests.e2e.conftest import ROOT, BridgeProcess, Deployment, Emulators, wait_for
+from tests.e2e.replicated import MASTER, ReplicatedRedis
 from tests.e2e.test_replies import open_reply_form, replies_on_x, submit
 
 REPLY = "Terima kasih, laporan Anda kami teruskan ke dinas terkait."
@@ -116,3 +120,63 @@ def test_a_demotion_and_promotion_mid_traffic_lose_nothing_and_post_nothing_twic
     wait_for(lambda: replies_on_x(emulators), what="the reply on X")
     assert_once_each(emulators, ids, bridge)
     assert_one_outage_logged(deployment.log.read_text())
+
+
+@pytest.fixture
+def replicated(tmp_path: Path) -> Any:
+    instance = ReplicatedRedis(tmp_path / "redis", sentinels=1)
+    yield instance
+    instance.cleanup()
+
+
+def use_sentinels(deployment: Deployment, replicated: ReplicatedRedis) -> None:
+    # The URL's host and port are not used with Sentinel: nothing listens there.
+    deployment.env["REACHABLE_REDIS_URL"] = "redis://127.0.0.1:1/0"
+    deployment.env["REACHABLE_REDIS_SENTINELS"] = replicated.addresses
+    deployment.env["REACHABLE_REDIS_SENTINEL_MASTER"] = MASTER
+
+
+@pytest.mark.slow
+def test_the_bridge_follows_a_sentinel_failover_and_loses_nothing(
+    deployment: Deployment, replicated: ReplicatedRedis
+) -> None:
+    emulators = deployment.emulators
+    use_sentinels(deployment, replicated)
+    bridge = deployment.start()
+    ids = [mention(emulators, n) for n in range(3)]
+    wait_for(all_mirrored(emulators, ids), timeout=40, what="the first mentions in both chats")
+    ask_a_reply_that_x_is_slow_to_take(emulators, ids[0])
+
+    old = replicated.primary()
+    new = replicated.fail_over()  # the primary dies; Sentinel promotes its replica
+    assert new is not old and replicated.primary() is new
+    ids += [mention(emulators, n) for n in range(3, 6)]
+
+    wait_for(all_mirrored(emulators, ids), timeout=60, what="every mention in both chats")
+    wait_for(lambda: replies_on_x(emulators), what="the reply on X")
+    assert_once_each(emulators, ids, bridge)
+    assert_one_outage_logged(deployment.log.read_text())
+    with redis.Redis(port=new.port, decode_responses=True) as client:
+        assert client.xlen("e2e:stream:mentions") >= len(ids)  # the bridge writes to the new one
+
+
+def test_the_doctor_shows_what_the_sentinels_see(deployment: Deployment, tmp_path: Path) -> None:
+    replicated = ReplicatedRedis(tmp_path / "redis", sentinels=3)
+    try:
+        use_sentinels(deployment, replicated)
+        result = subprocess.run(
+            [sys.executable, "-m", "bridge", "doctor", "--config", str(deployment.config)],
+            capture_output=True,
+            text=True,
+            env=deployment.env,
+            cwd=ROOT,
+            timeout=90,
+        )
+        out = result.stdout
+        primary, replica = replicated.primary(), replicated.replica()
+        assert result.returncode == 0, out + result.stderr
+        assert f"mymaster is at 127.0.0.1:{primary.port}, watched by 3 sentinels; 2 must" in out
+        assert f"127.0.0.1:{replica.port}" in out
+        assert "enough sentinels agree to fail over" in out
+    finally:
+        replicated.cleanup()

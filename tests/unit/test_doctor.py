@@ -10,11 +10,11 @@ from bridge.doctor import (
     clock_finding,
     fail,
     ok,
-    redact_url,
     render_table,
     warn,
 )
 from bridge.i18n import speaking
+from bridge.store import redact_url
 
 
 def test_clock_skew_warns_then_fails_before_signatures_stop_working() -> None:
