@@ -737,6 +737,10 @@ class Store:
         key = self.keys.seen_interaction(chat, identity)
         return bool(await self.redis.set(key, "1", nx=True, ex=keep_s))
 
+    async def forget_sighting(self, chat: str, event_id: str) -> None:
+        """The event was seen but its handling was cut short: the next sighting acts on it."""
+        await self.redis.delete(self.keys.seen_event(chat, event_id))
+
     async def add_once(
         self, stream: str, fields: dict[str, str], *, once: str, keep_s: int = 86400 * 2
     ) -> bool:

@@ -84,7 +84,7 @@ from bridge.errors import (
 from bridge.i18n import N_
 from bridge.linking import PIN_RE, LinkDesk
 from bridge.models import MentionCard, MirrorRef
-from bridge.redis_outage import Outage, is_outage, outages_ignored
+from bridge.redis_outage import Outage, is_outage, outages_ignored, through_outages
 from bridge.replies import ReplyDesk
 from bridge.settings import Settings
 from bridge.store import Store
@@ -170,6 +170,8 @@ class TelegramChat:
             .updater(None)
             .build()
         )
+        # Updates a Redis outage cut short, by update id: handled again once Redis answers.
+        self._cut_short: dict[int, Exception] = {}
         self._register_handlers()
         self._started = False
         self._background: set[asyncio.Task[None]] = set()
@@ -365,8 +367,7 @@ class TelegramChat:
                 self._store, door="telegram", origin=origin, reason="not a Telegram update"
             )
             return JSONResponse({"error": f"not a Telegram update: {exc}"}, status_code=400)
-        with self._voice_of(update):
-            task = asyncio.create_task(self.application.process_update(update))
+        task = asyncio.create_task(self._handle(update))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
         return JSONResponse({"ok": True})
@@ -427,11 +428,43 @@ class TelegramChat:
                 continue
             for update in updates:
                 offset = update.update_id + 1
-                with self._voice_of(update):
-                    await self.application.process_update(update)
+                await self._handle(update)
         outage.over(got_through=False)
         with outages_ignored():
             await self._store.release_lease(lease, owner)
+
+    async def _handle(self, update: Update) -> None:
+        """Handle one update; again if a Redis outage cut it short, once Redis answers:
+        Telegram will not send an update the bridge has fetched a second time."""
+        outage = Outage("Telegram update")
+        try:
+            while True:
+                with self._voice_of(update):
+                    await self.application.process_update(update)
+                cut_short = self._cut_short.pop(update.update_id, None)
+                if cut_short is None:
+                    outage.over()
+                    return
+                await outage.wait(cut_short)
+                # Its sighting may have been noted before the outage cut it short.
+                await through_outages(
+                    functools.partial(
+                        self._store.forget_sighting, self.chat, str(update.update_id)
+                    ),
+                    role="Telegram update",
+                )
+        finally:
+            outage.over(got_through=False)
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A handler failed. A Redis outage stops the update there (no later handler may run
+        without its dedupe) and has it handled again (see ``_handle``); anything else is
+        logged, as python-telegram-bot does without an error handler."""
+        error = context.error
+        if isinstance(update, Update) and isinstance(error, Exception) and is_outage(error):
+            self._cut_short[update.update_id] = error
+            raise ApplicationHandlerStop
+        log.error("handling a Telegram update failed", exc_info=error)
 
     async def _next_updates(self, offset: int | None, stop: asyncio.Event) -> list[Update]:
         """One long poll, cut short when the process stops (so shutdown does not wait 25 s)."""
@@ -488,6 +521,7 @@ class TelegramChat:
         )
         app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self._on_migrate))
         app.add_handler(ChatMemberHandler(self._on_membership, ChatMemberHandler.MY_CHAT_MEMBER))
+        app.add_error_handler(self._on_error)
 
     def _commands(self) -> frozenset[str]:
         """The commands this bot answers, as its handlers are registered."""

@@ -19,11 +19,12 @@ import pytest
 import redis
 
 from bridge.redisproc import RedisProcess
-from tests.e2e.conftest import ROOT, BridgeProcess, Deployment, Emulators, wait_for
+from tests.e2e.conftest import GROUP, ROOT, BridgeProcess, Deployment, Emulators, wait_for
 from tests.e2e.replicated import MASTER, ReplicatedRedis
 from tests.e2e.test_replies import open_reply_form, replies_on_x, submit
 
 REPLY = "Terima kasih, laporan Anda kami teruskan ke dinas terkait."
+RINA_TELEGRAM = 1001
 
 
 def mention_id(message: dict[str, Any]) -> str | None:
@@ -89,7 +90,11 @@ def assert_once_each(emulators: Emulators, ids: list[str], bridge: BridgeProcess
     assert bridge.alive()
 
 
-def assert_one_outage_logged(log: str) -> None:
+def assert_one_outage_logged(log_file: Path) -> None:
+    """The process said once that Redis was unavailable, once that it answers again (when
+    every role got through, which may come a pause after what people see), and no more."""
+    wait_for(lambda: "Redis answers again" in log_file.read_text(), what="the end of the outage")
+    log = log_file.read_text()
     assert log.count("Redis unavailable") == 1, log
     assert log.count("Redis answers again") == 1, log
     assert "Traceback" not in log, log
@@ -119,7 +124,7 @@ def test_a_demotion_and_promotion_mid_traffic_lose_nothing_and_post_nothing_twic
     wait_for(all_mirrored(emulators, ids), timeout=60, what="every mention in both chats")
     wait_for(lambda: replies_on_x(emulators), what="the reply on X")
     assert_once_each(emulators, ids, bridge)
-    assert_one_outage_logged(deployment.log.read_text())
+    assert_one_outage_logged(deployment.log)
 
 
 @pytest.fixture
@@ -155,7 +160,7 @@ def test_the_bridge_follows_a_sentinel_failover_and_loses_nothing(
     wait_for(all_mirrored(emulators, ids), timeout=60, what="every mention in both chats")
     wait_for(lambda: replies_on_x(emulators), what="the reply on X")
     assert_once_each(emulators, ids, bridge)
-    assert_one_outage_logged(deployment.log.read_text())
+    assert_one_outage_logged(deployment.log)
     with redis.Redis(port=new.port, decode_responses=True) as client:
         assert client.xlen("e2e:stream:mentions") >= len(ids)  # the bridge writes to the new one
 
@@ -180,3 +185,33 @@ def test_the_doctor_shows_what_the_sentinels_see(deployment: Deployment, tmp_pat
         assert "enough sentinels agree to fail over" in out
     finally:
         replicated.cleanup()
+
+
+def test_a_telegram_button_pressed_while_redis_is_demoted_takes_effect_after_the_promotion(
+    deployment: Deployment, private_redis: RedisProcess
+) -> None:
+    """Telegram counts an update as delivered once the bridge has fetched it: a press whose
+    handling a failover cut short must be handled again by the bridge, or it is lost."""
+    emulators = deployment.emulators
+    deployment.env["REACHABLE_REDIS_URL"] = private_redis.url
+    bridge = deployment.start()
+    mentioned = mention(emulators, 1)
+    wait_for(all_mirrored(emulators, [mentioned]), timeout=40, what="the mention in both chats")
+    message = next(m for m in emulators.telegram_messages() if mention_id(m) == mentioned)
+
+    refused_before = refused_calls(private_redis)
+    private_redis.demote()
+    pressed = emulators.press(RINA_TELEGRAM, GROUP, message["message_id"], "claim")
+    wait_for(
+        lambda: refused_calls(private_redis) > refused_before + 10,
+        what="the bridge trying its demoted Redis for a while",
+    )
+    private_redis.promote()
+
+    assert "It is yours" in emulators.answer_text(pressed)
+    wait_for(
+        lambda: "rina is on it" in str(emulators.messages()[0]["blocks"]),
+        what="Slack showing Rina's claim",
+    )
+    assert bridge.alive()
+    assert_one_outage_logged(deployment.log)
