@@ -19,8 +19,9 @@ from bridge.config import Config, load_config
 from bridge.errors import ConfigError
 from bridge.i18n import N_, _, ngettext
 from bridge.keys import Keys
+from bridge.redisconn import open_redis
 from bridge.settings import Settings
-from bridge.store import Store, open_redis
+from bridge.store import Store
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])

@@ -12,8 +12,9 @@ from bridge.cli_common import CONFIG_OPTION, LOCALE_OPTION, Command, load_or_exi
 from bridge.doctor import blocks_go_live, examine, render_table
 from bridge.i18n import N_, _
 from bridge.keys import Keys
+from bridge.redisconn import open_redis
 from bridge.settings import Settings
-from bridge.store import Store, open_redis
+from bridge.store import Store
 
 
 @click.command(

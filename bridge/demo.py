@@ -28,10 +28,11 @@ from bridge.errors import ReachableError
 from bridge.httpserver import EmbeddedServer, free_port
 from bridge.i18n import _
 from bridge.keys import Keys
+from bridge.redisconn import open_redis
 from bridge.redisproc import RedisProcess
 from bridge.runtime import Runtime, stop_on_signals
 from bridge.settings import Settings
-from bridge.store import Store, connect, open_redis
+from bridge.store import Store, connect
 from bridge.vault import Sealer
 
 X_BEARER_TOKEN = "demo-x-bearer-token"

@@ -27,8 +27,9 @@ from redis.exceptions import RedisError
 from bridge.config import Config
 from bridge.errors import ReachableError
 from bridge.i18n import _, ngettext
+from bridge.redisconn import close_sentinels, redis_location
 from bridge.settings import Settings
-from bridge.store import Store, close_sentinels, redis_location
+from bridge.store import Store
 from bridge.vault import Sealer, TokenVault
 
 MIN_REDIS = (6, 2)  # XAUTOCLAIM

@@ -34,11 +34,12 @@ from bridge.linking import AccountLinker, LinkDesk
 from bridge.linking_web import link_web_routes
 from bridge.poller import Poller
 from bridge.redis_outage import describe, is_outage
+from bridge.redisconn import open_redis, redis_location
 from bridge.reload import ConfigWatcher, ReloadOutcome, request_reload
 from bridge.replies import Publisher, PublishStage, ReplyDesk
 from bridge.settings import Settings
 from bridge.stages import MirrorStage, RouterStage
-from bridge.store import Store, open_redis, redis_location
+from bridge.store import Store
 from bridge.streams import StageRunner, consumer_name
 from bridge.supervision import SupervisionStage, Timekeeper, backfill_open_threads
 from bridge.vault import Sealer, TokenVault

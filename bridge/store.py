@@ -1,33 +1,29 @@
 """All reads and writes of Reachable's state in Redis go through :class:`Store`.
 
-The client is created one way only (RESP2, decoded strings), so every stream reply has the same
-shape everywhere.
+The client is created one way only (:func:`bridge.redisconn.connect`: RESP2, decoded strings),
+so every stream reply has the same shape everywhere.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, cast
-from urllib.parse import urlsplit, urlunsplit
 
 import redis.asyncio as aioredis
-from redis.asyncio.connection import AbstractConnection, parse_url
-from redis.asyncio.sentinel import Sentinel
 
 from bridge.bursts import ARRIVAL_WINDOW_MS, TAKE_FOLDED, FoldedMention
 from bridge.errors import PlatformError, RateLimited
 from bridge.keys import Keys
 from bridge.models import Mention, MirrorRef, Thread, ThreadStatus
-from bridge.settings import Settings
+from bridge.redisconn import RoundTrips as RoundTrips
+from bridge.redisconn import connect as connect
 
 EffectState = Literal["pending", "doing", "done", "failed"]
 DIGEST_KEEP_S = 7 * 86400
-# A sentinel that does not answer this fast is skipped for the next one.
-SENTINEL_TIMEOUT_S = 1.0
 
 # Join a mention to its thread, creating or reopening the thread, in one step. Returns {created,
 # joined (0 when the mention was already there), reopened (an answered or dismissed thread got a
@@ -215,109 +211,6 @@ if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[1]) then return 0 end
 redis.call('XADD', KEYS[1], '*', unpack(ARGV, 2))
 return 1
 """
-
-
-class RoundTrips:
-    """Requests this process sent to Redis: a command, a pipeline or a MULTI…EXEC each counts
-    once, however many commands it carries (``INFO commandstats`` counts those)."""
-
-    sent = 0
-
-
-def _counting(base: type[AbstractConnection]) -> type[AbstractConnection]:
-    async def send_packed_command(self: Any, command: Any, check_health: bool = True) -> None:
-        RoundTrips.sent += 1
-        await base.send_packed_command(self, command, check_health)
-
-    return type(f"Counted{base.__name__}", (base,), {"send_packed_command": send_packed_command})
-
-
-def connect(
-    url: str,
-    *,
-    sentinels: Sequence[tuple[str, int]] = (),
-    master: str = "mymaster",
-    sentinel_password: str | None = None,
-) -> aioredis.Redis:
-    """The one way Reachable opens Redis: RESP2 and decoded strings, round trips counted.
-
-    With ``sentinels``, the primary named ``master`` is wherever the sentinels say it is now:
-    each new connection asks them, and one still open to a demoted primary is dropped at its
-    first refusal (redis-py's Sentinel pool), so the next try reaches the new one. ``url``
-    then gives the database, user, password and TLS; its host and port are not used."""
-    if not sentinels:
-        client = aioredis.Redis.from_url(url, decode_responses=True, protocol=2)
-    else:
-        options: dict[str, Any] = dict(parse_url(url))
-        for unused in ("host", "port", "connection_class"):
-            options.pop(unused, None)
-        manager = Sentinel(
-            sentinels,
-            sentinel_kwargs={
-                "password": sentinel_password,
-                "socket_timeout": SENTINEL_TIMEOUT_S,
-                "socket_connect_timeout": SENTINEL_TIMEOUT_S,
-                "decode_responses": True,
-            },
-        )
-        client = manager.master_for(
-            master,
-            redis_class=_SentinelClient,
-            decode_responses=True,
-            protocol=2,
-            ssl=url.startswith("rediss:"),
-            **options,
-        )
-        cast(_SentinelClient, client).sentinel_manager = manager
-    pool = client.connection_pool
-    pool.connection_class = _counting(pool.connection_class)
-    return client
-
-
-def open_redis(settings: Settings) -> aioredis.Redis:
-    """The deployment's Redis: through its sentinels when REACHABLE_REDIS_SENTINELS names
-    them, else at REACHABLE_REDIS_URL."""
-    password = settings.redis_sentinel_password
-    return connect(
-        settings.redis_url,
-        sentinels=settings.sentinel_addresses,
-        master=settings.redis_sentinel_master,
-        sentinel_password=password.get_secret_value() if password else None,
-    )
-
-
-def redis_location(settings: Settings) -> str:
-    """Where the processes look for Redis, for people to read (no password)."""
-    if settings.sentinel_addresses:
-        sentinels = ", ".join(f"{host}:{port}" for host, port in settings.sentinel_addresses)
-        return f"the primary {settings.redis_sentinel_master!r} of the sentinels {sentinels}"
-    return redact_url(settings.redis_url)
-
-
-def redact_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
-class _SentinelClient(aioredis.Redis):
-    """A client of the primary that also closes its connections to the sentinels."""
-
-    sentinel_manager: Sentinel | None = None
-
-    async def aclose(self, close_connection_pool: bool | None = None) -> None:
-        await super().aclose(close_connection_pool)
-        if self.sentinel_manager is not None:
-            await close_sentinels(self.sentinel_manager)
-
-
-async def close_sentinels(manager: Sentinel) -> None:
-    """Close the connections to the sentinels (redis-py before 8.2 has no Sentinel.aclose)."""
-    for sentinel in manager.sentinels:
-        await sentinel.aclose()
 
 
 def now_ms() -> int:

@@ -65,6 +65,30 @@ class ReplicatedRedis:
         wait_for(lambda: self._in_sync(old), timeout=30, what="the old primary back as a replica")
         return new
 
+    def switch_over(self) -> RedisProcess:
+        """Ask the sentinels to fail the primary over while it runs (``SENTINEL FAILOVER``):
+        the replica is promoted; the old primary, which keeps running and accepting writes
+        until the sentinels get round to it, becomes its replica. Returns the new primary."""
+        old = self.start_switchover()
+        new = self.wait_promoted(old)
+        self.wait_rejoined(old)
+        return new
+
+    def start_switchover(self) -> RedisProcess:
+        """``SENTINEL FAILOVER``, without waiting for it; returns the primary being replaced."""
+        old = self.primary()
+        with redis.Redis(port=self.sentinels[0].port) as sentinel:
+            sentinel.execute_command("SENTINEL FAILOVER", MASTER)
+        return old
+
+    def wait_promoted(self, old: RedisProcess) -> RedisProcess:
+        return wait_for(self._promoted_other_than(old), timeout=30, what="the replica promoted")
+
+    def wait_rejoined(self, old: RedisProcess) -> None:
+        """Until the old primary replicates the new one (the sentinels demote a running old
+        primary when they next look at it, up to ten seconds later)."""
+        wait_for(lambda: self._in_sync(old), timeout=30, what="the old primary now a replica")
+
     def _promoted_other_than(self, old: RedisProcess) -> Callable[[], RedisProcess | None]:
         def promoted() -> RedisProcess | None:
             try:

@@ -79,12 +79,18 @@ def refused_calls(node: RedisProcess) -> int:
     )
 
 
-def assert_once_each(emulators: Emulators, ids: list[str], bridge: BridgeProcess) -> None:
-    """Watch a while for anything repeated late, then check what people see."""
+def assert_once_each_mirrored(emulators: Emulators, ids: list[str], bridge: BridgeProcess) -> None:
+    """Watch a while for anything repeated late, then check what people see in the chats."""
     time.sleep(3)
     slack, telegram = mirrored(emulators)
     assert {i: slack[i] for i in ids} == dict.fromkeys(ids, 1)
     assert {i: telegram[i] for i in ids} == dict.fromkeys(ids, 1)
+    assert bridge.alive()
+
+
+def assert_once_each(emulators: Emulators, ids: list[str], bridge: BridgeProcess) -> None:
+    """Each mention once in each chat, the reply to the first once on X."""
+    assert_once_each_mirrored(emulators, ids, bridge)
     posted = replies_on_x(emulators)
     assert [(p["in_reply_to"], p["text"].endswith(REPLY)) for p in posted] == [(ids[0], True)]
     assert bridge.alive()
@@ -163,6 +169,39 @@ def test_the_bridge_follows_a_sentinel_failover_and_loses_nothing(
     assert_one_outage_logged(deployment.log)
     with redis.Redis(port=new.port, decode_responses=True) as client:
         assert client.xlen("e2e:stream:mentions") >= len(ids)  # the bridge writes to the new one
+
+
+@pytest.mark.slow
+def test_a_switchover_of_a_running_primary_loses_and_repeats_nothing(
+    deployment: Deployment, replicated: ReplicatedRedis
+) -> None:
+    """SENTINEL FAILOVER promotes the replica while the old primary runs on, taking writes,
+    until the sentinels demote it seconds later: whatever the bridge wrote there meanwhile
+    would be lost, and those mentions routed and posted a second time."""
+    emulators = deployment.emulators
+    use_sentinels(deployment, replicated)
+    bridge = deployment.start()
+    ids = [mention(emulators, n) for n in range(2)]
+    wait_for(all_mirrored(emulators, ids), timeout=40, what="the first mentions in both chats")
+
+    # The next read of mentions takes 4 s: the switchover happens, and more mentions are
+    # posted, while it is on its way; it returns them after the promotion.
+    emulators.x_control(
+        "faults",
+        {"method": "GET", "path": "/2/users/*/mentions", "status": 0, "delay_s": 4},
+    )
+    wait_for(
+        lambda: (
+            not emulators.http.get(f"{emulators.x_server.url}/_emulator/faults").json()["faults"]
+        ),
+        what="a read of mentions on its way",
+    )
+    old = replicated.start_switchover()
+    replicated.wait_promoted(old)
+    ids += [mention(emulators, n) for n in range(2, 5)]
+    wait_for(all_mirrored(emulators, ids), timeout=40, what="every mention in both chats")
+    replicated.wait_rejoined(old)  # what the old primary took is gone now
+    assert_once_each_mirrored(emulators, ids, bridge)
 
 
 def test_the_doctor_shows_what_the_sentinels_see(deployment: Deployment, tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from bridge.doctor import (
     warn,
 )
 from bridge.i18n import speaking
-from bridge.store import redact_url
+from bridge.redisconn import redact_url
 
 
 def test_clock_skew_warns_then_fails_before_signatures_stop_working() -> None:
