@@ -51,11 +51,13 @@ TEST_WORKERS ?= 4
 test: env redis browser
 	REACHABLE_CHAOS_RUNS=$${REACHABLE_CHAOS_RUNS:-3} $(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal
 
-# The full chaos run: 20 kills per publishing crash point, and 180 random faults (100 kills, 20 Redis
-# restarts, 20 frozen emulators, 40 429/5xx storms) with its report printed.
+# The full chaos run: 20 kills per publishing crash point, 200 random faults (100 kills, 20 Redis
+# restarts, 20 Redis demotions, 20 frozen emulators, 40 429/5xx storms) and 20 Redis Sentinel
+# failovers, with their reports printed.
 chaos: env redis
 	REACHABLE_CHAOS_RUNS=$${REACHABLE_CHAOS_RUNS:-20} \
-	REACHABLE_CHAOS_FAULTS=$${REACHABLE_CHAOS_FAULTS:-180} $(BIN)/pytest -s tests/chaos
+	REACHABLE_CHAOS_FAULTS=$${REACHABLE_CHAOS_FAULTS:-200} \
+	REACHABLE_CHAOS_FAILOVERS=$${REACHABLE_CHAOS_FAILOVERS:-20} $(BIN)/pytest -s tests/chaos
 
 # Throughput, Redis cost, latency, memory and a burst, against the emulators (about 8 minutes).
 bench: env redis

@@ -22,6 +22,7 @@ class RedisProcess:
         directory: Path | None = None,
         appendonly: bool = False,
         replica_of: int | None = None,
+        min_replicas_to_write: int = 0,
     ) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
@@ -29,6 +30,8 @@ class RedisProcess:
         self.binary = binary
         # The port of the primary on this machine that this server starts as a replica of.
         self.replica_of = replica_of
+        # As a primary, refuse writes (NOREPLICAS) with fewer replicas than this connected.
+        self.min_replicas_to_write = min_replicas_to_write
         self.port = port or free_port()
         # A port picked here may be taken by another process before redis-server binds it;
         # until this server first answers, it may move to another one.
@@ -70,6 +73,8 @@ class RedisProcess:
             args += ["--appendfsync", "always"]
         if self.replica_of is not None:
             args += ["--replicaof", "127.0.0.1", str(self.replica_of)]
+        if self.min_replicas_to_write:
+            args += ["--min-replicas-to-write", str(self.min_replicas_to_write)]
         # A replica that connects is sent the data at once, not after five seconds of waiting
         # for others that might want it too.
         return [*args, "--repl-diskless-sync-delay", "0"]
@@ -151,7 +156,7 @@ class SentinelProcess(RedisProcess):
         directory: Path,
         master: str = "mymaster",
         quorum: int = 1,
-        down_after_ms: int = 1000,
+        down_after_ms: int = 2000,
         failover_timeout_ms: int = 3000,
     ) -> None:
         super().__init__(directory=directory)

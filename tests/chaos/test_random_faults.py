@@ -1,12 +1,13 @@
 """Mentions flow and replies are asked for while things break at random: bridge processes are
-SIGKILLed, Redis (AOF, appendfsync always) is killed and restarted, the emulators are frozen
-with SIGSTOP and released, and Slack and Telegram answer with storms of 429s and 5xx.
+SIGKILLed, Redis (AOF, appendfsync always) is killed and restarted, or demoted to a replica
+(REPLICAOF, as in a failover) and promoted back, the emulators are frozen with SIGSTOP and
+released, and Slack and Telegram answer with storms of 429s and 5xx.
 
 At the end the run reports mentions posted vs mirrored in each chat, replies asked vs posted on
 X, duplicates of each, and how long recovery took after the last fault. Nothing may be lost,
 nothing posted to X twice, at most one chat message repeated, and recovery must take under 70 s.
 
-``REACHABLE_CHAOS_FAULTS`` sets how many faults (8 in `make test`, 180 in `make chaos`);
+``REACHABLE_CHAOS_FAULTS`` sets how many faults (8 in `make test`, 200 in `make chaos`);
 ``REACHABLE_CHAOS_SEED`` replays a run (the seed is printed).
 """
 
@@ -57,7 +58,7 @@ class Chaos:
 
     def __init__(self, tmp_path: Path) -> None:
         self.tmp = tmp_path
-        self.redis = RedisProcess(directory=tmp_path, appendonly=True).start()
+        redis_settings = self.start_redis()
         self.ports = {name: free_port() for name in ("x", "slack", "telegram", "web")}
         self.urls = {name: f"http://127.0.0.1:{port}" for name, port in self.ports.items()}
         self.emulator = subprocess.Popen(
@@ -77,7 +78,7 @@ class Chaos:
         self.log = tmp_path / "bridge.log"
         self.env = {
             **os.environ,
-            "REACHABLE_REDIS_URL": self.redis.url,
+            **redis_settings,
             "REACHABLE_KEY_PREFIX": "chaos",
             "REACHABLE_WEB_PORT": str(self.ports["web"]),
             "REACHABLE_X_API_URL": self.urls["x"],
@@ -104,6 +105,15 @@ class Chaos:
         }
         self.processes: dict[str, BridgeProcess] = {}
         self.kills = self.redis_restarts = self.freezes = self.storms = 0
+        self.demotions = 0
+
+    def start_redis(self) -> dict[str, str]:
+        """The Redis the bridge uses, and the settings that lead the bridge to it."""
+        self.redis = RedisProcess(directory=self.tmp, appendonly=True).start()
+        return {"REACHABLE_REDIS_URL": self.redis.url}
+
+    def stop_redis(self) -> None:
+        self.redis.cleanup()
 
     def _emulators_up(self) -> bool:
         try:
@@ -143,6 +153,15 @@ class Chaos:
         self.redis.start()
         self.redis_restarts += 1
         return "Redis killed and restarted"
+
+    def demote_redis(self, rng: random.Random) -> str:
+        """Redis becomes a replica (of a primary that never answers), as a primary is demoted
+        in a failover, and a primary again a moment later, keeping its data."""
+        self.redis.demote()
+        time.sleep(rng.uniform(0.5, 3))
+        self.redis.promote()
+        self.demotions += 1
+        return "Redis demoted (REPLICAOF) and promoted back"
 
     def freeze(self, rng: random.Random) -> str:
         seconds = rng.uniform(1, 4)
@@ -189,7 +208,7 @@ class Chaos:
         self.emulator.terminate()
         self.emulator.wait(timeout=10)
         self.http.close()
-        self.redis.cleanup()
+        self.stop_redis()
 
 
 @pytest.fixture
@@ -226,11 +245,12 @@ class Public:
 
 
 def fault_deck(chaos: Chaos, rng: random.Random) -> list[Callable[[random.Random], str]]:
-    """``FAULTS`` faults in a random order, dealt in fixed shares: of every 9, five SIGKILLs,
-    one Redis restart, one freeze and two storms. `make chaos`'s 180 are 100 kills and 20
-    Redis restarts, the counts the targets are stated for."""
+    """``FAULTS`` faults in a random order, dealt in fixed shares: of every 10, five SIGKILLs,
+    one Redis restart, one demotion, one freeze and two storms (a deck of 8, as in `make
+    test`, has a demotion too). `make chaos`'s 200 are 100 kills and 20 Redis restarts, the
+    counts the targets are stated for."""
     pattern: list[Callable[[random.Random], str]] = [chaos.kill_one] * 5
-    pattern += [chaos.restart_redis, chaos.freeze, chaos.storm, chaos.storm]
+    pattern += [chaos.restart_redis, chaos.demote_redis, chaos.freeze, chaos.storm, chaos.storm]
     deck = (pattern * (FAULTS // len(pattern) + 1))[:FAULTS]
     rng.shuffle(deck)
     return deck
@@ -324,7 +344,7 @@ def test_nothing_is_lost_or_posted_twice_while_everything_breaks(
         slack = {_mention_id(m) for m in chaos.slack_messages()}
         telegram = {_mention_id(m) for m in chaos.telegram_messages()}
         on_x = {str(p["in_reply_to"]) for p in chaos.replies_on_x()}
-        ended = {n: p.process.returncode for n, p in chaos.processes.items() if not p.alive()}
+        ended = ended_by_themselves(chaos)
         raise AssertionError(
             f"not in Slack: {sorted(posted - slack)}; not in Telegram: "
             f"{sorted(posted - telegram)}; replies not on X: {sorted(set(asked) - on_x)}; "
@@ -342,10 +362,12 @@ def test_nothing_is_lost_or_posted_twice_while_everything_breaks(
         "faults": {
             "SIGKILL": chaos.kills,
             "Redis restarts": chaos.redis_restarts,
+            "Redis demotions": chaos.demotions,
             "emulator freezes": chaos.freezes,
             "429/5xx storms": chaos.storms,
         },
         "mentions posted": len(posted),
+        "lost mentions": len(posted - (set(slack_ids) & set(telegram_ids))),
         "mirrored in Slack": len(slack_ids),
         "mirrored in Telegram": len(telegram_ids),
         "duplicate Slack messages": sum(n - 1 for n in slack_ids.values()),
@@ -353,11 +375,13 @@ def test_nothing_is_lost_or_posted_twice_while_everything_breaks(
         "replies asked": len(asked),
         "replies on X": sum(1 for m in asked if x_replies[m] >= 1),
         "duplicate X posts": sum(n - 1 for n in x_replies.values()),
+        "process exits": len(ended_by_themselves(chaos)),
         "recovery after the last fault (s)": round(recovery_s, 1),
         "timeline": timeline,
     }
     (tmp_path / "chaos-report.json").write_text(json.dumps(report, indent=2))
     print(json.dumps({k: v for k, v in report.items() if k != "timeline"}, indent=2))
+    assert report["lost mentions"] == 0
     assert report["mirrored in Slack"] == report["mirrored in Telegram"] == len(posted)
     assert report["replies on X"] == len(asked)
     assert report["duplicate X posts"] == 0
@@ -372,8 +396,12 @@ def test_nothing_is_lost_or_posted_twice_while_everything_breaks(
     assert recovery_s < RECOVERY_LIMIT_S
     assert len(posted) > 0
     # Only the faults end a process: one that ended by itself would wait for a supervisor.
-    ended = {n: p.process.returncode for n, p in chaos.processes.items() if not p.alive()}
-    assert not ended, f"processes that ended on their own: {ended}"
+    assert report["process exits"] == 0, ended_by_themselves(chaos)
+
+
+def ended_by_themselves(chaos: Chaos) -> dict[str, int | None]:
+    """The bridge processes that ended though no fault killed them, with their exit codes."""
+    return {n: p.process.returncode for n, p in chaos.processes.items() if not p.alive()}
 
 
 def _healthy(chaos: Chaos) -> bool:

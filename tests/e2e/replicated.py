@@ -1,5 +1,5 @@
 """A Redis primary, its replica and the sentinels watching them, all started by the test on free
-ports, fast to fail over (a primary silent for 1 s is down), and all stopped at the end."""
+ports, fast to fail over (a primary silent for 2 s is down), and all stopped at the end."""
 
 from __future__ import annotations
 
@@ -15,14 +15,31 @@ MASTER = "mymaster"
 
 
 class ReplicatedRedis:
-    def __init__(self, directory: Path, *, sentinels: int = 1) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
+    """``min_replicas_to_write`` 1: a primary cut off from its replica (an old primary, the
+    moment the replica is promoted) refuses writes rather than take writes that will be lost;
+    0, Redis's default, keeps taking them."""
+
+    def __init__(
+        self, directory: Path, *, sentinels: int = 1, min_replicas_to_write: int = 0
+    ) -> None:
+        for folder in ("a", "b"):
+            (directory / folder).mkdir(parents=True, exist_ok=True)
         self.nodes: list[RedisProcess] = []
         self.sentinels: list[SentinelProcess] = []
         try:
-            first = RedisProcess(directory=directory, appendonly=True).start()
+            # Each node in a directory of its own: their AOF files have the same names.
+            first = RedisProcess(
+                directory=directory / "a",
+                appendonly=True,
+                min_replicas_to_write=min_replicas_to_write,
+            ).start()
             self.nodes.append(first)
-            second = RedisProcess(directory=directory, appendonly=True, replica_of=first.port)
+            second = RedisProcess(
+                directory=directory / "b",
+                appendonly=True,
+                min_replicas_to_write=min_replicas_to_write,
+                replica_of=first.port,
+            )
             self.nodes.append(second.start())
             # Started once the replica is in sync: their first look then finds it.
             wait_for(lambda: self._in_sync(second), timeout=20, what="the replica in sync")
@@ -57,6 +74,7 @@ class ReplicatedRedis:
     def fail_over(self) -> RedisProcess:
         """Kill the primary; once the sentinels have promoted the replica, start the old primary
         again as a replica of the new one. Returns the new primary."""
+        self._wait_promotable()
         old = self.primary()
         old.kill()
         new = wait_for(self._promoted_other_than(old), timeout=30, what="the replica promoted")
@@ -76,6 +94,7 @@ class ReplicatedRedis:
 
     def start_switchover(self) -> RedisProcess:
         """``SENTINEL FAILOVER``, without waiting for it; returns the primary being replaced."""
+        self._wait_promotable()
         old = self.primary()
         with redis.Redis(port=self.sentinels[0].port) as sentinel:
             sentinel.execute_command("SENTINEL FAILOVER", MASTER)
@@ -100,6 +119,20 @@ class ReplicatedRedis:
             return current
 
         return promoted
+
+    def _wait_promotable(self) -> None:
+        """Until every sentinel sees a replica it would promote (one just back from a failover
+        is doubted for a moment): as an operator waits before failing over again."""
+
+        def promotable() -> bool:
+            for sentinel in self.sentinels:
+                with redis.Redis(port=sentinel.port, decode_responses=True) as client:
+                    replicas = client.sentinel_slaves(MASTER)
+                if not any(_healthy(replica) for replica in replicas):
+                    return False
+            return True
+
+        wait_for(promotable, timeout=30, what="a replica the sentinels would promote")
 
     def _in_sync(self, node: RedisProcess) -> bool:
         try:
@@ -129,3 +162,8 @@ def _role(node: RedisProcess) -> str:
             return str(client.info("replication").get("role"))
     except redis.RedisError:
         return "down"
+
+
+def _healthy(replica: dict[str, object]) -> bool:
+    down = ("is_sdown", "is_odown", "is_disconnected")
+    return not any(replica.get(flag) for flag in down) and replica.get("master-link-status") == "ok"
