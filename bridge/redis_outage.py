@@ -39,8 +39,16 @@ T = TypeVar("T")
 
 # Error replies Redis gives only while it restarts, loads its data or changes role.
 PASSING_REPLIES = frozenset(
-    {"READONLY", "UNBLOCKED", "LOADING", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "BUSY"}
-    | {"NOREPLICAS"}
+    [
+        "READONLY",
+        "UNBLOCKED",
+        "LOADING",
+        "MASTERDOWN",
+        "TRYAGAIN",
+        "CLUSTERDOWN",
+        "BUSY",
+        "NOREPLICAS",
+    ]
 )
 FIRST_PAUSE_S = 0.1
 MAX_PAUSE_S = 2.0

@@ -244,3 +244,39 @@ async def test_a_message_posted_as_redis_is_demoted_is_recorded_once_not_posted_
         assert all(not s.task.done() for s in stages)
     finally:
         await sink.close()
+
+
+async def test_after_a_failover_to_a_redis_that_never_had_the_stream_the_router_starts_anew(
+    redis_process: RedisProcess,
+    store: Store,
+    running: Callable[[StageRunner], Running],
+) -> None:
+    """A replica promoted before it had synced anything has no stream and no consumer group:
+    the router makes them again and routes what comes next."""
+    router = RouterStage(store, config=lambda: CONFIG)
+    stage = running(
+        StageRunner(
+            store.redis,
+            stream=router.stream,
+            group=router.group,
+            consumer="worker-1",
+            handler=router.handle,
+            block_ms=200,
+        )
+    )
+    await until(
+        lambda: redis_info(redis_process, "clients")["blocked_clients"] == 1,
+        what="the router waiting for mentions",
+        stage=stage,
+    )
+    with redis.Redis(port=redis_process.port) as client:
+        client.flushall()  # everything gone, as on a fresh node
+    mention = Mention(
+        network="x", id="3003", account="humas", text="halte rusak", conversation_id="3003"
+    )
+    await store.append_mentions([mention], network="x", account="humas", cursor="3003")
+
+    async def routed() -> bool:
+        return len(await store.redis.xrange(store.keys.outbox_stream)) == 1
+
+    await until(routed, what="the mention routed on the fresh Redis", stage=stage)
