@@ -630,6 +630,10 @@ class Store:
         key = self.keys.seen_interaction(chat, identity)
         return bool(await self.redis.set(key, "1", nx=True, ex=keep_s))
 
+    async def forget_interaction(self, chat: str, identity: str) -> None:
+        """The action was seen but its handling was cut short: the next sighting acts on it."""
+        await self.redis.delete(self.keys.seen_interaction(chat, identity))
+
     async def forget_sighting(self, chat: str, event_id: str) -> None:
         """The event was seen but its handling was cut short: the next sighting acts on it."""
         await self.redis.delete(self.keys.seen_event(chat, event_id))

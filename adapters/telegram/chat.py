@@ -446,13 +446,20 @@ class TelegramChat:
                     outage.over()
                     return
                 await outage.wait(cut_short)
-                # Its sighting may have been noted before the outage cut it short.
+                # Its sighting, and its action's, may have been noted before the outage cut it
+                # short: forgotten, so that the retry acts on it.
                 await through_outages(
                     functools.partial(
                         self._store.forget_sighting, self.chat, str(update.update_id)
                     ),
                     role="Telegram update",
                 )
+                identity = action_identity(update)
+                if identity is not None:
+                    await through_outages(
+                        functools.partial(self._store.forget_interaction, self.chat, identity),
+                        role="Telegram update",
+                    )
         finally:
             outage.over(got_through=False)
 
