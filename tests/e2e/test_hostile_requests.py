@@ -27,13 +27,14 @@ SECRET_TOKEN = "s3cret-token"
 def snapshot(url: str) -> dict[str, Any]:
     """Every key of the deployment with its type and size: what a request could have changed.
     Left out: the audit log, where a refused attempt is recorded by design (a stranger's once a
-    minute per chat, with its two keys counting the rest), and the mark a known person's signed
-    action leaves for an hour, whatever it did, so that a replay of it does nothing."""
+    minute per chat, with its two keys counting the rest), the mark a known person's signed
+    action leaves for an hour, whatever it did, so that a replay of it does nothing, and the
+    count of refused requests /metrics shows (one integer per door)."""
     with redis.Redis.from_url(url, decode_responses=True) as client:
         state = {}
         for key in client.scan_iter(match="e2e:*", count=1000):
             if key == "e2e:audit" or key.startswith(
-                ("e2e:audit:strangers:", "e2e:seen:slack:interaction:")
+                ("e2e:audit:strangers:", "e2e:seen:slack:interaction:", "e2e:count:refused:")
             ):
                 continue
             kind = client.type(key)
