@@ -28,7 +28,7 @@ class RateBudget:
 
     limit: int | None = None
     remaining: int | None = None
-    reset_at: float | None = None  # epoch seconds
+    reset_at: float | None = None  # Unix seconds, as the platform stated them (PlatformTime.until)
 
 
 @dataclass(frozen=True)

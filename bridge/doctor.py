@@ -27,6 +27,7 @@ from redis.exceptions import RedisError
 from bridge.config import Config
 from bridge.errors import ReachableError
 from bridge.i18n import _, ngettext
+from bridge.platform_time import is_real_platform
 from bridge.redisconn import close_sentinels, redis_location
 from bridge.settings import Settings
 from bridge.store import Store
@@ -96,6 +97,7 @@ async def examine(
     platforms = networks + sorted({d.chat for d in config.destinations.values()})
     findings += await check_key(settings, store if reachable else None, networks)
     findings += await check_clocks(_api_urls(settings, platforms))
+    findings += check_platform_time(settings.platform_time_scale, _api_urls(settings, platforms))
     context = DoctorContext(settings, config, store if reachable else None)
     for platform in platforms:
         doctor = doctors.get(platform)
@@ -425,6 +427,28 @@ def clock_finding(platform: str, skew_s: float) -> Finding:
         return warn(area, check, said, fix)
     least = f"{max(abs(skew_s), 1):.0f}"
     return ok(area, check, _("within {seconds} s", seconds=least))
+
+
+def check_platform_time(scale: float, urls: dict[str, str]) -> list[Finding]:
+    """A platform time scale is for emulators: against a real platform the bridge would send
+    that many times faster than the platform allows, and read its waits as that much shorter."""
+    if scale == 1:
+        return []
+    area, check = _("Clock"), "REACHABLE_PLATFORM_TIME_SCALE"
+    shown = f"{scale:g}"
+    real = sorted(platform for platform, url in urls.items() if is_real_platform(url))
+    if real:
+        said = _(
+            "{scale}: against {platforms} the bridge would send {scale} times faster than they "
+            "allow",
+            scale=shown,
+            platforms=", ".join(real),
+        )
+        return [fail(area, check, said, _("unset it: a time scale is for the emulators only"))]
+    said = _(
+        "{scale}: the platforms' rate windows run {scale} times faster (emulators)", scale=shown
+    )
+    return [ok(area, check, said)]
 
 
 def _http_date(value: str | None) -> datetime | None:

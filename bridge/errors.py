@@ -30,7 +30,8 @@ class PlatformError(ReachableError):
 
 
 class RateLimited(PlatformError):
-    """The platform asked us to wait ``retry_after`` seconds before calling this target again."""
+    """The platform asked us to wait ``retry_after`` seconds before calling this target again:
+    its seconds, as it stated them (``PlatformTime.seconds`` makes them this machine's)."""
 
     def __init__(self, platform: str, detail: str, *, retry_after: float) -> None:
         super().__init__(platform, detail)

@@ -23,6 +23,7 @@ from bridge.alerts import alert_admins
 from bridge.config import AccountConfig, Config
 from bridge.errors import PermanentError, PlatformError, RateLimited, TransientError
 from bridge.models import PostedReply, ThreadStatus, thread_id_for
+from bridge.platform_time import REAL_TIME, PlatformTime
 from bridge.redis_outage import Outage, is_outage, outages_ignored
 from bridge.store import Store
 from bridge.threads import TransitionRefused, change_state
@@ -36,7 +37,13 @@ TRANSIENT_ERROR_PAUSE_S = 5.0
 _SETTLED = (ThreadStatus.ANSWERED, ThreadStatus.DISMISSED)
 
 
-def pause_after_poll(interval_s: float, budget: RateBudget, *, now: float) -> float:
+def pause_after_poll(
+    interval_s: float,
+    budget: RateBudget,
+    *,
+    now: float,
+    platform_time: PlatformTime = REAL_TIME,
+) -> float:
     """How long to wait before the next poll so the remaining budget lasts until its reset.
 
     Spreading the remaining calls evenly over the window keeps us clear of 429s in steady
@@ -44,9 +51,9 @@ def pause_after_poll(interval_s: float, budget: RateBudget, *, now: float) -> fl
     """
     if budget.remaining is None or budget.reset_at is None:
         return interval_s
-    until_reset = max(budget.reset_at - now, 0.0)
     if budget.remaining <= 0:
-        return max(interval_s, until_reset + 1.0)
+        return max(interval_s, platform_time.until(budget.reset_at + 1.0, now=now))
+    until_reset = platform_time.until(budget.reset_at, now=now)
     return max(interval_s, until_reset / budget.remaining)
 
 
@@ -60,8 +67,10 @@ class Poller:
         owner: str,
         vault: TokenVault | None = None,
         linked_every_s: float = 300.0,
+        platform_time: PlatformTime = REAL_TIME,
     ) -> None:
         self.store = store
+        self.platform_time = platform_time
         self.sources = sources
         self.config = config
         self.owner = owner
@@ -165,14 +174,12 @@ class Poller:
         try:
             result = await source.fetch_new(account, since_id=since_id)
         except RateLimited as exc:
+            wait = self.platform_time.seconds(exc.retry_after)
             log.warning(
-                "@%s: rate limited by %s; waiting %.0f s",
-                account.handle,
-                exc.platform,
-                exc.retry_after,
+                "@%s: rate limited by %s; waiting %.1f s", account.handle, exc.platform, wait
             )
             await self.store.count(f"ratelimited:{account.network}")
-            return max(exc.retry_after, interval)
+            return max(wait, interval)
         except TransientError as exc:
             await self.store.count_failure(exc)
             log.warning("@%s: %s; retrying in %.0f s", account.handle, exc, TRANSIENT_ERROR_PAUSE_S)
@@ -210,7 +217,9 @@ class Poller:
                     since=oldest,
                 ),
             )
-        return pause_after_poll(interval, result.budget, now=time.time())
+        return pause_after_poll(
+            interval, result.budget, now=time.time(), platform_time=self.platform_time
+        )
 
     async def _see_own_replies(self, account: AccountConfig, source: MentionSource) -> None:
         """Answers posted directly on the network (not through chat) also answer the thread."""

@@ -160,6 +160,7 @@ class Runtime:
                     owner=owner,
                     vault=context.vault,
                     linked_every_s=self.settings.linked_poll_s,
+                    platform_time=self.settings.platform_time,
                 )
                 tasks.append(asyncio.create_task(poller.run(stop), name="poller"))
             if "worker" in roles:
@@ -256,6 +257,7 @@ class Runtime:
             channel_interval_s=self._channel_interval,
             time_budget_s=self.settings.claim_idle_s / 2,
             platform_interval_s=self._platform_interval,
+            platform_time=self.settings.platform_time,
         )
         publish = PublishStage(store, config=self.current_config, publishers=publishers)
         supervision = SupervisionStage(store, config=self.current_config)
@@ -285,15 +287,19 @@ class Runtime:
 
     def _platform_interval(self, chat: str) -> float:
         """Seconds between any two messages of the bot: Telegram allows 30 a second overall."""
-        return 1 / self.settings.telegram_messages_per_s if chat == "telegram" else 0.0
+        if chat != "telegram":
+            return 0.0
+        return self.settings.platform_time.seconds(1 / self.settings.telegram_messages_per_s)
 
     def _channel_interval(self, destination: Destination) -> float:
         """Seconds between two messages to one destination, under its platform's limit."""
         if destination.chat == "slack":
-            return self.settings.slack_channel_interval_s
-        if int(destination.address) < 0:
-            return self.settings.telegram_group_interval_s
-        return self.settings.telegram_private_interval_s
+            interval = self.settings.slack_channel_interval_s
+        elif int(destination.address) < 0:
+            interval = self.settings.telegram_group_interval_s
+        else:
+            interval = self.settings.telegram_private_interval_s
+        return self.settings.platform_time.seconds(interval)
 
 
 def stop_on_signals(stop: asyncio.Event) -> None:

@@ -11,6 +11,8 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bridge.platform_time import PlatformTime
+
 
 class XAccountToken(BaseModel):
     """OAuth 1.0a user keys of one institutional account, for posting as it."""
@@ -99,6 +101,10 @@ class Settings(BaseSettings):
     # A stage gives up on an entry (leaving it pending) after half of this, so that a live worker
     # never races the one taking over.
     claim_idle_s: float = 120.0
+    # Emulators only: how many times faster than real time the platforms' rate windows run (the
+    # emulators' time_scale). The bridge divides its pacing and the platforms' stated waits by
+    # it; against the real platforms it must be 1 (`reachable doctor` says so).
+    platform_time_scale: float = Field(1.0, gt=0, allow_inf_nan=False)
     # How often each process looks at the config file for changes (it reloads when it changed).
     config_watch_s: float = 2.0
     log_level: str = "INFO"
@@ -119,6 +125,10 @@ class Settings(BaseSettings):
             (host, int(port))
             for host, _, port in (a.rpartition(":") for a in _listed(self.redis_sentinels))
         ]
+
+    @property
+    def platform_time(self) -> PlatformTime:
+        return PlatformTime(self.platform_time_scale)
 
 
 def _listed(value: str) -> list[str]:

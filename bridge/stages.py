@@ -30,6 +30,7 @@ from bridge.config import Config, Destination
 from bridge.errors import DestinationUnavailable, PermanentError, RateLimited, TransientError
 from bridge.keys import MENTIONS_GROUP, OUTBOX_GROUP
 from bridge.models import Mention, MentionCard, MirrorRef, Thread, thread_id_for
+from bridge.platform_time import REAL_TIME, PlatformTime
 from bridge.progress import MirrorProgress, record_once_posted, wait_for_reserved
 from bridge.routing import Decision, decide
 from bridge.store import Effect, MirrorInputs, RouteQueue, SlotRequest, Store, now_ms, utcnow
@@ -214,10 +215,12 @@ class MirrorStage:
         channel_interval_s: Callable[[Destination], float],
         time_budget_s: float = 60.0,
         platform_interval_s: Callable[[str], float] = lambda chat: 0.0,
+        platform_time: PlatformTime = REAL_TIME,
     ) -> None:
         self.store = store
         self.config = config
         self.sinks = sinks
+        self.platform_time = platform_time
         self.channel_interval_s = channel_interval_s
         self.time_budget_s = time_budget_s
         self.platform_interval_s = platform_interval_s
@@ -511,7 +514,8 @@ class MirrorStage:
             yield
         except RateLimited as exc:
             await self.store.count_failure(exc)
-            await self.store.push_back_channel(sink.chat, destination.address, exc.retry_after)
+            wait = self.platform_time.seconds(exc.retry_after)
+            await self.store.push_back_channel(sink.chat, destination.address, wait)
             raise Deferred(f"{what} in {destination.describe()}: rate limited") from exc
         except TransientError as exc:
             await self.store.count_failure(exc)
@@ -647,13 +651,11 @@ class MirrorStage:
                 )
             except RateLimited as exc:
                 await self.store.count_failure(exc)
-                await self.store.push_back_channel(sink.chat, channel, exc.retry_after)
+                wait = self.platform_time.seconds(exc.retry_after)
+                await self.store.push_back_channel(sink.chat, channel, wait)
                 await self.store.count(f"ratelimited:{sink.chat}")
                 log.warning(
-                    "%s asked us to wait %.1f s before posting to %s",
-                    sink.chat,
-                    exc.retry_after,
-                    channel,
+                    "%s asked us to wait %.1f s before posting to %s", sink.chat, wait, channel
                 )
             except TransientError as exc:
                 await self.store.count_failure(exc)

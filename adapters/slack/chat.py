@@ -460,7 +460,7 @@ class SlackChat:
             if not isinstance(problem, TransientError | RateLimited):
                 raise problem
             if isinstance(problem, RateLimited):
-                pause = max(pause, problem.retry_after)
+                pause = max(pause, self.settings.platform_time.seconds(problem.retry_after))
             log.warning(
                 "Slack: cannot open a Socket Mode connection yet (%s); retrying in %.0f s",
                 problem,
@@ -732,7 +732,11 @@ class SlackChat:
                 return
             except Exception as exc:
                 problem = wrap_slack_error(exc)
-            wait = problem.retry_after if isinstance(problem, RateLimited) else pause
+            wait = (
+                self.settings.platform_time.seconds(problem.retry_after)
+                if isinstance(problem, RateLimited)
+                else pause
+            )
             if not isinstance(problem, RateLimited | TransientError) or (
                 loop.time() + wait > deadline
             ):

@@ -91,20 +91,32 @@ class MentionPage:
     budget: RateBudget
 
 
-def budget_from_headers(headers: Mapping[str, str]) -> RateBudget:
+def budget_from_headers(headers: Mapping[str, str], prefix: str = "x-rate-limit-") -> RateBudget:
+    """A budget as X states it: ``x-rate-limit-*`` for the endpoint's 15-minute window, or
+    another ``prefix`` (``x-app-limit-24hour-``: the app's daily posting budget)."""
+
     def number(name: str) -> int | None:
-        raw = headers.get(name)
+        raw = headers.get(prefix + name)
         try:
             return int(raw) if raw is not None else None
         except ValueError:
             return None
 
-    reset = number("x-rate-limit-reset")
+    reset = number("reset")
     return RateBudget(
-        limit=number("x-rate-limit-limit"),
-        remaining=number("x-rate-limit-remaining"),
+        limit=number("limit"),
+        remaining=number("remaining"),
         reset_at=float(reset) if reset is not None else None,
     )
+
+
+def wait_after_refusal(headers: Mapping[str, str], *, now: float) -> float:
+    """Seconds (as X counts them) until X takes a refused call again: until the reset of the
+    budget that ran out, the app's day when that is the one, else the 15-minute window."""
+    budgets = [budget_from_headers(headers, p) for p in ("x-app-limit-24hour-", "x-rate-limit-")]
+    spent = [b for b in budgets if b.reset_at is not None and b.remaining == 0]
+    reset = (spent or [budgets[1]])[0].reset_at
+    return max(1.0, reset - now) if reset is not None else DEFAULT_RETRY_AFTER
 
 
 def _origin_rewriter(api_url: str) -> aiohttp.ClientMiddlewareType:
@@ -196,8 +208,7 @@ class XClient:
             response: aiohttp.ClientResponse = await request
             body = await response.json(content_type=None)
         except tweepy.TooManyRequests as exc:
-            reset = budget_from_headers(exc.response.headers).reset_at
-            wait = max(1.0, reset - time.time()) if reset is not None else DEFAULT_RETRY_AFTER
+            wait = wait_after_refusal(exc.response.headers, now=time.time())
             raise RateLimited(NETWORK, _detail(exc), retry_after=wait) from None
         except tweepy.TwitterServerError as exc:
             raise TransientError(NETWORK, _detail(exc)) from None

@@ -7,6 +7,7 @@ from bridge.doctor import (
     Status,
     _version_tuple,
     blocks_go_live,
+    check_platform_time,
     clock_finding,
     fail,
     ok,
@@ -24,6 +25,18 @@ def test_clock_skew_warns_then_fails_before_signatures_stop_working() -> None:
     ahead = clock_finding("x", -300)
     assert ahead.status is Status.FAIL and "300 s ahead of" in ahead.detail
     assert "NTP" in ahead.fix
+
+
+def test_a_platform_time_scale_blocks_go_live_against_a_real_platform() -> None:
+    emulators = {"x": "http://127.0.0.1:8701", "slack": "http://127.0.0.1:8702/api/"}
+    assert check_platform_time(1, emulators) == []
+    assert check_platform_time(1, {"slack": "https://slack.com/api/"}) == []
+    (training,) = check_platform_time(20, emulators)
+    assert training.status is Status.OK and "20 times faster" in training.detail
+    (live,) = check_platform_time(20, {**emulators, "telegram": "https://api.telegram.org"})
+    assert live.status is Status.FAIL
+    assert "against telegram the bridge would send 20 times faster" in live.detail
+    assert "emulators only" in live.fix
 
 
 def test_redis_versions_compare_as_numbers() -> None:
