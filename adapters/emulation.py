@@ -1,10 +1,11 @@
 """What every platform emulator shares: the call log, fault injection and the control API.
 
 Each emulator is a Starlette app; wrapping it with :class:`EmulatorCore` adds
-``POST /_emulator/reset``, ``POST|GET|DELETE /_emulator/faults`` and ``GET /_emulator/calls``,
-and makes the next matching calls fail the way the platform fails. The call log keeps each
-call's parameters (query and form or JSON body, credentials redacted) so that contract tests
-can hold what the real client libraries send to the platforms' published specs.
+``POST /_emulator/reset``, ``POST|GET|DELETE /_emulator/faults``, ``GET /_emulator/calls`` and
+``GET|POST /_emulator/clock`` (how fast rate windows run), and makes the next matching calls
+fail the way the platform fails. The call log keeps each call's parameters (query and form or
+JSON body, credentials redacted) so that contract tests can hold what the real client libraries
+send to the platforms' published specs.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from adapters.emulator_clock import RateClock, RateLimits, check_scale
 
 CONTROL_PREFIX = "/_emulator"
 MAX_BODY_BYTES = 1_000_000
@@ -95,7 +98,12 @@ class EmulatorCore:
     """Call log, faults and control routes for one emulator."""
 
     def __init__(
-        self, platform: str, fault_response: FaultResponder, *, error_codes: bool = False
+        self,
+        platform: str,
+        fault_response: FaultResponder,
+        *,
+        error_codes: bool = False,
+        time_scale: float = 1.0,
     ) -> None:
         self.platform = platform
         self._fault_response = fault_response
@@ -105,6 +113,8 @@ class EmulatorCore:
         self.calls: list[dict[str, Any]] = []
         self.faults: list[Fault] = []
         self._reset_hooks: list[Callable[[], None]] = []
+        self.clock = RateClock(time_scale)
+        self.limits = RateLimits(self.clock)
 
     def on_reset(self, hook: Callable[[], None]) -> None:
         self._reset_hooks.append(hook)
@@ -113,6 +123,8 @@ class EmulatorCore:
         with self._lock:
             self.calls.clear()
             self.faults.clear()
+        self.clock.restore()
+        self.limits.clear()
         for hook in self._reset_hooks:
             hook()
 
@@ -171,6 +183,7 @@ class EmulatorCore:
                 f"{CONTROL_PREFIX}/faults", self._faults_endpoint, methods=["GET", "POST", "DELETE"]
             ),
             Route(f"{CONTROL_PREFIX}/calls", self._calls_endpoint, methods=["GET"]),
+            Route(f"{CONTROL_PREFIX}/clock", self._clock_endpoint, methods=["GET", "POST"]),
         ]
 
     async def _reset_endpoint(self, request: Request) -> Response:
@@ -220,6 +233,19 @@ class EmulatorCore:
         if fault.status != 200 and not 400 <= fault.status <= 499:
             return "an error code goes with status 200 or 400..499 (5xx answers are plain text)"
         return None
+
+    async def _clock_endpoint(self, request: Request) -> Response:
+        """How fast rate windows run: ``{"scale": 10}`` makes a minute of them last 6 s."""
+        if request.method == "POST":
+            try:
+                data = await read_json_object(request)
+                if set(data) != {"scale"}:
+                    raise ValueError('the body must be {"scale": <number > 0>}')
+                scale = check_scale(data["scale"])
+            except ValueError as exc:
+                return bad_request(f"bad clock: {exc}")
+            self.clock.set_scale(scale)
+        return JSONResponse({"scale": self.clock.scale, "rate_time_s": round(self.clock.now(), 3)})
 
     async def _calls_endpoint(self, request: Request) -> Response:
         calls = self.calls_snapshot()

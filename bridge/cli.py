@@ -201,12 +201,26 @@ def config_check(file: Path) -> None:
     show_default=True,
     help=N_("Where the Slack emulator sends signed events and clicks."),
 )
-def emulate(x_port: int, slack_port: int, telegram_port: int, bridge_url: str) -> None:
+@option(
+    "--time-scale",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True, max=10_000),
+    help=N_(
+        "How many times faster than real time the platforms' rate windows run (a bridge "
+        "against them sets REACHABLE_PLATFORM_TIME_SCALE to the same)."
+    ),
+)
+def emulate(
+    x_port: int, slack_port: int, telegram_port: int, bridge_url: str, time_scale: float
+) -> None:
     from bridge import demo
 
     setup_logging("INFO")
     ports = {"x": x_port, "slack": slack_port, "telegram": telegram_port}
-    asyncio.run(demo.serve_emulators_forever(ports=ports, bridge_url=bridge_url))
+    asyncio.run(
+        demo.serve_emulators_forever(ports=ports, bridge_url=bridge_url, time_scale=time_scale)
+    )
 
 
 @cli.group(

@@ -180,7 +180,7 @@ class Emulators:
         return [self.x, self.slack, self.telegram]
 
 
-def build_emulators(*, bridge_url: str) -> dict[str, Any]:
+def build_emulators(*, bridge_url: str, time_scale: float = 1.0) -> dict[str, Any]:
     x = importlib.import_module("adapters.x.emulator")
     slack = importlib.import_module("adapters.slack.emulator")
     telegram = importlib.import_module("adapters.telegram.emulator")
@@ -191,6 +191,7 @@ def build_emulators(*, bridge_url: str) -> dict[str, Any]:
             oauth1_tokens={X_HUMAS_TOKEN[0]: (X_HUMAS_TOKEN[1], "humas_demo")},
             oauth2_clients={X_OAUTH_CLIENT_ID: None},
             users=X_USERS,
+            time_scale=time_scale,
         ),
         "slack": slack.SlackEmulator(
             bot_token=SLACK_BOT_TOKEN,
@@ -204,6 +205,7 @@ def build_emulators(*, bridge_url: str) -> dict[str, Any]:
             channels=SLACK_CHANNELS,
             users=SLACK_USERS,
             rate_limits=True,
+            time_scale=time_scale,
         ),
         "telegram": telegram.TelegramEmulator(
             token=TELEGRAM_TOKEN,
@@ -211,12 +213,15 @@ def build_emulators(*, bridge_url: str) -> dict[str, Any]:
             chats=TELEGRAM_CHATS,
             users=TELEGRAM_USERS,
             rate_limits=True,
+            time_scale=time_scale,
         ),
     }
 
 
-async def start_emulators(*, ports: dict[str, int], bridge_url: str) -> Emulators:
-    built = build_emulators(bridge_url=bridge_url)
+async def start_emulators(
+    *, ports: dict[str, int], bridge_url: str, time_scale: float = 1.0
+) -> Emulators:
+    built = build_emulators(bridge_url=bridge_url, time_scale=time_scale)
     servers = {
         name: EmbeddedServer(built[name].app, port=ports[name], name=f"{name}-emulator")
         for name in ("x", "slack", "telegram")
@@ -226,8 +231,10 @@ async def start_emulators(*, ports: dict[str, int], bridge_url: str) -> Emulator
     return Emulators(**servers)
 
 
-async def serve_emulators_forever(*, ports: dict[str, int], bridge_url: str) -> None:
-    emulators = await start_emulators(ports=ports, bridge_url=bridge_url)
+async def serve_emulators_forever(
+    *, ports: dict[str, int], bridge_url: str, time_scale: float = 1.0
+) -> None:
+    emulators = await start_emulators(ports=ports, bridge_url=bridge_url, time_scale=time_scale)
     rows = [
         (
             _("X emulator:"),
@@ -253,6 +260,14 @@ async def serve_emulators_forever(*, ports: dict[str, int], bridge_url: str) -> 
     width = max(len(label) for label, _detail in rows)
     for label, detail in rows:
         say(f"{label:<{width}} {detail}")
+    if time_scale != 1:
+        say(
+            _(
+                "Rate windows run {scale} times faster than real time: start the bridge with "
+                "REACHABLE_PLATFORM_TIME_SCALE={scale}.",
+                scale=f"{time_scale:g}",
+            )
+        )
     say(_("Control API: /_emulator/... (see README). Ctrl+C stops."))
     stop = asyncio.Event()
     stop_on_signals(stop)

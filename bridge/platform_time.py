@@ -47,10 +47,10 @@ class PlatformTime:
         return max(platform_epoch - now, 0.0) / self.scale
 
 
+REAL_TIME = PlatformTime()  # the real platforms' own clock
+
+
 def is_real_platform(url: str) -> bool:
     """Whether ``url`` is one of the real platforms' (not an emulator's)."""
     host = (urlsplit(url).hostname or "").lower()
     return any(host == known or host.endswith("." + known) for known in PLATFORM_HOSTS)
-
-
-REAL_TIME = PlatformTime()  # the real platforms' own clock

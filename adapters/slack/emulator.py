@@ -47,6 +47,7 @@ from adapters.emulation import (
     json_endpoint,
     read_json_object,
 )
+from adapters.emulator_clock import Bucket, Rule, per_minute, whole_seconds
 from adapters.slack.emulator_blocks import (
     MAX_MESSAGE_BLOCKS_TEXT,
     blocks_text_length,
@@ -75,6 +76,31 @@ STALE_AGE_S = 600  # "replay": older than the 300 s window every Slack app must 
 OUTGOING_TIMEOUT_S = 10.0
 BOT_PROFILE_UPDATED = 1_700_000_000  # when the app's bot profile last changed (Unix seconds)
 SLACK_USER_AGENT = "Slackbot 1.0 (+https://api.slack.com/robots)"
+
+# Slack's rate limits (docs.slack.dev, "Rate limits" and each method's page), per method, app
+# and workspace: chat.postMessage about one message a second per channel, short bursts allowed
+# (its workspace-wide cap, "several hundred a minute", is not modelled); the other methods by
+# tier, "N+ per minute" with bursts, tier 1 only a small one. Reachable is an internal app, so
+# conversations.history and .replies stay tier 3 (the 2025 cut to one a minute is for
+# commercially distributed apps outside the Marketplace).
+POST_PER_CHANNEL = Bucket(burst=3, per_s=1.0)
+TIER_1, TIER_3, TIER_4 = per_minute(1, burst=3), per_minute(50), per_minute(100)
+HUNDREDS_A_MINUTE = per_minute(200)  # the special tier of auth.test and chat.getPermalink
+METHOD_RATES: dict[str, Rule] = {
+    "apps.connections.open": TIER_1,
+    "auth.test": HUNDREDS_A_MINUTE,
+    "chat.getPermalink": HUNDREDS_A_MINUTE,
+    "chat.update": TIER_3,
+    "chat.delete": TIER_3,
+    "chat.postEphemeral": TIER_4,
+    "conversations.history": TIER_3,
+    "conversations.replies": TIER_3,
+    "conversations.info": TIER_3,
+    "users.info": TIER_4,
+    "views.open": TIER_4,
+    "views.update": TIER_4,
+    "views.push": TIER_4,
+}
 
 JSONDict = dict[str, Any]
 
@@ -350,6 +376,7 @@ class SlackEmulator:
         non_member_channels: dict[str, str] | None = None,
         users: dict[str, str] | None = None,
         rate_limits: bool = True,
+        time_scale: float = 1.0,
         verification_token: str = "emulatorVerificationToken",
         trigger_ttl_s: float = TRIGGER_TTL_S,
         app_token: str = "xapp-1-A0REACH-emulator",
@@ -381,7 +408,7 @@ class SlackEmulator:
         self._lock = threading.RLock()
         self._last_micros = 0
         self._clear_state()
-        self.core = EmulatorCore("slack", fault_response, error_codes=True)
+        self.core = EmulatorCore("slack", fault_response, error_codes=True, time_scale=time_scale)
         self.core.on_reset(self.reset_state)
         self._methods: dict[str, Callable[[Args], JSONDict]] = {
             "auth.test": self._auth_test,
@@ -409,7 +436,6 @@ class SlackEmulator:
         self._response_urls: dict[str, ResponseUrl] = {}
         self._views: dict[str, OpenView] = {}
         self._stacks: dict[str, list[str]] = {}
-        self._buckets: dict[str, tuple[float, float]] = {}
         self._events: dict[str, bytes] = {}
         self._sent: dict[str, SentRequest] = {}
         if hasattr(self, "socket"):
@@ -450,6 +476,7 @@ class SlackEmulator:
             if handler is None:
                 raise SlackError("unknown_method", extra={"req_method": method})
             self._authenticate(token)
+            self._rate_limit(method)
             with self._lock:
                 body = handler(Args(values))
         except SlackError as exc:
@@ -465,6 +492,7 @@ class SlackEmulator:
             raise SlackError("not_allowed_token_type")
         if not hmac.compare_digest(token, self.app_token):
             raise SlackError("invalid_auth")
+        self._rate_limit("apps.connections.open")
         ws_base = (
             str(request.base_url).replace("http://", "ws://", 1).replace("https://", "wss://", 1)
         )
@@ -537,18 +565,21 @@ class SlackEmulator:
             "event_payload": metadata.get("event_payload", {}),
         }
 
-    def _rate_limit(self, channel: str) -> None:
-        """A token bucket per channel: a burst of 3, then about one message a second."""
+    def _rate_limit(self, method: str, channel: str | None = None) -> None:
+        """One call of ``method`` (to ``channel``, for posting) under Slack's limits; refusing
+        counts nothing. ``Retry-After`` is in the emulator's clock."""
         if not self.rate_limits:
             return
-        now = time.monotonic()
-        tokens, last = self._buckets.get(channel, (3.0, now))
-        tokens = min(3.0, tokens + (now - last))
-        if tokens < 1.0:
-            self._buckets[channel] = (tokens, now)
-            retry_after = str(max(1, math.ceil(1.0 - tokens)))
+        if channel is not None:
+            rules: list[tuple[str, Rule]] = [(f"{method}:{channel}", POST_PER_CHANNEL)]
+        elif method in METHOD_RATES:
+            rules = [(method, METHOD_RATES[method])]
+        else:
+            return
+        wait = self.core.limits.take(rules)
+        if wait > 0:
+            retry_after = str(whole_seconds(wait))
             raise SlackError("ratelimited", status=429, headers={"Retry-After": retry_after})
-        self._buckets[channel] = (tokens - 1.0, now)
 
     def _public(self, message: StoredMessage, *, with_metadata: bool) -> JSONDict:
         """A message as the Web API returns it."""
@@ -631,7 +662,7 @@ class SlackEmulator:
 
     def _chat_post_message(self, args: Args) -> JSONDict:
         channel = self._channel(args)
-        self._rate_limit(channel)
+        self._rate_limit("chat.postMessage", channel)
         text = args.text("text") or ""
         blocks = self._blocks_arg(args)
         if not text and not blocks and not args.has("attachments"):

@@ -47,6 +47,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from adapters.emulation import EmulatorCore, Fault, bad_request, json_endpoint
+from adapters.x.emulator_limits import DEFAULT_LIMITS, DEFAULT_WINDOW_S, RateLimiter
 from bridge.textsplit import grapheme_cut, units_to_index
 
 
@@ -59,7 +60,6 @@ TWITTER_EPOCH_MS = 1_288_834_974_657
 ID_FLOOR = 1_900_000_000_000_000_000
 MENTIONS_REACH = 800
 USER_TWEETS_REACH = 3200
-DEFAULT_WINDOW_S = 900.0
 TOKEN_PREFIX = "7140dibdnow9"
 PROBLEMS = "https://api.twitter.com/2/problems"
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_]{1,15}$")
@@ -113,16 +113,6 @@ TIMELINE_PARAMS = frozenset(
     }
 )
 MEDIA_KIND_PREFIX = {"photo": "3", "video": "7", "animated_gif": "16"}
-
-# (app-only limit, per-user limit) per 15-minute window; None: that auth kind is refused anyway.
-DEFAULT_LIMITS: dict[str, tuple[int | None, int | None]] = {
-    "mentions": (450, 300),
-    "user_tweets": (1500, 900),
-    "post": (None, 100),
-    "delete": (None, 50),
-    "by_username": (300, 300),
-    "me": (None, 75),
-}
 
 _ID_WORDS = _words(
     "yang dan di ke dari tidak ini itu saya kami kita untuk dengan ada apa bagaimana mohon tolong "
@@ -318,12 +308,6 @@ class Auth:
     user_id: str | None = None
 
 
-@dataclass
-class _Window:
-    count: int
-    reset_at: float
-
-
 @dataclass(frozen=True)
 class PostSpec:
     author: str
@@ -343,69 +327,6 @@ class DuplicatePost(Exception):
 
 class UnknownPost(Exception):
     pass
-
-
-class RateLimiter:
-    """Fixed 15-minute windows per (endpoint, caller), the way X reports them in headers."""
-
-    def __init__(self, clock: Callable[[], float]) -> None:
-        self._clock = clock
-        self._lock = threading.Lock()
-        self.reset()
-
-    def reset(self) -> None:
-        with self._lock:
-            self.enabled = True
-            self.limits = {
-                name: (app, user, DEFAULT_WINDOW_S) for name, (app, user) in DEFAULT_LIMITS.items()
-            }
-            self._windows: dict[tuple[str, str], _Window] = {}
-
-    def configure(
-        self, endpoint: str, *, limit: int, window_s: float | None, auth: str | None
-    ) -> None:
-        with self._lock:
-            app, user, window = self.limits[endpoint]
-            app = limit if auth in (None, "app") else app
-            user = limit if auth in (None, "user") else user
-            self.limits[endpoint] = (app, user, window_s or window)
-            for key in [k for k in self._windows if k[0] == endpoint]:
-                del self._windows[key]
-
-    def hit(self, endpoint: str, auth: Auth) -> tuple[bool, dict[str, str]]:
-        """Count one call; returns whether it is allowed and the headers to send either way."""
-        now = self._clock()
-        with self._lock:
-            app, user, window_s = self.limits[endpoint]
-            limit = (app if auth.kind == "app" else user) or 0
-            window = self._windows.get((endpoint, auth.key))
-            if window is None or now >= window.reset_at:
-                window = _Window(0, now + window_s)
-                self._windows[(endpoint, auth.key)] = window
-            allowed = not self.enabled or window.count < limit
-            if allowed and self.enabled:
-                window.count += 1
-            remaining = limit if not self.enabled else max(0, limit - window.count)
-            headers = {
-                "x-rate-limit-limit": str(limit),
-                "x-rate-limit-remaining": str(remaining),
-                "x-rate-limit-reset": str(int(window.reset_at)),
-            }
-            return allowed, headers
-
-    def set_enabled(self, enabled: bool) -> None:
-        with self._lock:
-            self.enabled = enabled
-
-    def snapshot(self) -> Json:
-        with self._lock:
-            return {
-                "enabled": self.enabled,
-                "limits": {
-                    name: {"app": app, "user": user, "window_s": window}
-                    for name, (app, user, window) in self.limits.items()
-                },
-            }
 
 
 def _oauth_percent(value: str) -> str:
@@ -451,8 +372,11 @@ class XEmulator:
         oauth2_clients: Mapping[str, str | None] | None = None,
         users: Iterable[Mapping[str, Any]] = (),
         clock: Callable[[], float] = time.time,
+        time_scale: float = 1.0,
     ) -> None:
-        """``oauth2_clients`` maps OAuth 2.0 client ids to secrets (None: a public client)."""
+        """``oauth2_clients`` maps OAuth 2.0 client ids to secrets (None: a public client);
+        ``clock`` is the wall clock (post times, token lifetimes); rate windows run
+        ``time_scale`` times faster than real time."""
         # Imported here: the linking flows build on this module.
         from adapters.x.emulator_oauth import OAuthGrants
 
@@ -466,8 +390,8 @@ class XEmulator:
         self._users: dict[str, User] = {}
         self._posts: list[Post] = []
         self._by_id: dict[str, Post] = {}
-        self.limiter = RateLimiter(clock)
-        self.core = EmulatorCore("x", fault_response)
+        self.core = EmulatorCore("x", fault_response, time_scale=time_scale)
+        self.limiter = RateLimiter(self.core.clock, wall=clock)
         self.core.on_reset(self._on_reset)
         self.oauth = OAuthGrants(oauth2_clients or {}, clock)
         self.core.on_reset(self.oauth.reset)

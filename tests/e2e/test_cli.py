@@ -203,7 +203,7 @@ def wait_for_output(
 def test_emulate_serves_every_emulator_until_interrupted() -> None:
     ports = {"x": free_port(), "slack": free_port(), "telegram": free_port()}
     emulate = subprocess.Popen(
-        [sys.executable, "-m", "bridge", "emulate"]
+        [sys.executable, "-m", "bridge", "emulate", "--time-scale", "20"]
         + [arg for name, port in ports.items() for arg in (f"--{name}-port", str(port))],
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -232,11 +232,22 @@ def test_emulate_serves_every_emulator_until_interrupted() -> None:
         assert x.json()["data"]["username"] == "humas_demo"
         assert slack.json()["ok"] is True
         assert telegram.json()["result"]["username"] == "reachable_demo_bot"
+        for port in ports.values():
+            clock = httpx.get(f"http://127.0.0.1:{port}/_emulator/clock").json()
+            assert clock["scale"] == 20
     finally:
         emulate.send_signal(signal.SIGINT)
         output, _ = emulate.communicate(timeout=20)
     assert emulate.returncode == 0, output
     assert f"Telegram emulator: http://127.0.0.1:{ports['telegram']}" in output
+    assert "start the bridge with REACHABLE_PLATFORM_TIME_SCALE=20." in output
+
+
+def test_emulate_refuses_a_time_scale_that_is_no_speed() -> None:
+    for bad in ("0", "-3", "fast"):
+        result = reachable("emulate", "--time-scale", bad, "--x-port", str(free_port()))
+        assert result.returncode == 2, result.stdout
+        assert "Invalid value for '--time-scale'" in result.stderr
 
 
 def terminal(**settings: str) -> dict[str, str]:
