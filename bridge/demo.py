@@ -298,8 +298,6 @@ def demo_settings(*, emulators: Emulators, web_port: int) -> Settings:
         # The demo wipes its data at every start, so a key of its own each time is enough.
         token_key=Sealer.new_key(),
         public_url=f"http://127.0.0.1:{web_port}",
-        # The demo's group is quiet; one message a second stays inside Telegram's limits.
-        telegram_group_interval_s=1.0,
     )
 
 
