@@ -42,7 +42,11 @@ routes:
 
 
 class Bench:
-    """One deployment: start it, feed it mentions, read what the chats show and what it cost."""
+    """One deployment: start it, feed it mentions, read what the chats show and what it cost.
+
+    The platforms' limits are off (Slack's on for the burst run, ``slack_limits``): throughput,
+    Redis cost and latency measure the bridge itself, which the platforms' pace would hide.
+    """
 
     def __init__(self, workdir: Path, *, poll: str = "1s", slack_limits: bool = False) -> None:
         self.workdir = workdir

@@ -10,7 +10,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -38,6 +38,17 @@ GROUP = -1001000000001
 UNKNOWN_GROUP = -1009999999999
 FORUM = -1002000000002
 BASIC_GROUP = -4000000001
+# The platforms' rate limits are on, on emulator clocks running TIME_SCALE times faster than real
+# time (Telegram's 20 messages a minute per group pass in 3 s at 20), and the bridge paces itself
+# on the same clock. REACHABLE_TEST_TIME_SCALE changes it: 1 runs the suite in real time.
+TIME_SCALE = float(os.environ.get("REACHABLE_TEST_TIME_SCALE", "20"))
+CLAIM_IDLE_S = 3.0
+# How long a check for repeats watches once the expected state is there: longer than a
+# deferred entry's retry (a quarter of the claim-idle time) twice over; after a worker was
+# killed, longer than the claim-idle time after which its entries are taken over.
+REPEAT_WINDOW_S = 2.0
+TAKEOVER_WINDOW_S = CLAIM_IDLE_S + 1.0
+T = TypeVar("T")
 
 CONFIG = """
 accounts:
@@ -68,6 +79,7 @@ class Emulators:
             users=[
                 {"username": "humas_demo", "name": "Humas", "verified": True, "followers": 1000}
             ],
+            time_scale=TIME_SCALE,
         )
         self.slack = SlackEmulator(
             bot_token=SLACK_TOKEN,
@@ -86,7 +98,7 @@ class Emulators:
                 "U0BUDI": "budi",
                 "U0ADI": "adi",
             },
-            rate_limits=False,
+            time_scale=TIME_SCALE,
         )
         self.telegram = TelegramEmulator(
             token=TELEGRAM_TOKEN,
@@ -109,7 +121,7 @@ class Emulators:
                 1004: {"first_name": "Adi"},
                 6666: {"first_name": "Eve"},
             },
-            rate_limits=False,
+            time_scale=TIME_SCALE,
         )
         self.x_server = ThreadedServer(self.x.app).start()
         self.slack_server = ThreadedServer(self.slack.app).start()
@@ -161,6 +173,12 @@ class Emulators:
             return answer.get("text") if answer.get("answered") else None
 
         return str(wait_for(answered, timeout=timeout, what="the bot's answer to a button"))
+
+    def telegram_pending(self) -> int:
+        """Updates Telegram still holds for the bot, none of them confirmed yet: 0 once the
+        bridge has taken every one (it confirms an update after handling it)."""
+        info = self.http.get(f"{self.telegram_server.url}/bot{TELEGRAM_TOKEN}/getWebhookInfo")
+        return int(info.json()["result"]["pending_update_count"])
 
     def telegram_calls(self, method: str) -> list[dict[str, Any]]:
         calls = self.http.get(f"{self.telegram_server.url}/_emulator/calls").json()["calls"]
@@ -264,11 +282,10 @@ class Deployment:
             "REACHABLE_SLACK_SIGNING_SECRET": SLACK_SECRET,
             "REACHABLE_SLACK_TEAM_ID": TEAM_ID,
             "REACHABLE_SLACK_APP_ID": APP_ID,
-            "REACHABLE_SLACK_CHANNEL_INTERVAL_S": "0.05",
             "REACHABLE_TELEGRAM_API_URL": emulators.telegram_server.url,
             "REACHABLE_TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,
-            "REACHABLE_TELEGRAM_GROUP_INTERVAL_S": "0.05",
-            "REACHABLE_CLAIM_IDLE_S": "3",
+            "REACHABLE_PLATFORM_TIME_SCALE": str(TIME_SCALE),
+            "REACHABLE_CLAIM_IDLE_S": str(CLAIM_IDLE_S),
             "REACHABLE_TOKEN_KEY": TOKEN_KEY,
             "REACHABLE_PUBLIC_URL": f"http://127.0.0.1:{emulators.bridge_port}",
             "REACHABLE_X_OAUTH_CLIENT_ID": X_OAUTH_CLIENT[0],
@@ -331,6 +348,33 @@ def wait_for(predicate: Callable[[], Any], *, timeout: float = 30, what: str = "
             return value
         time.sleep(0.1)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def settled(
+    measure: Callable[[], T],
+    *,
+    until: Callable[[T], bool],
+    what: str,
+    timeout: float = 40,
+    window_s: float = REPEAT_WINDOW_S,
+) -> T:
+    """What ``measure`` reads once ``until`` holds for it, after watching it stay the same for
+    ``window_s`` more seconds. The test fails when the state never comes within ``timeout``,
+    and when anything changes in the window (a repeat arriving late, one more post), so a slow
+    bridge cannot pass a check it never reached."""
+    reached: list[T] = []
+
+    def arrived() -> bool:
+        reached[:] = [measure()]
+        return until(reached[0])
+
+    wait_for(arrived, timeout=timeout, what=what)
+    deadline = time.monotonic() + window_s
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        later = measure()
+        assert later == reached[0], f"{what}, then it changed: {reached[0]!r} became {later!r}"
+    return reached[0]
 
 
 @pytest.fixture

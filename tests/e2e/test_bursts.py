@@ -7,7 +7,6 @@ import html
 import re
 import subprocess
 import sys
-import time
 from typing import Any
 
 import httpx
@@ -17,6 +16,7 @@ from tests.e2e.conftest import (
     GROUP,
     ROOT,
     Deployment,
+    settled,
     slack_buttons,
     telegram_buttons,
     wait_for,
@@ -24,7 +24,8 @@ from tests.e2e.conftest import (
 from tests.e2e.test_replies import open_reply_form, replies_on_x, submit
 
 BURST = 15
-FOLDING = "bursts: {fold_above: 3, digest_every: 5s, sample: 2}\n"
+DIGEST_EVERY_S = 5
+FOLDING = f"bursts: {{fold_above: 3, digest_every: {DIGEST_EVERY_S}s, sample: 2}}\n"
 DIGEST_COUNT = re.compile(r"Burst: (\d+) more mentions? since")
 SAMPLE_LINE = re.compile(r"• \[([0-9a-f]{6})\] @(\w+): ")
 
@@ -62,9 +63,18 @@ def test_a_burst_is_folded_and_every_folded_mention_can_be_shown_and_answered(
     def telegram_view() -> tuple[list[str], list[str]]:
         return split(emulators.telegram_messages(), lambda m: str(m["text"]))
 
-    wait_for(lambda: shown(*slack_view()) >= BURST, timeout=40, what="every mention in Slack")
-    wait_for(lambda: shown(*telegram_view()) >= BURST, timeout=40, what="every mention in Telegram")
-    time.sleep(6)  # one more digest window: nothing may be shown twice
+    def counts() -> list[tuple[int, int, int]]:
+        return [
+            (shown(*view), len(view[0]), len(view[1])) for view in (slack_view(), telegram_view())
+        ]
+
+    # Watched for one more digest window once all are shown: nothing may be shown twice.
+    settled(
+        counts,
+        until=lambda both: all(seen >= BURST for seen, _, _ in both),
+        what="every mention in Slack and Telegram",
+        window_s=DIGEST_EVERY_S + 1,
+    )
     for singles, digests in (slack_view(), telegram_view()):
         assert shown(singles, digests) == BURST
         assert digests, "a burst of 15 against a threshold of 3 a minute is folded"

@@ -108,7 +108,11 @@ def test_the_bridge_waits_for_a_redis_that_starts_after_it(
     deployment.env["REACHABLE_REDIS_URL"] = late.url
     process = BridgeProcess(env=deployment.env, config=deployment.config, log=deployment.log)
     try:
-        time.sleep(3)
+        wait_for(
+            lambda: "waiting for Redis at" in deployment.log.read_text() or not process.alive(),
+            timeout=30,
+            what="the bridge waiting for Redis",
+        )
         assert process.alive(), deployment.log.read_text()
         late.start()
         health = f"http://127.0.0.1:{deployment.emulators.bridge_port}/healthz"

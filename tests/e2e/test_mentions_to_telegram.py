@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -21,6 +20,7 @@ from tests.e2e.conftest import (
     TELEGRAM_TOKEN,
     UNKNOWN_GROUP,
     Deployment,
+    settled,
     slack_buttons,
     telegram_buttons,
     wait_for,
@@ -102,8 +102,12 @@ def test_an_update_delivered_three_times_is_acted_on_once(deployment: Deployment
         emulators.telegram_control("redeliver", {"update_id": pressed["update_id"]})
     answer = emulators.answer_text(pressed["callback_query_id"])
     assert "It is yours" in answer
-    time.sleep(2)
-    assert len(emulators.telegram_calls("answerCallbackQuery")) == 1
+    # Once the bridge has taken all three deliveries, one answer and no more.
+    wait_for(lambda: emulators.telegram_pending() == 0, what="every delivery taken")
+    answers = settled(
+        lambda: len(emulators.telegram_calls("answerCallbackQuery")), until=bool, what="answers"
+    )
+    assert answers == 1
 
 
 def test_updates_from_unknown_chats_and_people_change_nothing(deployment: Deployment) -> None:
@@ -192,8 +196,7 @@ def test_a_bot_removed_from_the_group_is_reported_once_and_not_retried(
     emulators.post("warga_budi", "@humas_demo satu")
     emulators.post("siti_rahma", "@humas_demo dua")
     settle(deployment, 2)
-    alerts = wait_for(lambda: emulators.messages("C0SUPER"), what="an alert to the admins")
-    time.sleep(2)
+    settled(lambda: len(emulators.messages("C0SUPER")), until=bool, what="an alert to the admins")
     alerts = emulators.messages("C0SUPER")
     assert len(alerts) == 1, [a["text"] for a in alerts]
     assert "cannot post to Telegram chat -1001000000001" in alerts[0]["text"]

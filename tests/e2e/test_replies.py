@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from tests.e2e.conftest import (
     GROUP,
     Deployment,
     Emulators,
+    settled,
     slack_buttons,
     telegram_buttons,
     wait_for,
@@ -87,8 +87,7 @@ def test_a_reply_as_the_institution_goes_out_once_and_every_mirror_says_so(
     assert telegram_buttons(telegram) == ["reply_again"]
     assert "after the mention" in telegram["text"]
     assert f"https://x.com/humas_demo/status/{posted[0]['id']}" in str(emulators.messages()[0])
-    time.sleep(2)
-    assert len(replies_on_x(emulators)) == 1
+    assert len(settled(lambda: replies_on_x(emulators), until=bool, what="one reply on X")) == 1
 
     lines = deployment.audit().splitlines()
     assert any("queued | rina via slack | as institution" in line for line in lines)
@@ -131,8 +130,8 @@ def test_problems_come_back_inside_the_form_and_nothing_is_posted(
     )
     # Once answered, only a deliberate "Reply again" is left: nobody answers twice by accident.
     assert slack_buttons(emulators.messages()[0]) == ["reply_again"]
-    time.sleep(2)
-    assert [p["text"].split(" ", 1)[-1] for p in replies_on_x(emulators)] == [link_heavy]
+    on_x = settled(lambda: replies_on_x(emulators), until=bool, what="the valid reply on X")
+    assert [p["text"].split(" ", 1)[-1] for p in on_x] == [link_heavy]
 
 
 def test_a_reply_written_in_telegram_is_previewed_then_sent_once(deployment: Deployment) -> None:
@@ -199,8 +198,7 @@ def test_a_reply_written_in_telegram_is_previewed_then_sent_once(deployment: Dep
     sent = next(m for m in bot_messages() if m["message_id"] == preview["message_id"])
     assert sent["text"].startswith("Posting your reply as @humas_demo")
     assert not sent.get("reply_markup")  # nothing left to press twice
-    time.sleep(1)
-    assert len(replies_on_x(emulators)) == 1
+    assert len(settled(lambda: replies_on_x(emulators), until=bool, what="one reply on X")) == 1
 
 
 def test_a_reply_x_refuses_is_reported_in_the_chat_and_the_thread_stays_open(

@@ -157,6 +157,8 @@ def emulator(receiver: tuple[Receiver, str]) -> Iterator[tuple[SlackEmulator, st
         channels={MENTIONS: "mentions", OTHER: "other"},
         non_member_channels={"C0PRIVATE": "private"},
         users={RINA: "rina", "U0BUDI": "budi"},
+        # Off: these tests check shapes with many calls in a row to one channel; the limits
+        # have tests of their own (here, and in test_emulator_limits.py).
         rate_limits=False,
     )
     server = ThreadedServer(emulator.app).start()

@@ -118,6 +118,8 @@ def emulator() -> Iterator[tuple[TelegramEmulator, str]]:
 @pytest.fixture
 def tg(emulator: tuple[TelegramEmulator, str]) -> TelegramEmulator:
     emulator[0].core.reset()
+    # Off: these tests check shapes with many messages in a row to one chat; the limits have
+    # tests of their own (here, and in test_emulator_limits.py).
     emulator[0].rate_limits = False
     return emulator[0]
 

@@ -36,7 +36,6 @@ def telegram() -> Iterator[tuple[TelegramEmulator, str]]:
         bot_username="listener_bot",
         chats={USER: {"type": "private"}},
         users={USER: {"first_name": "Rina"}},
-        rate_limits=False,
     )
     server = ThreadedServer(emulator.app).start()
     yield emulator, server.url
