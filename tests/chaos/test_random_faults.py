@@ -3,9 +3,15 @@ SIGKILLed, Redis (AOF, appendfsync always) is killed and restarted, or demoted t
 (REPLICAOF, as in a failover) and promoted back, the emulators are frozen with SIGSTOP and
 released, and Slack and Telegram answer with storms of 429s and 5xx.
 
-At the end the run reports mentions posted vs mirrored in each chat, replies asked vs posted on
-X, duplicates of each, and how long recovery took after the last fault. Nothing may be lost,
-nothing posted to X twice, at most one chat message repeated, and recovery must take under 70 s.
+The platforms' rate limits are on, on the emulators' clock (``REACHABLE_TEST_TIME_SCALE``
+times real time, the bridge paced alike), and the public's mentions include long posts (several
+Telegram messages each) and hostile texts.
+
+At the end the run reports mentions posted vs mirrored in each chat (every part of a long one),
+replies asked vs posted on X, repeated messages in each chat and on X, and how long recovery
+took after the last fault. Nothing may be lost, nothing posted to X twice, chat messages
+repeated at most at the stated target (one per 1,000 crashes, not rounded up: none below
+1,000), and recovery must take under 70 s.
 
 ``REACHABLE_CHAOS_FAULTS`` sets how many faults (8 in `make test`, 200 in `make chaos`);
 ``REACHABLE_CHAOS_SEED`` replays a run (the seed is printed).
@@ -33,12 +39,21 @@ import pytest
 from bridge import demo
 from bridge.httpserver import free_port
 from bridge.redisproc import RedisProcess
-from tests.e2e.conftest import ROOT, BridgeProcess, wait_for
+from tests.e2e.conftest import ROOT, TIME_SCALE, BridgeProcess, settled, wait_for
 
 FAULTS = int(os.environ.get("REACHABLE_CHAOS_FAULTS", "8"))
 SEED = int(os.environ.get("REACHABLE_CHAOS_SEED", str(random.randrange(1_000_000))))
 RECOVERY_LIMIT_S = 70.0
+CLAIM_IDLE_S = 10
+TAKEOVER_S = CLAIM_IDLE_S + 2  # a dead worker's entry is taken over, and handled, within this
+CRASHES_PER_REPEAT = 1000  # the target: at most one repeated chat message per 1,000 crashes
 GROUP = -1001000000001
+# Untrusted text as the public writes it: markup that must not ping or disguise, directions
+# reversed, joiners, HTML and MarkdownV2 specials.
+HOSTILE = (
+    "<!channel> <@U0RINA> <https://evil.example|https://bank.example> @here *bold* _x_ ~s~ "
+    "<b>tebal</b> &amp; [link](https://evil.example) \u202eterbalik\u202c 👨‍👩‍👧 \u200b`kode`"
+)
 CONFIG = """
 accounts:
   - {key: humas, handle: humas_demo, poll_every: 1s, backfill: 0}
@@ -68,6 +83,7 @@ class Chaos:
                 "--slack-port", str(self.ports["slack"]),
                 "--telegram-port", str(self.ports["telegram"]),
                 "--bridge-url", f"{self.urls['web']}/slack/events",
+                "--time-scale", str(TIME_SCALE),
             ],
             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
@@ -98,9 +114,9 @@ class Chaos:
             "REACHABLE_SLACK_SIGNING_SECRET": demo.SLACK_SIGNING_SECRET,
             "REACHABLE_TELEGRAM_API_URL": self.urls["telegram"],
             "REACHABLE_TELEGRAM_BOT_TOKEN": demo.TELEGRAM_TOKEN,
-            "REACHABLE_TELEGRAM_GROUP_INTERVAL_S": "1",
+            "REACHABLE_PLATFORM_TIME_SCALE": str(TIME_SCALE),
             "REACHABLE_PERSONAL_ACCOUNTS": "false",
-            "REACHABLE_CLAIM_IDLE_S": "10",
+            "REACHABLE_CLAIM_IDLE_S": str(CLAIM_IDLE_S),
             "NO_PROXY": "127.0.0.1,localhost",
         }
         self.processes: dict[str, BridgeProcess] = {}
@@ -202,6 +218,15 @@ class Chaos:
         answer = self.http.get(f"{self.urls['x']}/_emulator/posts", params={"author": "humas_demo"})
         return list(answer.json()["posts"])
 
+    def keep_what_people_see(self, path: Path) -> None:
+        """Both chats and the institution's posts, for a look after a failed run."""
+        seen = {
+            "slack": self.slack_messages(),
+            "telegram": self.telegram_messages(),
+            "x": self.replies_on_x(),
+        }
+        path.write_text(json.dumps(seen, indent=1, ensure_ascii=False))
+
     def close(self) -> None:
         self.stop_all()
         self.emulator.send_signal(signal.SIGCONT)
@@ -218,13 +243,28 @@ def chaos(tmp_path: Path) -> Iterator[Chaos]:
     instance.close()
 
 
+def public_text(n: int) -> str:
+    """The n-th mention: one in five long (two Telegram messages, each of its passages
+    marked ``[n.k]``), one in five hostile, the rest short."""
+    if n % 5 == 1:
+        passages = " ".join(f"[{n}.{k}] " + "air masih tergenang di jalan " * 8 for k in range(24))
+        return f"@humas_demo laporan panjang nomor {n}: {passages}"
+    if n % 5 == 3:
+        return f"@humas_demo laporan nomor {n} {HOSTILE}"
+    return f"@humas_demo laporan nomor {n}"
+
+
+def passages(text: str) -> set[str]:
+    return set(re.findall(r"\[\d+\.\d+\]", text))
+
+
 class Public:
     """Members of the public mention the institution, one post every ``every_s``, from a
     thread of their own; a post refused by a frozen X is simply not counted."""
 
     def __init__(self, chaos: Chaos, every_s: float) -> None:
         self.chaos, self.every_s = chaos, every_s
-        self.posted: list[str] = []
+        self.posted: dict[str, str] = {}  # id: text
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
 
@@ -233,15 +273,16 @@ class Public:
             n = 0
             while not self.stop.wait(self.every_s):
                 n += 1
+                text = public_text(n)
                 try:
                     answer = http.post(
                         f"{self.chaos.urls['x']}/_emulator/posts",
-                        json={"author": f"warga_{n % 7}", "text": f"@humas_demo laporan nomor {n}"},
+                        json={"author": f"warga_{n % 7}", "text": text},
                     )
                 except httpx.HTTPError:
                     continue
                 if answer.status_code == 200:
-                    self.posted.append(str(answer.json()["id"]))
+                    self.posted[str(answer.json()["id"])] = text
 
 
 def fault_deck(chaos: Chaos, rng: random.Random) -> list[Callable[[random.Random], str]]:
@@ -312,8 +353,9 @@ def test_nothing_is_lost_or_posted_twice_while_everything_breaks(
     for name in ("front", "worker-1", "worker-2"):
         chaos.start(name)
     wait_for(lambda: _healthy(chaos), timeout=30, what="the bridge")
-    # Slower than the group's 20 messages a minute: a burst beyond it is not what this tests.
-    public = Public(chaos, every_s=4)
+    # Well inside what the chats take, even counted on the emulators' faster clock: a burst
+    # (folded into digests) is not what this tests.
+    public = Public(chaos, every_s=2)
     public.thread.start()
     asked: dict[str, str] = {}
     tried: set[str] = set()
@@ -328,35 +370,59 @@ def test_nothing_is_lost_or_posted_twice_while_everything_breaks(
     calm_since = time.monotonic()
 
     posted = set(public.posted)
+    every_passage = set().union(*(passages(text) for text in public.posted.values()))
+
+    def missing() -> dict[str, list[str]]:
+        slack, telegram = chaos.slack_messages(), chaos.telegram_messages()
+        on_x = {str(p["in_reply_to"]) for p in chaos.replies_on_x()}
+        shown = set().union(*(passages(str(m["text"])) for m in telegram))
+        return {
+            "not in Slack": sorted(posted - {_mention_id(m) for m in slack}),
+            "not in Telegram": sorted(posted - {_mention_id(m) for m in telegram}),
+            "parts of long posts not in Telegram": sorted(every_passage - shown),
+            "replies not on X": sorted(set(asked) - on_x),
+        }
 
     def recovered() -> bool:
         try:
-            slack = {_mention_id(m) for m in chaos.slack_messages()}
-            telegram = {_mention_id(m) for m in chaos.telegram_messages()}
-            on_x = {str(p["in_reply_to"]) for p in chaos.replies_on_x()}
+            return not any(missing().values())
         except (httpx.HTTPError, KeyError):
             return False
-        return posted <= slack and posted <= telegram and set(asked) <= on_x
 
     try:
         wait_for(recovered, timeout=RECOVERY_LIMIT_S + 60, what="everything mirrored and answered")
     except AssertionError:
-        slack = {_mention_id(m) for m in chaos.slack_messages()}
-        telegram = {_mention_id(m) for m in chaos.telegram_messages()}
-        on_x = {str(p["in_reply_to"]) for p in chaos.replies_on_x()}
         ended = ended_by_themselves(chaos)
+        chaos.keep_what_people_see(tmp_path / "chats-at-failure.json")
         raise AssertionError(
-            f"not in Slack: {sorted(posted - slack)}; not in Telegram: "
-            f"{sorted(posted - telegram)}; replies not on X: {sorted(set(asked) - on_x)}; "
-            f"processes that ended on their own: {ended}; faults: {timeline}"
+            f"{missing()}; processes that ended on their own: {ended}; faults: {timeline}"
         ) from None
     recovery_s = time.monotonic() - calm_since
-    time.sleep(3)  # anything repeated late shows up now
+
+    def messages_and_posts() -> tuple[list[str], list[int], list[str]]:
+        """Which messages are in each chat and which posts on X (edits change none of it)."""
+        return (
+            sorted(str(m["ts"]) for m in chaos.slack_messages()),
+            sorted(int(m["message_id"]) for m in chaos.telegram_messages()),
+            sorted(str(p["id"]) for p in chaos.replies_on_x()),
+        )
+
+    # Everything is there: nothing more may come, not even an entry taken over late.
+    settled(messages_and_posts, until=lambda _: True, what="the chats and X", window_s=TAKEOVER_S)
+    # Each mirror, part of a long post and notice says something of its own: the same words
+    # twice in a chat are a repeat.
+    slack_seen = [json.dumps([m["text"], m["blocks"]]) for m in chaos.slack_messages()]
+    telegram_seen = [str(m["text"]) for m in chaos.telegram_messages()]
     slack_ids = Counter(_mention_id(m) for m in chaos.slack_messages() if _mention_id(m) in posted)
     telegram_ids = Counter(
         _mention_id(m) for m in chaos.telegram_messages() if _mention_id(m) in posted
     )
     x_replies = Counter(str(p["in_reply_to"]) for p in chaos.replies_on_x())
+    crashes = chaos.kills + chaos.redis_restarts
+    repeated = {
+        "Slack": sum(n - 1 for n in Counter(slack_seen).values()),
+        "Telegram": sum(n - 1 for n in Counter(telegram_seen).values()),
+    }
     report = {
         "seed": SEED,
         "faults": {
@@ -366,12 +432,16 @@ def test_nothing_is_lost_or_posted_twice_while_everything_breaks(
             "emulator freezes": chaos.freezes,
             "429/5xx storms": chaos.storms,
         },
+        "time scale of the platforms' rate windows": TIME_SCALE,
         "mentions posted": len(posted),
-        "lost mentions": len(posted - (set(slack_ids) & set(telegram_ids))),
+        "long ones (parts)": f"{sum(bool(passages(t)) for t in public.posted.values())} "
+        f"({len(every_passage)} passages)",
         "mirrored in Slack": len(slack_ids),
         "mirrored in Telegram": len(telegram_ids),
-        "duplicate Slack messages": sum(n - 1 for n in slack_ids.values()),
-        "duplicate Telegram messages": sum(n - 1 for n in telegram_ids.values()),
+        "lost": sum(len(v) for v in missing().values()),
+        "repeated Slack messages": repeated["Slack"],
+        "repeated Telegram messages": repeated["Telegram"],
+        "repeated chat messages allowed (1 per 1,000 crashes)": crashes // CRASHES_PER_REPEAT,
         "replies asked": len(asked),
         "replies on X": sum(1 for m in asked if x_replies[m] >= 1),
         "duplicate X posts": sum(n - 1 for n in x_replies.values()),
@@ -380,18 +450,19 @@ def test_nothing_is_lost_or_posted_twice_while_everything_breaks(
         "timeline": timeline,
     }
     (tmp_path / "chaos-report.json").write_text(json.dumps(report, indent=2))
+    chaos.keep_what_people_see(tmp_path / "chats.json")
     print(json.dumps({k: v for k, v in report.items() if k != "timeline"}, indent=2))
-    assert report["lost mentions"] == 0
+    assert report["lost"] == 0
     assert report["mirrored in Slack"] == report["mirrored in Telegram"] == len(posted)
     assert report["replies on X"] == len(asked)
     assert report["duplicate X posts"] == 0
-    # The target: at most one repeated chat message per 1,000 crashes. Slack messages are found
-    # again after a crash (by their metadata); Telegram offers no way to, so a worker killed
-    # between sending and recording repeats one there. `make chaos` shows by how much.
-    repeated = report["duplicate Slack messages"] + report["duplicate Telegram messages"]
-    crashes = chaos.kills + chaos.redis_restarts
-    assert repeated <= max(1, crashes // 1000), (
-        f"{repeated} repeated chat messages in {crashes} crashes (target: 1 per 1,000)"
+    # The target: at most one repeated chat message per 1,000 crashes, not rounded up. Slack
+    # messages are found again after a crash (by their metadata); Telegram offers no way to, so
+    # a worker killed between sending and recording repeats one there.
+    allowed = crashes // CRASHES_PER_REPEAT
+    assert sum(repeated.values()) <= allowed, (
+        f"{repeated} repeated chat messages in {crashes} crashes (target: 1 per 1,000, "
+        f"so {allowed} here); faults: {timeline}"
     )
     assert recovery_s < RECOVERY_LIMIT_S
     assert len(posted) > 0
