@@ -32,6 +32,7 @@ from bridge.rules import (
     RouteMatch,
     Strict,
     known_names,
+    known_zone,
     rule_problems,
     unknown,
 )
@@ -50,14 +51,10 @@ def _strip_at(value: object) -> object:
     return value.lstrip("@") if isinstance(value, str) else value
 
 
-def _known_zone(value: str) -> str:
-    return Calendar._known_zone(value)
-
-
 # A language Reachable speaks: en, id, or any with a catalogue in bridge/locale.
 Locale = Annotated[str, AfterValidator(i18n.known_locale)]
 # An IANA time zone: Asia/Jakarta (WIB), Asia/Makassar (WITA), Asia/Jayapura (WIT).
-Zone = Annotated[str, AfterValidator(_known_zone)]
+Zone = Annotated[str, AfterValidator(known_zone)]
 
 
 class AccountConfig(Strict):
@@ -171,7 +168,7 @@ class ReportsConfig(Strict):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        return Calendar._known_zone(value)
+        return known_zone(value)
 
     @field_validator("every")
     @classmethod

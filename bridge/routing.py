@@ -189,70 +189,97 @@ def _lang(value: list[str], facts: _Facts) -> tuple[str, bool]:
     return _("{language} (detected)", language=facts.lang), held
 
 
-def _calendar(inside: bool) -> Test:
-    def test(name: str, facts: _Facts) -> tuple[str, bool]:
-        held = facts.config.calendars[name].contains(facts.moment) == inside
-        return facts.local_time(name), held
+def _in_calendar(name: str, facts: _Facts, *, inside: bool) -> tuple[str, bool]:
+    held = facts.config.calendars[name].contains(facts.moment) == inside
+    return facts.local_time(name), held
 
-    return test
+
+def _within(name: str, facts: _Facts) -> tuple[str, bool]:
+    return _in_calendar(name, facts, inside=True)
+
+
+def _outside(name: str, facts: _Facts) -> tuple[str, bool]:
+    return _in_calendar(name, facts, inside=False)
 
 
 def _flag(value: bool, actual: bool) -> tuple[str, bool]:
     return _yes(actual), actual == value
 
 
+# The tests are named functions rather than lambdas so that mutation testing (`make mutate`),
+# which alters functions only, reaches them.
+def _account(value: list[str], facts: _Facts) -> tuple[str, bool]:
+    return facts.mention.account, facts.mention.account in value
+
+
+def _any_words(value: list[str], facts: _Facts) -> tuple[str, bool]:
+    found = _words(value, facts)
+    return _said(found), bool(found)
+
+
+def _none_words(value: list[str], facts: _Facts) -> tuple[str, bool]:
+    found = _words(value, facts)
+    return _said(found), not found
+
+
+def _regex(value: list[str], facts: _Facts) -> tuple[str, bool]:
+    found = [p for p in value if compiled(p).search(facts.mention.text)]
+    return _said(found), bool(found)
+
+
+def _author_in(value: str | list[str], facts: _Facts) -> tuple[str, bool]:
+    return f"@{facts.handle}", facts.handle in facts.handles(value)
+
+
+def _author_not_in(value: str | list[str], facts: _Facts) -> tuple[str, bool]:
+    return f"@{facts.handle}", facts.handle not in facts.handles(value)
+
+
+def _verified(value: bool, facts: _Facts) -> tuple[str, bool]:
+    return _flag(value, facts.verified)
+
+
+def _followers(value: int, facts: _Facts) -> tuple[str, bool]:
+    return str(facts.followers), facts.followers >= value
+
+
+def _is_reply(value: bool, facts: _Facts) -> tuple[str, bool]:
+    return _flag(value, facts.mention.conversation_id != facts.mention.id)
+
+
+def _has_media(value: bool, facts: _Facts) -> tuple[str, bool]:
+    return _flag(value, bool(facts.mention.media))
+
+
 CONDITIONS: dict[str, Condition] = {
-    "account": Condition(
-        lambda v: _("account is {accounts}", accounts=_any(v)),
-        lambda v, f: (f.mention.account, f.mention.account in v),
-    ),
-    "any_words": Condition(
-        lambda v: _("any of the words {words}", words=", ".join(v)),
-        lambda v, f: (_said(_words(v, f)), bool(_words(v, f))),
-    ),
+    "account": Condition(lambda v: _("account is {accounts}", accounts=_any(v)), _account),
+    "any_words": Condition(lambda v: _("any of the words {words}", words=", ".join(v)), _any_words),
     "all_words": Condition(lambda v: _("all of the words {words}", words=", ".join(v)), _all_words),
     "none_words": Condition(
-        lambda v: _("none of the words {words}", words=", ".join(v)),
-        lambda v, f: (_said(_words(v, f)), not _words(v, f)),
+        lambda v: _("none of the words {words}", words=", ".join(v)), _none_words
     ),
     "regex": Condition(
-        lambda v: _("matches {patterns}", patterns=_or(f"/{p}/" for p in v)),
-        lambda v, f: (
-            _said([p for p in v if compiled(p).search(f.mention.text)]),
-            any(compiled(p).search(f.mention.text) for p in v),
-        ),
+        lambda v: _("matches {patterns}", patterns=_or(f"/{p}/" for p in v)), _regex
     ),
     "hashtags": Condition(
         lambda v: _("hashtag {tags}", tags=_or(f"#{t.lstrip(HASH_SIGNS)}" for t in v)),
         _hashtags,
     ),
     "lang": Condition(lambda v: _("language is {languages}", languages=_any(v)), _lang),
-    "author_in": Condition(
-        lambda v: _("author in {authors}", authors=_list_name(v)),
-        lambda v, f: (f"@{f.handle}", f.handle in f.handles(v)),
-    ),
+    "author_in": Condition(lambda v: _("author in {authors}", authors=_list_name(v)), _author_in),
     "author_not_in": Condition(
-        lambda v: _("author not in {authors}", authors=_list_name(v)),
-        lambda v, f: (f"@{f.handle}", f.handle not in f.handles(v)),
+        lambda v: _("author not in {authors}", authors=_list_name(v)), _author_not_in
     ),
     "verified": Condition(
-        lambda v: _("author is verified") if v else _("author is not verified"),
-        lambda v, f: _flag(v, f.verified),
+        lambda v: _("author is verified") if v else _("author is not verified"), _verified
     ),
-    "followers_at_least": Condition(
-        lambda v: _("followers at least {count}", count=v),
-        lambda v, f: (str(f.followers), f.followers >= v),
-    ),
+    "followers_at_least": Condition(lambda v: _("followers at least {count}", count=v), _followers),
     "is_reply": Condition(
-        lambda v: _("a reply in a conversation") if v else _("starts a conversation"),
-        lambda v, f: _flag(v, f.mention.conversation_id != f.mention.id),
+        lambda v: _("a reply in a conversation") if v else _("starts a conversation"), _is_reply
     ),
-    "has_media": Condition(
-        lambda v: _("has media") if v else _("has no media"),
-        lambda v, f: _flag(v, bool(f.mention.media)),
-    ),
-    "within": Condition(lambda v: _("within {calendar}", calendar=v), _calendar(True)),
-    "outside": Condition(lambda v: _("outside {calendar}", calendar=v), _calendar(False)),
+    "has_media": Condition(lambda v: _("has media") if v else _("has no media"), _has_media),
+    "within": Condition(lambda v: _("within {calendar}", calendar=v), _within),
+    "outside": Condition(lambda v: _("outside {calendar}", calendar=v), _outside),
 }
 
 

@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from bridge.durations import parse_duration
 from bridge.i18n import N_, _
@@ -45,35 +45,33 @@ Words = Annotated[list[Annotated[str, Field(min_length=1)]], BeforeValidator(as_
 Handles = list[Annotated[str, Field(pattern=HANDLE_PATTERN)]]
 
 
+def known_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            _("unknown time zone '{zone}' (use an IANA name such as Asia/Jakarta)", zone=value)
+        ) from None
+    return value
+
+
+def hours_range(value: str) -> str:
+    found = HOURS_RE.match(value.replace(" ", ""))
+    if found is None:
+        raise ValueError(_("'{hours}' is not a range of hours like 08:00-16:00", hours=value))
+    if found.group(1, 2) == found.group(3, 4):
+        raise ValueError(_("'{hours}' is an empty range", hours=value))
+    return value.replace(" ", "")
+
+
 class Calendar(Strict):
     """When a ``within`` / ``outside`` condition holds: days and hours in a time zone, minus
     holidays. ``hours: 22:00-06:00`` runs past midnight."""
 
-    timezone: str = "UTC"
+    timezone: Annotated[str, AfterValidator(known_zone)] = "UTC"
     days: Annotated[list[Weekday], BeforeValidator(as_list)] = list(WEEKDAYS[:5])
-    hours: str = "00:00-24:00"
+    hours: Annotated[str, AfterValidator(hours_range)] = "00:00-24:00"
     holidays: list[date] = []
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                _("unknown time zone '{zone}' (use an IANA name such as Asia/Jakarta)", zone=value)
-            ) from None
-        return value
-
-    @field_validator("hours")
-    @classmethod
-    def _hours_range(cls, value: str) -> str:
-        found = HOURS_RE.match(value.replace(" ", ""))
-        if found is None:
-            raise ValueError(_("'{hours}' is not a range of hours like 08:00-16:00", hours=value))
-        if found.group(1, 2) == found.group(3, 4):
-            raise ValueError(_("'{hours}' is an empty range", hours=value))
-        return value.replace(" ", "")
 
     def _bounds(self) -> tuple[time, time | None]:
         start, end = self.hours.split("-")
