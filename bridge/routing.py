@@ -203,7 +203,9 @@ def _outside(name: str, facts: _Facts) -> tuple[str, bool]:
 
 
 def _flag(value: bool, actual: bool) -> tuple[str, bool]:
-    return _yes(actual), actual == value
+    """Whether the condition holds, so that "has no media: yes" means it has none."""
+    held = actual == value
+    return _yes(held), held
 
 
 # The tests are named functions rather than lambdas so that mutation testing (`make mutate`),
