@@ -7,7 +7,6 @@ posts, ids beyond 2**53, garbage in X's JSON, media URLs aimed at loopback or cl
 
 from __future__ import annotations
 
-import contextlib
 import html
 import json
 import re
@@ -20,7 +19,7 @@ from hypothesis import strategies as st
 from adapters.slack import render as slack
 from adapters.telegram import render as telegram
 from adapters.x.convert import mentions_from_response
-from bridge.models import Media, MentionCard
+from bridge.models import Media, MentionCard, neutral
 from tests.unit.cards import mention_card
 
 MARKUP = [
@@ -189,15 +188,49 @@ JSON = st.recursive(
 )
 
 
-@settings(max_examples=300)
-@given(body=JSON)
+POST_ID = st.text(min_size=1, max_size=20)
+WELL_FORMED = {
+    "author_id": POST_ID,
+    "created_at": st.just("2026-12-01T03:00:00.000Z"),
+    "conversation_id": POST_ID,
+    "lang": st.sampled_from(["in", "en", "und"]),
+    "note_tweet": st.fixed_dictionaries({"text": HOSTILE_TEXT}),
+    "referenced_tweets": st.lists(
+        st.fixed_dictionaries({"type": st.just("replied_to"), "id": POST_ID}), max_size=1
+    ),
+    "attachments": st.fixed_dictionaries({"media_keys": st.lists(POST_ID, max_size=2)}),
+}
+# Posts as X sends them, and posts whose optional fields are garbage.
+POST = st.fixed_dictionaries(
+    {"id": POST_ID, "text": HOSTILE_TEXT}, optional=WELL_FORMED
+) | st.fixed_dictionaries(
+    {"id": POST_ID, "text": HOSTILE_TEXT}, optional=dict.fromkeys(WELL_FORMED, JSON)
+)
+PAGE = st.fixed_dictionaries(
+    {"data": st.lists(POST, min_size=1, max_size=6)}, optional={"includes": JSON, "meta": JSON}
+)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(body=PAGE | JSON)
 def test_garbage_in_a_mentions_page_is_refused_with_a_known_error_or_read(body: Any) -> None:
     """The source turns ValueError, TypeError and AttributeError into a retried transient
-    error; anything else would crash the poller."""
+    error; anything else would crash the poller. A page that is read gives one mention per
+    post, with the post's own id (the string X sent), text and link."""
     if not isinstance(body, dict):
         body = {"data": body}
-    with contextlib.suppress(ValueError, TypeError, AttributeError):
-        mentions_from_response(body, account_key="humas")
+    try:
+        mentions = mentions_from_response(body, account_key="humas")
+    except (ValueError, TypeError, AttributeError):
+        return
+    posts = body.get("data") or []
+    assert len(mentions) == len(posts)
+    for post, mention in zip(posts, mentions, strict=True):
+        note = post.get("note_tweet")
+        written = note["text"] if isinstance(note, dict) and note.get("text") else post["text"]
+        assert (mention.id, mention.account) == (post["id"], "humas")
+        assert mention.text == neutral(written)
+        assert mention.url is not None and mention.url.endswith(f"/status/{post['id']}")
 
 
 @pytest.mark.parametrize("value", ["1e309", "-0", "NaN", "9" * 400, "0x10"])
