@@ -173,6 +173,23 @@ def test_a_catch_all_may_drop() -> None:
     assert decide(cfg, mention(account="pers"), now=NOW).dropped
 
 
+def test_a_config_built_without_its_checks_still_routes_every_mention() -> None:
+    """Only a config changed without validation (``model_copy``) can lack a catch-all: its last
+    rule then takes what no rule matched, or what a matching ``continue`` rule left open."""
+    checked = config("""
+  - {name: vip, match: {author_in: vip}, to: [press], continue: true}
+  - {name: complaints, match: {any_words: [rusak]}, to: [desk]}
+  - {name: later, match: {any_words: [lampu]}, to: [all]}
+  - {name: rest, to: [all]}
+""")
+    unchecked = checked.model_copy(update={"routes": checked.routes[:3]})
+    nothing = decide(unchecked, mention("halo"), now=NOW)
+    assert (nothing.route, nothing.destinations) == ("later", ["all"])
+    assert [t.rule.name for t in nothing.trace] == ["vip", "complaints", "later"]
+    left_open = decide(unchecked, mention("halo", author="menteri_x"), now=NOW)
+    assert (left_open.route, left_open.destinations) == ("later", ["press", "all"])
+
+
 def test_a_missing_language_is_detected() -> None:
     cfg = one_rule("{lang: [en]}")
     assert route_of(cfg, mention("When will the broken road be fixed?", lang=None)) == "hit"
