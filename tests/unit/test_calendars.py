@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bridge.config import Config, parse_config
+from bridge.errors import ConfigError
 from bridge.models import Author, Mention
 from bridge.routing import decide
 
@@ -143,3 +144,50 @@ def test_the_trace_shows_the_moment_in_the_calendars_time_zone() -> None:
         "Fri 2026-12-04 22:30 WIB",
         True,
     )
+
+
+CALENDAR_CONFIG = """
+accounts: [{key: humas, handle: humas_demo}]
+destinations: {desk: {chat: slack, channel: C0DESK}}
+calendars:
+  office: {timezone: %s, hours: "%s"}
+routes: [{name: rest, to: [desk]}]
+"""
+
+
+@pytest.mark.parametrize(
+    ("zone", "hours", "problem"),
+    [
+        ("Asia/Jakarta", "08:00-08:00", "hours: '08:00-08:00' is an empty range"),
+        ("Asia/Jakarta", "8-16", "hours: '8-16' is not a range of hours like 08:00-16:00"),
+        (
+            "Asia/Jakarta",
+            "24:00-06:00",
+            "hours: '24:00-06:00' is not a range of hours like 08:00-16:00",
+        ),
+        (
+            "Asia/Jakartaa",
+            "08:00-16:00",
+            "timezone: unknown time zone 'Asia/Jakartaa' (use an IANA name such as Asia/Jakarta)",
+        ),
+    ],
+)
+def test_config_check_explains_a_calendar_it_cannot_use(
+    zone: str, hours: str, problem: str
+) -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_config(CALENDAR_CONFIG % (zone, hours))
+    assert str(raised.value) == f"<config>: line 5: calendars.office.{problem}"
+
+
+@pytest.mark.parametrize(
+    ("written", "kept"),
+    [
+        ("08:00 - 16:30", "08:00-16:30"),
+        ("08:00-08:30", "08:00-08:30"),
+        ("22:00-24:00", "22:00-24:00"),
+    ],
+)
+def test_hours_are_kept_without_spaces(written: str, kept: str) -> None:
+    config = parse_config(CALENDAR_CONFIG % ("Asia/Jakarta", written))
+    assert config.calendars["office"].hours == kept
