@@ -118,6 +118,19 @@ def test_a_night_shift_starts_at_22_00_sharp_and_ends_at_06_00_sharp(
     assert route(only("night-shift"), jakarta(2, clock)) == expected
 
 
+def test_a_calendar_without_days_holds_monday_to_friday() -> None:
+    office = parse_config(CALENDAR_CONFIG % ("Asia/Jakarta", "08:00-16:00")).calendars["office"]
+    assert [office.contains(jakarta(day, "09:00")) for day in range(1, 8)] == [
+        True,  # Tuesday the 1st
+        True,
+        True,
+        True,  # Friday
+        False,  # Saturday
+        False,  # Sunday
+        True,  # Monday the 7th
+    ]
+
+
 @pytest.mark.parametrize(
     ("moment", "expected"),
     [

@@ -35,6 +35,7 @@ def test_bad_durations_say_how_to_write_one() -> None:
     [
         ("90s", "1m30s"),
         ("1h 30m", "1h30m"),
+        ("1h 30\tm", "1h30m"),
         (" 4H ", "4h"),
         ("2d", "2d"),
         ("1d1h1m1s", "1d1h1m1s"),

@@ -87,6 +87,7 @@ def one_rule(match: str) -> Config:
         (r"{regex: ['no\.?\s*laporan\s*\d+']}", mention("No. Laporan 123"), mention("laporan")),
         ("{hashtags: [lapor]}", mention("tolong #Lapor"), mention("lapor tanpa tagar")),
         ("{hashtags: ['#lapor']}", mention("tolong ＃lapor"), mention("#laporan")),
+        ("{hashtags: [lapor]}", mention("(#lapor)"), mention("kode &#lapor;")),  # as X: no entity
         ("{lang: [id]}", mention(lang="in"), mention(lang="en")),
         ("{lang: in}", mention(lang="id"), mention(lang="en")),
         ("{author_in: vip}", mention(author="gubernur_y"), mention(author="warga")),
@@ -154,6 +155,14 @@ def test_first_match_wins_unless_continue_and_continue_merges_the_outcome() -> N
     assert plain.sla == timedelta(hours=4)
 
 
+def test_a_tag_two_matching_rules_give_is_shown_once() -> None:
+    cfg = config("""
+  - {name: vip, match: {author_in: vip}, to: [press], tags: [vip, watch], continue: true}
+  - {name: rest, to: [all], tags: [watch]}
+""")
+    assert decide(cfg, mention(author="menteri_x"), now=NOW).tags == ("vip", "watch")
+
+
 def test_drop_sends_nowhere_and_ends_the_evaluation() -> None:
     cfg = config("""
   - {name: vip, match: {author_in: vip}, to: [press], continue: true}
@@ -195,6 +204,16 @@ def test_a_missing_language_is_detected() -> None:
     assert route_of(cfg, mention("When will the broken road be fixed?", lang=None)) == "hit"
     assert route_of(cfg, mention("When will the broken road be fixed?", lang="und")) == "hit"
     assert route_of(cfg, mention("Kapan jalan yang rusak diperbaiki?", lang=None)) == "rest"
+
+
+def test_a_language_is_detected_among_the_ones_the_config_names() -> None:
+    """Malay and Indonesian are close: an institution that hears only Indonesian and English
+    says so, and a post X gave no language is not taken for Malay."""
+    malay_looking = mention("Bila jalan rosak ini akan dibaiki?", lang=None)
+    anywhere = one_rule("{lang: [id]}")
+    here = anywhere.model_copy(update={"detect_languages": ["id", "en"]})
+    assert route_of(anywhere, malay_looking) == "rest"
+    assert route_of(here, malay_looking) == "hit"
 
 
 def test_the_trace_says_which_condition_failed() -> None:

@@ -104,3 +104,15 @@ routes:
         "<config>: line 5: routes[0].match.author_in: unknown list 'vip' (known: none)",
         "<config>: line 5: routes[0].match.within: unknown calendar 'office' (known: none)",
     ]
+
+
+def test_a_handle_longer_than_x_allows_in_a_list_is_refused() -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_config("""
+accounts: [{key: humas, handle: humas_demo}]
+destinations: {desk: {chat: slack, channel: C0DESK}}
+lists: {vip: [menteri_x, fifteen_chars_x, sixteen_chars_xx]}
+routes: [{name: rest, to: [desk]}]
+""")
+    [problem] = str(raised.value).splitlines()
+    assert problem.startswith("<config>: line 4: lists.vip[2]: 'sixteen_chars_xx' is not valid")
