@@ -67,6 +67,7 @@ bench: env redis
 # ([tool.mutmut]) one small change at a time, runs the tests that reach each change, and the
 # report gives the share each module's tests noticed, with every change they did not.
 # Starts afresh each time (mutants/ is mutmut's working copy, ignored by git).
+.PHONY: mutate
 mutate: env redis
 	rm -rf mutants
 	$(BIN)/mutmut run
