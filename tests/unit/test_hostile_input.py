@@ -227,7 +227,8 @@ def test_garbage_in_a_mentions_page_is_refused_with_a_known_error_or_read(body: 
     assert len(mentions) == len(posts)
     for post, mention in zip(posts, mentions, strict=True):
         note = post.get("note_tweet")
-        written = note["text"] if isinstance(note, dict) and note.get("text") else post["text"]
+        long_form = note.get("text") if isinstance(note, dict) else None
+        written = long_form if isinstance(long_form, str) and long_form else post["text"]
         assert (mention.id, mention.account) == (post["id"], "humas")
         assert mention.text == neutral(written)
         assert mention.url is not None and mention.url.endswith(f"/status/{post['id']}")
