@@ -7,9 +7,7 @@ from pydantic import ValidationError
 
 from adapters.base import RateBudget
 from adapters.x.client import wait_after_refusal
-from bridge.config import parse_config
 from bridge.durations import format_duration, parse_duration
-from bridge.errors import ConfigError
 from bridge.platform_time import PlatformTime, is_real_platform
 from bridge.poller import pause_after_poll
 from bridge.settings import Settings
@@ -28,57 +26,6 @@ def test_bad_durations_say_how_to_write_one() -> None:
         with pytest.raises(ValueError, match="duration"):
             parse_duration(bad)
     assert format_duration(timedelta(seconds=5400)) == "1h30m"
-
-
-@pytest.mark.parametrize(
-    ("written", "shown"),
-    [
-        ("90s", "1m30s"),
-        ("1h 30m", "1h30m"),
-        ("1h 30\tm", "1h30m"),
-        (" 4H ", "4h"),
-        ("2d", "2d"),
-        ("1d1h1m1s", "1d1h1m1s"),
-        ("0m", "0s"),
-        (0, "0s"),
-        (1, "1s"),
-    ],
-)
-def test_an_sla_reads_back_in_its_shortest_form(written: object, shown: str) -> None:
-    """What `rules explain` and the mirrored card show for the SLA an admin wrote."""
-    assert format_duration(parse_duration(written)) == shown
-
-
-def test_a_number_is_seconds_and_may_be_zero_or_a_fraction() -> None:
-    assert parse_duration(0) == timedelta(0)
-    assert parse_duration(0.5) == timedelta(milliseconds=500)
-
-
-SLA_CONFIG = """
-accounts: [{key: humas, handle: humas_demo}]
-destinations: {desk: {chat: slack, channel: C0DESK}}
-routes:
-  - {name: rest, to: [desk], sla: %s}
-"""
-
-
-@pytest.mark.parametrize(
-    ("sla", "problem"),
-    [
-        ("-5", "a duration cannot be negative"),
-        ("-0.5", "a duration cannot be negative"),
-        ("true", "expected a duration like 30m or 4h, got True"),
-        ("[30m]", "expected a duration like 30m or 4h, got ['30m']"),
-        ("soon", "'soon' is not a duration: write it like 90s, 30m, 4h, 1h30m or 2d"),
-        ("'1h -5m'", "'1h -5m' is not a duration: write it like 90s, 30m, 4h, 1h30m or 2d"),
-    ],
-)
-def test_a_bad_sla_in_the_config_says_what_is_wrong_and_how_to_write_one(
-    sla: str, problem: str
-) -> None:
-    with pytest.raises(ConfigError) as raised:
-        parse_config(SLA_CONFIG % sla)
-    assert str(raised.value) == f"<config>: line 5: routes[0].sla: {problem}"
 
 
 def test_pacing_spreads_the_remaining_budget_until_reset() -> None:
