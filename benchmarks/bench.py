@@ -1,7 +1,8 @@
 """Reachable's benchmarks: throughput against a bare-HTTP baseline, Redis commands and X reads
-per mention, the latency the bridge adds, memory with 100,000 threads, and a 5,000-mention burst.
+per mention, the latency the bridge adds, memory with 100,000 threads, a 5,000-mention burst,
+and what one mention costs Redis.
 
-    make bench                      # everything, about eight minutes
+    make bench                      # everything, about nine minutes
     .venv/bin/python -m benchmarks.bench --only latency --json out.json
 
 See benchmarks/README.md for how to read the output and the targets.
@@ -23,6 +24,7 @@ from typing import Any
 import httpx
 import redis
 
+from benchmarks.footprint import footprint
 from benchmarks.harness import CHANNEL, SLACK_TOKEN, X_TOKEN, Bench, dump
 from bridge.keys import Keys
 from bridge.models import Mention, Thread, thread_id_for
@@ -289,6 +291,7 @@ SCENARIOS: dict[str, Callable[[Path], Result]] = {
     "quiet_latency": quiet_latency,
     "memory": memory,
     "burst": burst,
+    "footprint": footprint,
 }
 
 
@@ -327,6 +330,10 @@ def verdicts(results: dict[str, Result]) -> list[tuple[str, str, str, bool]]:
             )
         )
         rows.append(("burst: Slack 429s", str(b["slack_429s"]), "<= 1", b["slack_429s"] <= 1))
+    if foot := results.get("footprint"):
+        unbounded = foot["keys_without_ttl_per_mention"]
+        target = "keys with no expiry per answered mention"
+        rows.append((target, str(unbounded), "0", unbounded == 0))
     return rows
 
 

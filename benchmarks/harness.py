@@ -27,6 +27,8 @@ X_TOKEN = "bench-bearer"
 SLACK_TOKEN = "xoxb-bench"
 SLACK_SECRET = "bench-signing-secret"
 TELEGRAM_TOKEN = "4242:bench"
+X_CONSUMER = ("bench-consumer-key", "bench-consumer-secret")
+X_HUMAS_TOKEN = ("bench-humas-token", "bench-humas-secret")
 CHANNEL = "C0BENCH"
 GROUP = -1001000000042
 PREFIX = "bench"
@@ -48,11 +50,24 @@ class Bench:
     Redis cost and latency measure the bridge itself, which the platforms' pace would hide.
     """
 
-    def __init__(self, workdir: Path, *, poll: str = "1s", slack_limits: bool = False) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        poll: str = "1s",
+        slack_limits: bool = False,
+        config: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        """``config``: the YAML file's text instead of one Slack channel's (``{poll}`` and
+        ``{channel}`` filled in); ``env``: more settings for the bridge."""
         self.workdir = workdir
         self.redis = RedisProcess(directory=workdir, appendonly=True).start()
+        self.web_port = free_port()
         self.x = XEmulator(
             bearer_tokens={X_TOKEN},
+            oauth1_consumers={X_CONSUMER[0]: X_CONSUMER[1]},
+            oauth1_tokens={X_HUMAS_TOKEN[0]: (X_HUMAS_TOKEN[1], "humas_demo")},
             users=[{"username": "humas_demo", "name": "Humas", "followers": 1000}],
         )
         self.x.limiter.set_enabled(False)
@@ -62,24 +77,25 @@ class Bench:
             channels={CHANNEL: "bench"},
             users={"U0RINA": "rina"},
             rate_limits=slack_limits,
+            bridge_url=f"http://127.0.0.1:{self.web_port}/slack/events",
         )
         self.telegram = TelegramEmulator(
             token=TELEGRAM_TOKEN,
             bot_username="bench_bot",
             chats={GROUP: {"title": "Bench", "type": "supergroup"}},
-            users={},
+            users={1001: {"first_name": "Rina"}},
             rate_limits=False,
         )
         self.servers = [
             ThreadedServer(app).start() for app in (self.x.app, self.slack.app, self.telegram.app)
         ]
         self.config = workdir / "reachable.yaml"
-        self.config.write_text(CONFIG.format(poll=poll, channel=CHANNEL))
+        self.config.write_text((config or CONFIG).format(poll=poll, channel=CHANNEL))
         self.log = workdir / "bridge.log"
         self.process: subprocess.Popen[bytes] | None = None
         self.http = httpx.Client(timeout=30, trust_env=False)
         self.slack_interval_s = 1.0 if slack_limits else 0.0
-        self.web_port = free_port()
+        self.extra_env = env or {}
 
     @property
     def x_url(self) -> str:
@@ -97,6 +113,16 @@ class Bench:
             "REACHABLE_WEB_PORT": str(self.web_port),
             "REACHABLE_X_API_URL": self.x_url,
             "REACHABLE_X_BEARER_TOKEN": X_TOKEN,
+            "REACHABLE_X_CONSUMER_KEY": X_CONSUMER[0],
+            "REACHABLE_X_CONSUMER_SECRET": X_CONSUMER[1],
+            "REACHABLE_X_ACCOUNT_TOKENS": json.dumps(
+                {
+                    "humas": {
+                        "access_token": X_HUMAS_TOKEN[0],
+                        "access_token_secret": X_HUMAS_TOKEN[1],
+                    }
+                }
+            ),
             "REACHABLE_SLACK_API_URL": f"{self.slack_url}/api/",
             "REACHABLE_SLACK_BOT_TOKEN": SLACK_TOKEN,
             "REACHABLE_SLACK_SIGNING_SECRET": SLACK_SECRET,
@@ -106,6 +132,7 @@ class Bench:
             "REACHABLE_PERSONAL_ACCOUNTS": "false",
             "REACHABLE_LOG_LEVEL": "WARNING",
             "NO_PROXY": "127.0.0.1,localhost",
+            **self.extra_env,
         }
 
     def start(self, *roles: str) -> subprocess.Popen[bytes]:
