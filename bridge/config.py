@@ -205,6 +205,35 @@ class EscalationConfig(Strict):
         return value
 
 
+class RetentionConfig(Strict):
+    """How long Reachable keeps what it no longer needs, so Redis does not grow without bound.
+    Open threads are kept however old; a thread's clock starts when it is answered or
+    dismissed, and a new mention (which reopens it) stops it again."""
+
+    # A closed thread and everything hanging off it: its mentions, mirrors, the index of its
+    # chat messages. Reports count threads by when they were created: a report reaching back
+    # further than this lacks the threads closed before then.
+    threads: Duration = timedelta(days=180)
+    # The record of a finished chat post, edit or X reply. Stages acknowledge an entry in the
+    # step that finishes its effect, so only an entry added again can meet the record again:
+    # a mention polled twice (the next poll), an event a platform sends again (a Telegram
+    # update within 24 h). A day covers them all; unfinished records are kept with the thread.
+    effects: Duration = timedelta(days=7)
+    # Entries of the streams between stages, once every reader has acknowledged them.
+    streams: Duration = timedelta(days=1)
+    # The audit log: who tried to act, as whom, allowed or refused.
+    audit: Duration = timedelta(days=400)
+    # Mentions a rule dropped (spam), kept for `reachable audit` and `rules replay`.
+    dropped: Duration = timedelta(days=30)
+
+    @field_validator("threads", "effects", "audit", "dropped")
+    @classmethod
+    def _at_least_a_day(cls, value: timedelta) -> timedelta:
+        if value < timedelta(days=1):
+            raise ValueError(_("at least 1d"))
+        return value
+
+
 class DemoConfig(Strict):
     """Only for `reachable demo`: what the demo sets up on the emulators before it starts."""
 
@@ -228,6 +257,7 @@ class Config(Strict):
     reports: ReportsConfig | None = None
     # Burst folding, for every destination that sets none of its own.
     bursts: BurstConfig = BurstConfig()
+    retention: RetentionConfig = RetentionConfig()
     demo: DemoConfig | None = None
     # The language and time zone used where a destination or a person names none.
     locale: Locale = i18n.SOURCE_LOCALE
@@ -460,6 +490,17 @@ def _cross_check(config: Config) -> list[tuple[tuple[int | str, ...], str]]:
     if config.escalation and config.escalation.to not in destinations:
         wanted = config.escalation.to
         problems.append((("escalation", "to"), unknown("destination", wanted, destinations)))
+    if config.reports and config.reports.every > config.retention.threads:
+        problems.append(
+            (
+                ("retention", "threads"),
+                _(
+                    "keep threads at least as long as the reports' period ({every}): a "
+                    "report must find every thread of its period",
+                    every=format_duration(config.reports.every),
+                ),
+            )
+        )
     return problems
 
 

@@ -105,6 +105,9 @@ class Settings(BaseSettings):
     # emulators' time_scale). The bridge divides its pacing and the platforms' stated waits by
     # it; against the real platforms it must be 1 (`reachable doctor` says so).
     platform_time_scale: float = Field(1.0, gt=0, allow_inf_nan=False)
+    # Every period under `retention:` in the config is multiplied by this, for benchmarks and
+    # tests that watch retention work in minutes (1/86400: a day lasts a second). Leave it at 1.
+    retention_scale: float = Field(1.0, gt=0, le=1)
     # How often each process looks at the config file for changes (it reloads when it changed).
     config_watch_s: float = 2.0
     log_level: str = "INFO"

@@ -143,3 +143,36 @@ def test_a_name_too_long_for_chat_is_refused_naming_the_person() -> None:
     found = problems_of(VALID.replace("key: rina,", f"key: rina, name: {longest}R,"))
     assert found == ["line 8: people[0].name: a name of 1 to 80 characters"]
     assert problems_of(VALID.replace("key: rina,", "key: rina, name: '  ',")) == found
+
+
+def test_retention_has_the_defaults_an_institution_expects() -> None:
+    retention = parse_config(VALID).retention
+    assert retention.threads == timedelta(days=180)
+    assert retention.effects == timedelta(days=7)
+    assert retention.streams == timedelta(days=1)
+    assert retention.audit == timedelta(days=400)
+    assert retention.dropped == timedelta(days=30)
+
+
+def test_the_example_config_documents_retention_and_why_the_audit_log_keeps_a_year() -> None:
+    text = (ROOT / "config" / "reachable.example.yaml").read_text()
+    retention = load_config(ROOT / "config" / "reachable.example.yaml").retention
+    assert retention.audit == timedelta(days=400)
+    assert "public-sector records" in text.lower() and "kept a year" in text
+
+
+def test_retention_too_short_to_be_safe_is_refused_with_the_reason() -> None:
+    text = VALID + "retention: {effects: 2h, threads: forever, streams: 0s}\n"
+    assert problems_of(text) == [
+        "line 16: retention.threads: 'forever' is not a duration: write it like 90s, 30m, 4h, "
+        "1h30m or 2d",
+        "line 16: retention.effects: at least 1d",
+    ]
+
+
+def test_threads_are_kept_at_least_as_long_as_a_scheduled_reports_period() -> None:
+    text = VALID + "reports: {to: supervisors, every: 7d}\nretention: {threads: 3d}\n"
+    assert problems_of(text) == [
+        "line 17: retention.threads: keep threads at least as long as the reports' period (7d): "
+        "a report must find every thread of its period"
+    ]
