@@ -88,6 +88,21 @@ class Keys:
         """Hash: destination -> id of the mention that opens the thread in that destination."""
         return f"{self.prefix}:thread:{{{thread_id}}}:roots"
 
+    def thread_shown(self, thread_id: str) -> str:
+        """Set: the ``mirror_message`` keys of the thread's chat messages, so that they are
+        kept and expired with the thread."""
+        return f"{self.prefix}:thread:{{{thread_id}}}:shown"
+
+    def thread_keys(self, thread_id: str) -> list[str]:
+        """Every key of one thread (one hash slot): they live and expire together."""
+        return [
+            self.thread(thread_id),
+            self.thread_mentions(thread_id),
+            self.thread_mirrors(thread_id),
+            self.thread_roots(thread_id),
+            self.thread_shown(thread_id),
+        ]
+
     @property
     def open_threads(self) -> str:
         """Sorted set of open or claimed thread ids by creation time: the unanswered list."""

@@ -345,9 +345,10 @@ class PublishStage:
         person = config.person_name(request.person)
         destinations = await self.store.mirror_destinations(request.thread_id)
         async with self.store.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(
-                self.store.keys.effect(effect_key),
-                mapping={"state": "done", "at": now_ms(), "result": posted.model_dump_json()},
+            self.store.finish_effect(
+                pipe,
+                effect_key,
+                {"state": "done", "at": now_ms(), "result": posted.model_dump_json()},
             )
             for destination in destinations:
                 with config.speaking_to(destination):
@@ -375,9 +376,8 @@ class PublishStage:
         log.error("reply %s failed: %s", request.id, error)
         account = self.config().account(request.account)
         async with self.store.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(
-                self.store.keys.effect(effect_key),
-                mapping={"state": "failed", "error": error, "at": now_ms()},
+            self.store.finish_effect(
+                pipe, effect_key, {"state": "failed", "error": error, "at": now_ms()}
             )
             if request.where:
                 with self.config().speaking_to(request.where):

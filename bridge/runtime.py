@@ -37,6 +37,7 @@ from bridge.redis_outage import describe, is_outage
 from bridge.redisconn import open_redis, redis_location
 from bridge.reload import ConfigWatcher, ReloadOutcome, request_reload
 from bridge.replies import Publisher, PublishStage, ReplyDesk
+from bridge.retention import Lifetimes, lifetimes_for
 from bridge.settings import Settings
 from bridge.stages import MirrorStage, RouterStage
 from bridge.store import Store
@@ -74,6 +75,9 @@ class Runtime:
     def _replace_config(self, config: Config) -> None:
         self.config = config
 
+    def _lifetimes(self) -> Lifetimes:
+        return lifetimes_for(self.config.retention, self.settings.retention_scale)
+
     async def run(self, stop: asyncio.Event) -> None:
         roles = set(self.roles)
         unknown = roles - set(ROLES)
@@ -85,7 +89,7 @@ class Runtime:
         deadline = time.monotonic() + self.settings.redis_start_wait_s
         where = redis_location(self.settings)
         try:
-            store = Store(redis, Keys(self.settings.key_prefix))
+            store = Store(redis, Keys(self.settings.key_prefix), lifetimes=self._lifetimes)
             while await _wait_for_redis(redis, self.settings, deadline, stop):
                 # A start cut short stops what it had started, without stopping the process.
                 attempt = asyncio.Event()

@@ -32,8 +32,18 @@ from bridge.keys import MENTIONS_GROUP, OUTBOX_GROUP
 from bridge.models import Mention, MentionCard, MirrorRef, Thread, thread_id_for
 from bridge.platform_time import REAL_TIME, PlatformTime
 from bridge.progress import MirrorProgress, record_once_posted, wait_for_reserved
+from bridge.retention import effects_outlived
 from bridge.routing import Decision, decide
-from bridge.store import Effect, MirrorInputs, RouteQueue, SlotRequest, Store, now_ms, utcnow
+from bridge.store import (
+    DIGEST_KEEP_S,
+    Effect,
+    MirrorInputs,
+    RouteQueue,
+    SlotRequest,
+    Store,
+    now_ms,
+    utcnow,
+)
 from bridge.streams import Deferred, Entry
 from bridge.supervision import escalation_line, schedule_escalation, timer_name
 from bridge.threads import queue_refreshes
@@ -42,7 +52,6 @@ log = logging.getLogger(__name__)
 
 ROOT_WAIT_S = 10.0
 DROPPED_KEPT = 100_000
-MIRROR_INDEX_TTL_S = 90 * 86400
 TRANSIENT_RETRIES = 3
 
 
@@ -155,17 +164,16 @@ class RouterStage:
                         "root": roots[destination],
                     },
                 )
-            pipe.hset(
-                keys.effect(effect_key),
-                mapping={
-                    "state": "done",
-                    "at": queued_at,
-                    "result": ",".join(decision.destinations),
-                },
+            self.store.finish_effect(
+                pipe,
+                effect_key,
+                {"state": "done", "at": queued_at, "result": ",".join(decision.destinations)},
             )
             pipe.xack(self.stream, self.group, entry.id)
             pipe.incrby(keys.counter("routed"), 1)
             await pipe.execute()
+        # Its chat messages' index stops expiring with it (its own keys did as it reopened).
+        await self.store.settle_lifetime(thread.id)
 
     async def _drop(
         self, entry: Entry, mention: Mention, decision: Decision, effect_key: str
@@ -194,9 +202,10 @@ class RouterStage:
             )
             pipe.incrby(keys.counter("dropped"), 1)
             pipe.incrby(keys.counter(f"dropped:{decision.route}"), 1)
-            pipe.hset(
-                keys.effect(effect_key),
-                mapping={"state": "done", "at": now_ms(), "result": f"dropped:{decision.route}"},
+            self.store.finish_effect(
+                pipe,
+                effect_key,
+                {"state": "done", "at": now_ms(), "result": f"dropped:{decision.route}"},
             )
             pipe.xack(self.stream, self.group, entry.id)
             await pipe.execute()
@@ -280,9 +289,7 @@ class MirrorStage:
 
         async def record() -> None:
             async with self.store.redis.pipeline(transaction=True) as pipe:
-                pipe.hset(
-                    self.store.keys.effect(effect_key), mapping={"state": "done", "at": now_ms()}
-                )
+                self.store.finish_effect(pipe, effect_key, {"state": "done", "at": now_ms()})
                 pipe.xack(self.stream, self.group, entry.id)
                 await pipe.execute()
 
@@ -392,6 +399,10 @@ class MirrorStage:
             )
             if root_effect is not None and root_effect.result == "folded":
                 return True
+            if root_effect is None and effects_outlived(
+                seen.thread, self.store.lifetimes(), now=utcnow()
+            ):
+                return True  # no first message there after all this time: none will come
         return fold_above is not None and seen.recent_arrivals > fold_above
 
     async def _fold(
@@ -411,10 +422,12 @@ class MirrorStage:
         folded = FoldedMention.of(mention, thread_id=thread.id, priority=thread.priority, at=now)
         async with self.store.redis.pipeline(transaction=True) as pipe:
             pipe.rpush(keys.folded(destination_key), folded.to_json())
+            # Digests empty the list; should they stop (the destination left the config), it
+            # goes in time.
+            pipe.expire(keys.folded(destination_key), DIGEST_KEEP_S)
             pipe.zadd(keys.timers, {digest_timer(destination_key, window): window}, nx=True)
-            pipe.hset(
-                keys.effect(effect_key),
-                mapping={"state": "done", "at": now_ms(), "result": "folded"},
+            self.store.finish_effect(
+                pipe, effect_key, {"state": "done", "at": now_ms(), "result": "folded"}
             )
             pipe.hincrby(keys.thread(thread.id), "folded", 1)
             pipe.xack(self.stream, self.group, entry.id)
@@ -442,7 +455,7 @@ class MirrorStage:
         async def record() -> None:
             left = await self.store.redis.llen(keys.folded(destination_key))
             async with self.store.redis.pipeline(transaction=True) as pipe:
-                pipe.hset(keys.effect(effect_key), mapping={"state": "done", "at": now_ms()})
+                self.store.finish_effect(pipe, effect_key, {"state": "done", "at": now_ms()})
                 pipe.delete(keys.digest(destination_key, window))
                 if left:
                     timer = digest_timer(destination_key, following)
@@ -562,7 +575,7 @@ class MirrorStage:
             await self._fail(entry, effect_key, str(exc), problem=exc)
             return
         async with self.store.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(self.store.keys.effect(effect_key), mapping={"state": "done", "at": now_ms()})
+            self.store.finish_effect(pipe, effect_key, {"state": "done", "at": now_ms()})
             pipe.xack(self.stream, self.group, entry.id)
             await pipe.execute()
 
@@ -715,7 +728,6 @@ class MirrorStage:
             is_root=is_root,
             group=self.group,
             entry_id=entry.id,
-            index_ttl_s=MIRROR_INDEX_TTL_S,
             parts=parts,
         )
 
@@ -739,9 +751,8 @@ class MirrorStage:
                 avoid=destination_key,
             )
         async with self.store.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(
-                self.store.keys.effect(effect_key),
-                mapping={"state": "failed", "error": error, "at": now_ms()},
+            self.store.finish_effect(
+                pipe, effect_key, {"state": "failed", "error": error, "at": now_ms()}
             )
             pipe.xack(self.stream, self.group, entry.id)
             pipe.incrby(self.store.keys.counter("mirror_failed"), 1)

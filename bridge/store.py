@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, cast
 
 import redis.asyncio as aioredis
+from redis.asyncio.client import Pipeline
 
 from bridge.bursts import ARRIVAL_WINDOW_MS, TAKE_FOLDED, FoldedMention
 from bridge.errors import PlatformError, RateLimited
@@ -21,14 +22,25 @@ from bridge.keys import Keys
 from bridge.models import Mention, MirrorRef, Thread, ThreadStatus
 from bridge.redisconn import RoundTrips as RoundTrips
 from bridge.redisconn import connect as connect
+from bridge.retention import (
+    APPLY_LIFETIME,
+    DEFAULT_LIFETIMES,
+    FOLLOW_THREAD,
+    INDEX_MESSAGE,
+    Lifetimes,
+    thread_expiry_ms,
+)
 
 EffectState = Literal["pending", "doing", "done", "failed"]
 DIGEST_KEEP_S = 7 * 86400
+SETTLE_TRIES = 10
 
 # Join a mention to its thread, creating or reopening the thread, in one step. Returns {created,
 # joined (0 when the mention was already there), reopened (an answered or dismissed thread got a
 # new mention), root mention id per destination}; or {-1} when the routing effect KEYS[6] is
-# already done (the poller appended the mention twice) and nothing was changed.
+# already done (the poller appended the mention twice) and nothing was changed. A reopened
+# thread's keys (KEYS[1..3, 7, 8]: one slot) stop expiring; its chat messages' index follows
+# (``Store.settle_lifetime``).
 _JOIN_THREAD = """
 local thread, mentions, roots, open_threads = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local by_time, routed = KEYS[5], KEYS[6]
@@ -55,6 +67,9 @@ else
       redis.call('HSET', thread, 'status', 'open', 'status_by', '', 'status_note', '')
       redis.call('HINCRBY', thread, 'version', 1)
       redis.call('ZADD', open_threads, ARGV[5], fields['id'])
+      for _, key in ipairs({thread, mentions, roots, KEYS[7], KEYS[8]}) do
+        redis.call('PERSIST', key)
+      end
       reopened = 1
     end
   end
@@ -69,11 +84,11 @@ end
 -- timer, the destinations' arrivals, the routing effect and the mentions stream's ack. Not for
 -- a reopened thread: its new SLA round needs the caller.
 if ARGV[7] == '1' and reopened == 0 then
-  local outbox, mentions_stream, timers, counter = KEYS[7], KEYS[8], KEYS[9], KEYS[10]
+  local outbox, mentions_stream, timers, counter = KEYS[9], KEYS[10], KEYS[11], KEYS[12]
   local queued_at, window = tonumber(ARGV[8]), tonumber(ARGV[9])
   if created == 1 and ARGV[10] ~= '' then redis.call('ZADD', timers, ARGV[11], ARGV[10]) end
   for i, destination in ipairs(destinations) do
-    local arrivals = KEYS[10 + i]
+    local arrivals = KEYS[12 + i]
     redis.call('ZADD', arrivals, queued_at, fields['id'] .. ':' .. mention_id)
     redis.call('ZREMRANGEBYSCORE', arrivals, '-inf', queued_at - window)
     redis.call('PEXPIRE', arrivals, 2 * window)
@@ -82,6 +97,7 @@ if ARGV[7] == '1' and reopened == 0 then
   end
   redis.call('HSET', routed, 'state', 'done', 'at', queued_at,
     'result', table.concat(destinations, ','))
+  redis.call('PEXPIRE', routed, ARGV[14])
   redis.call('XACK', mentions_stream, ARGV[12], ARGV[13])
   redis.call('INCRBY', counter, 1)
   result[4] = 1
@@ -106,9 +122,10 @@ return 0
 # give up would otherwise push the channel's next slot ever later, and nothing would be sent).
 # Returns the ms to wait before sending, or minus the wait when nothing was reserved. The
 # keys: the channel's pace, the bot's overall pace (used when overall > 0), and the effect to
-# mark "doing" with the reservation (when mark is '1'): a crash from then on may have posted.
+# mark "doing" with the reservation (when mark is '1'): a crash from then on may have posted;
+# kept ``keep`` ms (Lifetimes.unfinished_effects_ms).
 _RESERVE_FUNCTION = """
-local function reserve(pace, overall_pace, effect, now, interval, max_wait, overall, mark)
+local function reserve(pace, overall_pace, effect, now, interval, max_wait, overall, mark, keep)
   now, interval, max_wait = tonumber(now), tonumber(interval), tonumber(max_wait)
   overall = tonumber(overall)
   local at = math.max(now, tonumber(redis.call('GET', pace) or '0'))
@@ -121,18 +138,19 @@ local function reserve(pace, overall_pace, effect, now, interval, max_wait, over
   if mark == '1' then
     redis.call('HINCRBY', effect, 'attempt', 1)
     redis.call('HSET', effect, 'state', 'doing', 'at', now)
+    redis.call('PEXPIRE', effect, keep)
   end
   return at - now
 end
 """
 
-# ARGV[6..] are (step, message id) pairs: messages of the effect posted since the last slot,
+# ARGV[7..] are (step, message id) pairs: messages of the effect posted since the last slot,
 # recorded in the same step whether a new slot is reserved or not.
 _RESERVE_SLOT = (
     _RESERVE_FUNCTION
     + """
-for i = 6, #ARGV, 2 do redis.call('HSET', KEYS[3], 'part:' .. ARGV[i], ARGV[i + 1]) end
-return reserve(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
+for i = 7, #ARGV, 2 do redis.call('HSET', KEYS[3], 'part:' .. ARGV[i], ARGV[i + 1]) end
+return reserve(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
 """
 )
 
@@ -162,7 +180,7 @@ end
 local fold_above, slot = tonumber(ARGV[6]), false
 if ARGV[5] == '1' and #effect == 0 and #thread > 0 and mention and (ARGV[7] == '1' or mirror)
     and (fold_above < 0 or arrivals <= fold_above) then
-  slot = reserve(KEYS[6], KEYS[7], KEYS[1], ARGV[8], ARGV[9], ARGV[10], ARGV[11], '1')
+  slot = reserve(KEYS[6], KEYS[7], KEYS[1], ARGV[8], ARGV[9], ARGV[10], ARGV[11], '1', ARGV[13])
 end
 return {effect, thread, mention, mirror, arrivals, slot}
 """
@@ -170,11 +188,14 @@ return {effect, thread, mention, mirror, arrivals, slot}
 
 # Record a posted mirror and acknowledge its outbox entry, in one step. A thread's first message
 # whose thread changed while it was posted (ARGV[2] is the version it shows) gets a redraw.
-# ARGV[11..] are (step, message id) pairs of its messages not recorded yet.
+# ARGV[11..] are (step, message id) pairs of its messages not recorded yet. The effect is kept
+# ARGV[8] ms; the message's index entry joins the thread's (KEYS[7]) and lives as it does.
 # Written again after its answer was lost (a failover), it only acknowledges the entry again.
-_RECORD_MIRROR = """
+_RECORD_MIRROR = (
+    FOLLOW_THREAD
+    + """
 local thread, effect, mirrors, shown_in = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local outbox, counter = KEYS[5], KEYS[6]
+local outbox, counter, shown = KEYS[5], KEYS[6], KEYS[7]
 if redis.call('HGET', effect, 'state') == 'done' then
   redis.call('XACK', outbox, ARGV[9], ARGV[10])
   return 0
@@ -190,13 +211,19 @@ if is_root and redis.call('EXISTS', thread) == 1 then
 end
 redis.call('HSET', effect, 'state', 'done', 'at', ARGV[7], 'result', ref)
 for i = 11, #ARGV, 2 do redis.call('HSET', effect, 'part:' .. ARGV[i], ARGV[i + 1]) end
-if is_root then redis.call('HSETNX', mirrors, destination, ref) end
+redis.call('PEXPIRE', effect, ARGV[8])
+if is_root and redis.call('HSETNX', mirrors, destination, ref) == 1 then
+  follow_thread(thread, mirrors, ARGV[8])
+end
 redis.call('HSET', shown_in, 'thread', thread_id, 'mention', mention_id)
-redis.call('EXPIRE', shown_in, ARGV[8])
+redis.call('SADD', shown, shown_in)
+follow_thread(thread, shown_in, ARGV[8])
+follow_thread(thread, shown, ARGV[8])
 redis.call('XACK', outbox, ARGV[9], ARGV[10])
 redis.call('INCRBY', counter, 1)
 return 1
 """
+)
 
 _PUSH_BACK = """
 local until_ms = tonumber(ARGV[1])
@@ -284,9 +311,17 @@ class SlotRequest:
 
 
 class Store:
-    def __init__(self, redis: aioredis.Redis, keys: Keys) -> None:
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        keys: Keys,
+        *,
+        lifetimes: Callable[[], Lifetimes] = lambda: DEFAULT_LIFETIMES,
+    ) -> None:
+        """``lifetimes``: the retention periods in force (they follow config reloads)."""
         self.redis = redis
         self.keys = keys
+        self.lifetimes = lifetimes
         self._join_thread = redis.register_script(_JOIN_THREAD)
         self._renew_lease = redis.register_script(_RENEW_LEASE)
         self._release_lease = redis.register_script(_RELEASE_LEASE)
@@ -296,6 +331,8 @@ class Store:
         self._add_once = redis.register_script(_ADD_ONCE)
         self._record_mirror = redis.register_script(_RECORD_MIRROR)
         self._take_folded = redis.register_script(TAKE_FOLDED)
+        self._apply_lifetime = redis.register_script(APPLY_LIFETIME)
+        self._index_message = redis.register_script(INDEX_MESSAGE)
 
     async def _hgetall(self, key: str) -> dict[str, str]:
         """The client decodes responses, so the hash is all str (redis-py types it wider)."""
@@ -368,6 +405,8 @@ class Store:
             self.keys.open_threads,
             self.keys.threads_by_time,
             self.keys.effect(routing_effect or ""),
+            self.keys.thread_mirrors(thread.id),
+            self.keys.thread_shown(thread.id),
         ]
         args: list[str | int] = [
             mention.id,
@@ -394,6 +433,7 @@ class Store:
                 due_ms,
                 queue.group,
                 queue.entry_id,
+                self.lifetimes().effects_ms,
             ]
         raw = await self._join_thread(keys=keys, args=args)
         if int(raw[0]) == -1:
@@ -448,6 +488,7 @@ class Store:
                 int(max(request.max_wait_s, 0) * 1000),
                 int(request.overall_interval_s * 1000),
                 f"{thread_id}:{mention_id}",
+                self.lifetimes().unfinished_effects_ms,
             ],
         )
         effect, thread, mention, mirror, arrivals, wait_ms = raw
@@ -475,9 +516,35 @@ class Store:
     async def remember_shown_in(
         self, chat: str, channel: str, message_id: str, *, thread_id: str, mention_id: str
     ) -> None:
-        key = self.keys.mirror_message(chat, channel, message_id)
-        await self.redis.hset(key, mapping={"thread": thread_id, "mention": mention_id})
-        await self.redis.expire(key, 90 * 86400)
+        """A chat message (a question, a prompt) leads back to the thread's mention for as
+        long as the thread is kept."""
+        await self._index_message(
+            keys=[
+                self.keys.mirror_message(chat, channel, message_id),
+                self.keys.thread(thread_id),
+                self.keys.thread_shown(thread_id),
+            ],
+            args=[thread_id, mention_id, self.lifetimes().effects_ms],
+        )
+
+    async def settle_lifetime(self, thread_id: str) -> None:
+        """Give every key of the thread, its chat messages' index included, the lifetime its
+        state calls for (see :mod:`bridge.retention`); read again if it changes meanwhile (a
+        thread that keeps changing is left to the upkeep's next pass)."""
+        keys = self.keys.thread_keys(thread_id)
+        for _ in range(SETTLE_TRIES):
+            thread = await self.thread(thread_id)
+            if thread is None:
+                return
+            shown = sorted(
+                str(k) for k in await self.redis.smembers(self.keys.thread_shown(thread_id))
+            )
+            expire_at = thread_expiry_ms(thread, self.lifetimes()) or 0
+            applied = await self._apply_lifetime(
+                keys=[*keys, *shown], args=[str(thread.version), expire_at]
+            )
+            if applied:
+                return
 
     async def save_draft(self, draft_id: str, fields: dict[str, str], *, ttl_s: int) -> None:
         key = self.keys.draft(draft_id)
@@ -531,7 +598,6 @@ class Store:
         is_root: bool,
         group: str,
         entry_id: str,
-        index_ttl_s: int,
         parts: Mapping[int, str] | None = None,
     ) -> None:
         """The mention is posted as ``ref``: its effect is done (with ``parts``, the message
@@ -547,6 +613,7 @@ class Store:
                 keys.mirror_message(ref.chat, ref.channel, ref.message_id),
                 keys.outbox_stream,
                 keys.counter("mirrored"),
+                keys.thread_shown(thread_id),
             ],
             args=[
                 1 if is_root else 0,
@@ -556,7 +623,7 @@ class Store:
                 thread_id,
                 mention_id,
                 now_ms(),
-                index_ttl_s,
+                self.lifetimes().effects_ms,
                 group,
                 entry_id,
                 *_flat(parts),
@@ -568,8 +635,19 @@ class Store:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hincrby(key, "attempt", 1)
             pipe.hset(key, mapping={"state": "doing", "at": now_ms()})
-            attempt, _ = await pipe.execute()
+            pipe.pexpire(key, self.lifetimes().unfinished_effects_ms)
+            attempt, _, _ = await pipe.execute()
         return int(attempt)
+
+    def finish_effect(
+        self, pipe: Pipeline, effect_key: str, mapping: Mapping[str, str | int]
+    ) -> None:
+        """Queue on ``pipe`` the record of a finished effect (``state`` done or failed), kept
+        for the effects' retention from now: longer than any entry could come back to it."""
+        key = self.keys.effect(effect_key)
+        fields: dict[Any, Any] = dict(mapping)
+        pipe.hset(key, mapping=fields)
+        pipe.pexpire(key, self.lifetimes().effects_ms)
 
     # -- pacing ----------------------------------------------------------------------------------
 
@@ -604,6 +682,7 @@ class Store:
                 max_wait_ms,
                 int(overall_interval_s * 1000),
                 1 if doing else 0,
+                self.lifetimes().unfinished_effects_ms,
                 *_flat(parts),
             ],
         )

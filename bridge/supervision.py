@@ -155,7 +155,7 @@ class SupervisionStage:
             if effect is None and still_open and target is not None and thread is not None:
                 await self._escalate(pipe, thread, target, step, config)
                 log.info("thread %s: %s step %d in %s", thread_id, kind, step, target)
-            pipe.hset(self.store.keys.effect(effect_key), mapping={"state": "done", "at": now_ms()})
+            self.store.finish_effect(pipe, effect_key, {"state": "done", "at": now_ms()})
             pipe.xack(self.stream, self.group, entry.id)
             await pipe.execute()
 
@@ -210,7 +210,7 @@ class SupervisionStage:
                     self.store.keys.outbox_stream,
                     {"kind": "notice", "destination": reports.to, "text": text, "format": "report"},
                 )
-            pipe.hset(self.store.keys.effect(effect_key), mapping={"state": "done", "at": now_ms()})
+            self.store.finish_effect(pipe, effect_key, {"state": "done", "at": now_ms()})
             pipe.xack(self.stream, self.group, entry.id)
             await pipe.execute()
 
@@ -224,7 +224,7 @@ class SupervisionStage:
                     self.store.keys.outbox_stream,
                     {"kind": "digest", "destination": destination, "window": window},
                 )
-            pipe.hset(self.store.keys.effect(effect_key), mapping={"state": "done", "at": now_ms()})
+            self.store.finish_effect(pipe, effect_key, {"state": "done", "at": now_ms()})
             pipe.xack(self.stream, self.group, entry.id)
             await pipe.execute()
 

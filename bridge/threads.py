@@ -1,8 +1,10 @@
 """Thread state changes: one state in Redis, shown on every mirror of the thread.
 
 A change is one WATCH/MULTI transaction that checks the transition, writes the new state and
-queues a ``refresh`` outbox entry for every mirror, so the chats cannot miss it. A lost race is
-an ordinary outcome (:class:`TransitionRefused` says what the thread is now), not a crash.
+queues a ``refresh`` outbox entry for every mirror, so the chats cannot miss it; it also sets
+when the thread's keys expire (its retention from the moment it is answered or dismissed, never
+while it is open). A lost race is an ordinary outcome (:class:`TransitionRefused` says what the
+thread is now), not a crash.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from redis.exceptions import WatchError
 from bridge.errors import ReachableError
 from bridge.metrics import observe_first_response
 from bridge.models import PostedReply, Thread, ThreadStatus
+from bridge.retention import set_lifetime, thread_expiry_ms
 from bridge.store import Store, utcnow
 
 Status = ThreadStatus
@@ -106,10 +109,11 @@ async def change_state(
     """
     thread_key = store.keys.thread(thread_id)
     mirrors_key = store.keys.thread_mirrors(thread_id)
+    shown_key = store.keys.thread_shown(thread_id)
     async with store.redis.pipeline(transaction=True) as pipe:
         while True:
             try:
-                await pipe.watch(thread_key, mirrors_key)
+                await pipe.watch(thread_key, mirrors_key, shown_key)
                 current = await store.thread(thread_id)
                 if current is None:
                     raise UnknownThread(thread_id)
@@ -118,18 +122,23 @@ async def change_state(
                 ):
                     raise TransitionRefused(current, status)
                 destinations = [str(d) for d in await pipe.hkeys(mirrors_key)]
+                shown = [str(k) for k in await pipe.smembers(shown_key)]
                 version = current.version + 1
+                changed_at = utcnow()
                 fields: dict[Any, Any] = {
                     "status": status.value,
                     "status_by": by or "",
                     "status_note": note or "",
-                    "status_at": utcnow().isoformat(),
+                    "status_at": changed_at.isoformat(),
                     "version": version,
                     "answered_as": answered.as_handle if answered else "",
                     "answered_url": answered.url if answered else "",
                 }
                 pipe.multi()  # type: ignore[no-untyped-call]
                 pipe.hset(thread_key, mapping=fields)
+                after = current.model_copy(update={"status": status, "status_at": changed_at})
+                expiry = thread_expiry_ms(after, store.lifetimes())
+                set_lifetime(pipe, [*store.keys.thread_keys(thread_id), *shown], expiry)
                 _follow_open_list(pipe, store, current, status, by=by, answered=answered)
                 queue_refreshes(
                     pipe, store, thread_id=thread_id, version=version, destinations=destinations

@@ -15,6 +15,7 @@ from bridge.bursts import preview
 from bridge.claims import Ambiguous, find_open_thread, short_reference
 from bridge.config import Config
 from bridge.models import Mention, MirrorRef, Thread, ThreadStatus
+from bridge.retention import effects_outlived
 from bridge.store import Store, utcnow
 
 PAGE_SIZE = 10
@@ -138,12 +139,16 @@ async def answer_unanswered(
 
 async def _still_queued(store: Store, thread_id: str, destination: str) -> bool:
     """The thread was routed here and its message is not posted yet (a backlog, a retry):
-    showing it as well would post it twice."""
+    showing it as well would post it twice. A thread older than effect records are kept was
+    routed long ago: no record means it was folded or given up, not that it is on its way."""
     routed = await store.root_mention(thread_id, destination)
     if routed is None:
         return False
     effect = await store.effect(f"mirror:{destination}:{thread_id}:{routed}")
-    return effect is None or effect.state not in ("done", "failed")
+    if effect is None:
+        thread = await store.thread(thread_id)
+        return thread is None or not effects_outlived(thread, store.lifetimes(), now=utcnow())
+    return effect.state not in ("done", "failed")
 
 
 async def answer_show(

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from benchmarks.bench import catch_up, verdicts
+from benchmarks.footprint import footprint
 
 
 def test_a_small_catch_up_runs_and_is_judged(tmp_path: Path) -> None:
@@ -32,4 +33,20 @@ def test_latency_is_judged_alone_and_under_load() -> None:
     assert [(target, met) for target, _, _, met in judged] == [
         ("p99 overhead, one mention a poll", True),
         ("p99 overhead, 33 mentions a poll", False),
+    ]
+
+
+def test_a_mentions_footprint_is_measured_and_nothing_it_leaves_lasts_forever(
+    tmp_path: Path,
+) -> None:
+    result = footprint(tmp_path, mentions=1)
+    kinds = result["by_kind"]
+    assert result["keys_without_ttl_per_mention"] == 0, kinds
+    assert kinds["thread:{…}"]["lifetime"] == "180d"
+    assert kinds["mirror-msg:telegram:…"]["lifetime"] == "180d"
+    assert kinds["effect:reply:…"]["lifetime"] == "7d"
+    assert kinds["stream:outbox"]["entries"] == 6  # posted twice, redrawn twice, two notices
+    judged = verdicts({"footprint": result})
+    assert [(target, met) for target, _, _, met in judged] == [
+        ("keys with no expiry per answered mention", True)
     ]
