@@ -14,6 +14,16 @@ ACTIONS_GROUP = "publisher"
 SUPERVISION_GROUP = "supervision"
 
 
+def dead_letters(stream: str) -> str:
+    """Stream: entries of ``stream`` that failed too often, parked for people to look at."""
+    return f"{stream}:dead"
+
+
+def deferrals(stream: str, group: str) -> str:
+    """Hash: per pending entry of ``stream`` in ``group``, deliveries that ended deferred."""
+    return f"{stream}:deferrals:{group}"
+
+
 @dataclass(frozen=True)
 class Keys:
     prefix: str = "reachable"
@@ -218,6 +228,24 @@ class Keys:
     def histogram(self, name: str) -> str:
         """Hash of a histogram's buckets (``le_<bound>``), ``count`` and ``sum``."""
         return f"{self.prefix}:histogram:{name}"
+
+    # -- upkeep ----------------------------------------------------------------------------------
+    @property
+    def maintenance_lease(self) -> str:
+        """Held (SET NX PX) by the one process doing the upkeep (trims, sweeps) right now."""
+        return f"{self.prefix}:lease:maintenance"
+
+    @property
+    def maintenance_walk(self) -> str:
+        """Where the upkeep's walk over every key stands (a SCAN cursor), so that the process
+        taking over the lease goes on from there."""
+        return f"{self.prefix}:maintenance:walk"
+
+    @property
+    def memory_samples(self) -> str:
+        """List, newest first, capped: ``<epoch ms> <used_memory>`` readings of Redis, one an
+        hour, from which ``reachable doctor`` tells the growth per day."""
+        return f"{self.prefix}:maintenance:memory"
 
     def migration(self, name: str) -> str:
         """Set once a one-off data upgrade has run."""

@@ -32,6 +32,7 @@ from bridge.httpserver import EmbeddedServer
 from bridge.keys import Keys
 from bridge.linking import AccountLinker, LinkDesk
 from bridge.linking_web import link_web_routes
+from bridge.maintenance import Maintenance
 from bridge.poller import Poller
 from bridge.redis_outage import describe, is_outage
 from bridge.redisconn import open_redis, redis_location
@@ -286,8 +287,13 @@ class Runtime:
             )
         ]
         timekeeper = Timekeeper(store, config=self.current_config)
+        upkeep = Maintenance(store, owner=owner)
         tasks = [asyncio.create_task(r.run(stop), name=r.group) for r in runners]
-        return [*tasks, asyncio.create_task(timekeeper.run(stop), name="timekeeper")]
+        return [
+            *tasks,
+            asyncio.create_task(timekeeper.run(stop), name="timekeeper"),
+            asyncio.create_task(upkeep.run(stop), name="maintenance"),
+        ]
 
     def _platform_interval(self, chat: str) -> float:
         """Seconds between any two messages of the bot: Telegram allows 30 a second overall."""

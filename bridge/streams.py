@@ -29,6 +29,8 @@ from redis.exceptions import ResponseError
 
 from bridge.redis_outage import Outage, is_outage, outages_ignored
 
+from bridge.keys import dead_letters, deferrals
+
 log = logging.getLogger(__name__)
 
 # Redis stamps a delivery a little before this worker notes receiving it. The claim-idle
@@ -97,12 +99,12 @@ class StageRunner:
 
     @property
     def dead_letter_stream(self) -> str:
-        return f"{self.stream}:dead"
+        return dead_letters(self.stream)
 
     @property
     def deferrals_key(self) -> str:
         """Per pending entry, how many of its deliveries ended in a deferral."""
-        return f"{self.stream}:deferrals:{self.group}"
+        return deferrals(self.stream, self.group)
 
     async def ensure_group(self) -> None:
         """The group reads the stream from its start: after a failover to a Redis that never
