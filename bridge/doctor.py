@@ -1,7 +1,8 @@
 """`reachable doctor`: is this deployment ready to go live?
 
 Checks what the bridge cannot fix for itself and would otherwise discover in production: Redis
-(answers, keeps data across restarts, recent enough, never evicts), the encryption key, the
+(answers, keeps data across restarts, recent enough, never evicts, has room to grow or stays
+flat), the encryption key, the
 clocks, and through each platform's own checks, every credential, scope, channel and bot
 membership. Each finding says what is wrong and how to fix it; any failure makes the exit
 code non-zero.
@@ -15,7 +16,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, cast
 
@@ -26,7 +27,8 @@ from redis.exceptions import RedisError
 
 from bridge.config import Config
 from bridge.errors import ReachableError
-from bridge.i18n import _, ngettext
+from bridge.i18n import _, duration, ngettext
+from bridge.memory import amount, growth, samples
 from bridge.platform_time import is_real_platform
 from bridge.redisconn import close_sentinels, redis_location
 from bridge.settings import Settings
@@ -39,6 +41,8 @@ CLOCK_WARN_S = 30.0
 # fail at about the same distance: well before that, the bridge stops working.
 CLOCK_FAIL_S = 240.0
 CHECK_TIMEOUT_S = 20.0
+# Warn when Redis would be full within this many days at the present growth.
+ROOM_WARN_DAYS = 30
 
 
 class Status(StrEnum):
@@ -89,7 +93,7 @@ async def examine(
     doctors: Mapping[str, PlatformDoctor],
 ) -> list[Finding]:
     """Every finding, in a stable order: Redis, key, clocks, then each platform in use."""
-    findings = await check_redis(store, redis_location(settings))
+    findings = await check_redis(store, redis_location(settings), scale=settings.retention_scale)
     if settings.sentinel_addresses:
         findings += await check_sentinels(settings)
     reachable = findings[0].status is not Status.FAIL
@@ -132,7 +136,9 @@ def blocks_go_live(findings: list[Finding]) -> bool:
 # -- Redis ---------------------------------------------------------------------------------------
 
 
-async def check_redis(store: Store, where: str) -> list[Finding]:
+async def check_redis(store: Store, where: str, *, scale: float = 1.0) -> list[Finding]:
+    """``where``: how Redis is reached, for the findings; ``scale``: the retention scale (a day
+    of memory readings lasts that much less)."""
     area, check = "Redis", _("reachable")
     try:
         server = await store.redis.info("server")
@@ -177,7 +183,86 @@ async def check_redis(store: Store, where: str) -> list[Finding]:
                 _("set maxmemory-policy noeviction (and give Redis the memory it needs)"),
             )
         )
-    return findings
+    return findings + memory_findings(memory, await samples(store), scale=scale)
+
+
+def memory_findings(
+    memory: dict[str, Any], readings: list[tuple[int, int]], *, scale: float = 1.0
+) -> list[Finding]:
+    """How much memory Redis uses, its limit, and how fast it grows (from the upkeep's hourly
+    readings): when it would be full at that rate, or that retention holds it flat."""
+    area, check = "Redis", _("memory")
+    used, peak = int(memory.get("used_memory", 0)), int(memory.get("used_memory_peak", 0))
+    limit, machine = int(memory.get("maxmemory", 0)), int(memory.get("total_system_memory", 0))
+    usage = _("used {used} (peak {peak})", used=amount(used), peak=amount(peak))
+    if limit:
+        said = _(
+            "{usage} of maxmemory {limit}, policy {policy}",
+            usage=usage,
+            limit=amount(limit),
+            policy=memory.get("maxmemory_policy", "?"),
+        )
+        findings = [ok(area, check, said)]
+    else:
+        room = (
+            _("until this machine's {memory} run out", memory=amount(machine))
+            if machine
+            else _("until the machine runs out")
+        )
+        said = _(
+            "{usage}; maxmemory is 0 (no limit): Redis may grow {room}, and then the system "
+            "stops it",
+            usage=usage,
+            room=room,
+        )
+        fix = _(
+            "set maxmemory in redis.conf to what Redis may take (say three quarters of the "
+            "machine's memory) and keep maxmemory-policy noeviction"
+        )
+        findings = [warn(area, check, said, fix)]
+    return [*findings, _growth_finding(used, limit or machine, bool(limit), readings, scale)]
+
+
+def span(days: float) -> timedelta:
+    """A span of readings shorter than a day, to the minute."""
+    return timedelta(minutes=round(days * 24 * 60))
+
+
+def _growth_finding(
+    used: int, ceiling: int, is_maxmemory: bool, readings: list[tuple[int, int]], scale: float
+) -> Finding:
+    area, check = "Redis", _("growth")
+    found = growth(readings, scale=scale)
+    if found is None:
+        return ok(
+            area,
+            check,
+            _(
+                "not measured yet: workers read Redis's memory every hour; the growth shows "
+                "after a day"
+            ),
+        )
+    over = duration(timedelta(days=round(found.days)) if found.days >= 1 else span(found.days))
+    rate = _("{amount} a day over the last {days}", amount=amount(found.per_day), days=over)
+    if found.flat(used):
+        return ok(area, check, _("flat ({rate}): retention holds it", rate=rate))
+    left = found.days_left(used, ceiling) if ceiling else None
+    if left is None:
+        return ok(area, check, rate)
+    what = _("maxmemory") if is_maxmemory else _("the machine's memory")
+    said = _(
+        "{rate}: {what} is reached in about {left}",
+        rate=rate,
+        what=what,
+        left=duration(timedelta(days=left)),
+    )
+    if left < ROOM_WARN_DAYS:
+        fix = _(
+            "give Redis more memory (maxmemory), or keep less: shorten the periods under "
+            "`retention:` in the config"
+        )
+        return warn(area, check, said, fix)
+    return ok(area, check, said)
 
 
 async def check_sentinels(settings: Settings) -> list[Finding]:

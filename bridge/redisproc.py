@@ -23,7 +23,9 @@ class RedisProcess:
         appendonly: bool = False,
         replica_of: int | None = None,
         min_replicas_to_write: int = 0,
+        maxmemory: str | None = None,
     ) -> None:
+        """``maxmemory``: Redis's limit (``256mb``), as an operator sets it; none by default."""
         binary = shutil.which("redis-server")
         if binary is None:
             raise FileNotFoundError("redis-server is not installed")
@@ -39,6 +41,7 @@ class RedisProcess:
         self._tmp = None if directory else tempfile.TemporaryDirectory(prefix="reachable-redis-")
         self.directory = directory or Path(self._tmp.name)  # type: ignore[union-attr]
         self.appendonly = appendonly
+        self.maxmemory = maxmemory
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -75,6 +78,8 @@ class RedisProcess:
             args += ["--replicaof", "127.0.0.1", str(self.replica_of)]
         if self.min_replicas_to_write:
             args += ["--min-replicas-to-write", str(self.min_replicas_to_write)]
+        if self.maxmemory:
+            args += ["--maxmemory", self.maxmemory, "--maxmemory-policy", "noeviction"]
         # A replica that connects is sent the data at once, not after five seconds of waiting
         # for others that might want it too.
         return [*args, "--repl-diskless-sync-delay", "0"]

@@ -27,9 +27,8 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
-from bridge.redis_outage import Outage, is_outage, outages_ignored
-
 from bridge.keys import dead_letters, deferrals
+from bridge.redis_outage import Outage, is_outage, outages_ignored
 
 log = logging.getLogger(__name__)
 

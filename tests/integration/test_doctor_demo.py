@@ -1,5 +1,6 @@
 """`reachable doctor` passes against the demo's setup: its config, emulators and settings, on a
-Redis that keeps its data (AOF), as an operator would run it before going live."""
+Redis that keeps its data (AOF) within a memory limit, as an operator would run it before going
+live."""
 
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ async def demo_emulators() -> AsyncIterator[Emulators]:
 async def test_the_demo_setup_is_ready_to_go_live(
     demo_emulators: Emulators, tmp_path: Path
 ) -> None:
-    redis_server = RedisProcess(directory=tmp_path, appendonly=True).start()
+    redis_server = RedisProcess(directory=tmp_path, appendonly=True, maxmemory="256mb").start()
     try:
         settings = demo_settings(emulators=demo_emulators, web_port=free_port())
         settings = settings.model_copy(update={"redis_url": redis_server.url})
