@@ -3,11 +3,12 @@ rules go live, replay them on what came in, and report on response times."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
 
+from bridge import messages
 from bridge.cli_common import (
     CONFIG_OPTION,
     LOCALE_OPTION,
@@ -23,6 +24,7 @@ from bridge.i18n import N_, _, ngettext
 from bridge.models import Author, Media, Mention
 from bridge.replay import Kept, replay, report, stored_mentions
 from bridge.report import report_text
+from bridge.retention import lifetimes_for
 from bridge.routing import decide
 from bridge.rules import unknown
 from bridge.rules_report import explain, trace_report
@@ -170,6 +172,12 @@ def report_command(
         what=_("the threads"),
     )
     click.echo(text)
+    kept = timedelta(
+        milliseconds=lifetimes_for(config.retention, Settings().retention_scale).threads_ms
+    )
+    if period > kept:
+        before = (until - kept).astimezone(zone).strftime("%Y-%m-%d %H:%M")
+        click.echo("\n" + messages.report_retention_note(kept=kept, before=before))
     if png_path is not None:
         from bridge.report_chart import write_png
 

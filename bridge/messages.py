@@ -752,6 +752,16 @@ def report_title(*, start: str, end: str) -> str:
     return _("Reachable report, {start} to {end}", start=start, end=end)
 
 
+def report_retention_note(*, kept: timedelta, before: str) -> str:
+    """A report reaching back past what is kept of closed threads."""
+    return _(
+        "Threads are kept {kept} after they are answered or dismissed (retention: threads, in "
+        "the config): the figures before {before} lack those closed more than {kept} ago.",
+        kept=duration(kept),
+        before=before,
+    )
+
+
 def report_mentions(*, mentions: int, threads: int) -> str:
     return ngettext(
         "Mentions: {mentions} in {count} thread",

@@ -73,3 +73,17 @@ async def test_the_report_and_its_chart(answered_one_of_two: Store, tmp_path: Pa
     assert "Chart of 1 day written to" in out
     with Image.open(png) as image:
         assert image.format == "PNG" and image.size[0] >= 600
+
+
+async def test_a_report_reaching_back_past_what_is_kept_says_so(
+    answered_one_of_two: Store, tmp_path: Path
+) -> None:
+    within = await asyncio.to_thread(run, tmp_path, "--since", "30d")
+    assert "Answered: 1 of 2 (50%)" in within and "Threads are kept" not in within
+    longer = await asyncio.to_thread(run, tmp_path, "--since", "200d")
+    assert "Answered: 1 of 2 (50%)" in longer
+    assert (
+        "Threads are kept 6 months after they are answered or dismissed (retention: threads, "
+        "in the config): the figures before "
+    ) in longer
+    assert "lack those closed more than 6 months ago." in longer
