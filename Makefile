@@ -59,7 +59,8 @@ chaos: env redis
 	REACHABLE_CHAOS_FAULTS=$${REACHABLE_CHAOS_FAULTS:-200} \
 	REACHABLE_CHAOS_FAILOVERS=$${REACHABLE_CHAOS_FAILOVERS:-20} $(BIN)/pytest -s tests/chaos
 
-# Throughput, Redis cost, latency, memory and a burst, against the emulators (about 8 minutes).
+# Throughput, Redis cost, latency, memory, a burst, a mention's footprint and memory under a
+# steady flow with retention, against the emulators (about 12 minutes).
 bench: env redis
 	$(BIN)/python -m benchmarks.bench --json benchmarks/last-run.json
 

@@ -1,8 +1,8 @@
 """Reachable's benchmarks: throughput against a bare-HTTP baseline, Redis commands and X reads
 per mention, the latency the bridge adds, memory with 100,000 threads, a 5,000-mention burst,
-and what one mention costs Redis.
+what one mention costs Redis, and Redis's memory under a steady flow of mentions.
 
-    make bench                      # everything, about nine minutes
+    make bench                      # everything, about twelve minutes
     .venv/bin/python -m benchmarks.bench --only latency --json out.json
 
 See benchmarks/README.md for how to read the output and the targets.
@@ -26,6 +26,7 @@ import redis
 
 from benchmarks.footprint import footprint
 from benchmarks.harness import CHANNEL, SLACK_TOKEN, X_TOKEN, Bench, dump
+from benchmarks.retention import retention
 from bridge.keys import Keys
 from bridge.models import Mention, Thread, thread_id_for
 from bridge.report import percentile
@@ -292,6 +293,7 @@ SCENARIOS: dict[str, Callable[[Path], Result]] = {
     "memory": memory,
     "burst": burst,
     "footprint": footprint,
+    "retention": retention,
 }
 
 
@@ -334,6 +336,16 @@ def verdicts(results: dict[str, Result]) -> list[tuple[str, str, str, bool]]:
         unbounded = foot["keys_without_ttl_per_mention"]
         target = "keys with no expiry per answered mention"
         rows.append((target, str(unbounded), "0", unbounded == 0))
+    if kept := results.get("retention"):
+        full, filling = kept["growth_full_kb_per_min"], kept["growth_filling_kb_per_min"]
+        rows.append(
+            (
+                "Redis memory once the window is full",
+                f"{full:+.0f} KB/min",
+                "flat",
+                full <= 0.05 * filling,
+            )
+        )
     return rows
 
 

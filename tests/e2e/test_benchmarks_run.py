@@ -50,3 +50,14 @@ def test_a_mentions_footprint_is_measured_and_nothing_it_leaves_lasts_forever(
     assert [(target, met) for target, _, _, met in judged] == [
         ("keys with no expiry per answered mention", True)
     ]
+
+
+def test_memory_under_a_steady_flow_is_flat_only_when_it_stops_growing() -> None:
+    def judged(full: float) -> bool:
+        rows = verdicts(
+            {"retention": {"growth_full_kb_per_min": full, "growth_filling_kb_per_min": 836.7}}
+        )
+        return rows[0][3]
+
+    assert judged(-10.0) and judged(40.0)
+    assert not judged(120.0)
