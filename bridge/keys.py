@@ -2,6 +2,51 @@
 
 Keys of one thread share the hash tag ``{thread-id}`` so that a Lua script touching them runs on
 Redis Cluster too.
+
+Every key either expires or stays small (see :mod:`bridge.retention` and
+:mod:`bridge.maintenance`). What one mention adds, mirrored to a Slack channel and a Telegram
+group and answered from Slack (measured with ``MEMORY USAGE``: ``make bench``, scenario
+``footprint``), and how long each kind is kept with the default ``retention`` of the config:
+
+==============================  =========================  ====================  ===============
+key (after the prefix)          written by                 one mention adds      kept
+==============================  =========================  ====================  ===============
+stream:mentions                 poller                     1 entry, 450 B        1 d once
+stream:outbox                   router, mirror, publisher  6 entries, 900 B      acknowledged by
+stream:actions                  reply desk                 1 entry, 380 B        every group
+stream:timers                   timekeeper                 (timers due)          (streams)
+<stream>:dead                   stage runner               (failures)            180 d (threads)
+<stream>:deferrals:<group>      stage runner               (deferrals)           while pending
+stream:dropped                  router                     (dropped ones)        30 d (dropped)
+audit                           desks, router              2 entries, 600 B      400 d (audit)
+thread:{id}                     router, threads            730 B                 open: always;
+thread:{id}:mentions            router                     700 B                 closed: 180 d
+thread:{id}:mirrors             mirror                     450 B                 from closing
+thread:{id}:roots               router, supervision        150 B                 (threads), all
+thread:{id}:shown               mirror, Telegram staff     350 B                 together
+mirror-msg:<chat>:<where>:<id>  mirror, Telegram staff     2 keys, 320 B         as its thread
+threads                         router                     1 member, 45 B        as its thread
+threads:open                    router, threads            1 member while open   while open
+timers                          router, supervision        1 member, 50 B        until due
+effect:<effect key>             every stage                8 keys, 2.2 KB        7 d once done
+                                                                                 (effects);
+                                                                                 unfinished 180 d
+seen:<chat>:<id>, seen:once:…   listeners, reply desk      1 key, 90 B           2 d
+draft:<id>                      Telegram staff             (replies written)     1 d
+arrivals:<destination>          router                     1 member              2 min
+folded:<destination>            mirror                     (bursts)              until digested
+digest:<destination>:<window>   mirror                     (bursts)              7 d
+pace, lease, lock, takeover,    their owners               —                     seconds to
+alerted, link-attempt                                                            hours
+cursor, own-cursor, account-id  poller                     —                     one per account
+linked…, migrated:…, count:…,   vault, chats, stages       —                     one per person,
+histogram:…, migrated-data:…                                                     chat, counter
+maintenance:walk, :memory       upkeep                     —                     one; 336 readings
+==============================  =========================  ====================  ===============
+
+Together about 7.5 KB and 16 keys, none without an expiry or a bound: 2.7 KB is kept for 180
+days after the answer, 2.2 KB for a week, 1.7 KB of stream entries for a day, the audit
+entries for 400 days.
 """
 
 from __future__ import annotations
