@@ -21,11 +21,12 @@ import contextlib
 import logging
 from typing import Any
 
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import ResponseError
 
 from bridge.keys import dead_letters, deferrals
 from bridge.keywalk import KeyWalk
 from bridge.memory import sample_memory
+from bridge.redis_outage import Outage, is_outage, outages_ignored
 from bridge.retention import Lifetimes
 from bridge.store import Store
 
@@ -68,24 +69,30 @@ class Maintenance:
         self._listed_from: str | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Upkeep each tick until ``stop``; a Redis outage (a restart, a failover) is waited
+        out like every role's, logged once for the process."""
         lease = self.store.keys.maintenance_lease
         holding = False
+        outage = Outage("upkeep")
         try:
             while not stop.is_set():
                 try:
                     holding = await self.store.acquire_lease(lease, self.owner, LEASE_MS)
                     if holding:
                         await self.step()
-                except (RedisError, OSError) as exc:
-                    log.warning("upkeep: Redis unavailable (%s); trying again", exc)
-                except Exception:
+                    outage.over()
+                except Exception as exc:
+                    if is_outage(exc):
+                        await outage.wait(exc, stop)
+                        continue
                     # The upkeep can wait; the mentions cannot: the worker goes on.
                     log.exception("upkeep: a step failed; trying again")
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=self.tick_s)
         finally:
+            outage.over(got_through=False)
             if holding:
-                with contextlib.suppress(RedisError, OSError):
+                with outages_ignored():
                     await self.store.release_lease(lease, self.owner)
 
     async def step(self) -> bool:
