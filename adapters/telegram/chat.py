@@ -81,6 +81,7 @@ from bridge.errors import (
     ReachableError,
     TransientError,
 )
+from bridge.failpoints import TELEGRAM_BEFORE_HANDLING, crash_point
 from bridge.i18n import N_
 from bridge.linking import PIN_RE, LinkDesk
 from bridge.models import MentionCard, MirrorRef
@@ -584,6 +585,7 @@ class TelegramChat:
         ):
             log.info("ignored Telegram update %s: already handled", update.update_id)
             raise ApplicationHandlerStop
+        crash_point(TELEGRAM_BEFORE_HANDLING, str(update.update_id))
 
     async def _only_known(self, update: Update) -> None:
         chat = update.effective_chat
