@@ -57,6 +57,7 @@ MENTIONS_GROUP = "router"
 OUTBOX_GROUP = "mirror"
 ACTIONS_GROUP = "publisher"
 SUPERVISION_GROUP = "supervision"
+INBOUND_GROUP = "listener"
 
 
 def dead_letters(stream: str) -> str:
@@ -93,6 +94,13 @@ class Keys:
     def timers_stream(self) -> str:
         """Due timers (escalations, reminders), moved here from ``timers`` by the timekeeper."""
         return f"{self.prefix}:stream:timers"
+
+    def inbound_stream(self, chat: str) -> str:
+        """Updates a chat delivered (Telegram's, by webhook or ``getUpdates``), added before the
+        chat is told they arrived; the chat's listeners read it (group ``listener``). Bounded:
+        a handled entry is deleted, so it holds only what waits, and a full stream
+        (``bridge.inbound.INBOUND_LIMIT``) takes no more until it drains (the chat keeps them)."""
+        return f"{self.prefix}:stream:inbound:{chat}"
 
     @property
     def timers(self) -> str:
@@ -242,14 +250,16 @@ class Keys:
         return f"{self.prefix}:digest:{destination}:{window}"
 
     def seen_event(self, chat: str, event_id: str) -> str:
-        """Set when a chat event (Slack event_id, Telegram update_id) was handled."""
+        """Set when a chat event (Slack event_id, Telegram update_id) was handled; kept two
+        days."""
         return f"{self.prefix}:seen:{chat}:{event_id}"
 
     def seen_interaction(self, chat: str, identity: str) -> str:
-        """Set when a person's action was handled, under what is the same in any replay or
-        retry of it: ``trigger:<id>`` (Slack buttons, forms, commands, shortcuts),
-        ``callback:<id>`` (a Telegram button press), ``message:<chat>:<id>`` (a Telegram
-        command), ``body:<sha256>`` (a Slack request with no trigger_id)."""
+        """Set just before a person's action is carried out (Slack: kept an hour, Telegram: two
+        days), under what is the same in any replay or retry of it: ``trigger:<id>`` (Slack
+        buttons, forms, commands, shortcuts), ``callback:<id>`` (a Telegram button press),
+        ``message:<chat>:<id>`` (a Telegram command), ``body:<sha256>`` (a Slack request with
+        no trigger_id)."""
         return f"{self.prefix}:seen:{chat}:interaction:{identity}"
 
     def stranger_quiet(self, chat: str, where: str) -> str:

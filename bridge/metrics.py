@@ -129,6 +129,7 @@ async def _stream_lag(store: Store) -> Metric:
         "outbox": keys.outbox_stream,
         "actions": keys.actions_stream,
         "timers": keys.timers_stream,
+        "inbound:telegram": keys.inbound_stream("telegram"),
     }
     for name, key in streams.items():
         try:

@@ -1,12 +1,9 @@
 """Telegram as a chat sink: posts mirrored mentions and reads updates (python-telegram-bot).
 
-Updates come in by long polling (no public address needed). One process at a time polls, by
-holding a lease in Redis, since Telegram ends one ``getUpdates`` when another starts. Every
-``update_id`` is acted on once, remembered for two days, because Telegram redelivers updates
-that were not confirmed and restarts the numbering after a week of silence.
-
-What staff do with the bot (reply buttons, previews, /help, linking) is in ``staff.py``; this
-module posts, receives updates, gates them and routes them to those handlers.
+Updates come in by long polling (no public address needed) or a webhook, and are stored before
+Telegram is told they arrived (``updates.py``); this module gates each stored one and routes it
+to its handlers. What staff do with the bot (reply buttons, previews, /help, linking) is in
+``staff.py``.
 """
 
 from __future__ import annotations
@@ -14,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import hmac
 import logging
 import warnings
 from collections.abc import Callable, Sequence
@@ -22,9 +18,9 @@ from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any
 
-from redis.exceptions import RedisError
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ReadOnlyError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.routing import Route
 from telegram import (
     BotCommand,
@@ -68,6 +64,7 @@ from adapters.telegram.staff import (
     message_link,
     stranger_action,
 )
+from adapters.telegram.updates import ALLOWED_UPDATES, Handling, TelegramUpdates
 from bridge import i18n, messages
 from bridge.admin import ADMIN_VERBS, AdminDesk
 from bridge.alerts import alert_admins
@@ -81,23 +78,19 @@ from bridge.errors import (
     ReachableError,
     TransientError,
 )
-from bridge.failpoints import TELEGRAM_BEFORE_HANDLING, crash_point
 from bridge.i18n import N_
 from bridge.linking import PIN_RE, LinkDesk
 from bridge.models import MentionCard, MirrorRef
-from bridge.redis_outage import Outage, is_outage, outages_ignored, through_outages
 from bridge.replies import ReplyDesk
 from bridge.settings import Settings
 from bridge.store import Store
-from bridge.streams import consumer_name
-from bridge.web import note_refused
 
 log = logging.getLogger(__name__)
 
-POLL_TIMEOUT_S = 25
 WEBHOOK_PATH = "/telegram/webhook"
-ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 LINK_COMMANDS = ("link", "pin", "unlink")
+# What a handler may meet when Redis restarts or fails over: its update is tried again.
+REDIS_OUTAGES = (RedisConnectionError, RedisTimeoutError, ReadOnlyError)
 
 
 def _seconds(exc: RetryAfter) -> float:
@@ -171,11 +164,16 @@ class TelegramChat:
             .updater(None)
             .build()
         )
-        # Updates a Redis outage cut short, by update id: handled again once Redis answers.
-        self._cut_short: dict[int, Exception] = {}
+        self.updates = TelegramUpdates(
+            bot=self.bot, store=store, settings=settings, chat=self.chat, process=self._process
+        )
+        # The updates being handled now, by id(update): what the gate and errors made of each.
+        self._handling: dict[int, Handling] = {}
+        # Actions marked as done whose handling a Redis outage cut short: they may act when
+        # their update is tried again.
+        self._unfinished: set[str] = set()
         self._register_handlers()
         self._started = False
-        self._background: set[asyncio.Task[None]] = set()
 
     @classmethod
     async def from_context(cls, context: AdapterContext) -> TelegramChat:
@@ -346,32 +344,7 @@ class TelegramChat:
     def web_routes(self) -> Sequence[Route]:
         if self.settings.telegram_webhook_url is None:
             return []
-        return [Route(WEBHOOK_PATH, self._on_webhook, methods=["POST"])]
-
-    async def _on_webhook(self, request: Request) -> Response:
-        """Telegram's push: check the secret token, answer at once, handle in the background."""
-        secret = self.settings.telegram_webhook_secret
-        origin = request.client.host if request.client else None
-        # Header values arrive decoded as latin-1: compared as bytes, non-ASCII is just wrong.
-        given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "").encode("latin-1")
-        if secret is None or not hmac.compare_digest(given, secret.get_secret_value().encode()):
-            await note_refused(
-                self._store, door="telegram", origin=origin, reason="wrong secret token"
-            )
-            return JSONResponse({"error": "forbidden"}, status_code=403)
-        try:
-            data = await request.json()
-            update = Update.de_json(data, self.bot)
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            # python-telegram-bot reads whatever shape arrives; any of these means "not an update".
-            await note_refused(
-                self._store, door="telegram", origin=origin, reason="not a Telegram update"
-            )
-            return JSONResponse({"error": f"not a Telegram update: {exc}"}, status_code=400)
-        task = asyncio.create_task(self._handle(update))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-        return JSONResponse({"ok": True})
+        return [Route(WEBHOOK_PATH, self.updates.on_webhook, methods=["POST"])]
 
     async def _set_commands(self) -> None:
         """The command menu in each language Reachable speaks; Telegram picks the one of the
@@ -387,112 +360,46 @@ class TelegramChat:
                 await self.bot.set_my_commands(commands, language_code=locale)
 
     async def listen(self, stop: asyncio.Event) -> None:
-        """Receive updates: register the webhook, or long-poll while holding the lease."""
+        """Until ``stop``: take updates in (register the webhook, or long-poll) and handle the
+        stored ones."""
         await self._set_commands()
-        if self.settings.telegram_webhook_url is not None:
-            await self._use_webhook()
-            await stop.wait()
-            return
-        # Telegram refuses getUpdates while a webhook is set: switching back to polling drops it.
-        with contextlib.suppress(TelegramError):
-            await self.bot.delete_webhook()
-        lease = self._store.keys.poll_lease(self.chat, "updates")
-        owner = consumer_name("telegram-updates")
-        offset: int | None = None
-        outage = Outage("Telegram updates")
-        while not stop.is_set():
-            try:
-                holding = await self._store.acquire_lease(
-                    lease, owner, (POLL_TIMEOUT_S + 15) * 1000
-                )
-            except (RedisError, OSError) as exc:
-                # A Redis restart or failover must not end the process: its roles wait it out.
-                if is_outage(exc):
-                    await outage.wait(exc, stop)
-                else:
-                    log.error("Telegram updates: Redis refused the lease (%s); retrying", exc)
-                    await _sleep(stop, 1)
-                continue
-            outage.over()
-            if not holding:
-                await _sleep(stop, 5)
-                continue
-            try:
-                updates = await self._next_updates(offset, stop)
-            except (TimedOut, NetworkError) as exc:
-                log.warning("Telegram getUpdates failed: %s; retrying", exc)
-                await _sleep(stop, 2)
-                continue
-            except TelegramError as exc:
-                log.error("Telegram refused getUpdates: %s", exc)
-                await _sleep(stop, 30)
-                continue
-            for update in updates:
-                offset = update.update_id + 1
-                await self._handle(update)
-        outage.over(got_through=False)
-        with outages_ignored():
-            await self._store.release_lease(lease, owner)
-
-    async def _handle(self, update: Update) -> None:
-        """Handle one update; again if a Redis outage cut it short, once Redis answers:
-        Telegram will not send an update the bridge has fetched a second time."""
-        outage = Outage("Telegram update")
+        tasks = [asyncio.create_task(self.updates.consume(stop), name="telegram-updates")]
         try:
-            while True:
-                with self._voice_of(update):
-                    await self.application.process_update(update)
-                cut_short = self._cut_short.pop(update.update_id, None)
-                if cut_short is None:
-                    outage.over()
-                    return
-                await outage.wait(cut_short)
-                # Its sighting, and its action's, may have been noted before the outage cut it
-                # short: forgotten, so that the retry acts on it.
-                await through_outages(
-                    functools.partial(
-                        self._store.forget_sighting, self.chat, str(update.update_id)
-                    ),
-                    role="Telegram update",
-                )
-                identity = action_identity(update)
-                if identity is not None:
-                    await through_outages(
-                        functools.partial(self._store.forget_interaction, self.chat, identity),
-                        role="Telegram update",
-                    )
+            if self.settings.telegram_webhook_url is not None:
+                await self._use_webhook()
+            else:
+                # Telegram refuses getUpdates while a webhook is set: polling again drops it.
+                with contextlib.suppress(TelegramError):
+                    await self.bot.delete_webhook()
+                tasks.append(asyncio.create_task(self.updates.poll(stop), name="telegram-poll"))
+            await asyncio.gather(*tasks)
         finally:
-            outage.over(got_through=False)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _process(self, update: Update) -> Handling:
+        """Run the handlers on a stored update; what it came to (see ``Handling``)."""
+        handling = Handling()
+        self._handling[id(update)] = handling
+        try:
+            with self._voice_of(update):
+                await self.application.process_update(update)
+        finally:
+            del self._handling[id(update)]
+        if handling.outage is not None and handling.action is not None:
+            self._unfinished.add(handling.action)
+        return handling
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A handler failed. A Redis outage stops the update there (no later handler may run
-        without its dedupe) and has it handled again (see ``_handle``); anything else is
-        logged, as python-telegram-bot does without an error handler."""
-        error = context.error
-        if isinstance(update, Update) and isinstance(error, Exception) and is_outage(error):
-            self._cut_short[update.update_id] = error
+        without the gate) and has it tried again; anything else is logged, as
+        python-telegram-bot does, and the update counts as handled."""
+        handling = self._handling.get(id(update))
+        if handling is not None and isinstance(context.error, REDIS_OUTAGES):
+            handling.outage = context.error
             raise ApplicationHandlerStop
-        log.error("handling a Telegram update failed", exc_info=error)
-
-    async def _next_updates(self, offset: int | None, stop: asyncio.Event) -> list[Update]:
-        """One long poll, cut short when the process stops (so shutdown does not wait 25 s)."""
-        poll = asyncio.create_task(
-            self.bot.get_updates(
-                offset=offset,
-                timeout=POLL_TIMEOUT_S,
-                allowed_updates=ALLOWED_UPDATES,
-            )
-        )
-        stopping = asyncio.create_task(stop.wait())
-        try:
-            await asyncio.wait({poll, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stopping.cancel()
-            if not poll.done():
-                poll.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await poll
-        return list(poll.result()) if not poll.cancelled() else []
+        log.error("handling a Telegram update failed", exc_info=context.error)
 
     async def _use_webhook(self) -> None:
         secret = self.settings.telegram_webhook_secret
@@ -561,8 +468,17 @@ class TelegramChat:
 
     async def _once_and_known(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """First handler of every update: drop anything from unknown chats and people (leaving
-        no trace), answer strangers' actions through their gate, then drop repeats: of the
-        update, and of the action in it (a press or a command sent again in a new update)."""
+        no trace), answer strangers' actions through their gate, then drop an action handled
+        before (a press or a command sent again, in the same update or a new one).
+
+        The action is marked here, just before its handler carries it out, so that it acts once
+        however often it arrives. A crash between this mark and the act costs that one action:
+        it does nothing, and the person, who sees no answer, presses or writes again (a new
+        action). That window is the handler's own work, milliseconds; the update counts as seen
+        only once it was handled, so a crash before the mark costs nothing (the stored update
+        is handled again), and a Redis failure after it is no crash: the update is tried again
+        and its action, noted as unfinished, acts.
+        """
         await self._only_known(update)
         user = update.effective_user
         if user is not None and self._person(user.id) is None:
@@ -578,14 +494,18 @@ class TelegramChat:
             # Nothing else a stranger sends changes anything: no mark is kept, so that a
             # flood of chatter leaves no keys behind.
             return
-        identity = action_identity(update)
-        if not await self._store.first_sighting(self.chat, str(update.update_id)) or (
-            identity is not None
-            and not await self._store.first_interaction(self.chat, identity, keep_s=ACTION_KEEP_S)
-        ):
-            log.info("ignored Telegram update %s: already handled", update.update_id)
+        handling = self._handling.get(id(update), Handling())
+        handling.action = identity = action_identity(update)
+        if identity is not None and not await self._first_time(identity):
+            log.info("ignored Telegram update %s: its action was handled", update.update_id)
             raise ApplicationHandlerStop
-        crash_point(TELEGRAM_BEFORE_HANDLING, str(update.update_id))
+        handling.known = True
+
+    async def _first_time(self, identity: str) -> bool:
+        if identity in self._unfinished:
+            self._unfinished.discard(identity)
+            return True
+        return await self._store.first_interaction(self.chat, identity, keep_s=ACTION_KEEP_S)
 
     async def _only_known(self, update: Update) -> None:
         chat = update.effective_chat
@@ -645,8 +565,6 @@ class TelegramChat:
             raise wrap_telegram_error(exc) from exc
 
     async def close(self) -> None:
-        if self._background:
-            await asyncio.wait(self._background, timeout=5)
         if self._started:
             await self.application.shutdown()
             self._started = False
@@ -669,11 +587,6 @@ def _markup(rows: list[list[dict[str, str]]] | None) -> InlineKeyboardMarkup | N
             for row in rows
         ]
     )
-
-
-async def _sleep(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
 
 
 def _removed_from(name: str, destination: Destination) -> str:

@@ -48,8 +48,13 @@ X_RAW_PATHS: dict[str, str | None] = {
     "/oauth/authorize": None,
 }
 X_PATH_PIECE = re.compile(r"^/(?:2|oauth|i|1\.1)/[\w/.{}]*")
-# python-telegram-bot methods with no Bot API alias: what they send, if anything.
-TELEGRAM_LIFECYCLE: dict[str, str | None] = {"initialize": "getMe", "shutdown": None}
+# python-telegram-bot methods with no Bot API alias: what they send, if anything. ``to_dict`` is
+# every Telegram object's (a keyboard or an update kept as JSON), the Bot's included.
+TELEGRAM_LIFECYCLE: dict[str, str | None] = {
+    "initialize": "getMe",
+    "shutdown": None,
+    "to_dict": None,
+}
 # Shortcuts on python-telegram-bot's objects -> the Bot method each calls. Message.delete calls
 # deleteBusinessMessages only for business messages, which this bot never receives.
 TELEGRAM_SHORTCUTS: dict[str, tuple[str, str]] = {

@@ -330,7 +330,7 @@ async def test_what_reachable_sends_to_telegram_is_what_telegram_accepts(
     await chat.ping()
     await chat._set_commands()
     control(telegram, "send", {"user_id": RINA, "chat_id": GROUP, "text": "halo"})
-    await chat._next_updates(None, asyncio.Event())
+    await chat.updates._next_updates(None, asyncio.Event())
 
     sent = methods_called(telegram)
     assert sent >= {"getMe", "sendMessage", "editMessageText", "setMyCommands", "getUpdates"}

@@ -175,8 +175,8 @@ class Emulators:
         return str(wait_for(answered, timeout=timeout, what="the bot's answer to a button"))
 
     def telegram_pending(self) -> int:
-        """Updates Telegram still holds for the bot, none of them confirmed yet: 0 once the
-        bridge has taken every one (it confirms an update after handling it)."""
+        """Updates Telegram still holds for the bot: 0 once every one was taken and confirmed
+        (the webhook's 200, or a later getUpdates' offset)."""
         info = self.http.get(f"{self.telegram_server.url}/bot{TELEGRAM_TOKEN}/getWebhookInfo")
         return int(info.json()["result"]["pending_update_count"])
 

@@ -1,0 +1,185 @@
+"""No Telegram update is lost.
+
+Telegram sends an update until the bridge acknowledges it and never again after, so the bridge
+stores each update before acknowledging it and handles it from there: a webhook call that
+cannot be stored gets a 503 (and Telegram sends it again), and a process killed after taking an
+update in but before handling it handles it after its restart, once.
+
+Telegram's (and Slack's) rate limits are on, as on the real platforms.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bridge.failpoints import TELEGRAM_BEFORE_HANDLING
+from bridge.redisproc import RedisProcess
+from tests.e2e.conftest import GROUP, TELEGRAM_TOKEN, Deployment, Emulators, wait_for
+
+RINA = 1001
+SECRET_TOKEN = "updates-test-secret"
+REPEAT_WINDOW_S = 2.0
+
+
+@pytest.fixture(autouse=True)
+def platform_limits(emulators: Emulators) -> None:
+    emulators.slack.rate_limits = emulators.telegram.rate_limits = True
+
+
+def use_webhook(deployment: Deployment) -> None:
+    url = f"http://127.0.0.1:{deployment.emulators.bridge_port}/telegram/webhook"
+    deployment.env["REACHABLE_TELEGRAM_WEBHOOK_URL"] = url
+    deployment.env["REACHABLE_TELEGRAM_WEBHOOK_SECRET"] = SECRET_TOKEN
+
+
+def crash_before_handling(deployment: Deployment, tmp_path: Path) -> None:
+    """The bridge kills itself (SIGKILL) once per update, after taking it in and before
+    handling it."""
+    deployment.env["REACHABLE_CRASH_AT"] = TELEGRAM_BEFORE_HANDLING
+    deployment.env["REACHABLE_CRASH_DIR"] = str(tmp_path)
+
+
+def webhook_info(emulators: Emulators) -> dict[str, Any]:
+    response = emulators.http.get(
+        f"{emulators.telegram_server.url}/bot{TELEGRAM_TOKEN}/getWebhookInfo"
+    )
+    return dict(response.json()["result"])
+
+
+def mirrored(deployment: Deployment) -> dict[str, Any]:
+    """A mention mirrored into the group, with its buttons."""
+    emulators = deployment.emulators
+    emulators.post("warga_budi", "@humas_demo trotoar rusak")
+    return dict(
+        wait_for(
+            lambda: next((m for m in emulators.telegram_messages() if m.get("reply_markup")), None),
+            timeout=40,
+            what="the mention mirrored in the group",
+        )
+    )
+
+
+def press(emulators: Emulators, message: dict[str, Any], action: str) -> dict[str, Any]:
+    """Rina presses a button; returns the update's and the callback query's ids."""
+    response = emulators.telegram_control(
+        "press",
+        {"user_id": RINA, "chat_id": GROUP, "message_id": message["message_id"], "action": action},
+    )
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def answered(emulators: Emulators, callback_query_id: str) -> bool:
+    answer = emulators.http.get(
+        f"{emulators.telegram_server.url}/_emulator/answers",
+        params={"callback_query_id": callback_query_id},
+    ).json()
+    return bool(answer.get("answered"))
+
+
+def claims_audited(deployment: Deployment) -> int:
+    return len([line for line in deployment.audit().splitlines() if " | claimed | " in line])
+
+
+def watch(what: str, still: Any, seconds: float = REPEAT_WINDOW_S) -> None:
+    """The expected state is there: see that it stays so for a while (no late repeats)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert still(), what
+        time.sleep(0.1)
+
+
+def answers_to(emulators: Emulators, message_ids: list[int]) -> list[dict[str, Any]]:
+    """The bot's messages in the group that answer one of ``message_ids``, oldest first."""
+    wanted = set(message_ids)
+    return [
+        m
+        for m in emulators.telegram_messages()
+        if m["from"]["is_bot"] and m.get("reply_to_message_id") in wanted
+    ]
+
+
+def test_while_redis_is_down_the_webhook_answers_503_and_telegrams_retry_is_handled_once(
+    deployment: Deployment, private_redis: RedisProcess
+) -> None:
+    emulators = deployment.emulators
+    deployment.env["REACHABLE_REDIS_URL"] = private_redis.url
+    use_webhook(deployment)
+    bridge = deployment.start()
+    wait_for(lambda: webhook_info(emulators)["url"], what="the webhook to be set")
+    message = mirrored(deployment)
+
+    private_redis.kill()
+    pressed = press(emulators, message, "claim")
+    wait_for(
+        lambda: "503" in webhook_info(emulators).get("last_error_message", ""),
+        what="the webhook refusing the press with 503 while Redis is down",
+    )
+    assert emulators.telegram_pending() == 1, "Telegram keeps the press"
+    assert not answered(emulators, pressed["callback_query_id"])
+
+    private_redis.start()
+    assert "It is yours" in emulators.answer_text(pressed["callback_query_id"])
+    emulators.telegram_control("redeliver", {"update_id": pressed["update_id"]})
+    wait_for(
+        lambda: emulators.telegram_pending() == 0,
+        what="Telegram's redelivery taken",
+    )
+    watch(
+        "the redelivered press acted again",
+        lambda: len(emulators.telegram_calls("answerCallbackQuery")) == 1,
+    )
+    assert claims_audited(deployment) == 1
+    assert bridge.alive()
+
+
+def test_a_press_the_webhook_took_is_handled_after_a_crash_before_its_handling(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    emulators = deployment.emulators
+    use_webhook(deployment)
+    crash_before_handling(deployment, tmp_path)
+    bridge = deployment.start()
+    wait_for(lambda: webhook_info(emulators)["url"], what="the webhook to be set")
+    message = mirrored(deployment)
+
+    pressed = press(emulators, message, "claim")
+    wait_for(lambda: not bridge.alive(), what="the bridge killed before handling the press")
+    assert emulators.telegram_pending() == 0, "Telegram had its 200: it sends the press no more"
+    assert not answered(emulators, pressed["callback_query_id"])
+
+    deployment.start()
+    assert "It is yours" in emulators.answer_text(pressed["callback_query_id"])
+    watch(
+        "the press acted twice",
+        lambda: len(emulators.telegram_calls("answerCallbackQuery")) == 1,
+    )
+    assert claims_audited(deployment) == 1
+
+
+def test_a_command_fetched_by_polling_is_answered_once_after_a_crash_before_its_handling(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    emulators = deployment.emulators
+    crash_before_handling(deployment, tmp_path)
+    bridge = deployment.start()
+    sent = emulators.telegram_control(
+        "send", {"user_id": RINA, "chat_id": GROUP, "text": "/unanswered"}
+    ).json()
+    wait_for(lambda: not bridge.alive(), what="the bridge killed before handling the command")
+    assert answers_to(emulators, [sent["message_id"]]) == []
+
+    deployment.start()
+    answer = wait_for(
+        lambda: answers_to(emulators, [sent["message_id"]]),
+        what="the answer to /unanswered after the restart",
+    )
+    assert "Nothing is waiting" in answer[0]["text"]
+    watch(
+        "the command was answered twice",
+        lambda: len(answers_to(emulators, [sent["message_id"]])) == 1,
+    )
