@@ -235,6 +235,21 @@ class Keys:
         channel ``*`` paces the whole bot."""
         return f"{self.prefix}:pace:{chat}:{channel}"
 
+    def answers(self, chat: str, channel: str) -> str:
+        """List of the bot's answers waiting to be sent to this chat or group, oldest first
+        (JSON each); at most ``bridge.answers.ANSWERS_LIMIT``, gone a day after the last one
+        queued."""
+        return f"{self.prefix}:answers:{chat}:{channel}"
+
+    def answers_waiting(self, chat: str) -> str:
+        """Set of the channels with answers waiting; expires a day after the last one added."""
+        return f"{self.prefix}:answers:{chat}"
+
+    def answers_lease(self, chat: str, channel: str) -> str:
+        """Held (SET NX PX, renewed) by the one process sending this channel's answers, so
+        they go out in order."""
+        return f"{self.prefix}:lease:answers:{chat}:{channel}"
+
     def arrivals(self, destination: str) -> str:
         """Sorted set of the mentions queued for a destination in the last minute (scored by
         when), from which the mirror sees a burst coming."""

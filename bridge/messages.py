@@ -554,10 +554,6 @@ def telegram_send_as(identity: str, *, handle: str) -> str:
     return _("Send as me (@{handle})", handle=handle)
 
 
-def telegram_try_again() -> str:
-    return _("Telegram did not let me ask for your text just now; press the button again.")
-
-
 def telegram_cancel() -> str:
     return _("Cancel")
 

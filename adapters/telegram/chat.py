@@ -3,7 +3,7 @@
 Updates come in by long polling (no public address needed) or a webhook, and are stored before
 Telegram is told they arrived (``updates.py``); this module gates each stored one and routes it
 to its handlers. What staff do with the bot (reply buttons, previews, /help, linking) is in
-``staff.py``.
+``staff.py``; what the bot says back waits its turn in the chat's pace (``answers.py``).
 """
 
 from __future__ import annotations
@@ -12,14 +12,13 @@ import asyncio
 import contextlib
 import functools
 import logging
-import warnings
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ReadOnlyError
+from redis.exceptions import ReadOnlyError, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.routing import Route
 from telegram import (
@@ -32,16 +31,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType, ParseMode
-from telegram.error import (
-    BadRequest,
-    ChatMigrated,
-    Forbidden,
-    InvalidToken,
-    NetworkError,
-    RetryAfter,
-    TelegramError,
-    TimedOut,
-)
+from telegram.error import BadRequest, ChatMigrated, InvalidToken, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -57,6 +47,8 @@ from telegram.ext import (
 
 from adapters.base import AdapterContext, PostProgress
 from adapters.telegram import render
+from adapters.telegram.answers import Answers, call_of
+from adapters.telegram.errors import wrap_telegram_error
 from adapters.telegram.staff import (
     ACTION_KEEP_S,
     StaffHandlers,
@@ -68,22 +60,17 @@ from adapters.telegram.updates import ALLOWED_UPDATES, Handling, TelegramUpdates
 from bridge import i18n, messages
 from bridge.admin import ADMIN_VERBS, AdminDesk
 from bridge.alerts import alert_admins
+from bridge.answers import AnswerQueue, Pace, Sent
 from bridge.claims import ThreadDesk
 from bridge.config import Config, Destination, PersonConfig
-from bridge.errors import (
-    DestinationUnavailable,
-    PermanentError,
-    PlatformError,
-    RateLimited,
-    ReachableError,
-    TransientError,
-)
+from bridge.errors import ReachableError
 from bridge.i18n import N_
 from bridge.linking import PIN_RE, LinkDesk
 from bridge.models import MentionCard, MirrorRef
 from bridge.replies import ReplyDesk
 from bridge.settings import Settings
 from bridge.store import Store
+from bridge.streams import consumer_name
 
 log = logging.getLogger(__name__)
 
@@ -91,31 +78,6 @@ WEBHOOK_PATH = "/telegram/webhook"
 LINK_COMMANDS = ("link", "pin", "unlink")
 # What a handler may meet when Redis restarts or fails over: its update is tried again.
 REDIS_OUTAGES = (RedisConnectionError, RedisTimeoutError, ReadOnlyError)
-
-
-def _seconds(exc: RetryAfter) -> float:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        value = exc.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
-
-
-def wrap_telegram_error(exc: Exception) -> PlatformError:
-    """Translate python-telegram-bot's exceptions into the core's error kinds."""
-    if isinstance(exc, RetryAfter):
-        return RateLimited("telegram", "flood control", retry_after=_seconds(exc))
-    if isinstance(exc, TimedOut | NetworkError) and not isinstance(exc, BadRequest):
-        return TransientError("telegram", str(exc))
-    if isinstance(exc, Forbidden):
-        log.warning("Telegram refused: %s", exc)
-        return DestinationUnavailable("telegram", N_("the bot was removed or may not post there"))
-    if isinstance(exc, BadRequest) and "chat not found" in str(exc).lower():
-        return DestinationUnavailable(
-            "telegram", N_("the chat does not exist or the bot is not in it")
-        )
-    if isinstance(exc, BadRequest | ChatMigrated | TelegramError):
-        return PermanentError("telegram", str(exc))
-    raise exc
 
 
 class TelegramChat:
@@ -145,6 +107,14 @@ class TelegramChat:
         self.settings = settings
         self._config = config
         self._store = store
+        self._answers = AnswerQueue(
+            store,
+            chat=self.chat,
+            send=self._send_answer,
+            pace_of=self._answer_pace,
+            owner=consumer_name("telegram-answers"),
+        )
+        self.answers = Answers(self._answers)
         self._staff = StaffHandlers(
             chat=self.chat,
             config=config,
@@ -152,6 +122,7 @@ class TelegramChat:
             desk=desk,
             linking=linking,
             person=self._person,
+            answers=self.answers,
             admin=admin,
             threads=threads,
         )
@@ -316,15 +287,59 @@ class TelegramChat:
 
     async def tell_privately(self, *, user_id: str, where: str, text: str) -> None:
         """A word for one person (a link made to their name), in their private chat with the
-        bot (``where``), where they asked for the link."""
+        bot (``where``), where they asked for the link; it waits its turn there."""
         try:
-            await self.bot.send_message(
-                chat_id=int(where),
-                text=text,
-                link_preview_options=LinkPreviewOptions(is_disabled=True),
-            )
-        except TelegramError as exc:
+            await self.answers.tell(int(where), text)
+        except (RedisError, OSError, ValueError) as exc:
             log.warning("could not tell Telegram user %s: %s", user_id, exc)
+
+    async def _send_answer(self, answer: dict[str, Any]) -> Sent | None:
+        """The one call of a queued answer (``bridge.answers`` paces it), Telegram's errors
+        as the core's; an edit that changes nothing is done."""
+        method, kwargs = call_of(answer, self.bot)
+        try:
+            if method == "edit":
+                await self.bot.edit_message_text(**kwargs)
+                return None
+            try:
+                message = await self.bot.send_message(**kwargs)
+            except ChatMigrated as exc:
+                await self._remember_migration(kwargs["chat_id"], exc.new_chat_id)
+                message = await self.bot.send_message(**{**kwargs, "chat_id": exc.new_chat_id})
+        except BadRequest as exc:
+            if method == "edit" and "message is not modified" in str(exc).lower():
+                return None
+            raise wrap_telegram_error(exc) from exc
+        except Exception as exc:
+            raise wrap_telegram_error(exc) from exc
+        return Sent(channel=str(message.chat_id), message_id=str(message.message_id))
+
+    async def _answer_pace(self, channel: str) -> Pace:
+        """Answers in a destination take turns with its mirrors (paced by its configured
+        address, also once the group became a supergroup); in any chat with the bot's others."""
+        chat_id = int(channel)
+        interval = (
+            self.settings.telegram_group_interval_s
+            if chat_id < 0
+            else self.settings.telegram_private_interval_s
+        )
+        return Pace(
+            channel=await self._paced_as(chat_id),
+            interval_s=interval,
+            overall_interval_s=1 / self.settings.telegram_messages_per_s,
+        )
+
+    async def _paced_as(self, chat_id: int) -> str:
+        addresses = [d.address for d in self._config().destinations.values() if d.chat == self.chat]
+        for address in addresses:
+            if int(address) == chat_id:
+                return address
+        keys = [self._store.keys.chat_migration(self.chat, address) for address in addresses]
+        migrated = await self._store.redis.mget(keys) if keys else []
+        for address, became in zip(addresses, migrated, strict=True):
+            if became is not None and int(became) == chat_id:
+                return address
+        return str(chat_id)
 
     async def find_posted(
         self,
@@ -360,10 +375,13 @@ class TelegramChat:
                 await self.bot.set_my_commands(commands, language_code=locale)
 
     async def listen(self, stop: asyncio.Event) -> None:
-        """Until ``stop``: take updates in (register the webhook, or long-poll) and handle the
-        stored ones."""
+        """Until ``stop``: take updates in (register the webhook, or long-poll), handle the
+        stored ones, and send the bot's answers in their turn."""
         await self._set_commands()
-        tasks = [asyncio.create_task(self.updates.consume(stop), name="telegram-updates")]
+        tasks = [
+            asyncio.create_task(self.updates.consume(stop), name="telegram-updates"),
+            asyncio.create_task(self._answers.run(stop), name="telegram-answers"),
+        ]
         try:
             if self.settings.telegram_webhook_url is not None:
                 await self._use_webhook()
@@ -565,6 +583,7 @@ class TelegramChat:
             raise wrap_telegram_error(exc) from exc
 
     async def close(self) -> None:
+        await self._answers.stop_sending()
         if self._started:
             await self.application.shutdown()
             self._started = False

@@ -6,11 +6,13 @@ pressing one queues the reply on the desk. Linking (/link, /pin, /unlink, or a P
 own) works only in a private chat with the bot, where links and PINs stay private.
 
 ``TelegramChat`` owns the bot and registers these handlers, after its gate has dropped repeated
-updates and anything from unknown chats.
+updates and anything from unknown chats. What they say in chat is queued (``answers``) and goes
+out in the chat's pace; only the answer to a button press (the toast) is made at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import html
 import logging
@@ -22,15 +24,16 @@ from telegram import (
     ForceReply,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
-    LinkPreviewOptions,
     Message,
     Update,
 )
 from telegram.constants import ChatType, ParseMode
-from telegram.error import TelegramError
+from telegram.error import RetryAfter, TelegramError
 from telegram.ext import ContextTypes
 
 from adapters.telegram import render
+from adapters.telegram.answers import Answers
+from adapters.telegram.errors import retry_after_s
 from bridge import messages
 from bridge.admin import AdminDesk, answer_admin_command
 from bridge.claims import DISMISS_REASONS, ThreadDesk, short_reference
@@ -51,6 +54,8 @@ DRAFT_ACTIONS = ("send_institution", "send_personal", "cancel")
 DRAFT_TTL_S = 86400
 # Telegram keeps an unconfirmed update for 24 hours: an action is remembered for two days.
 ACTION_KEEP_S = 2 * 86400
+# The longest flood-control wait before answering a button press (a press goes stale in seconds).
+BUTTON_ANSWER_WAIT_MAX_S = 3.0
 
 
 def action_identity(update: Update) -> str | None:
@@ -98,10 +103,12 @@ class StaffHandlers:
         desk: ReplyDesk | None,
         linking: LinkDesk | None,
         person: Callable[[int | None], PersonConfig | None],
+        answers: Answers,
         admin: AdminDesk | None = None,
         threads: ThreadDesk | None = None,
     ) -> None:
         self.chat = chat
+        self._answers = answers
         self._config = config
         self._store = store
         self._desk = desk
@@ -122,11 +129,10 @@ class StaffHandlers:
         ):
             return
         text = messages.unknown_person()
-        with contextlib.suppress(TelegramError):
-            if update.callback_query is not None:
-                await update.callback_query.answer(text=text[:200], show_alert=True)
-            elif update.effective_message is not None:
-                await update.effective_message.reply_text(text)
+        if update.callback_query is not None:
+            await answer_button(update.callback_query, text)
+        elif update.effective_message is not None:
+            await self._answers.reply(update.effective_message, text)
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query: CallbackQuery | None = update.callback_query
@@ -147,8 +153,7 @@ class StaffHandlers:
         else:
             log.info("%s pressed %s in Telegram (not available yet)", person.key, action)
             text = messages.not_available_yet(action)
-        with contextlib.suppress(TelegramError):
-            await query.answer(text=text[:200] if text else None, show_alert=bool(text))
+        await answer_button(query, text)
 
     async def _on_thread_action(
         self, query: CallbackQuery, person: PersonConfig, action: str, argument: str
@@ -189,19 +194,11 @@ class StaffHandlers:
             buttons[2:],
             [InlineKeyboardButton(messages.telegram_cancel(), callback_data="dreason:cancel")],
         ]
-        try:
-            question = await mirror.reply_text(
-                messages.dismiss_question(), reply_markup=InlineKeyboardMarkup(rows)
-            )
-        except TelegramError as exc:
-            log.warning("could not ask why to dismiss: %s", exc)
-            return messages.telegram_try_again()
-        await self._store.remember_shown_in(
-            self.chat,
-            str(question.chat_id),
-            str(question.message_id),
-            thread_id=thread_id,
-            mention_id=mention_id,
+        await self._answers.reply(
+            mirror,
+            messages.dismiss_question(),
+            markup=InlineKeyboardMarkup(rows),
+            shows=(thread_id, mention_id),
         )
         return None
 
@@ -213,20 +210,11 @@ class StaffHandlers:
         shown = await self._store.shown_in(self.chat, str(message.chat_id), str(message.message_id))
         if shown is None:
             return messages.reply_thread_gone()
-        try:
-            prompt = await message.reply_text(
-                messages.telegram_write_reply(name=person.name or person.key),
-                reply_markup=ForceReply(selective=True),
-            )
-        except TelegramError as exc:
-            log.warning("could not ask %s for a reply: %s", person.key, exc)
-            return messages.telegram_try_again()
-        await self._store.remember_shown_in(
-            self.chat,
-            str(prompt.chat_id),
-            str(prompt.message_id),
-            thread_id=shown[0],
-            mention_id=shown[1],
+        await self._answers.reply(
+            message,
+            messages.telegram_write_reply(name=person.name or person.key),
+            markup=ForceReply(selective=True),
+            shows=shown,
         )
         return None
 
@@ -243,7 +231,7 @@ class StaffHandlers:
             return
         person = self._person(message.from_user.id if message.from_user else None)
         if person is None:
-            await message.reply_text(messages.unknown_person())
+            await self._answers.reply(message, messages.unknown_person())
             return
         thread = await self._store.thread(shown[0])
         if thread is None:
@@ -252,8 +240,8 @@ class StaffHandlers:
         identities = await self._desk.identities_for(person, account)
         if not identities:
             link = messages.link_command(self.chat)
-            await message.reply_text(
-                messages.reply_no_identity(handle=account.handle, link_command=link)
+            await self._answers.reply(
+                message, messages.reply_no_identity(handle=account.handle, link_command=link)
             )
             return
         personal = await self._desk.linked_handle(person, thread.network)
@@ -261,7 +249,7 @@ class StaffHandlers:
         text = message.text or ""
         unpostable = self._desk.unpostable(text)
         if unpostable:
-            await message.reply_text(unpostable)
+            await self._answers.reply(message, unpostable)
             return
         length, limit = self._desk.measure(thread.network, text) or (len(text), 0)
         draft_id = uuid.uuid4().hex[:12]
@@ -293,10 +281,10 @@ class StaffHandlers:
             InlineKeyboardButton(messages.telegram_cancel(), callback_data=f"cancel:{draft_id}")
         )
         mention = await self._store.thread_mention(shown[0], shown[1])
-        await message.reply_text(
+        await self._answers.reply(
+            message,
             render.reply_preview(text=text, length=length, limit=limit, mention=mention),
-            reply_markup=InlineKeyboardMarkup([buttons]),
-            link_preview_options=LinkPreviewOptions(is_disabled=True),
+            markup=InlineKeyboardMarkup([buttons]),
         )
 
     async def _on_draft(
@@ -315,8 +303,7 @@ class StaffHandlers:
             return messages.telegram_draft_gone()
         if action == "cancel":
             if preview is not None:
-                with contextlib.suppress(TelegramError):
-                    await preview.edit_text(messages.telegram_cancelled())
+                await self._answers.edit(preview, messages.telegram_cancelled())
             return None
         identity = Identity(action.removeprefix("send_"))
         try:
@@ -340,17 +327,14 @@ class StaffHandlers:
             else await self._desk.linked_handle(person, request.network)
         )
         if preview is not None:
-            with contextlib.suppress(TelegramError):
-                await preview.edit_text(
-                    messages.reply_queued(handle=handle) + "\n\n" + draft["text"],
-                    link_preview_options=LinkPreviewOptions(is_disabled=True),
-                )
+            await self._answers.edit(
+                preview, messages.reply_queued(handle=handle) + "\n\n" + draft["text"]
+            )
         return None
 
     async def on_help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if update.effective_message is not None:
-            with contextlib.suppress(TelegramError):
-                await update.effective_message.reply_text(messages.telegram_help())
+            await self._answers.reply(update.effective_message, messages.telegram_help())
 
     async def on_link_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/link, /pin <PIN>, /unlink: only in a private chat, where links and PINs stay private."""
@@ -378,10 +362,7 @@ class StaffHandlers:
             text, mode = f"<pre>{html.escape(answer[:REPORT_LIMIT])}</pre>", ParseMode.HTML
         else:
             text, mode = answer, None
-        with contextlib.suppress(TelegramError):
-            await message.reply_text(
-                text, parse_mode=mode, link_preview_options=LinkPreviewOptions(is_disabled=True)
-            )
+        await self._answers.reply(message, text, parse_mode=mode)
 
     async def on_unanswered(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/unanswered [page]: open threads, oldest first, with links to their mirrors."""
@@ -427,10 +408,7 @@ class StaffHandlers:
             text = messages.unknown_person()
         else:
             text = await answer(message, message.text.partition(" ")[2])
-        with contextlib.suppress(TelegramError):
-            await message.reply_text(
-                text, link_preview_options=LinkPreviewOptions(is_disabled=True)
-            )
+        await self._answers.reply(message, text)
 
     async def on_assign(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/assign <ref> <person>, or /assign <person> in answer to a mirrored mention."""
@@ -454,8 +432,7 @@ class StaffHandlers:
             answer = await self._threads.reassign(words[0], person, words[1], chat=self.chat)
         else:
             answer = messages.assign_usage(command="/assign")
-        with contextlib.suppress(TelegramError):
-            await message.reply_text(answer)
+        await self._answers.reply(message, answer)
 
     async def on_pasted_pin(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A PIN pasted on its own in the private chat finishes linking, like /pin."""
@@ -477,10 +454,30 @@ class StaffHandlers:
             answer = await answer_link_command(
                 self._linking, person, verb, argument, asker=asker, pin_command="/pin <PIN>"
             )
-        with contextlib.suppress(TelegramError):
-            await message.reply_text(
-                answer, link_preview_options=LinkPreviewOptions(is_disabled=True)
-            )
+        await self._answers.reply(message, answer)
+
+
+async def answer_button(query: CallbackQuery, text: str | None) -> None:
+    """Answer a button press at once, with ``text`` as an alert (or just end its spinner).
+
+    Not a message: Telegram counts it against no chat's limit, so it takes no turn in the
+    chat's pace; but a press goes stale within seconds (Telegram then refuses the answer as
+    "query is too old"), so flood control's wait is honoured only when it is that short, and
+    anything else is logged: the press's effect stands, its toast is lost.
+    """
+    for _ in range(2):
+        try:
+            await query.answer(text=text[:200] if text else None, show_alert=bool(text))
+            return
+        except RetryAfter as exc:
+            wait = retry_after_s(exc)
+            if wait > BUTTON_ANSWER_WAIT_MAX_S:
+                log.warning("could not answer a button press: Telegram asks to wait %.0f s", wait)
+                return
+            await asyncio.sleep(wait)
+        except TelegramError as exc:
+            log.info("could not answer a button press: %s", exc)
+            return
 
 
 async def message_link(ref: MirrorRef) -> str | None:

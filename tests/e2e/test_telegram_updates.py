@@ -1,9 +1,10 @@
-"""No Telegram update is lost.
+"""No Telegram update is lost, and the bot's answers in a group keep Telegram's pace.
 
 Telegram sends an update until the bridge acknowledges it and never again after, so the bridge
 stores each update before acknowledging it and handles it from there: a webhook call that
 cannot be stored gets a 503 (and Telegram sends it again), and a process killed after taking an
-update in but before handling it handles it after its restart, once.
+update in but before handling it handles it after its restart, once. The bot's answers take
+their turns in the group's pace with the mirrored mentions, and wait out flood control.
 
 Telegram's (and Slack's) rate limits are on, as on the real platforms.
 """
@@ -23,6 +24,8 @@ from tests.e2e.conftest import GROUP, TELEGRAM_TOKEN, Deployment, Emulators, wai
 RINA = 1001
 SECRET_TOKEN = "updates-test-secret"
 REPEAT_WINDOW_S = 2.0
+# Telegram's limit in a group: 20 messages a minute, one every three seconds.
+GROUP_INTERVAL_S = 3.0
 
 
 @pytest.fixture(autouse=True)
@@ -183,3 +186,50 @@ def test_a_command_fetched_by_polling_is_answered_once_after_a_crash_before_its_
         "the command was answered twice",
         lambda: len(answers_to(emulators, [sent["message_id"]])) == 1,
     )
+
+
+# Two minutes of Telegram's time: longer than the suite's usual limit where it runs in real time.
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_forty_commands_in_a_minute_are_each_answered_in_order_at_telegrams_pace(
+    deployment: Deployment,
+) -> None:
+    """Rina types 40 commands in the group within a minute while a mention is mirrored there:
+    every command gets its answer, in order, and the group's messages (the mirror too) keep
+    Telegram's 20 a minute."""
+    emulators = deployment.emulators
+    deployment.env["REACHABLE_TELEGRAM_GROUP_INTERVAL_S"] = str(GROUP_INTERVAL_S)
+    # Where the emulators run faster than real time, the bridge paces itself on their clock.
+    scale = float(deployment.env.get("REACHABLE_PLATFORM_TIME_SCALE", "1"))
+    interval = GROUP_INTERVAL_S / scale
+    deployment.start()
+    emulators.post("warga_budi", "@humas_demo lampu jalan mati")
+    commands = [
+        emulators.telegram_control(
+            "send", {"user_id": RINA, "chat_id": GROUP, "text": "/unanswered"}
+        ).json()["message_id"]
+        for _ in range(40)
+    ]
+    answers = wait_for(
+        lambda: len(answers_to(emulators, commands)) >= 40 and answers_to(emulators, commands),
+        timeout=40 * interval * 1.5 + 30,
+        what="an answer to each of the 40 commands",
+    )
+    assert [a["reply_to_message_id"] for a in answers] == commands, "one answer each, in order"
+    wait_for(
+        lambda: [m for m in emulators.telegram_messages() if m.get("reply_markup")],
+        timeout=10 * interval + 30,
+        what="the mirrored mention, in its turn",
+    )
+
+    sends = [
+        c
+        for c in emulators.telegram_calls("sendMessage")
+        if str(c.get("params", {}).get("chat_id")) == str(GROUP)
+    ]
+    delivered = sorted(c["time"] for c in sends if c["status"] == 200)
+    assert len(delivered) == 41, "the 40 answers and the mirror, each once"
+    # Telegram's pace: any 21 messages in a row span a minute (a little less for clock jitter).
+    spans = [delivered[i + 20] - delivered[i] for i in range(len(delivered) - 20)]
+    assert min(spans) >= 20 * interval - 0.5, min(spans)
+    assert delivered[-1] - delivered[0] <= 41 * interval * 1.5 + 10, "slower than the pace"

@@ -1,15 +1,19 @@
-"""Telegram's long-poll listener waits out a Redis restart instead of ending its process."""
+"""Telegram's long-poll listener: it waits out a Redis restart instead of ending its process,
+and the bot's answers wait out Telegram's flood control instead of being lost."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import itertools
+import time
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from adapters.base import AdapterContext
+from adapters.emulation import Fault
 from adapters.telegram.chat import TelegramChat
 from adapters.telegram.emulator import TelegramEmulator
 from bridge.config import parse_config
@@ -76,6 +80,71 @@ async def test_a_redis_restart_does_not_end_the_listener(
         await chat.close()
         await redis.aclose()
         redis_process.cleanup()
+
+
+@pytest.fixture
+async def listening(
+    telegram: tuple[TelegramEmulator, str], store: Store
+) -> AsyncIterator[TelegramChat]:
+    _, url = telegram
+    chat = await TelegramChat.from_context(
+        AdapterContext(
+            settings=Settings(telegram_api_url=url, telegram_bot_token=TOKEN),
+            config=lambda: CONFIG,
+            store=store,
+        )
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(chat.listen(stop))
+    yield chat
+    stop.set()
+    await asyncio.wait_for(task, timeout=15)
+    await chat.close()
+
+
+async def test_an_answer_that_meets_flood_control_is_sent_once_telegrams_wait_is_over(
+    telegram: tuple[TelegramEmulator, str],
+    listening: TelegramChat,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # python-telegram-bot warns when it builds a 429's RetryAfter unless this is set, and the
+    # tests turn warnings into errors.
+    monkeypatch.setenv("PTB_TIMEDELTA", "true")
+    emulator, _ = telegram
+    emulator.core.add_fault(
+        Fault(method="POST", path="*/sendMessage", status=429, times=1, retry_after=2)
+    )
+    emulator.send({"user_id": USER, "chat_id": USER, "text": "/help"})
+    deadline = time.monotonic() + 20
+    while not [m for m in emulator.messages(USER) if "/link" in m.get("text", "")]:
+        assert time.monotonic() < deadline, "no answer to /help after Telegram's wait"
+        await asyncio.sleep(0.1)
+    sends = [c for c in emulator.core.calls_snapshot() if c["path"].endswith("/sendMessage")]
+    assert [c["status"] for c in sends] == [429, 200]
+    assert sends[1]["time"] - sends[0]["time"] >= 2.0, "sent again before Telegram's wait"
+
+
+async def test_words_queued_by_a_process_that_does_not_send_are_sent_in_order_and_pace(
+    telegram: tuple[TelegramEmulator, str], listening: TelegramChat, store: Store
+) -> None:
+    """Three words for Rina queued by a process with no listener (the web page where she
+    linked her account, say) reach her private chat through the process that listens: in
+    order, one a second (Telegram's pace in a private chat)."""
+    emulator, url = telegram
+    elsewhere = TelegramChat(
+        settings=Settings(telegram_api_url=url, telegram_bot_token=TOKEN),
+        config=lambda: CONFIG,
+        store=store,
+    )
+    for word in ("satu", "dua", "tiga"):
+        await elsewhere.tell_privately(user_id=str(USER), where=str(USER), text=word)
+    deadline = time.monotonic() + 20
+    while len(emulator.messages(USER)) < 3:
+        assert time.monotonic() < deadline, emulator.messages(USER)
+        await asyncio.sleep(0.1)
+    assert [m["text"] for m in emulator.messages(USER)] == ["satu", "dua", "tiga"]
+    sent = [c["time"] for c in emulator.core.calls_snapshot() if c["path"].endswith("/sendMessage")]
+    assert min(b - a for a, b in itertools.pairwise(sent)) >= 0.9, "faster than 1/s"
 
 
 async def test_a_command_cut_short_by_a_redis_outage_is_answered_once_redis_is_back(
