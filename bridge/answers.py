@@ -260,7 +260,7 @@ class AnswerQueue:
     async def _send_in_turn(self, channel: str, lease: str, answer: dict[str, Any]) -> Sent | None:
         """Send ``answer`` in its turn of the pace: a rate limit pushes the pace back for every
         sender and the answer waits its next turn; a passing failure is tried again (backing
-        off, keeping the lease); a permanent one is logged and the answer dropped."""
+        off, keeping the lease); a permanent one, or a bug, is logged and the answer dropped."""
         pace = await self._pace_of(channel)
         failures = 0
         while True:
@@ -290,6 +290,14 @@ class AnswerQueue:
             except PermanentError as exc:
                 await self.store.count_failure(exc)
                 log.warning("could not answer in %s %s: %s", self.chat, channel, exc)
+                return None
+            except (RedisConnectionError, RedisTimeoutError, OSError):
+                raise
+            except Exception:
+                # A bug, not the platform: the answer must not block its chat's others forever.
+                log.exception(
+                    "could not answer in %s %s; the answer is dropped", self.chat, channel
+                )
                 return None
 
     async def _hold(self, lease: str, seconds: float) -> None:
