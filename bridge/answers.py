@@ -32,11 +32,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
-
 from bridge.errors import PermanentError, RateLimited, TransientError
 from bridge.progress import record_once_posted
+from bridge.redis_outage import is_outage
 from bridge.store import Store
 
 log = logging.getLogger(__name__)
@@ -173,7 +171,9 @@ class AnswerQueue:
                     waiting = await self.store.redis.smembers(
                         self.store.keys.answers_waiting(self.chat)
                     )
-                except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                except Exception as exc:
+                    if not is_outage(exc):
+                        raise
                     if not unavailable:
                         log.warning("%s answers: Redis unavailable (%s); waiting", self.chat, exc)
                     unavailable = True
@@ -230,7 +230,9 @@ class AnswerQueue:
                 self._again.discard(channel)
         except LeaseLost:
             log.info("%s %s: answers taken over by another process", self.chat, channel)
-        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
             log.warning("%s %s: answers wait, Redis unavailable (%s)", self.chat, channel, exc)
 
     async def _send_first(self, channel: str, lease: str, raw: str) -> None:
@@ -291,9 +293,9 @@ class AnswerQueue:
                 await self.store.count_failure(exc)
                 log.warning("could not answer in %s %s: %s", self.chat, channel, exc)
                 return None
-            except (RedisConnectionError, RedisTimeoutError, OSError):
-                raise
-            except Exception:
+            except Exception as exc:
+                if is_outage(exc):
+                    raise
                 # A bug, not the platform: the answer must not block its chat's others forever.
                 log.exception(
                     "could not answer in %s %s; the answer is dropped", self.chat, channel

@@ -27,10 +27,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
-
 from bridge.keys import INBOUND_GROUP
+from bridge.redis_outage import is_outage
 from bridge.store import Store
 from bridge.streams import Entry, Handler, StageRunner
 
@@ -118,7 +116,9 @@ class Inbound:
         while not stop.is_set():
             try:
                 await runner.run(stop)
-            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            except Exception as exc:
+                if not is_outage(exc):
+                    raise
                 log.warning("%s updates: Redis unavailable (%s); retrying", self.chat, exc)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=1)

@@ -17,9 +17,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ReadOnlyError, RedisError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import RedisError
 from starlette.routing import Route
 from telegram import (
     BotCommand,
@@ -67,6 +65,7 @@ from bridge.errors import ReachableError
 from bridge.i18n import N_
 from bridge.linking import PIN_RE, LinkDesk
 from bridge.models import MentionCard, MirrorRef
+from bridge.redis_outage import is_outage
 from bridge.replies import ReplyDesk
 from bridge.settings import Settings
 from bridge.store import Store
@@ -76,8 +75,6 @@ log = logging.getLogger(__name__)
 
 WEBHOOK_PATH = "/telegram/webhook"
 LINK_COMMANDS = ("link", "pin", "unlink")
-# What a handler may meet when Redis restarts or fails over: its update is tried again.
-REDIS_OUTAGES = (RedisConnectionError, RedisTimeoutError, ReadOnlyError)
 
 
 class TelegramChat:
@@ -413,11 +410,11 @@ class TelegramChat:
         """A handler failed. A Redis outage stops the update there (no later handler may run
         without the gate) and has it tried again; anything else is logged, as
         python-telegram-bot does, and the update counts as handled."""
-        handling = self._handling.get(id(update))
-        if handling is not None and isinstance(context.error, REDIS_OUTAGES):
-            handling.outage = context.error
+        handling, error = self._handling.get(id(update)), context.error
+        if handling is not None and error is not None and is_outage(error):
+            handling.outage = error
             raise ApplicationHandlerStop
-        log.error("handling a Telegram update failed", exc_info=context.error)
+        log.error("handling a Telegram update failed", exc_info=error)
 
     async def _use_webhook(self) -> None:
         secret = self.settings.telegram_webhook_secret

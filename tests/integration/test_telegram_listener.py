@@ -1,5 +1,5 @@
-"""Telegram's long-poll listener: it waits out a Redis restart instead of ending its process,
-and the bot's answers wait out Telegram's flood control instead of being lost."""
+"""Telegram's long-poll listener: it waits out a Redis restart or demotion instead of ending its
+process, and the bot's answers wait out Telegram's flood control instead of being lost."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ import itertools
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from adapters.base import AdapterContext
@@ -80,6 +82,56 @@ async def test_a_redis_restart_does_not_end_the_listener(
         await chat.close()
         await redis.aclose()
         redis_process.cleanup()
+
+
+async def test_a_redis_demoted_to_a_replica_does_not_end_the_listener(
+    telegram: tuple[TelegramEmulator, str], tmp_path: Path
+) -> None:
+    """A failover demotes the primary: it answers READONLY to every write until it is promoted
+    again, and the listener waits for that, then answers as before."""
+    emulator, url = telegram
+    (tmp_path / "primary").mkdir()
+    (tmp_path / "other").mkdir()
+    primary = RedisProcess(directory=tmp_path / "primary").start()
+    other = RedisProcess(directory=tmp_path / "other").start()
+    client = connect(primary.url)
+    chat = await TelegramChat.from_context(
+        AdapterContext(
+            settings=Settings(telegram_api_url=url, telegram_bot_token=TOKEN),
+            config=lambda: CONFIG,
+            store=Store(client, Keys("listener")),
+        )
+    )
+    stop = asyncio.Event()
+    listening = asyncio.create_task(chat.listen(stop))
+    control = redis.Redis(port=primary.port, decode_responses=True)
+    try:
+        await _until(lambda: control.exists("listener:stream:inbound:telegram"), "the listener")
+        control.replicaof("127.0.0.1", other.port)
+        refused = lambda: control.info("errorstats").get("errorstat_READONLY", {}).get("count", 0)  # noqa: E731
+        await _until(lambda: refused() >= 5, "the listener meeting READONLY a few times")
+        assert not listening.done(), listening.exception()
+        control.replicaof("NO", "ONE")
+        emulator.send({"user_id": USER, "chat_id": USER, "text": "/help"})
+        await _until(
+            lambda: any("/link" in m.get("text", "") for m in emulator.messages(USER)),
+            "the /help answer once Redis is a primary again",
+        )
+    finally:
+        stop.set()
+        await asyncio.wait_for(listening, timeout=15)
+        await chat.close()
+        await client.aclose()
+        control.close()
+        primary.cleanup()
+        other.cleanup()
+
+
+async def _until(check: Any, what: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.1)
 
 
 @pytest.fixture
