@@ -139,6 +139,11 @@ class Maintenance:
                 await self._trim(stream, min(floor, aged, key=entry_id))
                 await self._forget_deferrals(stream, floors)
             await self._trim(dead_letters(stream), f"{now_ms - lifetimes.dead_letters_ms}-0")
+        # A chat's inbound stream deletes what it handled; its dead letters need trimming.
+        async for parked in self.store.redis.scan_iter(
+            match=dead_letters(keys.inbound_stream("*"))
+        ):
+            await self._trim(str(parked), f"{now_ms - lifetimes.dead_letters_ms}-0")
         await self._trim(keys.audit_stream, f"{now_ms - lifetimes.audit_ms}-0")
         await self._trim(keys.dropped_stream, f"{now_ms - lifetimes.dropped_ms}-0")
 

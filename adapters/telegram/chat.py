@@ -110,6 +110,7 @@ class TelegramChat:
             send=self._send_answer,
             pace_of=self._answer_pace,
             owner=consumer_name("telegram-answers"),
+            platform_time=settings.platform_time,
         )
         self.answers = Answers(self._answers)
         self._staff = StaffHandlers(
@@ -320,10 +321,11 @@ class TelegramChat:
             if chat_id < 0
             else self.settings.telegram_private_interval_s
         )
+        scaled = self.settings.platform_time.seconds
         return Pace(
             channel=await self._paced_as(chat_id),
-            interval_s=interval,
-            overall_interval_s=1 / self.settings.telegram_messages_per_s,
+            interval_s=scaled(interval),
+            overall_interval_s=scaled(1 / self.settings.telegram_messages_per_s),
         )
 
     async def _paced_as(self, chat_id: int) -> str:

@@ -127,6 +127,8 @@ async def test_the_audit_log_keeps_400_days_and_the_other_logs_their_own(store: 
     await logged(keys.dropped_stream, *[31] * 150, 29)
     dead = f"{keys.outbox_stream}:dead"
     await logged(dead, *[181] * 150, 179)
+    parked_updates = f"{keys.inbound_stream('telegram')}:dead"
+    await logged(parked_updates, *[181] * 20, 179)
     await Maintenance(store, owner="test").full_pass()
 
     async def ages(stream: str) -> list[int]:
@@ -136,6 +138,7 @@ async def test_the_audit_log_keeps_400_days_and_the_other_logs_their_own(store: 
     assert await ages(keys.audit_stream) == [399, 30, 0]
     assert await ages(keys.dropped_stream) == [29]
     assert await ages(dead) == [179]
+    assert await ages(parked_updates) == [179]
 
 
 async def test_deferral_counts_of_entries_no_longer_pending_are_forgotten(store: Store) -> None:
