@@ -35,7 +35,7 @@ from typing import Any
 from bridge.errors import PermanentError, RateLimited, TransientError
 from bridge.platform_time import REAL_TIME, PlatformTime
 from bridge.progress import record_once_posted
-from bridge.redis_outage import is_outage
+from bridge.redis_outage import Outage, is_outage
 from bridge.store import Store
 
 log = logging.getLogger(__name__)
@@ -168,7 +168,7 @@ class AnswerQueue:
         """Send answers until ``stop``: those queued by this process at once, the others (queued
         by a process that does not send, or whose sender died) within ``SCAN_S``."""
         self._running, self._closing = True, False
-        unavailable = False
+        outage = Outage(f"{self.chat} answers")
         try:
             while not stop.is_set():
                 try:
@@ -178,16 +178,15 @@ class AnswerQueue:
                 except Exception as exc:
                     if not is_outage(exc):
                         raise
-                    if not unavailable:
-                        log.warning("%s answers: Redis unavailable (%s); waiting", self.chat, exc)
-                    unavailable = True
-                else:
-                    unavailable = False
-                    for channel in waiting:
-                        self._start(str(channel))
+                    await outage.wait(exc, stop)
+                    continue
+                outage.over()
+                for channel in waiting:
+                    self._start(str(channel))
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=SCAN_S)
         finally:
+            outage.over(got_through=False)
             self._running = False
             await self.stop_sending()
 
@@ -237,7 +236,8 @@ class AnswerQueue:
         except Exception as exc:
             if not is_outage(exc):
                 raise
-            log.warning("%s %s: answers wait, Redis unavailable (%s)", self.chat, channel, exc)
+            # The scan starts the channel again once Redis answers (and says so, once).
+            log.debug("%s %s: answers wait, Redis unavailable (%s)", self.chat, channel, exc)
 
     async def _send_first(self, channel: str, lease: str, raw: str) -> None:
         try:

@@ -20,7 +20,6 @@ could not deliver (Telegram keeps an update 24 hours) rather than anything being
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 from collections.abc import Sequence
@@ -28,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bridge.keys import INBOUND_GROUP
-from bridge.redis_outage import is_outage
+from bridge.redis_outage import Outage, is_outage
 from bridge.store import Store
 from bridge.streams import Entry, Handler, StageRunner
 
@@ -113,12 +112,16 @@ class Inbound:
     async def consume(self, runner: StageRunner, stop: asyncio.Event) -> None:
         """Run ``runner`` until ``stop``; Redis unreachable when it starts is waited out, like
         every role waits out a Redis restart."""
-        while not stop.is_set():
-            try:
-                await runner.run(stop)
-            except Exception as exc:
-                if not is_outage(exc):
-                    raise
-                log.warning("%s updates: Redis unavailable (%s); retrying", self.chat, exc)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=1)
+        outage = Outage(f"{self.chat} updates")
+        try:
+            while not stop.is_set():
+                try:
+                    await runner.run(stop)
+                except Exception as exc:
+                    if not is_outage(exc):
+                        raise
+                    await outage.wait(exc, stop)
+                    continue
+                outage.over()
+        finally:
+            outage.over(got_through=False)

@@ -34,6 +34,7 @@ from telegram.error import NetworkError, TelegramError, TimedOut
 
 from bridge.failpoints import TELEGRAM_BEFORE_HANDLING, crash_point
 from bridge.inbound import Inbound, InboundEvent
+from bridge.redis_outage import Outage, is_outage
 from bridge.settings import Settings
 from bridge.store import Store
 from bridge.streams import Deferred, Entry, consumer_name
@@ -116,16 +117,21 @@ class TelegramUpdates:
         lease = self._store.keys.poll_lease(self.inbound.chat, "updates")
         owner = consumer_name("telegram-updates")
         offset: int | None = None
+        outage = Outage("Telegram updates")
         while not stop.is_set():
             try:
                 holding = await self._store.acquire_lease(
                     lease, owner, (POLL_TIMEOUT_S + 15) * 1000
                 )
             except (RedisError, OSError) as exc:
-                # A Redis restart must not end the process: its other roles wait it out too.
-                log.warning("Telegram updates: Redis unavailable (%s); retrying", exc)
-                await _sleep(stop, 1)
+                # A Redis restart or failover must not end the process: its roles wait it out.
+                if is_outage(exc):
+                    await outage.wait(exc, stop)
+                else:
+                    log.error("Telegram updates: Redis refused the lease (%s); retrying", exc)
+                    await _sleep(stop, 1)
                 continue
+            outage.over()
             if not holding:
                 await _sleep(stop, 5)
                 continue
@@ -142,12 +148,15 @@ class TelegramUpdates:
             try:
                 stored = await self.inbound.add([_event(u, u.to_dict()) for u in updates])
             except (RedisError, OSError) as exc:
-                log.warning("Telegram updates not stored (Redis: %s); fetched again", exc)
+                # Not confirmed to Telegram either: the next getUpdates fetches them again.
+                if not is_outage(exc):
+                    log.warning("Telegram updates not stored (Redis: %s); fetched again", exc)
                 stored = 0
             if stored:
                 offset = updates[stored - 1].update_id + 1
             if stored < len(updates):
                 await _sleep(stop, 1)
+        outage.over(got_through=False)
         with contextlib.suppress(RedisError, OSError):
             await self._store.release_lease(lease, owner)
 
