@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import redis.asyncio as aioredis
@@ -190,6 +191,8 @@ def build_emulators(*, bridge_url: str, time_scale: float = 1.0) -> dict[str, An
             oauth1_consumers={X_CONSUMER[0]: X_CONSUMER[1]},
             oauth1_tokens={X_HUMAS_TOKEN[0]: (X_HUMAS_TOKEN[1], "humas_demo")},
             oauth2_clients={X_OAUTH_CLIENT_ID: None},
+            # The bridge serves its linking callback beside its Slack events URL.
+            oauth2_callbacks={X_OAUTH_CLIENT_ID: [_origin(bridge_url) + "/link/x/callback"]},
             users=X_USERS,
             time_scale=time_scale,
         ),
@@ -216,6 +219,11 @@ def build_emulators(*, bridge_url: str, time_scale: float = 1.0) -> dict[str, An
             time_scale=time_scale,
         ),
     }
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 async def start_emulators(

@@ -370,11 +370,14 @@ class XEmulator:
         oauth1_tokens: Mapping[str, tuple[str, str]] | None = None,
         user_bearer_tokens: Mapping[str, str] | None = None,
         oauth2_clients: Mapping[str, str | None] | None = None,
+        oauth2_callbacks: Mapping[str, Iterable[str]] | None = None,
         users: Iterable[Mapping[str, Any]] = (),
         clock: Callable[[], float] = time.time,
         time_scale: float = 1.0,
     ) -> None:
-        """``oauth2_clients`` maps OAuth 2.0 client ids to secrets (None: a public client);
+        """``oauth2_clients`` maps OAuth 2.0 client ids to secrets (None: a public client),
+        ``oauth2_callbacks`` each client to the callback URLs registered for it (the only
+        ``redirect_uri`` values its consent page accepts);
         ``clock`` is the wall clock (post times, token lifetimes); rate windows run
         ``time_scale`` times faster than real time."""
         # Imported here: the linking flows build on this module.
@@ -393,7 +396,7 @@ class XEmulator:
         self.core = EmulatorCore("x", fault_response, time_scale=time_scale)
         self.limiter = RateLimiter(self.core.clock, wall=clock)
         self.core.on_reset(self._on_reset)
-        self.oauth = OAuthGrants(oauth2_clients or {}, clock)
+        self.oauth = OAuthGrants(oauth2_clients or {}, clock, oauth2_callbacks)
         self.core.on_reset(self.oauth.reset)
         for spec in users:
             self.add_user(

@@ -30,7 +30,7 @@ import hmac
 import re
 import secrets
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from html import escape
 from typing import TYPE_CHECKING, Any
@@ -159,8 +159,14 @@ class UserToken:
 class OAuthGrants:
     """Codes and tokens the linking flows issued. Reset forgets them; the clients stay."""
 
-    def __init__(self, clients: Mapping[str, str | None], clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        clients: Mapping[str, str | None],
+        clock: Callable[[], float],
+        callbacks: Mapping[str, Iterable[str]] | None = None,
+    ) -> None:
         self.clients = dict(clients)
+        self.callbacks = {client: frozenset(uris) for client, uris in (callbacks or {}).items()}
         self._clock = clock
         self._lock = threading.RLock()
         self.reset()
@@ -468,13 +474,22 @@ class AuthorizeRequest:
 
 
 def parse_authorize(
-    params: Mapping[str, str], clients: Mapping[str, str | None]
+    params: Mapping[str, str],
+    clients: Mapping[str, str | None],
+    callbacks: Mapping[str, frozenset[str]],
 ) -> AuthorizeRequest:
-    """Check every parameter; ``ValueError`` says what is wrong, in words for the person."""
+    """Check every parameter; ``ValueError`` says what is wrong, in words for the person.
+
+    As on X, ``redirect_uri`` must be one of the callback URLs registered in the app's settings,
+    compared exactly; anything else is refused on the page, never redirected to."""
     client_id = params.get("client_id", "")
     if client_id not in clients:
         raise ValueError(f"client_id {client_id!r} is not a registered app.")
     redirect_uri = _checked_redirect_uri(params.get("redirect_uri", ""))
+    if redirect_uri not in callbacks.get(client_id, ()):
+        raise ValueError(
+            f"redirect_uri {redirect_uri!r} is not a callback URL registered for this app."
+        )
     if params.get("response_type") != "code":
         raise ValueError("response_type must be 'code'.")
     scopes = _checked_scopes(params.get("scope", ""))
@@ -539,7 +554,7 @@ class OAuthEndpoints:
 
     async def oauth2_consent(self, request: Request) -> Response:
         try:
-            ask = parse_authorize(request.query_params, self.grants.clients)
+            ask = parse_authorize(request.query_params, self.grants.clients, self.grants.callbacks)
         except ValueError as exc:
             return _error_page(str(exc))
         return self._oauth2_page(ask)
@@ -559,7 +574,7 @@ class OAuthEndpoints:
     async def oauth2_decision(self, request: Request) -> Response:
         form = await _form(request)
         try:
-            ask = parse_authorize(form, self.grants.clients)
+            ask = parse_authorize(form, self.grants.clients, self.grants.callbacks)
         except ValueError as exc:
             return _error_page(str(exc))
         decision = form.get("decision")

@@ -105,6 +105,7 @@ def served() -> Iterator[tuple[XEmulator, str]]:
         oauth1_consumers={CONSUMER[0]: CONSUMER[1]},
         oauth1_tokens={STATIC_OAUTH1[0]: (STATIC_OAUTH1[1], "humas_demo")},
         oauth2_clients={WEB_CLIENT[0]: WEB_CLIENT[1]},
+        oauth2_callbacks={WEB_CLIENT[0]: [REDIRECT_URI]},
         users=[{"username": "humas_demo", "name": "Humas Demo", "verified": True}],
     )
     server = ThreadedServer(emulator.app).start()

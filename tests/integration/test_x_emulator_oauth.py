@@ -199,6 +199,10 @@ def served() -> Iterator[tuple[XEmulator, str, Clock]]:
         oauth1_consumers={CONSUMER[0]: CONSUMER[1]},
         oauth1_tokens={STATIC_OAUTH1[0]: (STATIC_OAUTH1[1], "humas_demo")},
         oauth2_clients={WEB_CLIENT[0]: WEB_CLIENT[1], PUBLIC_CLIENT: None},
+        oauth2_callbacks={
+            WEB_CLIENT[0]: [REDIRECT_URI, REDIRECT_URI + "?team=T1"],
+            PUBLIC_CLIENT: [REDIRECT_URI],
+        },
         users=[{"username": "humas_demo", "name": "Humas Demo"}],
         clock=clock,
     )
@@ -469,6 +473,9 @@ async def test_bad_client_credentials_are_401(
         ({"code_challenge": "x" * 43 + "\n"}, "code_challenge"),
         ({"response_type": "token"}, "response_type"),
         ({"redirect_uri": "javascript:alert(1)"}, "redirect_uri"),
+        ({"redirect_uri": "https://evil.example/cb"}, "not a callback URL registered"),
+        ({"redirect_uri": REDIRECT_URI + "/"}, "not a callback URL registered"),
+        ({"redirect_uri": REDIRECT_URI.replace("https:", "http:")}, "not a callback URL"),
     ],
 )
 async def test_bad_authorize_parameters_get_a_400_page_saying_what_is_wrong(
