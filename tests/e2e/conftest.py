@@ -75,6 +75,9 @@ class Emulators:
             oauth1_consumers={X_CONSUMER[0]: X_CONSUMER[1]},
             oauth1_tokens={X_HUMAS_TOKEN[0]: (X_HUMAS_TOKEN[1], "humas_demo")},
             oauth2_clients={X_OAUTH_CLIENT[0]: X_OAUTH_CLIENT[1]},
+            oauth2_callbacks={
+                X_OAUTH_CLIENT[0]: [f"http://127.0.0.1:{bridge_port}/link/x/callback"]
+            },
             bearer_tokens={X_TOKEN},
             users=[
                 {"username": "humas_demo", "name": "Humas", "verified": True, "followers": 1000}
@@ -300,7 +303,9 @@ class Deployment:
         if not roles or "web" in roles:
             wait_for(
                 lambda: _healthy(self.emulators.bridge_port) or not process.alive(),
-                timeout=20,
+                # About 2 s on a quiet machine; far more when the suite's workers share
+                # two busy cores.
+                timeout=60,
                 what="the bridge's web app",
             )
             assert process.alive(), self.log.read_text()
