@@ -376,11 +376,19 @@ def test_nothing_is_lost_or_posted_twice_while_everything_breaks(
         slack, telegram = chaos.slack_messages(), chaos.telegram_messages()
         on_x = {str(p["in_reply_to"]) for p in chaos.replies_on_x()}
         shown = set().union(*(passages(str(m["text"])) for m in telegram))
+        slack_words, telegram_words = json.dumps(slack), json.dumps(telegram)
         return {
             "not in Slack": sorted(posted - {_mention_id(m) for m in slack}),
             "not in Telegram": sorted(posted - {_mention_id(m) for m in telegram}),
             "parts of long posts not in Telegram": sorted(every_passage - shown),
             "replies not on X": sorted(set(asked) - on_x),
+            # Each posted reply is announced in both chats: the last notices come after it.
+            "reply notices not in Slack": sorted(
+                m for m, text in asked.items() if json.dumps(text)[1:-1] not in slack_words
+            ),
+            "reply notices not in Telegram": sorted(
+                m for m, text in asked.items() if json.dumps(text)[1:-1] not in telegram_words
+            ),
         }
 
     def recovered() -> bool:
