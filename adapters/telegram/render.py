@@ -44,10 +44,10 @@ def _header(card: MentionCard) -> str:
     if author is None:
         return escape(messages.unknown_author())
     name = f"<b>{escape(author.name or author.handle)}</b>" + (" ✓" if author.verified else "")
-    handle = f"@{author.handle}"
+    handle = escape(f"@{author.handle}")
     if card.mention.network == "x":
         href = html.escape(f"https://x.com/{author.handle}", quote=True)
-        handle = f'<a href="{href}">{escape(handle)}</a>'
+        handle = f'<a href="{href}">{handle}</a>'
     return f"{name} · {handle} · {escape(messages.followers(author.followers))}"
 
 

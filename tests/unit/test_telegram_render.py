@@ -5,10 +5,16 @@ from __future__ import annotations
 import html
 import re
 from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
+
+import pytest
 
 from adapters.telegram import render
+from adapters.telegram.staff import REPLY_ACTIONS
+from bridge import messages as texts
 from bridge.i18n import speaking
-from bridge.models import Author, Media, Mention, MentionCard, ThreadStatus
+from bridge.models import THREAD_ACTIONS, Author, Media, Mention, MentionCard, ThreadStatus
+from tests.unit.cards import mention_card
 
 
 def card(text: str, *, first: bool = True) -> MentionCard:
@@ -173,3 +179,306 @@ def test_a_reply_preview_of_a_post_of_only_photos_and_a_draft_of_4096_characters
     with speaking("id"):
         short = render.reply_preview(text="Baik", length=4, limit=280, mention=mention)
         assert short.endswith('Menjawab @warga_budi: "(tanpa teks, 2 foto)"')
+
+
+# The card's footer: the route (first mention of a thread only), when and where it was posted,
+# how late it is and where it came from (on an escalation's mirror), and the thread's state.
+
+LATER = datetime(2026, 11, 29, 9, 40, tzinfo=UTC)
+POST_URL = "https://x.com/warga_budi/status/1900000000000000123"
+REPLY_URL = "https://x.com/humas_demo/status/1900000000000000999"
+
+
+def only_message(card: MentionCard) -> render.TelegramMessage:
+    [message] = render.mention_messages(card)
+    return message
+
+
+def footer(card: MentionCard) -> list[str]:
+    """The footer's lines as Telegram shows them, for a mention of one short paragraph."""
+    return shown(only_message(card).html).split("\n\n")[2].splitlines()
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[tuple[str, str]] = []
+        self._href: str | None = None
+        self._text = ""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            self._href, self._text = dict(attrs).get("href") or "", ""
+
+    def handle_data(self, data: str) -> None:
+        if self._href is not None:
+            self._text += data
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a" and self._href is not None:
+            self.found.append((self._href, self._text))
+            self._href = None
+
+
+def links(message_html: str) -> list[tuple[str, str]]:
+    """(address, text) of each link, as an HTML parser (Telegram's, say) reads them back."""
+    parser = _Links()
+    parser.feed(message_html)
+    parser.close()
+    return parser.found
+
+
+def labels(message: render.TelegramMessage) -> list[list[str]]:
+    return [[button["text"] for button in row] for row in message.keyboard or []]
+
+
+def test_an_open_thread_shows_no_status_line() -> None:
+    assert footer(mention_card()) == [
+        "Route: complaints · priority high · SLA 30m · due 29 Nov 09:30 UTC",
+        "posted 29 Nov 09:00 UTC · Open on X",
+    ]
+
+
+def test_a_claimed_thread_says_who_is_on_it_since_when_escaped_in_bold() -> None:
+    claimed = mention_card(status=ThreadStatus.CLAIMED, status_by="Rina <i>&", status_at=LATER)
+    assert footer(claimed)[-1] == "🙋 Rina <i>& is on it · since 09:40 UTC"
+    html_text = only_message(claimed).html
+    assert html_text.endswith("\n<b>🙋 Rina &lt;i&gt;&amp; is on it · since 09:40 UTC</b>")
+
+
+def test_a_claim_with_no_time_recorded_says_only_who_holds_it() -> None:
+    claimed = mention_card(status=ThreadStatus.CLAIMED, status_by="Rina")
+    assert footer(claimed)[-1] == "🙋 Rina is on it"
+
+
+def test_a_claimed_thread_offers_take_over_and_release() -> None:
+    claimed = mention_card(status=ThreadStatus.CLAIMED, status_by="Rina", status_at=LATER)
+    assert labels(only_message(claimed)) == [
+        ["Reply as @humas_demo", "Reply as myself"],
+        ["Take over", "Release"],
+        ["Dismiss"],
+    ]
+
+
+def test_an_answered_thread_says_who_answered_as_whom_how_fast_and_links_the_reply() -> None:
+    answered = mention_card(
+        status=ThreadStatus.ANSWERED,
+        status_by="Rina <i>&",
+        status_at=LATER,
+        answered_as="humas_demo",
+        answered_url=REPLY_URL,
+    )
+    assert footer(answered)[-1] == (
+        "✅ Answered by Rina <i>& as @humas_demo · 40 minutes after the mention · View the reply"
+    )
+    message = only_message(answered)
+    assert (REPLY_URL, "View the reply") in links(message.html)
+    assert "<b>✅ Answered by Rina &lt;i&gt;&amp; as @humas_demo" in message.html
+    assert labels(message) == [["Reply again"]]
+
+
+def test_an_answer_made_directly_on_x_is_shown_without_a_name_or_link() -> None:
+    answered = mention_card(status=ThreadStatus.ANSWERED, status_at=LATER)
+    assert footer(answered)[-1] == "✅ Answered directly on X · 40 minutes after the mention"
+    assert [text for _, text in links(only_message(answered).html)] == ["@warga_budi", "Open on X"]
+
+
+def test_a_dismissed_thread_shows_who_and_the_note_escaped_and_has_no_buttons() -> None:
+    dismissed = mention_card(
+        status=ThreadStatus.DISMISSED, status_by="Sari <3", status_note="Spam (<b>bot</b> & co)"
+    )
+    assert footer(dismissed)[-1] == "🚫 Dismissed by Sari <3: Spam (<b>bot</b> & co)"
+    message = only_message(dismissed)
+    escaped = "<b>🚫 Dismissed by Sari &lt;3: Spam (&lt;b&gt;bot&lt;/b&gt; &amp; co)</b>"
+    assert escaped in message.html
+    assert message.keyboard is None
+    with speaking("id"):
+        assert footer(dismissed)[-1].startswith("🚫 ")
+        assert footer(dismissed)[-1].endswith(": Spam (<b>bot</b> & co)")
+
+
+def test_an_escalated_mirror_says_how_late_then_where_it_came_from_then_its_state() -> None:
+    origin = "https://t.me/c/1987654321/42"
+    escalated = mention_card(
+        escalation="⏰ 10 minutes <late> & counting",
+        origin_link=origin,
+        status=ThreadStatus.CLAIMED,
+        status_by="Rina",
+    )
+    assert footer(escalated)[2:] == [
+        "⏰ 10 minutes <late> & counting",
+        "Open where it was mirrored",
+        "🙋 Rina is on it",
+    ]
+    message = only_message(escalated)
+    assert "\n<b>⏰ 10 minutes &lt;late&gt; &amp; counting</b>\n" in message.html
+    assert (origin, "Open where it was mirrored") in links(message.html)
+
+
+def test_the_route_line_carries_the_tags_and_no_due_time_without_a_deadline() -> None:
+    tagged = mention_card(tags=("banjir", "jalan"), sla_deadline=None)
+    assert footer(tagged)[0] == "Route: complaints · priority high · SLA 30m · #banjir #jalan"
+
+
+def test_a_later_mention_of_a_thread_leaves_the_route_out() -> None:
+    assert footer(mention_card(is_first_in_thread=False)) == ["posted 29 Nov 09:00 UTC · Open on X"]
+
+
+def test_a_mention_without_a_time_or_an_address_leaves_that_part_of_its_line_out() -> None:
+    timeless = mention_card(mention={"created_at": None})
+    assert footer(timeless)[1] == "Open on X"
+    assert (POST_URL, "Open on X") in links(only_message(timeless).html)
+    nowhere = mention_card(mention={"url": None})
+    assert footer(nowhere)[1] == "posted 29 Nov 09:00 UTC"
+    assert [text for _, text in links(only_message(nowhere).html)] == ["@warga_budi"]
+
+
+def test_every_link_address_reaches_telegram_whole_even_with_quotes_and_ampersands() -> None:
+    """An address is an attribute: a `"` left as is would end it, an `&` start an entity."""
+    hostile = '?s=20&t="x"&lang=id'
+    card = mention_card(
+        mention={"url": POST_URL + hostile},
+        escalation="⏰ late",
+        origin_link="https://t.me/c/1987654321/42" + hostile,
+        status=ThreadStatus.ANSWERED,
+        status_by="Rina",
+        answered_url=REPLY_URL + hostile,
+    )
+    assert links(only_message(card).html) == [
+        ("https://x.com/warga_budi", "@warga_budi"),
+        (POST_URL + hostile, "Open on X"),
+        ("https://t.me/c/1987654321/42" + hostile, "Open where it was mirrored"),
+        (REPLY_URL + hostile, "View the reply"),
+    ]
+
+
+# The header: who wrote it.
+
+
+def test_the_header_links_the_author_s_handle_to_their_profile() -> None:
+    message = only_message(mention_card())
+    assert shown(message.html).splitlines()[0] == "Budi ✓ · @warga_budi · 1,234 followers"
+    assert links(message.html)[0] == ("https://x.com/warga_budi", "@warga_budi")
+
+
+def test_an_unverified_author_without_a_name_or_follower_count_is_shown_by_handle() -> None:
+    plain = mention_card(mention={"author": Author(id="42", handle="warga_budi")})
+    first_line = shown(only_message(plain).html).splitlines()[0]
+    assert first_line == "warga_budi · @warga_budi · followers unknown"
+
+
+def test_a_mention_without_an_author_says_the_author_is_unknown() -> None:
+    anonymous = mention_card(mention={"author": None})
+    assert shown(only_message(anonymous).html).splitlines()[0] == "Unknown author"
+
+
+def test_a_hostile_handle_can_neither_break_its_link_nor_add_markup() -> None:
+    hostile = 'bu"di<b>&'
+    card = mention_card(mention={"author": Author(id="42", handle=hostile, name="Budi")})
+    message = only_message(card)
+    assert shown(message.html).splitlines()[0] == f"Budi · @{hostile} · followers unknown"
+    assert links(message.html)[0] == (f"https://x.com/{hostile}", f"@{hostile}")
+    assert "<b>&" not in message.html
+
+
+def test_a_handle_on_a_network_without_profile_links_is_plain_escaped_text() -> None:
+    elsewhere = mention_card(
+        mention={"network": "mastodon", "author": Author(id="42", handle="budi<b>&")}
+    )
+    message = only_message(elsewhere)
+    assert shown(message.html).splitlines()[0] == "budi<b>& · @budi<b>& · followers unknown"
+    assert "@budi&lt;b&gt;&amp; · " in message.html
+    assert [text for _, text in links(message.html)] == ["Open the post"]
+
+
+# The buttons: what the button handler parses back from each.
+
+
+@pytest.mark.parametrize("status", list(ThreadStatus))
+def test_every_button_names_an_action_the_handler_takes_and_the_mention(
+    status: ThreadStatus,
+) -> None:
+    message = only_message(mention_card(status=status, status_by="Rina"))
+    buttons = [button for row in message.keyboard or [] for button in row]
+    parsed = [button["callback_data"].partition(":") for button in buttons]
+    assert [(action, post) for action, _, post in parsed] == [
+        (action, "1900000000000000123") for action in THREAD_ACTIONS[status]
+    ]
+    assert {action for action, _, _ in parsed} <= {*REPLY_ACTIONS, "claim", "release", "dismiss"}
+    # Two a row, the last one alone when the count is odd; no keyboard at all without buttons.
+    assert [len(row) for row in message.keyboard or []] == [
+        min(2, len(buttons) - i) for i in range(0, len(buttons), 2)
+    ]
+    assert (message.keyboard is None) == (not buttons)
+
+
+# Limits: every part fits in 4,096 UTF-16 units, and uses the room it has.
+
+
+def test_the_first_part_fills_all_the_room_its_header_and_the_footer_room_leave() -> None:
+    """A word longer than a message is cut at the limit itself: the first part holds exactly
+    what the header (counted as shown: tags gone, `&amp;` one character), the footer's room
+    and the two blank lines leave; each further part what its continuation line leaves."""
+    text = "a" * 10_000
+    parts = render.mention_messages(card(text))
+    header = shown(parts[0].html).split("\n\n")[0]
+    assert header == "Budi <b>& ✓ · @warga_budi · 12,345 followers"
+    bodies = public_parts(parts)
+    assert len(bodies[0]) == render.MESSAGE_LIMIT - len(header) - render.FOOTER_ROOM - 4
+    assert len(bodies[1]) == render.MESSAGE_LIMIT - render.CONTINUATION_ROOM
+    assert "".join(bodies) == text
+
+
+# What a reply's preview quotes of the mention it answers.
+
+
+def test_a_short_mention_is_quoted_whole() -> None:
+    assert render.quote(mention_card().mention) == 'In answer to @warga_budi: "jalan rusak"'
+
+
+def test_a_long_mention_is_quoted_up_to_the_last_whole_word_within_280_units() -> None:
+    mention = mention_card("kata " * 100).mention
+    assert render.quote(mention) == (
+        'In answer to @warga_budi: "'
+        + " ".join(["kata"] * 56)
+        + f' … the post continues. {POST_URL}"'
+    )
+    no_address = mention.model_copy(update={"url": None})
+    assert render.quote(no_address).endswith(' kata … the post continues."')
+
+
+def test_a_mention_without_an_author_is_quoted_as_by_an_unknown_author() -> None:
+    anonymous = mention_card(mention={"author": None}).mention
+    assert render.quote(anonymous) == 'In answer to Unknown author: "jalan rusak"'
+
+
+def test_a_reply_preview_with_no_mention_to_quote_is_the_draft_under_its_length() -> None:
+    preview = render.reply_preview(text="Baik", length=4, limit=280, mention=None)
+    assert preview == "Preview (4/280 characters on X):\n\nBaik"
+
+
+def _preview_room(quoted: str) -> int:
+    """What a 5,000-character draft's preview leaves for the draft in one message."""
+    frame = texts.telegram_preview(text="", length=5000, limit=280, quote=quoted)
+    return render.MESSAGE_LIMIT - render.utf16_len(frame)
+
+
+def test_a_reply_preview_of_exactly_one_message_keeps_its_whole_draft() -> None:
+    quoted = 'In answer to @warga_budi: "jalan rusak"'
+    draft = "a" * _preview_room(quoted)
+    preview = render.reply_preview(
+        text=draft, length=5000, limit=280, mention=mention_card().mention
+    )
+    assert preview == texts.telegram_preview(text=draft, length=5000, limit=280, quote=quoted)
+    assert render.utf16_len(preview) == render.MESSAGE_LIMIT
+
+
+def test_a_reply_preview_one_unit_too_long_shortens_its_draft_to_fit_exactly() -> None:
+    quoted = 'In answer to @warga_budi: "jalan rusak"'
+    room = _preview_room(quoted)
+    preview = render.reply_preview(
+        text="a" * (room + 1), length=5000, limit=280, mention=mention_card().mention
+    )
+    kept = "a" * (room - 1) + "…"
+    assert preview == texts.telegram_preview(text=kept, length=5000, limit=280, quote=quoted)
+    assert render.utf16_len(preview) == render.MESSAGE_LIMIT
