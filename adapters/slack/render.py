@@ -176,7 +176,9 @@ def author_block(card: MentionCard) -> dict[str, Any]:
     }
 
 
-def details_block(card: MentionCard) -> dict[str, Any]:
+def details_block(card: MentionCard) -> dict[str, Any] | None:
+    """Route and SLA (on a thread's first mention), when it was posted, the link to it; None
+    when there is nothing to say (Slack refuses an empty context element)."""
     mention = card.mention
     parts = []
     if card.is_first_in_thread:
@@ -192,6 +194,8 @@ def details_block(card: MentionCard) -> dict[str, Any]:
         parts.append(messages.posted_at(posted))
     if mention.url:
         parts.append(f"<{escape_mrkdwn(mention.url)}|{messages.open_on_network(mention.network)}>")
+    if not parts:
+        return None
     return {"type": "context", "elements": [mrkdwn(" · ".join(parts))]}
 
 
