@@ -120,6 +120,12 @@ def test_text_length_counts_every_text_object_in_utf16_units_however_deep() -> N
     # Only text objects count: a "text" key of another kind of object is not one.
     assert render.text_length([{"type": "button", "text": "abc"}]) == 0
     assert render.text_length([{"type": "plain_text", "text": None}]) == 0
+    # Nor do the ids a select starts with.
+    picker = {
+        "type": "actions",
+        "elements": [{"type": "multi_users_select", "initial_users": ["U0RINA", "U0BUDI"]}],
+    }
+    assert render.text_length([picker]) == 0
 
 
 # The notification text
