@@ -64,14 +64,17 @@ def units_to_index(text: str, units: int) -> int:
 def safe_cut(text: str, limit: int, *, window: int = WHITESPACE_WINDOW) -> int:
     """The longest prefix (in code points) within ``limit`` UTF-16 units that ends between two
     graphemes, preferring to end just after the last whitespace within ``window`` of the limit.
-    Never 0 for a non-empty text, so splitting always advances."""
+    A grapheme longer than the limit (a letter under thousands of combining marks) cannot stay
+    whole: it is cut at the limit, not one character at a time. Never 0 for a non-empty text,
+    so splitting always advances."""
     if utf16_len(text) <= limit:
         return len(text)
-    cut = grapheme_cut(text, units_to_index(text, limit))
+    most = units_to_index(text, limit)
+    cut = grapheme_cut(text, most)
     for found in reversed(list(_WHITESPACE.finditer(text, max(cut - window, 0), cut))):
         if found.start() > 0:
             return found.end()
-    return cut or 1
+    return cut or most or 1
 
 
 def split_text(text: str, first_limit: int, next_limit: int | None = None) -> list[str]:

@@ -582,15 +582,18 @@ def test_a_frame_larger_than_its_room_still_leaves_the_message_within_slacks_tex
     assert shown and shown != "x" * 9000 and shown + "x" * (9000 - len(shown)) == "x" * 9000
 
 
-def test_a_post_of_stacked_marks_in_many_sections_still_fits_50_blocks() -> None:
-    # A letter under thousands of combining marks cannot be cut between graphemes: each cut
-    # falls after one character, so the text makes more sections than a message holds.
-    text = "a" + "\u0301" * 3060
+def test_a_letter_under_thousands_of_combining_marks_is_cut_at_the_limits() -> None:
+    # One grapheme longer than any limit cannot stay whole: it is cut where the limit falls, not
+    # one character at a time (which made a message, or a section, for every mark).
+    text = "a" + "\u0301" * 24_999
     card = mention_card(text)
-    (message,) = render.mention_messages(card)
-    fits_one_message(message.blocks)
-    assert len(message.blocks) == MAX_MESSAGE_BLOCKS
-    # Author, the sections, the line after them, details and buttons.
-    assert message.blocks[-3] == render.continues_block(card.mention)
-    shown = sections(message.blocks)
-    assert len(shown) == MAX_MESSAGE_BLOCKS - 4 and text.startswith("".join(shown))
+    assert [len(part) for part in render.post_parts(card.mention)] == [9000, 10_900, 5100]
+    posted = render.mention_messages(card)
+    assert len(posted) == 3
+    for message in posted:
+        fits_one_message(message.blocks)
+    assert [len(s) for s in sections(posted[0].blocks)] == [3000, 3000, 3000]
+    assert "".join("".join(sections(m.blocks)) for m in posted) == text
+    quoted = render.quote_blocks(card.mention)
+    assert [b["type"] for b in quoted] == ["section", "context"]
+    assert text.startswith(sections(quoted)[0]) and len(sections(quoted)[0]) > 2900
