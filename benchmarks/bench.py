@@ -71,6 +71,7 @@ def catch_up(workdir: Path, count: int = 800) -> Result:
             "redis_commands_per_mention": round((commands - idle) / count, 2),
             "redis_commands_per_mention_raw": round(commands / count, 2),
             "redis_round_trips_per_mention": round((round_trips - trips_idle) / count, 2),
+            "redis_round_trips_per_mention_raw": round(round_trips / count, 2),
             "x_read_calls": reads,
             "mentions_per_x_read": round(count / max(reads, 1), 1),
         }
