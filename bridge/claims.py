@@ -199,7 +199,9 @@ class ThreadDesk:
 
     def _closed(self, thread: Thread) -> str:
         if thread.status is ThreadStatus.ANSWERED:
-            return messages.reply_already_answered(by=self.name_of(thread.status_by))
+            # Answered directly on the network, not from chat: nobody's name to give.
+            by = self.name_of(thread.status_by) if thread.status_by else None
+            return messages.reply_already_answered(by=by)
         return messages.thread_dismissed_already(
             by=self.name_of(thread.status_by), reason=thread.status_note or ""
         )
