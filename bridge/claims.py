@@ -39,7 +39,7 @@ class ThreadDesk:
         return self.config().person_name(key)
 
     async def _audit(
-        self, person: PersonConfig, chat: str, thread_id: str, outcome: str, detail: str = ""
+        self, person: PersonConfig, chat: str, thread_id: str, outcome: str, detail: str
     ) -> None:
         await audit.record(
             self.store,
@@ -245,11 +245,10 @@ async def _which_of(store: Store, reference: str, thread_ids: list[str]) -> str:
     """Each thread by a reference long enough to tell it from the others, its author and
     age (not its text: the public's words are not repeated into an answer unescaped)."""
     parts = [_reference_part(thread_id) for thread_id in thread_ids]
-    length = next(
-        (n for n in range(REFERENCE_LENGTH, 17) if len({p[:n] for p in parts}) == len(parts)), 16
-    )
+    apart = (n for n in range(REFERENCE_LENGTH, 17) if len({p[:n] for p in parts}) == len(parts))
+    length = next(apart, 16)
     lines = []
-    for thread_id, part in zip(thread_ids, parts, strict=True):
+    for thread_id in thread_ids:
         thread = await store.thread(thread_id)
         mentions = await store.thread_mentions(thread_id)
         first = min(mentions, key=lambda m: (len(m.id), m.id)) if mentions else None
@@ -257,7 +256,7 @@ async def _which_of(store: Store, reference: str, thread_ids: list[str]) -> str:
         age = utcnow() - thread.created_at if thread else timedelta(0)
         lines.append(
             messages.reference_line(
-                reference=part[:length],
+                reference=_reference_part(thread_id)[:length],
                 author=re.sub(r"[^A-Za-z0-9_]", "", author) or "?",
                 age=messages.human_duration(age),
             )
@@ -266,7 +265,7 @@ async def _which_of(store: Store, reference: str, thread_ids: list[str]) -> str:
 
 
 def _reference_part(thread_id: str) -> str:
-    return thread_id.rsplit("-", 1)[-1]
+    return thread_id.rpartition("-")[2]
 
 
 def _unchanged(seen: Thread) -> Callable[[Thread], bool]:

@@ -392,8 +392,8 @@ async def test_a_claim_that_loses_a_race_says_what_happened_meanwhile_and_change
     seen = await store.thread(thread_id)
     assert seen is not None
     meanwhile = {
-        "Budi claimed this just now. To take it over, press Claim again within a minute "
-        "(let Budi know).": {"status": "claimed", "status_by": "budi"},
+        "Budi claimed this 3 minutes ago. To take it over, press Claim again within a minute "
+        "(let Budi know).": {"status": "claimed", "status_by": "budi", "status_at": minutes_ago(3)},
         "You hold this thread already; nothing changed.": {
             "status": "claimed",
             "status_by": "rina",
@@ -414,7 +414,7 @@ async def test_a_claim_that_loses_a_race_says_what_happened_meanwhile_and_change
         },
     }
     for said, fields in meanwhile.items():
-        await set_fields(store, thread_id, status_at=utcnow().isoformat(), **fields)
+        await set_fields(store, thread_id, **{"status_at": utcnow().isoformat(), **fields})
         now = await store.thread(thread_id)
         seen_as(monkeypatch, store, seen)
         assert await desk.claim(thread_id, RINA, chat="slack") == said
@@ -735,7 +735,7 @@ async def test_threads_a_reference_fits_are_told_by_their_first_author_and_age(
     first, second, prefix = two_conversations_with_one_prefix()
     # The conversation's first post (the shorter, then lower, id) names the thread: the later
     # mention "10" comes after "9" though it sorts first as text.
-    a = await a_thread(store, first, mention=first + "9", handle="<b>hi</b>*@channel_1")
+    a = await a_thread(store, first, mention=first + "9", handle="<b>Hi</b>*@Channel_1")
     await a_thread(store, first, mention=first + "10", handle="late_comer")
     b = await a_thread(store, second, handle=None)
     await set_fields(store, a, created_at=minutes_ago(185))
@@ -743,7 +743,7 @@ async def test_threads_a_reference_fits_are_told_by_their_first_author_and_age(
     asked = await desk.reassign(prefix, SARI, "budi", chat="slack")
     assert sorted(asked.splitlines()[1:]) == sorted(
         [
-            f"[{short_reference(a)}] a mention by @bhibchannel_1, 3 hours 5 minutes old",
+            f"[{short_reference(a)}] a mention by @bHibChannel_1, 3 hours 5 minutes old",
             f"[{short_reference(b)}] a mention by @?, under a minute old",
         ]
     )
@@ -775,3 +775,61 @@ async def test_a_thread_deleted_while_being_listed_shows_no_author_and_no_age(
     assert f"[{short_reference(gone)}] a mention by @?, under a minute old" in (
         found.question.splitlines()
     )
+
+
+async def test_a_claim_on_a_thread_released_before_is_a_claim_from_nobody(store: Store) -> None:
+    desk = ThreadDesk(store, config=lambda: CONFIG)
+    thread_id = await a_thread(store)
+    await desk.claim(thread_id, RINA, chat="slack")
+    await desk.release(thread_id, SARI, chat="slack")
+    said = await desk.claim(thread_id, BUDI, chat="slack")
+    assert said == "It is yours: the team sees you are on it. Release it if you cannot answer."
+    assert [(e["person"], e["detail"]) for e in await entries_of(store, "claimed")] == [
+        ("rina", ""),
+        ("budi", ""),
+    ]
+
+
+async def test_a_release_decided_before_taking_the_thread_over_oneself_changes_nothing(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    desk = ThreadDesk(store, config=lambda: CONFIG)
+    thread_id = await a_thread(store)
+    await desk.claim(thread_id, RINA, chat="slack")
+    rinas = await store.thread(thread_id)
+    assert rinas is not None
+    await desk.claim(thread_id, SARI, chat="telegram")
+    await desk.claim(thread_id, SARI, chat="telegram")
+    seen_as(monkeypatch, store, rinas)
+    said = await desk.release(thread_id, SARI, chat="slack")
+    assert said == "You hold this thread already; nothing changed."
+    thread = await store.thread(thread_id)
+    assert thread is not None and (thread.status, thread.status_by) == (
+        ThreadStatus.CLAIMED,
+        "sari",
+    )
+
+
+async def test_a_handover_names_the_person_by_key_in_any_case_with_or_without_at(
+    store: Store,
+) -> None:
+    config = parse_config("""
+accounts: [{key: humas, handle: humas_demo}]
+destinations: {all: {chat: slack, channel: C0ALL}}
+people:
+  - {key: xena, name: Xena, slack: U0XENA}
+  - {key: sari, name: Sari, slack: U0SARI, roles: [staff, supervisor]}
+routes: [{name: all, to: [all]}]
+""")
+    desk = ThreadDesk(store, config=lambda: config)
+    thread_id = await a_thread(store)
+    said = await desk.reassign(short_reference(thread_id), config.people[1], "@XENA", chat="s")
+    assert said == f"Thread [{short_reference(thread_id)}] is now Xena's; every mirror shows it."
+    thread = await store.thread(thread_id)
+    assert thread is not None and thread.status_by == "xena"
+
+
+async def test_every_open_thread_is_found_by_its_reference(store: Store) -> None:
+    ids = [await a_thread(store, conversation) for conversation in ("7", "8", "9", "10")]
+    for thread_id in ids:
+        assert await find_open_thread(store, short_reference(thread_id)) == thread_id
