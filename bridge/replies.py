@@ -212,7 +212,8 @@ class ReplyDesk:
         except KeyError:
             raise ReplyRefused(messages.reply_thread_gone()) from None
         if thread.status is ThreadStatus.ANSWERED and not again:
-            raise ReplyRefused(messages.reply_already_answered(by=thread.status_by))
+            by = config.person_name(thread.status_by) if thread.status_by else None
+            raise ReplyRefused(messages.reply_already_answered(by=by))
         if identity is Identity.INSTITUTION:
             decision = verdict(
                 Action.REPLY_AS_INSTITUTION, person, thread=thread, account=account.key

@@ -22,7 +22,7 @@ CONFIG = parse_config("""
 accounts: [{key: humas, handle: humas_demo}]
 destinations: {desk: {chat: slack, channel: C0DESK}}
 people:
-  - {key: rina, slack: U0RINA, speaks_for: [humas]}
+  - {key: rina, name: Rina Wulandari, slack: U0RINA, speaks_for: [humas]}
   - {key: sari, slack: U0SARI}
 routes: [{name: all, to: [desk]}]
 """)
@@ -125,6 +125,25 @@ async def test_a_reply_interrupted_after_x_took_it_is_not_posted_again(
     thread = await store.thread(thread_id)
     assert thread is not None and thread.status is ThreadStatus.ANSWERED
     assert thread.answered_as == "humas_demo" and thread.status_by == "rina"
+
+
+async def test_a_second_reply_is_refused_naming_who_answered(
+    x: tuple[XEmulator, str], publisher: XPublisher, store: Store
+) -> None:
+    emulator, _ = x
+    thread_id, mention_id = await a_thread(store, emulator)
+    desk = ReplyDesk(store, config=lambda: CONFIG, publishers={"x": publisher})
+    ask = {"thread_id": thread_id, "mention_id": mention_id, "identity": Identity.INSTITUTION}
+    await desk.request(**ask, text="Kami cek.", person=RINA, chat="slack")
+    await publish_all(store, publisher)
+
+    with pytest.raises(ReplyRefused) as refused:
+        await desk.request(**ask, text="Sudah.", person=RINA, chat="telegram")
+
+    assert refused.value.reason == (
+        "Rina Wulandari already answered this thread; nothing was posted."
+    )
+    assert len(emulator.posts_by("humas_demo")) == 1
 
 
 async def test_x_calling_it_a_duplicate_counts_as_posted(
