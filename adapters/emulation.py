@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -289,6 +289,8 @@ class EmulatorCore:
 
             try:
                 await app(scope, request.reading(receive), send_and_note)
+            except ClientDisconnect:
+                pass  # the caller hung up mid-request (a killed process): no one to answer
             finally:
                 if not recorded:
                     self.record(method, path, 500, query, request)

@@ -15,7 +15,9 @@ os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
 import asyncio
 import html
 import json
+import logging
 import re
+import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -570,3 +572,23 @@ async def test_control_api_refuses_bad_input_and_changes_nothing(control: Contro
     assert control.http.get("/_emulator/messages", params={"chat_id": "abc"}).status_code == 400
     assert control.post("migrate", {"chat_id": GROUP}, status=400)["error"]
     assert control.messages(GROUP) == before
+
+
+def test_a_caller_that_hangs_up_mid_request_is_no_error_of_the_emulator(
+    emulator: tuple[TelegramEmulator, str], tg: TelegramEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A bridge process killed while sending leaves its request half read: the emulator notes
+    the call and moves on, without an error trace in the output the chaos suite reports."""
+    host, port = emulator[1].removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as client:
+        client.sendall(
+            f"POST /bot{TOKEN}/sendMessage HTTP/1.1\r\nHost: {host}\r\n"
+            'Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"chat_id": '.encode()
+        )
+    deadline = time.monotonic() + 10
+    while not (calls := tg.core.calls_snapshot()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    assert calls[0]["path"] == f"/bot{TOKEN}/sendMessage"
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+    assert tg.messages(GROUP) == []
