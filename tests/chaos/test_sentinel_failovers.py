@@ -26,6 +26,7 @@ import pytest
 from tests.chaos.test_random_faults import (
     RECOVERY_LIMIT_S,
     SEED,
+    TAKEOVER_S,
     Chaos,
     Public,
     _healthy,
@@ -33,7 +34,7 @@ from tests.chaos.test_random_faults import (
     ask_a_reply,
     ended_by_themselves,
 )
-from tests.e2e.conftest import wait_for
+from tests.e2e.conftest import settled, wait_for
 from tests.e2e.replicated import MASTER, ReplicatedRedis
 
 FAILOVERS = int(os.environ.get("REACHABLE_CHAOS_FAILOVERS", "2"))
@@ -55,6 +56,9 @@ class SentinelChaos(Chaos):
 
     def stop_redis(self) -> None:
         self.replicated.cleanup()
+
+    def redis_url(self) -> str:
+        return self.replicated.primary().url
 
     def fail_over(self, rng: random.Random) -> str:
         old = self.replicated.primary().port
@@ -109,7 +113,7 @@ def test_nothing_is_lost_or_posted_twice_while_sentinel_fails_redis_over(
             on_x = {str(p["in_reply_to"]) for p in chaos.replies_on_x()}
         except (httpx.HTTPError, KeyError):
             return False
-        return posted <= slack and posted <= telegram and set(asked) <= on_x
+        return posted <= slack and posted <= telegram and set(asked) <= on_x and chaos.drained()
 
     try:
         wait_for(recovered, timeout=RECOVERY_LIMIT_S + 60, what="everything mirrored and answered")
@@ -124,7 +128,16 @@ def test_nothing_is_lost_or_posted_twice_while_sentinel_fails_redis_over(
             f"failovers: {timeline}"
         ) from None
     recovery_s = time.monotonic() - calm_since
-    time.sleep(3)  # anything repeated late shows up now
+
+    def messages_and_posts() -> tuple[list[str], list[int], list[str]]:
+        return (
+            sorted(str(m["ts"]) for m in chaos.slack_messages()),
+            sorted(int(m["message_id"]) for m in chaos.telegram_messages()),
+            sorted(str(p["id"]) for p in chaos.replies_on_x()),
+        )
+
+    # Everything is there and handled: nothing more may come, not even an entry taken over late.
+    settled(messages_and_posts, until=lambda _: True, what="the chats and X", window_s=TAKEOVER_S)
     slack_ids = Counter(_mention_id(m) for m in chaos.slack_messages() if _mention_id(m) in posted)
     telegram_ids = Counter(
         _mention_id(m) for m in chaos.telegram_messages() if _mention_id(m) in posted
