@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from adapters.base import LinkerFactory, PublisherFactory, SinkFactory, SourceFactory
 from adapters.slack.chat import SlackChat
 from adapters.slack.doctor import examine_slack
 from adapters.telegram.chat import TelegramChat
@@ -12,6 +11,7 @@ from adapters.x.oauth import XLinker
 from adapters.x.publisher import XPublisher
 from adapters.x.source import XSource
 from bridge.doctor import PlatformDoctor
+from bridge.ports import LinkerFactory, PublisherFactory, SinkFactory, SourceFactory
 
 SOURCES: dict[str, SourceFactory] = {"x": XSource.from_context}
 SINKS: dict[str, SinkFactory] = {

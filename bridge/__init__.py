@@ -1,5 +1,5 @@
 """Reachable's core: domain, configuration, Redis store, stages and runtime.
 
 Nothing in this package imports a platform library (tweepy, slack, telegram); adapters meet
-it through the Protocols in ``adapters.base``.
+it through the Protocols in ``bridge.ports``, which the core owns.
 """

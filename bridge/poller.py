@@ -17,13 +17,13 @@ import logging
 import time
 from collections.abc import Callable
 
-from adapters.base import MentionSource, OwnReply, RateBudget
 from bridge import messages
 from bridge.alerts import alert_admins
 from bridge.config import AccountConfig, Config
 from bridge.errors import PermanentError, PlatformError, RateLimited, TransientError
 from bridge.models import PostedReply, ThreadStatus, thread_id_for
 from bridge.platform_time import REAL_TIME, PlatformTime
+from bridge.ports import MentionSource, OwnReply, RateBudget
 from bridge.redis_outage import Outage, is_outage, outages_ignored
 from bridge.store import Store
 from bridge.threads import TransitionRefused, change_state

@@ -23,7 +23,6 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from adapters.base import AdapterContext, ChatSink, MentionSource
 from bridge.admin import AdminDesk
 from bridge.claims import ThreadDesk
 from bridge.config import Config, Destination
@@ -34,6 +33,7 @@ from bridge.linking import AccountLinker, LinkDesk
 from bridge.linking_web import link_web_routes
 from bridge.maintenance import Maintenance
 from bridge.poller import Poller
+from bridge.ports import AdapterContext, ChatSink, MentionSource
 from bridge.redis_outage import describe, is_outage
 from bridge.redisconn import open_redis, redis_location
 from bridge.reload import ConfigWatcher, ReloadOutcome, request_reload

@@ -13,7 +13,6 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 
-from adapters.base import ChatSink
 from bridge import messages
 from bridge.alerts import alert_admins
 from bridge.bursts import (
@@ -31,6 +30,7 @@ from bridge.errors import DestinationUnavailable, PermanentError, RateLimited, T
 from bridge.keys import MENTIONS_GROUP, OUTBOX_GROUP
 from bridge.models import Mention, MentionCard, MirrorRef, Thread, thread_id_for
 from bridge.platform_time import REAL_TIME, PlatformTime
+from bridge.ports import ChatSink
 from bridge.progress import MirrorProgress, record_once_posted, wait_for_reserved
 from bridge.retention import effects_outlived
 from bridge.routing import Decision, decide

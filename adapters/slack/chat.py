@@ -32,7 +32,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from adapters.base import AdapterContext, PostProgress
 from adapters.slack import render
 from adapters.slack.errors import rate_limit_wait, wrap_slack_error
 from adapters.slack.lookup import find_tagged
@@ -48,6 +47,7 @@ from bridge.errors import (
 )
 from bridge.linking import ChatUser, LinkDesk, answer_link_command
 from bridge.models import Identity, MentionCard, MirrorRef
+from bridge.ports import AdapterContext, PostProgress
 from bridge.replies import ReplyDesk, ReplyRefused
 from bridge.settings import Settings
 from bridge.store import Store

@@ -43,7 +43,6 @@ from telegram.ext import (
     filters,
 )
 
-from adapters.base import AdapterContext, PostProgress
 from adapters.telegram import render
 from adapters.telegram.answers import Answers, call_of
 from adapters.telegram.errors import wrap_telegram_error
@@ -65,6 +64,7 @@ from bridge.errors import ReachableError
 from bridge.i18n import N_
 from bridge.linking import PIN_RE, LinkDesk
 from bridge.models import MentionCard, MirrorRef
+from bridge.ports import AdapterContext, PostProgress
 from bridge.redis_outage import is_outage
 from bridge.replies import ReplyDesk
 from bridge.settings import Settings

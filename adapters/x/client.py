@@ -20,10 +20,10 @@ import tweepy
 from tweepy.asynchronous import AsyncClient
 from yarl import URL
 
-from adapters.base import RateBudget
 from adapters.x.convert import mentions_from_response
 from bridge.errors import CredentialsRejected, PermanentError, RateLimited, TransientError
 from bridge.models import Mention
+from bridge.ports import RateBudget
 
 __all__ = ["MentionPage", "RateBudget", "XClient"]
 

@@ -7,13 +7,13 @@ import logging
 
 from twitter_text import parse_tweet
 
-from adapters.base import AdapterContext
 from adapters.x.client import XClient
 from adapters.x.oauth import XLinker
 from bridge import messages
 from bridge.config import AccountConfig
 from bridge.errors import CredentialsRejected, PermanentError
 from bridge.models import PostedReply
+from bridge.ports import AdapterContext
 from bridge.replies import DuplicatePost
 from bridge.settings import Settings
 from bridge.store import Store

@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 import time
 
-from adapters.base import AdapterContext, FetchResult, OwnReply, RateBudget
 from adapters.x.client import XClient
 from bridge.config import AccountConfig
 from bridge.errors import RateLimited, ReachableError
 from bridge.models import Mention
+from bridge.ports import AdapterContext, FetchResult, OwnReply, RateBudget
 from bridge.store import Store
 
 log = logging.getLogger(__name__)

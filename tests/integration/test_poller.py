@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from adapters.base import FetchResult, OwnReply
 from adapters.x.client import XClient
 from adapters.x.emulator import PostSpec, XEmulator
 from adapters.x.source import XSource
@@ -17,6 +16,7 @@ from bridge.config import AccountConfig, parse_config
 from bridge.httpserver import ThreadedServer
 from bridge.models import Mention, PostedReply, Thread, ThreadStatus, thread_id_for
 from bridge.poller import Poller
+from bridge.ports import FetchResult, OwnReply
 from bridge.store import Store
 from bridge.threads import change_state
 

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 import redis
 
-from adapters.base import AdapterContext
 from adapters.emulation import Fault
 from adapters.telegram.chat import TelegramChat
 from adapters.telegram.emulator import TelegramEmulator
@@ -21,6 +20,7 @@ from bridge.config import parse_config
 from bridge.httpserver import ThreadedServer
 from bridge.keys import Keys
 from bridge.models import Mention, thread_id_for
+from bridge.ports import AdapterContext
 from bridge.redisproc import RedisProcess
 from bridge.settings import Settings
 from bridge.stages import MirrorStage, RouterStage

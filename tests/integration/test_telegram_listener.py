@@ -14,13 +14,13 @@ import pytest
 import redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from adapters.base import AdapterContext
 from adapters.emulation import Fault
 from adapters.telegram.chat import TelegramChat
 from adapters.telegram.emulator import TelegramEmulator
 from bridge.config import parse_config
 from bridge.httpserver import ThreadedServer
 from bridge.keys import Keys
+from bridge.ports import AdapterContext
 from bridge.redisproc import RedisProcess
 from bridge.settings import Settings
 from bridge.store import Store, connect

@@ -1,4 +1,5 @@
-"""The small interfaces through which platforms meet the core.
+"""The small interfaces through which platforms meet the core: the core owns them, and the
+adapters implement them.
 
 Implementations need not inherit anything: these are structural ``Protocol``s.
 """
