@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from bridge import messages
 from bridge.models import THREAD_ACTIONS, Identity, Mention, MentionCard
@@ -165,10 +166,12 @@ def author_block(card: MentionCard) -> dict[str, Any]:
     if author is None:
         return {"type": "context", "elements": [plain(messages.unknown_author())]}
     name = (author.name or author.handle) + (" ✓" if author.verified else "")
+    # X allows only letters, digits and _ in a handle; nothing here relies on it.
+    shown = defuse_broadcasts(escape_mrkdwn(f"@{author.handle}"))
     handle_link = (
-        f"<https://x.com/{author.handle}|@{author.handle}>"
+        f"<https://x.com/{quote(author.handle, safe='')}|{shown.replace('|', '¦')}>"
         if card.mention.network == "x"
-        else escape_mrkdwn(f"@{author.handle}")
+        else shown
     )
     return {
         "type": "context",

@@ -597,3 +597,15 @@ def test_a_letter_under_thousands_of_combining_marks_is_cut_at_the_limits() -> N
     quoted = render.quote_blocks(card.mention)
     assert [b["type"] for b in quoted] == ["section", "context"]
     assert text.startswith(sections(quoted)[0]) and len(sections(quoted)[0]) > 2900
+
+
+def test_a_hostile_x_handle_can_neither_break_its_link_nor_ping_the_channel() -> None:
+    """X allows only letters, digits and _ in a handle; the mirror does not rely on it."""
+    author = Author(id="7", handle="a|<!channel>@here&x/y", name="A")
+    card = without(mention_card(), author=author)
+
+    link = render.author_block(card)["elements"][1]["text"]
+
+    assert link == (
+        "<https://x.com/a%7C%3C%21channel%3E%40here%26x%2Fy|@a¦&lt;!channel&gt;@\u2060here&amp;x/y>"
+    )
