@@ -14,15 +14,14 @@ def test_a_small_catch_up_runs_and_is_judged(tmp_path: Path) -> None:
     result = catch_up(tmp_path, count=30)
     assert result["mentions"] == 30 and result["x_read_calls"] == 1
     assert result["mirrored_per_s"] > 0 and result["redis_commands_per_mention"] > 0
-    # Pipelines: fewer round trips than commands. Compared before the idle processes' share is
-    # taken off, which is estimated from a later quiet spell and so, on a machine whose load
-    # changes, can exceed a small run's whole count.
+    # Pipelines: fewer round trips than commands, compared before the idle processes' share
+    # is taken off (estimated from a later quiet spell, it is the less steady figure).
     raw_trips, raw_commands = (
         result["redis_round_trips_per_mention_raw"],
         result["redis_commands_per_mention_raw"],
     )
     assert 0 < raw_trips < raw_commands
-    assert isinstance(result["redis_round_trips_per_mention"], float)
+    assert 0 < result["redis_round_trips_per_mention"] <= raw_trips
     judged = {target: met for target, _, _, met in verdicts({"catch_up": result})}
     assert set(judged) == {
         "Redis round trips per mirrored mention",
