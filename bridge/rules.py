@@ -15,7 +15,14 @@ from functools import lru_cache
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+)
 
 from bridge.durations import parse_duration
 from bridge.i18n import N_, _
@@ -130,6 +137,14 @@ class RouteConfig(Strict):
     tags: Annotated[list[Key], BeforeValidator(as_list)] = []
     drop: bool = False
     continue_: bool = Field(False, alias="continue")
+
+    @field_validator("sla")
+    @classmethod
+    def _not_zero(cls, value: timedelta | None) -> timedelta | None:
+        # An SLA of 0 would make every mention late the moment it arrives: a typo, not a rule.
+        if value is not None and value < timedelta(seconds=1):
+            raise ValueError(_("an SLA of at least 1s, such as 30m or 4h; leave it out for 4h"))
+        return value
 
 
 @lru_cache(maxsize=512)

@@ -170,6 +170,19 @@ def test_retention_too_short_to_be_safe_is_refused_with_the_reason() -> None:
     ]
 
 
+@pytest.mark.parametrize("sla", ["0", "0s", "0m"])
+def test_an_sla_of_nothing_is_refused_with_the_reason(sla: str) -> None:
+    text = VALID.replace("sla: 30m", f"sla: {sla}")
+    assert problems_of(text) == [
+        "line 13: routes[0].sla: an SLA of at least 1s, such as 30m or 4h; leave it out for 4h"
+    ]
+
+
+def test_an_sla_of_a_second_or_none_written_out_is_taken() -> None:
+    assert parse_config(VALID.replace("sla: 30m", "sla: 1s")).routes[0].sla == timedelta(seconds=1)
+    assert parse_config(VALID.replace("sla: 30m", "sla: null")).routes[0].sla is None
+
+
 def test_threads_are_kept_at_least_as_long_as_a_scheduled_reports_period() -> None:
     text = VALID + "reports: {to: supervisors, every: 7d}\nretention: {threads: 3d}\n"
     assert problems_of(text) == [
