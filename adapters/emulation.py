@@ -11,6 +11,7 @@ send to the platforms' published specs.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fnmatch
 import json
 import re
@@ -288,9 +289,9 @@ class EmulatorCore:
                 await send(message)
 
             try:
-                await app(scope, request.reading(receive), send_and_note)
-            except ClientDisconnect:
-                pass  # the caller hung up mid-request (a killed process): no one to answer
+                # A caller that hangs up mid-request (a killed process) has no one to answer.
+                with contextlib.suppress(ClientDisconnect):
+                    await app(scope, request.reading(receive), send_and_note)
             finally:
                 if not recorded:
                     self.record(method, path, 500, query, request)

@@ -132,6 +132,14 @@ class Chaos:
     def stop_redis(self) -> None:
         self.redis.cleanup()
 
+    def messages_and_posts(self) -> tuple[list[str], list[int], list[str]]:
+        """Which messages are in each chat and which posts on X (edits change none of it)."""
+        return (
+            sorted(str(m["ts"]) for m in self.slack_messages()),
+            sorted(int(m["message_id"]) for m in self.telegram_messages()),
+            sorted(str(p["id"]) for p in self.replies_on_x()),
+        )
+
     def redis_url(self) -> str:
         """Where the bridge's data is now."""
         return self.redis.url
@@ -435,16 +443,10 @@ def test_nothing_is_lost_or_posted_twice_while_everything_breaks(
         ) from None
     recovery_s = time.monotonic() - calm_since
 
-    def messages_and_posts() -> tuple[list[str], list[int], list[str]]:
-        """Which messages are in each chat and which posts on X (edits change none of it)."""
-        return (
-            sorted(str(m["ts"]) for m in chaos.slack_messages()),
-            sorted(int(m["message_id"]) for m in chaos.telegram_messages()),
-            sorted(str(p["id"]) for p in chaos.replies_on_x()),
-        )
-
     # Everything is there: nothing more may come, not even an entry taken over late.
-    settled(messages_and_posts, until=lambda _: True, what="the chats and X", window_s=TAKEOVER_S)
+    settled(
+        chaos.messages_and_posts, until=lambda _: True, what="the chats and X", window_s=TAKEOVER_S
+    )
     # Each mirror, part of a long post and notice says something of its own: the same words
     # twice in a chat are a repeat.
     slack_seen = [json.dumps([m["text"], m["blocks"]]) for m in chaos.slack_messages()]

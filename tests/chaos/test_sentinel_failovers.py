@@ -129,15 +129,10 @@ def test_nothing_is_lost_or_posted_twice_while_sentinel_fails_redis_over(
         ) from None
     recovery_s = time.monotonic() - calm_since
 
-    def messages_and_posts() -> tuple[list[str], list[int], list[str]]:
-        return (
-            sorted(str(m["ts"]) for m in chaos.slack_messages()),
-            sorted(int(m["message_id"]) for m in chaos.telegram_messages()),
-            sorted(str(p["id"]) for p in chaos.replies_on_x()),
-        )
-
     # Everything is there and handled: nothing more may come, not even an entry taken over late.
-    settled(messages_and_posts, until=lambda _: True, what="the chats and X", window_s=TAKEOVER_S)
+    settled(
+        chaos.messages_and_posts, until=lambda _: True, what="the chats and X", window_s=TAKEOVER_S
+    )
     slack_ids = Counter(_mention_id(m) for m in chaos.slack_messages() if _mention_id(m) in posted)
     telegram_ids = Counter(
         _mention_id(m) for m in chaos.telegram_messages() if _mention_id(m) in posted

@@ -16,6 +16,7 @@ X account, so replying as oneself can be done. Replies that go out use a fresh t
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
@@ -106,7 +107,7 @@ async def store(redis_url: str) -> AsyncIterator[Store]:
     await client.aclose()
 
 
-class Walk:
+class Walk(abc.ABC):
     """One chat's side of the walk; ``act`` does a case and returns what the person saw."""
 
     chat = ""
@@ -143,11 +144,13 @@ class Walk:
             what=f"the mirror of {thread_id} {'held by rina' if held else 'open'}",
         )
 
+    @abc.abstractmethod
     def shows(self, thread_id: str, *, held: bool) -> bool:
-        raise NotImplementedError
+        """Whether the chat's mirror of the thread shows it held by Rina (or open)."""
 
+    @abc.abstractmethod
     async def act(self, case: Case, thread_id: str) -> str:
-        raise NotImplementedError
+        """Do the case as its person would in this chat; what they were told."""
 
     async def state(self, thread_id: str) -> tuple[ThreadStatus, str | None]:
         thread = await self.store.thread(thread_id)

@@ -67,6 +67,12 @@ async def unchanged(store: Store, thread_id: str, before: Thread) -> bool:
     )
 
 
+async def state_of(store: Store, thread_id: str) -> tuple[ThreadStatus, str | None]:
+    thread = await store.thread(thread_id)
+    assert thread is not None
+    return thread.status, thread.status_by
+
+
 async def refusals(store: Store) -> list[dict[str, str]]:
     return [
         e for e in await audit.entries(store, since=timedelta(hours=1)) if e["outcome"] == "refused"
@@ -121,11 +127,7 @@ async def test_supervisors_hand_a_thread_to_a_named_person_by_its_reference(
         "zzzzzz", SARI, "budi", chat="slack"
     )
     assert "now Budi's" in await desk.reassign(reference, SARI, "@Budi", chat="slack")
-    thread = await store.thread(thread_id)
-    assert thread is not None and (thread.status, thread.status_by) == (
-        ThreadStatus.CLAIMED,
-        "budi",
-    )
+    assert await state_of(store, thread_id) == (ThreadStatus.CLAIMED, "budi")
 
 
 async def test_a_claimed_thread_is_dismissed_only_by_its_holder_or_a_supervisor(
@@ -153,11 +155,7 @@ async def test_a_claimed_thread_is_dismissed_only_by_its_holder_or_a_supervisor(
     assert "Dismissed (Duplicate)" in await desk.dismiss(
         other, SARI, reason="duplicate", chat="slack"
     )
-    dismissed = await store.thread(other)
-    assert dismissed is not None and (dismissed.status, dismissed.status_by) == (
-        ThreadStatus.DISMISSED,
-        "sari",
-    )
+    assert await state_of(store, other) == (ThreadStatus.DISMISSED, "sari")
 
 
 async def test_an_admin_who_is_not_a_supervisor_may_not_release_or_hand_out_a_claim(
@@ -320,11 +318,7 @@ async def test_the_second_press_takes_over_says_from_whom_audits_it_and_forgets_
     await desk.claim(thread_id, BUDI, chat="telegram")
     said = await desk.claim(thread_id, BUDI, chat="telegram")
     assert said == "You took this over from Rina; it is yours now."
-    thread = await store.thread(thread_id)
-    assert thread is not None and (thread.status, thread.status_by) == (
-        ThreadStatus.CLAIMED,
-        "budi",
-    )
+    assert await state_of(store, thread_id) == (ThreadStatus.CLAIMED, "budi")
     assert not await store.redis.exists(store.keys.takeover_intent(thread_id, "budi"))
     assert (await entries_of(store, "claimed"))[1] == {
         "outcome": "claimed",
@@ -461,8 +455,7 @@ async def test_a_release_opens_the_thread_and_audits_whose_claim_it_was(store: S
     await desk.claim(thread_id, RINA, chat="slack")
     said = await desk.release(thread_id, SARI, chat="telegram")
     assert said == "Released: the thread is open for anyone again."
-    thread = await store.thread(thread_id)
-    assert thread is not None and (thread.status, thread.status_by) == (ThreadStatus.OPEN, "sari")
+    assert await state_of(store, thread_id) == (ThreadStatus.OPEN, "sari")
     assert await entries_of(store, "released") == [
         {
             "outcome": "released",
@@ -542,11 +535,7 @@ async def test_a_dismissal_keeps_its_reason_and_the_note_trimmed_and_clipped(
         ("rina", "slack", long, "Other (" + "x" * 199 + "y)"),
         ("rina", "slack", blank, "Duplicate"),
     ]
-    thread = await store.thread(noted)
-    assert thread is not None and (thread.status, thread.status_by) == (
-        ThreadStatus.DISMISSED,
-        "rina",
-    )
+    assert await state_of(store, noted) == (ThreadStatus.DISMISSED, "rina")
 
 
 async def test_a_dismissal_is_kept_in_english_and_answered_in_the_readers_language(
@@ -600,11 +589,7 @@ async def test_a_dismissal_that_loses_a_race_says_what_happened_meanwhile(
     seen_as(monkeypatch, store, seen)
     said = await desk.dismiss(thread_id, RINA, reason="spam", chat="slack")
     assert said.startswith("Budi claimed this just now.")
-    thread = await store.thread(thread_id)
-    assert thread is not None and (thread.status, thread.status_by) == (
-        ThreadStatus.CLAIMED,
-        "budi",
-    )
+    assert await state_of(store, thread_id) == (ThreadStatus.CLAIMED, "budi")
     assert await entries_of(store, "dismissed") == []
 
 
@@ -803,11 +788,7 @@ async def test_a_release_decided_before_taking_the_thread_over_oneself_changes_n
     seen_as(monkeypatch, store, rinas)
     said = await desk.release(thread_id, SARI, chat="slack")
     assert said == "You hold this thread already; nothing changed."
-    thread = await store.thread(thread_id)
-    assert thread is not None and (thread.status, thread.status_by) == (
-        ThreadStatus.CLAIMED,
-        "sari",
-    )
+    assert await state_of(store, thread_id) == (ThreadStatus.CLAIMED, "sari")
 
 
 async def test_a_handover_names_the_person_by_key_in_any_case_with_or_without_at(

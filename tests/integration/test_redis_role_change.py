@@ -90,6 +90,24 @@ async def running() -> AsyncIterator[Callable[[StageRunner], Running]]:
     )
 
 
+def running_router(
+    start: Callable[[StageRunner], Running], store: Store, *, block_ms: int
+) -> Running:
+    """The router stage, started by ``start`` (the ``running`` fixture), reading mentions as
+    ``worker-1`` (blocking ``block_ms`` per read)."""
+    router = RouterStage(store, config=lambda: CONFIG)
+    return start(
+        StageRunner(
+            store.redis,
+            stream=router.stream,
+            group=router.group,
+            consumer="worker-1",
+            handler=router.handle,
+            block_ms=block_ms,
+        )
+    )
+
+
 async def until(check: Callable[[], object], *, what: str, stage: Running, timeout: float = 20):
     """Wait for ``check()`` (sync or async) to be true, failing at once if the stage ended."""
     deadline = asyncio.get_running_loop().time() + timeout
@@ -134,17 +152,7 @@ async def test_the_router_waits_out_a_demotion_and_routes_the_mentions_after_it(
     running: Callable[[StageRunner], Running],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    router = RouterStage(store, config=lambda: CONFIG)
-    stage = running(
-        StageRunner(
-            store.redis,
-            stream=router.stream,
-            group=router.group,
-            consumer="worker-1",
-            handler=router.handle,
-            block_ms=5000,
-        )
-    )
+    stage = running_router(running, store, block_ms=5000)
     await until(
         lambda: redis_info(redis_process, "clients")["blocked_clients"] == 1,
         what="the router waiting for mentions",
@@ -253,17 +261,7 @@ async def test_after_a_failover_to_a_redis_that_never_had_the_stream_the_router_
 ) -> None:
     """A replica promoted before it had synced anything has no stream and no consumer group:
     the router makes them again and routes what comes next."""
-    router = RouterStage(store, config=lambda: CONFIG)
-    stage = running(
-        StageRunner(
-            store.redis,
-            stream=router.stream,
-            group=router.group,
-            consumer="worker-1",
-            handler=router.handle,
-            block_ms=200,
-        )
-    )
+    stage = running_router(running, store, block_ms=200)
     await until(
         lambda: redis_info(redis_process, "clients")["blocked_clients"] == 1,
         what="the router waiting for mentions",

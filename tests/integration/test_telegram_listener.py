@@ -35,6 +35,17 @@ routes: [{name: all, to: [desk]}]
 """)
 
 
+async def telegram_chat(url: str, store: Store) -> TelegramChat:
+    """The Telegram adapter against the emulator at ``url``, keeping its state in ``store``."""
+    return await TelegramChat.from_context(
+        AdapterContext(
+            settings=Settings(telegram_api_url=url, telegram_bot_token=TOKEN),
+            config=lambda: CONFIG,
+            store=store,
+        )
+    )
+
+
 @pytest.fixture
 def telegram() -> Iterator[tuple[TelegramEmulator, str]]:
     emulator = TelegramEmulator(
@@ -54,13 +65,7 @@ async def test_a_redis_restart_does_not_end_the_listener(
     emulator, url = telegram
     redis_process = RedisProcess(directory=tmp_path).start()
     redis = connect(redis_process.url)
-    chat = await TelegramChat.from_context(
-        AdapterContext(
-            settings=Settings(telegram_api_url=url, telegram_bot_token=TOKEN),
-            config=lambda: CONFIG,
-            store=Store(redis, Keys("listener")),
-        )
-    )
+    chat = await telegram_chat(url, Store(redis, Keys("listener")))
     stop = asyncio.Event()
     try:
         redis_process.kill()
@@ -95,13 +100,7 @@ async def test_a_redis_demoted_to_a_replica_does_not_end_the_listener(
     primary = RedisProcess(directory=tmp_path / "primary").start()
     other = RedisProcess(directory=tmp_path / "other").start()
     client = connect(primary.url)
-    chat = await TelegramChat.from_context(
-        AdapterContext(
-            settings=Settings(telegram_api_url=url, telegram_bot_token=TOKEN),
-            config=lambda: CONFIG,
-            store=Store(client, Keys("listener")),
-        )
-    )
+    chat = await telegram_chat(url, Store(client, Keys("listener")))
     stop = asyncio.Event()
     listening = asyncio.create_task(chat.listen(stop))
     control = redis.Redis(port=primary.port, decode_responses=True)
@@ -139,13 +138,7 @@ async def listening(
     telegram: tuple[TelegramEmulator, str], store: Store
 ) -> AsyncIterator[TelegramChat]:
     _, url = telegram
-    chat = await TelegramChat.from_context(
-        AdapterContext(
-            settings=Settings(telegram_api_url=url, telegram_bot_token=TOKEN),
-            config=lambda: CONFIG,
-            store=store,
-        )
-    )
+    chat = await telegram_chat(url, store)
     stop = asyncio.Event()
     task = asyncio.create_task(chat.listen(stop))
     yield chat
@@ -207,13 +200,7 @@ async def test_a_command_cut_short_by_a_redis_outage_is_answered_once_redis_is_b
     emulator, url = telegram
     redis_process = RedisProcess(directory=tmp_path).start()
     redis = connect(redis_process.url)
-    chat = await TelegramChat.from_context(
-        AdapterContext(
-            settings=Settings(telegram_api_url=url, telegram_bot_token=TOKEN),
-            config=lambda: CONFIG,
-            store=Store(redis, Keys("listener")),
-        )
-    )
+    chat = await telegram_chat(url, Store(redis, Keys("listener")))
     answer_help = chat._staff.on_help
     calls = 0
 
