@@ -12,10 +12,11 @@ all: lint test
 
 env: $(STAMP)
 
-$(STAMP): pyproject.toml
+# The emulators (for the demo and the tests) are a second distribution in this repository.
+$(STAMP): pyproject.toml emulators/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev]' -e ./emulators
 	touch $(STAMP)
 
 # The tests start their own redis-server and redis-sentinel processes on free ports; install the

@@ -1,1 +1,2 @@
-"""One folder per platform; each brings its client wrapper, converters and emulator."""
+"""One folder per platform: its client wrapper, converters and doctor checks (the emulators are
+in ``emulators/``)."""

@@ -16,11 +16,11 @@ from typing import Any
 import httpx
 import redis
 
-from adapters.slack.emulator import SlackEmulator
-from adapters.telegram.emulator import TelegramEmulator
-from adapters.x.emulator import PostSpec, XEmulator
 from bridge.httpserver import ThreadedServer, free_port
 from bridge.redisproc import RedisProcess
+from emulators.slack.api import SlackEmulator
+from emulators.telegram.api import TelegramEmulator
+from emulators.x.api import PostSpec, XEmulator
 
 ROOT = Path(__file__).resolve().parents[1]
 X_TOKEN = "bench-bearer"

@@ -17,8 +17,8 @@ from typing import Any
 
 import redis
 
-from adapters.x.emulator import PostSpec
 from benchmarks.harness import Bench
+from emulators.x.api import PostSpec
 
 Result = dict[str, Any]
 

@@ -218,9 +218,13 @@ def emulate(
 
     setup_logging("INFO")
     ports = {"x": x_port, "slack": slack_port, "telegram": telegram_port}
-    asyncio.run(
-        demo.serve_emulators_forever(ports=ports, bridge_url=bridge_url, time_scale=time_scale)
-    )
+    try:
+        asyncio.run(
+            demo.serve_emulators_forever(ports=ports, bridge_url=bridge_url, time_scale=time_scale)
+        )
+    except ReachableError as exc:
+        click.echo(_("Emulators not started: {error}", error=exc), err=True)
+        sys.exit(2)
 
 
 @cli.group(

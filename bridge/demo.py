@@ -181,10 +181,25 @@ class Emulators:
         return [self.x, self.slack, self.telegram]
 
 
+def _emulator(module: str) -> Any:
+    """An emulator module; they are a second distribution, absent from a runtime install."""
+    try:
+        return importlib.import_module(f"emulators.{module}")
+    except ModuleNotFoundError as exc:
+        if exc.name is None or exc.name.split(".")[0] != "emulators":
+            raise
+        raise ReachableError(
+            _(
+                "the emulators are not installed. They come with the source repository: "
+                "run `pip install ./emulators` there (`make demo` does it for you)."
+            )
+        ) from exc
+
+
 def build_emulators(*, bridge_url: str, time_scale: float = 1.0) -> dict[str, Any]:
-    x = importlib.import_module("adapters.x.emulator")
-    slack = importlib.import_module("adapters.slack.emulator")
-    telegram = importlib.import_module("adapters.telegram.emulator")
+    x = _emulator("x.api")
+    slack = _emulator("slack.api")
+    telegram = _emulator("telegram.api")
     return {
         "x": x.XEmulator(
             bearer_tokens={X_BEARER_TOKEN},

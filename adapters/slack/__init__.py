@@ -1,1 +1,2 @@
-"""Slack: the Web API client wrapper, Block Kit converters and a local emulator of Slack."""
+"""Slack: the Web API client wrapper, Block Kit converters and interactivity. Its emulator is
+``emulators/slack``."""

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from adapters.telegram.emulator import TelegramEmulator
-from adapters.x.emulator import XEmulator
 from bridge.httpserver import ThreadedServer
+from emulators.telegram.api import TelegramEmulator
+from emulators.x.api import XEmulator
 
 BOT_TOKEN = "123456:ABC-secret-part"
 GROUP = -1001000000001

@@ -35,11 +35,11 @@ from telegram.error import TelegramError
 from telegram.request import HTTPXRequest
 
 from adapters.telegram.chat import ALLOWED_UPDATES, TelegramChat
-from adapters.telegram.emulator import TelegramEmulator
 from bridge.config import parse_config
 from bridge.httpserver import ThreadedServer
 from bridge.settings import Settings
 from bridge.store import Store
+from emulators.telegram.api import TelegramEmulator
 from tests.contract.contracts import (
     OneGo,
     contract,

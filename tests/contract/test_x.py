@@ -33,10 +33,10 @@ from adapters.x.client import (
     MENTION_USER_FIELDS,
     XClient,
 )
-from adapters.x.emulator import XEmulator
 from adapters.x.oauth import XLinker
 from bridge.httpserver import ThreadedServer
 from bridge.settings import Settings
+from emulators.x.api import XEmulator
 from tests.contract.contracts import (
     contract,
     x_rate_limit_errors,

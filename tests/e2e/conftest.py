@@ -15,11 +15,11 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from adapters.slack.emulator import SlackEmulator
-from adapters.telegram.emulator import TelegramEmulator
-from adapters.x.emulator import XEmulator
 from bridge.httpserver import ThreadedServer, free_port
 from bridge.redisproc import RedisProcess
+from emulators.slack.api import SlackEmulator
+from emulators.telegram.api import TelegramEmulator
+from emulators.x.api import XEmulator
 from tests.e2e.web_browser import Browser
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -14,9 +14,7 @@ from typing import Any
 import pytest
 
 from adapters.slack.chat import SlackChat
-from adapters.slack.emulator import SlackEmulator
 from adapters.telegram.chat import TelegramChat
-from adapters.telegram.emulator import TelegramEmulator
 from bridge.config import Config, Destination, RetentionConfig, parse_config
 from bridge.httpserver import ThreadedServer
 from bridge.models import Author, Mention, PostedReply, ThreadStatus, thread_id_for
@@ -26,6 +24,8 @@ from bridge.stages import MirrorStage, RouterStage
 from bridge.store import Store, utcnow
 from bridge.streams import StageRunner
 from bridge.threads import change_state
+from emulators.slack.api import SlackEmulator
+from emulators.telegram.api import TelegramEmulator
 
 SLACK_TOKEN, SLACK_SECRET = "xoxb-retention", "retention-secret"
 TELEGRAM_TOKEN = "616161:retention-token"

@@ -25,13 +25,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import RetryAfter
 
-from adapters.slack.emulator import SlackEmulator
-from adapters.telegram.emulator import TelegramEmulator
 from adapters.x.client import XClient
-from adapters.x.emulator import XEmulator
 from bridge.errors import RateLimited
 from bridge.httpserver import ThreadedServer
 from bridge.platform_time import PlatformTime
+from emulators.slack.api import SlackEmulator
+from emulators.telegram.api import TelegramEmulator
+from emulators.x.api import XEmulator
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 TOKEN = "123456:ABC-limits"

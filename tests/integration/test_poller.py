@@ -10,7 +10,6 @@ import httpx
 import pytest
 
 from adapters.x.client import XClient
-from adapters.x.emulator import PostSpec, XEmulator
 from adapters.x.source import XSource
 from bridge.config import AccountConfig, parse_config
 from bridge.httpserver import ThreadedServer
@@ -19,6 +18,7 @@ from bridge.poller import Poller
 from bridge.ports import FetchResult, OwnReply
 from bridge.store import Store
 from bridge.threads import change_state
+from emulators.x.api import PostSpec, XEmulator
 
 TOKEN = "poller-test-token"
 CONFIG = parse_config("""

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from adapters.x.emulator import PostSpec, XEmulator
 from adapters.x.publisher import XPublisher
 from bridge import audit
 from bridge.config import parse_config
@@ -17,6 +16,7 @@ from bridge.replies import PublishStage, ReplyDesk, ReplyRefused
 from bridge.settings import Settings
 from bridge.store import Store
 from bridge.streams import StageRunner
+from emulators.x.api import PostSpec, XEmulator
 
 CONFIG = parse_config("""
 accounts: [{key: humas, handle: humas_demo}]

@@ -13,9 +13,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from adapters.emulation import Fault
 from adapters.telegram.chat import TelegramChat
-from adapters.telegram.emulator import TelegramEmulator
 from bridge.config import parse_config
 from bridge.httpserver import ThreadedServer
 from bridge.keys import Keys
@@ -26,6 +24,8 @@ from bridge.settings import Settings
 from bridge.stages import MirrorStage, RouterStage
 from bridge.store import Store, connect
 from bridge.streams import StageRunner
+from emulators.core import Fault
+from emulators.telegram.api import TelegramEmulator
 
 TOKEN = "424242:role-change-token"
 GROUP = -1001000000001

@@ -29,8 +29,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from adapters.slack.emulator import SlackEmulator
 from bridge.httpserver import ThreadedServer
+from emulators.slack.api import SlackEmulator
 
 TOKEN = "xoxb-test-token"
 SECRET = "test-signing-secret"

@@ -1,6 +1,6 @@
 """The Slack emulator refuses, limits and pages as Slack does, seen through the real slack_sdk.
 
-Block Kit limits: adapters/slack/emulator_blocks.py names them and their sources.
+Block Kit limits: emulators/slack/blocks.py names them and their sources.
 
 Sources: Slack's Web API spec (slackapi/slack-api-specs, web-api/slack_web_openapi_v2.json,
 1.7.0) lists ``rate_limited`` (HTTP 200) for chat.postMessage and chat.update besides the 429
@@ -24,10 +24,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from adapters.emulation import EmulatorCore
-from adapters.slack.emulator import SlackEmulator
-from adapters.x.emulator import fault_response as x_fault_response
 from bridge.httpserver import ThreadedServer
+from emulators.core import EmulatorCore
+from emulators.slack.api import SlackEmulator
+from emulators.x.api import fault_response as x_fault_response
 
 TOKEN = "xoxb-strict-test"
 CHANNEL = "C0DESK"

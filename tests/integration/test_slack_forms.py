@@ -20,7 +20,6 @@ from pydantic import SecretStr
 from starlette.applications import Starlette
 
 from adapters.slack.chat import SlackChat
-from adapters.slack.emulator import SlackEmulator
 from bridge.claims import ThreadDesk
 from bridge.config import parse_config
 from bridge.httpserver import EmbeddedServer, ThreadedServer, free_port
@@ -30,6 +29,7 @@ from bridge.settings import Settings
 from bridge.store import Store
 from bridge.threads import change_state
 from bridge.vault import Credentials, LinkedAccount, Sealer, TokenVault
+from emulators.slack.api import SlackEmulator
 from tests.integration.test_slack_mirror import drain
 
 TOKEN, SECRET = "xoxb-forms-test", "forms-secret"

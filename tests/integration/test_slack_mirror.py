@@ -11,7 +11,6 @@ import httpx
 import pytest
 
 from adapters.slack.chat import SlackChat
-from adapters.slack.emulator import SlackEmulator
 from adapters.slack.errors import RATE_LIMIT_DEFAULT_WAIT_S
 from bridge.bursts import FoldedMention
 from bridge.config import BurstConfig, Config, parse_config
@@ -23,6 +22,7 @@ from bridge.stages import MirrorStage, RouterStage
 from bridge.store import RoundTrips, Store
 from bridge.streams import Deferred, Entry, StageRunner
 from bridge.threads import TransitionRefused, change_state
+from emulators.slack.api import SlackEmulator
 from tests.integration.test_bursts import folded
 
 TOKEN, SECRET = "xoxb-mirror-test", "mirror-secret"

@@ -23,8 +23,8 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.emulator import SlackEmulator
 from bridge.httpserver import ThreadedServer
+from emulators.slack.api import SlackEmulator
 
 APP_TOKEN = "xapp-1-test"
 BOT_TOKEN = "xoxb-test"

@@ -53,8 +53,8 @@ from telegram.error import (
 from telegram.ext import ApplicationBuilder, CommandHandler, ContextTypes, MessageHandler, filters
 from telegram.helpers import escape_markdown
 
-from adapters.telegram.emulator import TelegramEmulator
 from bridge.httpserver import ThreadedServer
+from emulators.telegram.api import TelegramEmulator
 
 TOKEN = "123456:ABC-demo"
 BOT_USERNAME = "reachable_demo_bot"

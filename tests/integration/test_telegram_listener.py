@@ -14,9 +14,7 @@ import pytest
 import redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from adapters.emulation import Fault
 from adapters.telegram.chat import TelegramChat
-from adapters.telegram.emulator import TelegramEmulator
 from bridge.config import parse_config
 from bridge.httpserver import ThreadedServer
 from bridge.keys import Keys
@@ -24,6 +22,8 @@ from bridge.ports import AdapterContext
 from bridge.redisproc import RedisProcess
 from bridge.settings import Settings
 from bridge.store import Store, connect
+from emulators.core import Fault
+from emulators.telegram.api import TelegramEmulator
 
 TOKEN = "424242:listener-test-token"
 USER = 1001

@@ -16,7 +16,6 @@ import httpx
 import pytest
 
 from adapters.telegram.chat import TelegramChat
-from adapters.telegram.emulator import TelegramEmulator
 from bridge.config import Config, Destination, parse_config
 from bridge.httpserver import ThreadedServer
 from bridge.models import Author, Mention, ThreadStatus, thread_id_for
@@ -25,6 +24,7 @@ from bridge.stages import MirrorStage, RouterStage
 from bridge.store import RoundTrips, Store
 from bridge.streams import Entry, StageRunner
 from bridge.threads import change_state
+from emulators.telegram.api import TelegramEmulator
 
 TOKEN = "515151:mirror-test-token"
 GROUP = -1001000000001  # a supergroup: Telegram allows a bot 20 messages a minute there

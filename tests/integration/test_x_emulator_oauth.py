@@ -31,9 +31,9 @@ from tweepy.asynchronous import AsyncClient
 from yarl import URL
 
 from adapters.x.client import XClient
-from adapters.x.emulator import XEmulator
 from bridge.errors import PermanentError
 from bridge.httpserver import ThreadedServer
+from emulators.x.api import XEmulator
 
 APP_TOKEN = "app-bearer-token"
 WEB_CLIENT = ("reachable-web", "web-client-secret")

@@ -22,8 +22,8 @@ import pytest
 from twitter_text import parse_tweet
 
 from adapters.x.client import XClient
-from adapters.x.emulator import XEmulator, head_of
 from bridge.httpserver import ThreadedServer
+from emulators.x.api import XEmulator, head_of
 
 APP_TOKEN = "app-bearer-token"
 

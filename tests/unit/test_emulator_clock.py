@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.emulator_clock import (
+from emulators.clock import (
     Bucket,
     RateClock,
     RateLimits,

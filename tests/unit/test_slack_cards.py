@@ -11,14 +11,14 @@ from typing import Any
 import pytest
 
 from adapters.slack import render
-from adapters.slack.emulator_blocks import (
+from bridge.i18n import speaking
+from bridge.models import THREAD_ACTIONS, Author, MentionCard, ThreadStatus
+from emulators.slack.blocks import (
     MAX_MESSAGE_BLOCKS,
     MAX_MESSAGE_BLOCKS_TEXT,
     blocks_text_length,
     validate_blocks,
 )
-from bridge.i18n import speaking
-from bridge.models import THREAD_ACTIONS, Author, MentionCard, ThreadStatus
 from tests.unit.cards import POSTED, mention_card
 
 POST_ID = "1900000000000000123"

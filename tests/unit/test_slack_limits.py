@@ -15,11 +15,11 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from adapters.slack import render
-from adapters.slack.emulator_blocks import validate_blocks, validate_view
 from bridge.claims import DISMISS_REASONS
 from bridge.config import PERSON_NAME_LIMIT
 from bridge.i18n import speaking
 from bridge.models import Identity, ThreadStatus
+from emulators.slack.blocks import validate_blocks, validate_view
 from tests.unit.cards import POSTED, mention_card
 
 LOCALES = st.sampled_from(["en", "id"])

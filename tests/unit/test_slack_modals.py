@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 
 from adapters.slack import render
-from adapters.slack.emulator_blocks import validate_view
-from adapters.slack.emulator_render import state_values
 from bridge import messages
 from bridge.claims import DISMISS_REASONS
 from bridge.i18n import speaking
 from bridge.models import Identity, Mention
+from emulators.slack.blocks import validate_view
+from emulators.slack.render import state_values
 from tests.unit.cards import mention_card
 
 INSTITUTION = (Identity.INSTITUTION, "humas_demo")

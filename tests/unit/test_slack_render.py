@@ -9,15 +9,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from adapters.slack import render
-from adapters.slack.emulator_blocks import (
+from bridge.i18n import speaking
+from bridge.messages import human_duration
+from bridge.models import Author, Identity, Media, Mention, MentionCard, ThreadStatus
+from emulators.slack.blocks import (
     MAX_MESSAGE_BLOCKS_TEXT,
     blocks_text_length,
     validate_blocks,
     validate_view,
 )
-from bridge.i18n import speaking
-from bridge.messages import human_duration
-from bridge.models import Author, Identity, Media, Mention, MentionCard, ThreadStatus
 
 HOSTILE = (
     "<!channel> *bold* _x_ ~s~ <https://evil.example|https://bank.example> @here "

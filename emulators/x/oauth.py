@@ -40,8 +40,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from adapters.emulation import MAX_BODY_BYTES, bad_request, json_endpoint
-from adapters.x.emulator import (
+from emulators.core import MAX_BODY_BYTES, bad_request, json_endpoint
+from emulators.x.api import (
     API_ORIGIN,
     USERNAME_RE,
     User,
@@ -51,7 +51,7 @@ from adapters.x.emulator import (
 )
 
 if TYPE_CHECKING:
-    from adapters.x.emulator import XEmulator
+    from emulators.x.api import XEmulator
 
 Json = dict[str, Any]
 

@@ -43,15 +43,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
-from adapters.emulation import (
+from emulators.clock import Bucket, Rule, Window, whole_seconds
+from emulators.core import (
     CONTROL_PREFIX,
     MAX_BODY_BYTES,
     EmulatorCore,
     Fault,
     read_json_object,
 )
-from adapters.emulator_clock import Bucket, Rule, Window, whole_seconds
-from adapters.telegram.emulator_text import (
+from emulators.telegram.text import (
     MAX_TEXT_UTF16,
     EntitiesError,
     Entity,

@@ -1,7 +1,7 @@
 """How Slack reads Block Kit: the ids it fills in, what a client submits and shows.
 
 The emulator needs two things a real workspace does on its own besides refusing what Slack
-refuses (:mod:`adapters.slack.emulator_blocks`): fill in the ``block_id`` and ``action_id``
+refuses (:mod:`emulators.slack.blocks`): fill in the ``block_id`` and ``action_id``
 values Slack generates (a ``block_actions`` payload always carries them), and tell the tests
 what a Slack client would turn into notifications (``pings``) or clickable links whose label
 may differ from their target (``links``). Untrusted public text must produce neither.

@@ -46,9 +46,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
-from adapters.emulation import EmulatorCore, Fault, bad_request, json_endpoint
-from adapters.x.emulator_limits import DEFAULT_LIMITS, DEFAULT_WINDOW_S, RateLimiter
-from bridge.textsplit import grapheme_cut, units_to_index
+from emulators.core import EmulatorCore, Fault, bad_request, json_endpoint
+from emulators.x.graphemes import grapheme_boundary, units_to_index
+from emulators.x.limits import DEFAULT_LIMITS, DEFAULT_WINDOW_S, RateLimiter
 
 
 def _words(text: str) -> frozenset[str]:
@@ -228,7 +228,7 @@ def head_of(text: str) -> str:
     cut = units_to_index(text, parsed.validRangeEnd + 1)
     if not text[cut].isspace():
         space = max((m.start() for m in _WHITESPACE.finditer(text, 0, cut)), default=0)
-        cut = space if space > 0 else grapheme_cut(text, cut)
+        cut = space if space > 0 else grapheme_boundary(text, cut)
     return text[:cut].rstrip()
 
 
@@ -381,7 +381,7 @@ class XEmulator:
         ``clock`` is the wall clock (post times, token lifetimes); rate windows run
         ``time_scale`` times faster than real time."""
         # Imported here: the linking flows build on this module.
-        from adapters.x.emulator_oauth import OAuthGrants
+        from emulators.x.oauth import OAuthGrants
 
         self.bearer_tokens = set(bearer_tokens)
         self.oauth1_consumers = dict(oauth1_consumers or {})
@@ -955,7 +955,7 @@ def _with_headers(response: Response, headers: Mapping[str, str]) -> Response:
 
 def create_app(emulator: XEmulator) -> ASGIApp:
     """The Starlette app for ``emulator``, wrapped with the shared call log and faults."""
-    from adapters.x.emulator_oauth import OAuthEndpoints
+    from emulators.x.oauth import OAuthEndpoints
 
     linking = OAuthEndpoints(emulator)
 

@@ -6,7 +6,7 @@ The control API (``/_emulator/*``) does what people do in a Slack client: click 
 message or a slash command, submit a modal. Each of those reaches the bridge as a request signed
 exactly as Slack signs it, so the bridge's signature check is exercised too. In Socket Mode
 (``socket_mode=True`` or ``POST /_emulator/config {"socket_mode": true}``) the same actions travel
-as envelopes over the websocket the bridge opened (see :mod:`adapters.slack.emulator_socket`).
+as envelopes over the websocket the bridge opened (see :mod:`emulators.slack.socket`).
 
 State lives in one :class:`SlackEmulator` guarded by a lock: uvicorn serves it from its own
 thread while tests read it from theirs.
@@ -38,7 +38,8 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp
 
-from adapters.emulation import (
+from emulators.clock import Bucket, Rule, per_minute, whole_seconds
+from emulators.core import (
     CONTROL_PREFIX,
     MAX_BODY_BYTES,
     EmulatorCore,
@@ -47,15 +48,14 @@ from adapters.emulation import (
     json_endpoint,
     read_json_object,
 )
-from adapters.emulator_clock import Bucket, Rule, per_minute, whole_seconds
-from adapters.slack.emulator_blocks import (
+from emulators.slack.blocks import (
     MAX_MESSAGE_BLOCKS_TEXT,
     blocks_text_length,
     validate_blocks,
     validate_view,
 )
-from adapters.slack.emulator_render import iter_buttons, normalise_blocks, render, state_values
-from adapters.slack.emulator_socket import SOCKET_PATH, SocketHub, SocketUnavailable
+from emulators.slack.render import iter_buttons, normalise_blocks, render, state_values
+from emulators.slack.socket import SOCKET_PATH, SocketHub, SocketUnavailable
 
 MAX_TEXT = 40_000
 # What the Reachable app asks for when installed (see README, connecting Slack).

@@ -7,7 +7,7 @@ minutes per user and 10,000 per 24 hours per app (all its users together). The r
 payloads in tests/fixtures/x show the same headers (450 for mentions, 75 for /2/users/me, 50 for
 deleting a post).
 
-Windows run on the emulator's rate clock (see :mod:`adapters.emulator_clock`). A reset is stated
+Windows run on the emulator's rate clock (see :mod:`emulators.clock`). A reset is stated
 the way X states it, in Unix seconds, as the wall clock now plus what is left of the window in
 rate-clock seconds: at scale 1 exactly X's header; faster, a client that divides the wait by
 the same scale waits the right real time, though the stated instant moves closer on every call.
@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from adapters.emulator_clock import RateClock
+from emulators.clock import RateClock
 
 DEFAULT_WINDOW_S = 900.0
 DAY_S = 86_400.0

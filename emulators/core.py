@@ -27,7 +27,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from adapters.emulator_clock import RateClock, RateLimits, check_scale
+from emulators.clock import RateClock, RateLimits, check_scale
 
 CONTROL_PREFIX = "/_emulator"
 MAX_BODY_BYTES = 1_000_000

@@ -1,0 +1,1 @@
+"""Telegram Bot API emulator: messages, HTML entities, flood control, updates and webhooks."""
