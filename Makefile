@@ -91,10 +91,10 @@ clean:
 messages: env
 	$(BIN)/pybabel extract --no-default-keywords -k _ -k N_ -k ngettext:1,2 --no-location \
 	  --sort-output --project Reachable --msgid-bugs-address "" \
-	  -o bridge/locale/reachable.pot bridge adapters
-	for po in bridge/locale/*/LC_MESSAGES/reachable.po; do \
+	  -o bridge/text/locale/reachable.pot bridge adapters app cli
+	for po in bridge/text/locale/*/LC_MESSAGES/reachable.po; do \
 	  [ -e "$$po" ] || continue; \
 	  locale=$$(basename $$(dirname $$(dirname $$po))); \
 	  $(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete -l $$locale \
-	    -i bridge/locale/reachable.pot -o $$po; \
+	    -i bridge/text/locale/reachable.pot -o $$po; \
 	done

@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 import redis
 
-from bridge.httpserver import ThreadedServer, free_port
-from bridge.redisproc import RedisProcess
+from app.httpserver import ThreadedServer, free_port
+from cli.redisproc import RedisProcess
 from emulators.slack.api import SlackEmulator
 from emulators.telegram.api import TelegramEmulator
 from emulators.x.api import PostSpec, XEmulator
@@ -136,7 +136,7 @@ class Bench:
         }
 
     def start(self, *roles: str) -> subprocess.Popen[bytes]:
-        args = [sys.executable, "-m", "bridge", "run", "--config", str(self.config)]
+        args = [sys.executable, "-m", "cli", "run", "--config", str(self.config)]
         for role in roles:
             args += ["--role", role]
         with self.log.open("ab") as log:

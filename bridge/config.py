@@ -17,12 +17,8 @@ from zoneinfo import ZoneInfo
 import yaml
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, field_validator
 
-from bridge import i18n
-from bridge.durations import format_duration
-from bridge.errors import ConfigError
-from bridge.i18n import _, ngettext
-from bridge.messages import priority_name
-from bridge.rules import (
+from bridge.domain.durations import format_duration
+from bridge.domain.rules import (
     DEFAULT_SLA,
     HANDLE_PATTERN,
     Calendar,
@@ -36,6 +32,10 @@ from bridge.rules import (
     rule_problems,
     unknown,
 )
+from bridge.errors import ConfigError
+from bridge.text import i18n
+from bridge.text.i18n import _, ngettext
+from bridge.text.messages import priority_name
 
 __all__ = ["Config", "ConfigError", "RouteConfig", "RouteMatch", "load_config", "parse_config"]
 
@@ -51,7 +51,7 @@ def _strip_at(value: object) -> object:
     return value.lstrip("@") if isinstance(value, str) else value
 
 
-# A language Reachable speaks: en, id, or any with a catalogue in bridge/locale.
+# A language Reachable speaks: en, id, or any with a catalogue in bridge/text/locale.
 Locale = Annotated[str, AfterValidator(i18n.known_locale)]
 # An IANA time zone: Asia/Jakarta (WIB), Asia/Makassar (WITA), Asia/Jayapura (WIT).
 Zone = Annotated[str, AfterValidator(known_zone)]

@@ -12,15 +12,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from bridge.admin import AdminDesk
-from bridge.claims import ThreadDesk
 from bridge.config import AccountConfig, Config, Destination
-from bridge.linking import AccountLinker, LinkDesk
-from bridge.models import Mention, MentionCard, MirrorRef
-from bridge.replies import Publisher, ReplyDesk
+from bridge.desks.admin import AdminDesk
+from bridge.desks.claims import ThreadDesk
+from bridge.desks.linking import AccountLinker, LinkDesk
+from bridge.desks.replies import Publisher, ReplyDesk
+from bridge.domain.models import Mention, MentionCard, MirrorRef
 from bridge.settings import Settings
-from bridge.store import Store
-from bridge.vault import TokenVault
+from bridge.store.store import Store
+from bridge.store.vault import TokenVault
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bridge.platform_time import PlatformTime
+from bridge.domain.platform_time import PlatformTime
 
 
 class XAccountToken(BaseModel):

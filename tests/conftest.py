@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 import redis
 
-from bridge.keys import Keys
-from bridge.redisproc import RedisProcess
-from bridge.store import Store, connect
+from bridge.store.keys import Keys
+from bridge.store.store import Store, connect
+from cli.redisproc import RedisProcess
 
 os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
 # The CLI speaks the terminal's language; the tests read English whatever this machine speaks.

@@ -36,24 +36,24 @@ from adapters.slack import render
 from adapters.slack.errors import rate_limit_wait, wrap_slack_error
 from adapters.slack.lookup import find_tagged
 from adapters.slack.signing import quiet_bolt_signature_log, slack_owns, why_unsigned
-from bridge import messages
-from bridge.admin import ADMIN_VERBS, AdminDesk, answer_admin_command
-from bridge.claims import DISMISS_REASONS, ThreadDesk
 from bridge.config import Config, Destination, PersonConfig
+from bridge.desks.admin import ADMIN_VERBS, AdminDesk, answer_admin_command
+from bridge.desks.claims import DISMISS_REASONS, ThreadDesk
+from bridge.desks.linking import ChatUser, LinkDesk, answer_link_command
+from bridge.desks.replies import ReplyDesk, ReplyRefused
+from bridge.desks.strangers import refuse_stranger
+from bridge.desks.unanswered import answer_show, answer_unanswered
+from bridge.domain.models import Identity, MentionCard, MirrorRef
 from bridge.errors import (
     RateLimited,
     ReachableError,
     TransientError,
 )
-from bridge.linking import ChatUser, LinkDesk, answer_link_command
-from bridge.models import Identity, MentionCard, MirrorRef
+from bridge.ops.refusals import note_refused
 from bridge.ports import AdapterContext, PostProgress
-from bridge.replies import ReplyDesk, ReplyRefused
 from bridge.settings import Settings
-from bridge.store import Store
-from bridge.strangers import refuse_stranger
-from bridge.unanswered import answer_show, answer_unanswered
-from bridge.web import note_refused
+from bridge.store.store import Store
+from bridge.text import messages
 
 log = logging.getLogger(__name__)
 quiet_bolt_signature_log()

@@ -20,7 +20,7 @@ from bridge.errors import (
     RateLimited,
     TransientError,
 )
-from bridge.i18n import N_
+from bridge.text.i18n import N_
 
 RATE_LIMIT_ERRORS = frozenset({"ratelimited", "rate_limited"})
 # The wait when Slack gives none. Slack allows about one message a second per channel with short

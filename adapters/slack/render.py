@@ -21,9 +21,9 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from bridge import messages
-from bridge.models import THREAD_ACTIONS, Identity, Mention, MentionCard
-from bridge.textsplit import safe_cut, split_text, utf16_len
+from bridge.domain.models import THREAD_ACTIONS, Identity, Mention, MentionCard
+from bridge.domain.textsplit import safe_cut, split_text, utf16_len
+from bridge.text import messages
 
 # Slack's limits count "characters" without saying which; UTF-16 units are never fewer than
 # code points, so counting them keeps within either reading.

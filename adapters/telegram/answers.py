@@ -1,8 +1,8 @@
 """What the bot says in Telegram, as answers that wait their turn in the chat's pace.
 
 Handlers describe an answer (a reply to a message, an edit of one of the bot's messages, a word
-in a person's private chat), queue it (:mod:`bridge.answers`) and return; when its turn comes,
-:func:`call_of` makes python-telegram-bot's arguments of it again. A reply goes where
+in a person's private chat), queue it (:mod:`bridge.pipeline.answers`) and return; when its
+turn comes, :func:`call_of` makes python-telegram-bot's arguments of it again. A reply goes where
 ``Message.reply_text`` puts one: in a group under the message answered, in its forum topic.
 The answer to a button press (the toast) is not a message and is not queued: Telegram counts it
 against no chat's limit, and refuses it once the press is a few seconds old
@@ -16,7 +16,7 @@ from typing import Any
 from telegram import ForceReply, InlineKeyboardMarkup, LinkPreviewOptions, Message, ReplyParameters
 from telegram.constants import ChatType
 
-from bridge.answers import AnswerQueue
+from bridge.pipeline.answers import AnswerQueue
 
 Markup = InlineKeyboardMarkup | ForceReply
 

@@ -54,22 +54,22 @@ from adapters.telegram.staff import (
     stranger_action,
 )
 from adapters.telegram.updates import ALLOWED_UPDATES, Handling, TelegramUpdates
-from bridge import i18n, messages
-from bridge.admin import ADMIN_VERBS, AdminDesk
-from bridge.alerts import alert_admins
-from bridge.answers import AnswerQueue, Pace, Sent
-from bridge.claims import ThreadDesk
 from bridge.config import Config, Destination, PersonConfig
+from bridge.desks.admin import ADMIN_VERBS, AdminDesk
+from bridge.desks.alerts import alert_admins
+from bridge.desks.claims import ThreadDesk
+from bridge.desks.linking import PIN_RE, LinkDesk
+from bridge.desks.replies import ReplyDesk
+from bridge.domain.models import MentionCard, MirrorRef
 from bridge.errors import ReachableError
-from bridge.i18n import N_
-from bridge.linking import PIN_RE, LinkDesk
-from bridge.models import MentionCard, MirrorRef
+from bridge.pipeline.answers import AnswerQueue, Pace, Sent
+from bridge.pipeline.runner import consumer_name
 from bridge.ports import AdapterContext, PostProgress
-from bridge.redis_outage import is_outage
-from bridge.replies import ReplyDesk
 from bridge.settings import Settings
-from bridge.store import Store
-from bridge.streams import consumer_name
+from bridge.store.redis_outage import is_outage
+from bridge.store.store import Store
+from bridge.text import i18n, messages
+from bridge.text.i18n import N_
 
 log = logging.getLogger(__name__)
 
@@ -292,7 +292,7 @@ class TelegramChat:
             log.warning("could not tell Telegram user %s: %s", user_id, exc)
 
     async def _send_answer(self, answer: dict[str, Any]) -> Sent | None:
-        """The one call of a queued answer (``bridge.answers`` paces it), Telegram's errors
+        """The one call of a queued answer (``bridge.pipeline.answers`` paces it), Telegram's errors
         as the core's; an edit that changes nothing is done."""
         method, kwargs = call_of(answer, self.bot)
         try:

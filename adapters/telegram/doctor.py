@@ -8,8 +8,8 @@ from telegram.constants import ChatMemberStatus
 from telegram.error import Forbidden, InvalidToken, TelegramError
 
 from bridge.config import TelegramDestination
-from bridge.doctor import DoctorContext, Finding, fail, ok, warn
-from bridge.i18n import _
+from bridge.ops.doctor import DoctorContext, Finding, fail, ok, warn
+from bridge.text.i18n import _
 
 AREA = "Telegram"
 

@@ -23,7 +23,7 @@ from bridge.errors import (
     RateLimited,
     TransientError,
 )
-from bridge.i18n import N_
+from bridge.text.i18n import N_
 
 log = logging.getLogger(__name__)
 

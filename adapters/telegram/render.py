@@ -13,9 +13,9 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from bridge import i18n, messages
-from bridge.models import THREAD_ACTIONS, Mention, MentionCard
-from bridge.textsplit import safe_cut, split_text, utf16_len
+from bridge.domain.models import THREAD_ACTIONS, Mention, MentionCard
+from bridge.domain.textsplit import safe_cut, split_text, utf16_len
+from bridge.text import i18n, messages
 
 MESSAGE_LIMIT = 4096
 # Parts after the first say where they belong; keep room for that line.

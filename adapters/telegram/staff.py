@@ -34,16 +34,16 @@ from telegram.ext import ContextTypes
 from adapters.telegram import render
 from adapters.telegram.answers import Answers
 from adapters.telegram.errors import retry_after_s
-from bridge import messages
-from bridge.admin import AdminDesk, answer_admin_command
-from bridge.claims import DISMISS_REASONS, ThreadDesk, short_reference
 from bridge.config import Config, PersonConfig
-from bridge.linking import ChatUser, LinkDesk, answer_link_command
-from bridge.models import Identity, MirrorRef, ThreadStatus
-from bridge.replies import ReplyDesk, ReplyRefused
-from bridge.store import Store
-from bridge.strangers import refuse_stranger
-from bridge.unanswered import answer_show, answer_unanswered
+from bridge.desks.admin import AdminDesk, answer_admin_command
+from bridge.desks.claims import DISMISS_REASONS, ThreadDesk, short_reference
+from bridge.desks.linking import ChatUser, LinkDesk, answer_link_command
+from bridge.desks.replies import ReplyDesk, ReplyRefused
+from bridge.desks.strangers import refuse_stranger
+from bridge.desks.unanswered import answer_show, answer_unanswered
+from bridge.domain.models import Identity, MirrorRef, ThreadStatus
+from bridge.store.store import Store
+from bridge.text import messages
 
 log = logging.getLogger(__name__)
 # A report in <pre> stays under Telegram's 4,096 characters with room for the markup.

@@ -1,12 +1,12 @@
 """Telegram's updates: stored before Telegram is told they arrived, then handled from there.
 
 Telegram never sends an update again once it was acknowledged, so each is put on the inbound
-stream first (:mod:`bridge.inbound` says why and how it is bounded). By webhook, the secret, the
-JSON and the size are checked first (a body that is no update gets its 400 and stores nothing),
-then the update is stored, then Telegram gets its 200; when it cannot be stored the answer is
-503, and Telegram sends it again. By long polling, one process at a time polls, holding a lease
-in Redis (Telegram ends one ``getUpdates`` when another starts), and the offset that confirms
-updates to Telegram moves only past updates that are on the stream.
+stream first (:mod:`bridge.pipeline.inbound` says why and how it is bounded). By webhook, the
+secret, the JSON and the size are checked first (a body that is no update gets its 400 and
+stores nothing), then the update is stored, then Telegram gets its 200; when it cannot be
+stored the answer is 503, and Telegram sends it again. By long polling, one process at a time
+polls, holding a lease in Redis (Telegram ends one ``getUpdates`` when another starts), and the
+offset that confirms updates to Telegram moves only past updates that are on the stream.
 
 Every listening process reads the stream (a consumer group; one lane per chat, so that a
 chat's updates are handled in order). An update counts as seen once it was handled, not before:
@@ -33,12 +33,12 @@ from telegram import Update
 from telegram.error import NetworkError, TelegramError, TimedOut
 
 from bridge.failpoints import TELEGRAM_BEFORE_HANDLING, crash_point
-from bridge.inbound import Inbound, InboundEvent
-from bridge.redis_outage import Outage, is_outage
+from bridge.ops.refusals import note_refused
+from bridge.pipeline.inbound import Inbound, InboundEvent
+from bridge.pipeline.runner import Deferred, Entry, consumer_name
 from bridge.settings import Settings
-from bridge.store import Store
-from bridge.streams import Deferred, Entry, consumer_name
-from bridge.web import note_refused
+from bridge.store.redis_outage import Outage, is_outage
+from bridge.store.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ from tweepy.asynchronous import AsyncClient
 from yarl import URL
 
 from adapters.x.convert import mentions_from_response
+from bridge.domain.models import Mention
 from bridge.errors import CredentialsRejected, PermanentError, RateLimited, TransientError
-from bridge.models import Mention
 from bridge.ports import RateBudget
 
 __all__ = ["MentionPage", "RateBudget", "XClient"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from bridge.models import Author, Media, Mention
+from bridge.domain.models import Author, Media, Mention
 
 NETWORK = "x"
 # X's media keys start with the media kind; used when ``includes.media`` was not requested.

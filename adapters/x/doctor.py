@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from adapters.x.client import XClient
 from bridge.config import AccountConfig
-from bridge.doctor import DoctorContext, Finding, fail, ok, warn
 from bridge.errors import CredentialsRejected, PlatformError, RateLimited
-from bridge.i18n import _
+from bridge.ops.doctor import DoctorContext, Finding, fail, ok, warn
+from bridge.text.i18n import _
 
 HEADROOM_WARN = 0.1
 # X's smallest page; the check reads at most this many posts.

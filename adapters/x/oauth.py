@@ -20,10 +20,10 @@ from oauthlib.oauth1 import Client as OAuth1Signer
 from pydantic import SecretStr
 
 from adapters.x.client import X_API_URL, XClient
+from bridge.desks.linking import LinkGrant, PinRequest
 from bridge.errors import CredentialsRejected, PermanentError, RateLimited, TransientError
-from bridge.linking import LinkGrant, PinRequest
 from bridge.settings import Settings
-from bridge.vault import Credentials
+from bridge.store.vault import Credentials
 
 log = logging.getLogger(__name__)
 

@@ -9,15 +9,15 @@ from twitter_text import parse_tweet
 
 from adapters.x.client import XClient
 from adapters.x.oauth import XLinker
-from bridge import messages
 from bridge.config import AccountConfig
+from bridge.desks.replies import DuplicatePost
+from bridge.domain.models import PostedReply
 from bridge.errors import CredentialsRejected, PermanentError
-from bridge.models import PostedReply
 from bridge.ports import AdapterContext
-from bridge.replies import DuplicatePost
 from bridge.settings import Settings
-from bridge.store import Store
-from bridge.vault import Credentials, LinkedAccount, TokenVault
+from bridge.store.store import Store
+from bridge.store.vault import Credentials, LinkedAccount, TokenVault
+from bridge.text import messages
 
 log = logging.getLogger(__name__)
 

@@ -7,10 +7,10 @@ import time
 
 from adapters.x.client import XClient
 from bridge.config import AccountConfig
+from bridge.domain.models import Mention
 from bridge.errors import RateLimited, ReachableError
-from bridge.models import Mention
 from bridge.ports import AdapterContext, FetchResult, OwnReply, RateBudget
-from bridge.store import Store
+from bridge.store.store import Store
 
 log = logging.getLogger(__name__)
 

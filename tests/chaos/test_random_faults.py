@@ -37,9 +37,9 @@ import httpx
 import pytest
 import redis
 
-from bridge import demo
-from bridge.httpserver import free_port
-from bridge.redisproc import RedisProcess
+from app.httpserver import free_port
+from cli import demo
+from cli.redisproc import RedisProcess
 from tests.e2e.conftest import ROOT, TIME_SCALE, BridgeProcess, settled, wait_for
 
 FAULTS = int(os.environ.get("REACHABLE_CHAOS_FAULTS", "8"))
@@ -79,7 +79,7 @@ class Chaos:
         self.urls = {name: f"http://127.0.0.1:{port}" for name, port in self.ports.items()}
         self.emulator = subprocess.Popen(
             [
-                sys.executable, "-m", "bridge", "emulate",
+                sys.executable, "-m", "cli", "emulate",
                 "--x-port", str(self.ports["x"]),
                 "--slack-port", str(self.ports["slack"]),
                 "--telegram-port", str(self.ports["telegram"]),

@@ -404,7 +404,7 @@ def contract(platform: str, *methods: str) -> Any:
 class OneGo:
     """A mirror posted in one go, for calling a sink directly: every step's turn is now and
     nothing was posted before (the stage's own progress paces and records; see
-    bridge/progress.py)."""
+    bridge/store/progress.py)."""
 
     def posted(self, step: int) -> str | None:
         return None

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from bridge.httpserver import ThreadedServer
+from app.httpserver import ThreadedServer
 from emulators.telegram.api import TelegramEmulator
 from emulators.x.api import XEmulator
 

@@ -29,11 +29,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from adapters.slack.chat import SlackChat
+from app.httpserver import ThreadedServer
 from bridge.config import parse_config
 from bridge.errors import RateLimited
-from bridge.httpserver import ThreadedServer
 from bridge.settings import Settings
-from bridge.store import Store
+from bridge.store.store import Store
 from emulators.slack.api import SlackEmulator
 from tests.contract.contracts import (
     OneGo,

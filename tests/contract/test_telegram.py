@@ -35,10 +35,10 @@ from telegram.error import TelegramError
 from telegram.request import HTTPXRequest
 
 from adapters.telegram.chat import ALLOWED_UPDATES, TelegramChat
+from app.httpserver import ThreadedServer
 from bridge.config import parse_config
-from bridge.httpserver import ThreadedServer
 from bridge.settings import Settings
-from bridge.store import Store
+from bridge.store.store import Store
 from emulators.telegram.api import TelegramEmulator
 from tests.contract.contracts import (
     OneGo,

@@ -34,7 +34,7 @@ from adapters.x.client import (
     XClient,
 )
 from adapters.x.oauth import XLinker
-from bridge.httpserver import ThreadedServer
+from app.httpserver import ThreadedServer
 from bridge.settings import Settings
 from emulators.x.api import XEmulator
 from tests.contract.contracts import (

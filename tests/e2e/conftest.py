@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from bridge.httpserver import ThreadedServer, free_port
-from bridge.redisproc import RedisProcess
+from app.httpserver import ThreadedServer, free_port
+from cli.redisproc import RedisProcess
 from emulators.slack.api import SlackEmulator
 from emulators.telegram.api import TelegramEmulator
 from emulators.x.api import XEmulator
@@ -232,7 +232,7 @@ class BridgeProcess:
     def __init__(
         self, *, env: dict[str, str], config: Path, roles: tuple[str, ...] = (), log: Path
     ) -> None:
-        args = [sys.executable, "-m", "bridge", "run", "--config", str(config)]
+        args = [sys.executable, "-m", "cli", "run", "--config", str(config)]
         for role in roles:
             args += ["--role", role]
         self._log = log.open("ab")
@@ -314,7 +314,7 @@ class Deployment:
     def audit(self) -> str:
         """What `reachable audit --since 1h` prints for this deployment."""
         result = subprocess.run(
-            [sys.executable, "-m", "bridge", "audit", "--since", "1h"],
+            [sys.executable, "-m", "cli", "audit", "--since", "1h"],
             capture_output=True,
             text=True,
             env=self.env,

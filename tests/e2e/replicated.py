@@ -8,7 +8,7 @@ from pathlib import Path
 
 import redis
 
-from bridge.redisproc import RedisProcess, SentinelProcess
+from cli.redisproc import RedisProcess, SentinelProcess
 from tests.e2e.conftest import wait_for
 
 MASTER = "mymaster"

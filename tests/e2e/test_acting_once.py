@@ -17,10 +17,10 @@ from typing import Any
 import httpx
 import pytest
 
-from bridge.claims import short_reference
-from bridge.keys import Keys
-from bridge.models import Thread
-from bridge.store import Store, connect
+from bridge.desks.claims import short_reference
+from bridge.domain.models import Thread
+from bridge.store.keys import Keys
+from bridge.store.store import Store, connect
 from tests.e2e.conftest import GROUP, Deployment, Emulators, wait_for
 from tests.e2e.test_mentions_to_slack import settle, settle_telegram
 from tests.e2e.test_personal_replies import slack_ephemerals

@@ -25,15 +25,15 @@ from typing import Any
 
 import pytest
 
-from bridge.authority import TABLE, Action, Role, Rule, verdict
-from bridge.claims import short_reference
 from bridge.config import parse_config
-from bridge.demo_linking import link_demo_accounts
-from bridge.keys import Keys
-from bridge.models import THREAD_ACTIONS, ThreadStatus, thread_id_for
+from bridge.desks.authority import TABLE, Action, Role, Rule, verdict
+from bridge.desks.claims import short_reference
+from bridge.domain.models import THREAD_ACTIONS, ThreadStatus, thread_id_for
 from bridge.settings import Settings
-from bridge.store import Store, connect
-from bridge.threads import change_state
+from bridge.store.keys import Keys
+from bridge.store.store import Store, connect
+from bridge.store.threads import change_state
+from cli.demo_linking import link_demo_accounts
 from tests.e2e.conftest import (
     CONFIG,
     GROUP,

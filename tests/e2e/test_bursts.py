@@ -146,7 +146,7 @@ def test_a_burst_is_folded_and_every_folded_mention_can_be_shown_and_answered(
         [
             sys.executable,
             "-m",
-            "bridge",
+            "cli",
             "report",
             "--config",
             str(deployment.config),

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import httpx
 
-from bridge.httpserver import free_port
-from bridge.redisproc import RedisProcess
+from app.httpserver import free_port
+from cli.redisproc import RedisProcess
 from tests.e2e.conftest import CONFIG, BridgeProcess, Deployment, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,7 +22,7 @@ def reachable(
     *args: str, env: dict[str, str] | None = None, timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bridge", *args],
+        [sys.executable, "-m", "cli", *args],
         capture_output=True,
         text=True,
         env=env,
@@ -156,7 +156,7 @@ def test_demo_shows_the_mirrored_mentions_and_stops_cleanly(tmp_path: Path) -> N
     log = tmp_path / "demo.out"
     with log.open("w") as out:
         demo = subprocess.Popen(
-            [sys.executable, "-m", "bridge", "demo"],
+            [sys.executable, "-m", "cli", "demo"],
             cwd=ROOT,
             env=env,
             stdout=out,
@@ -207,7 +207,7 @@ def wait_for_output(
 def test_emulate_serves_every_emulator_until_interrupted() -> None:
     ports = {"x": free_port(), "slack": free_port(), "telegram": free_port()}
     emulate = subprocess.Popen(
-        [sys.executable, "-m", "bridge", "emulate", "--time-scale", "20"]
+        [sys.executable, "-m", "cli", "emulate", "--time-scale", "20"]
         + [arg for name, port in ports.items() for arg in (f"--{name}-port", str(port))],
         cwd=ROOT,
         stdout=subprocess.PIPE,

@@ -6,13 +6,13 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from bridge.redisproc import RedisProcess
+from cli.redisproc import RedisProcess
 from tests.e2e.conftest import ROOT, Deployment
 
 
 def doctor(deployment: Deployment) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bridge", "doctor", "--config", str(deployment.config)],
+        [sys.executable, "-m", "cli", "doctor", "--config", str(deployment.config)],
         capture_output=True,
         text=True,
         env=deployment.env,

@@ -8,13 +8,13 @@ import sys
 
 import httpx
 
-from bridge.httpserver import free_port
+from app.httpserver import free_port
 from tests.e2e.conftest import ROOT, Deployment, wait_for
 
 
 def healthcheck(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bridge", "healthcheck"],
+        [sys.executable, "-m", "cli", "healthcheck"],
         capture_output=True,
         text=True,
         env=env,

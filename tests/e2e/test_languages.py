@@ -7,8 +7,8 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from bridge import messages
-from bridge.i18n import speaking
+from bridge.text import messages
+from bridge.text.i18n import speaking
 from tests.e2e.conftest import CONFIG, GROUP, Deployment, wait_for
 from tests.e2e.test_mentions_to_slack import settle, settle_telegram
 from tests.e2e.test_replies import REPLY, replies_on_x

@@ -7,11 +7,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bridge.claims import short_reference
-from bridge.keys import Keys
-from bridge.models import ThreadStatus, thread_id_for
-from bridge.store import Store, connect
-from bridge.threads import change_state
+from bridge.desks.claims import short_reference
+from bridge.domain.models import ThreadStatus, thread_id_for
+from bridge.store.keys import Keys
+from bridge.store.store import Store, connect
+from bridge.store.threads import change_state
 from tests.e2e.conftest import (
     BASIC_GROUP,
     CONFIG,

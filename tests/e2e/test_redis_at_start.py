@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from bridge import runtime as runtime_module
+from app import runtime as runtime_module
+from app.runtime import Runtime
 from bridge.config import load_config
-from bridge.redisproc import RedisProcess
-from bridge.runtime import Runtime
+from bridge.pipeline.supervise import backfill_open_threads
 from bridge.settings import Settings
-from bridge.store import Store
-from bridge.supervision import backfill_open_threads
+from bridge.store.store import Store
+from cli.redisproc import RedisProcess
 from tests.e2e.conftest import BridgeProcess, Deployment, wait_for
 from tests.e2e.test_redis_failover import refused_calls
 

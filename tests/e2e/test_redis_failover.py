@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import redis
 
-from bridge.redisproc import RedisProcess
+from cli.redisproc import RedisProcess
 from tests.e2e.conftest import GROUP, ROOT, BridgeProcess, Deployment, Emulators, wait_for
 from tests.e2e.replicated import MASTER, ReplicatedRedis
 from tests.e2e.test_replies import open_reply_form, replies_on_x, submit
@@ -209,7 +209,7 @@ def test_the_doctor_shows_what_the_sentinels_see(deployment: Deployment, tmp_pat
     try:
         use_sentinels(deployment, replicated)
         result = subprocess.run(
-            [sys.executable, "-m", "bridge", "doctor", "--config", str(deployment.config)],
+            [sys.executable, "-m", "cli", "doctor", "--config", str(deployment.config)],
             capture_output=True,
             text=True,
             env=deployment.env,

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bridge.httpserver import ThreadedServer
+from app.httpserver import ThreadedServer
 from tests.e2e.conftest import APP_ID, GROUP, TEAM_ID, Deployment, wait_for
 from tests.e2e.test_hostile_requests import BUTTON, form, slack_headers, snapshot
 from tests.e2e.test_mentions_to_slack import settle, settle_telegram

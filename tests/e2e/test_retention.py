@@ -8,7 +8,7 @@ import re
 
 import redis
 
-from bridge.models import thread_id_for
+from bridge.domain.models import thread_id_for
 from tests.e2e.conftest import CONFIG, Deployment, wait_for
 from tests.e2e.test_mentions_to_slack import settle, settle_telegram
 from tests.e2e.test_replies import open_reply_form, replies_on_x, submit
@@ -21,7 +21,7 @@ BOUNDED = re.compile(
     r"^e2e:("
     r"stream:(mentions|outbox|actions|timers|dropped)(:dead|:deferrals:[a-z]+)?|audit"
     # A chat's inbound stream holds only what waits (handled entries are deleted) and takes
-    # no more at its limit (bridge.inbound.INBOUND_LIMIT).
+    # no more at its limit (bridge.pipeline.inbound.INBOUND_LIMIT).
     r"|stream:inbound:[a-z]+"
     r"|threads|threads:open|timers"
     r"|(cursor|own-cursor|account-id|count|histogram|migrated-data):.+"

@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 import pytest
 
-from bridge.logsafety import REDACTED
+from bridge.ops.logsafety import REDACTED
 from tests.e2e.conftest import ROOT, BridgeProcess, Deployment, wait_for
 
 WRONG = {
@@ -76,7 +76,7 @@ def test_a_secret_in_an_uncaught_traceback_is_redacted_too() -> None:
     """Python prints an uncaught exception straight to stderr, past every logging handler."""
     code = (
         "import os\n"
-        "from bridge.logsafety import redact_from_the_environment\n"
+        "from bridge.ops.logsafety import redact_from_the_environment\n"
         "redact_from_the_environment()\n"
         "raise RuntimeError('refused: ' + os.environ['REACHABLE_TELEGRAM_BOT_TOKEN'])\n"
     )

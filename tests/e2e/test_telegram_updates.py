@@ -19,7 +19,7 @@ import pytest
 import redis
 
 from bridge.failpoints import TELEGRAM_BEFORE_HANDLING
-from bridge.redisproc import RedisProcess
+from cli.redisproc import RedisProcess
 from tests.e2e.conftest import GROUP, TELEGRAM_TOKEN, Deployment, Emulators, wait_for
 
 RINA = 1001

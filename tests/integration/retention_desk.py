@@ -15,15 +15,15 @@ import pytest
 
 from adapters.slack.chat import SlackChat
 from adapters.telegram.chat import TelegramChat
+from app.httpserver import ThreadedServer
 from bridge.config import Config, Destination, RetentionConfig, parse_config
-from bridge.httpserver import ThreadedServer
-from bridge.models import Author, Mention, PostedReply, ThreadStatus, thread_id_for
-from bridge.retention import Lifetimes
+from bridge.domain.models import Author, Mention, PostedReply, ThreadStatus, thread_id_for
+from bridge.pipeline.runner import StageRunner
+from bridge.pipeline.stages import MirrorStage, RouterStage
 from bridge.settings import Settings
-from bridge.stages import MirrorStage, RouterStage
-from bridge.store import Store, utcnow
-from bridge.streams import StageRunner
-from bridge.threads import change_state
+from bridge.store.retention import Lifetimes
+from bridge.store.store import Store, utcnow
+from bridge.store.threads import change_state
 from emulators.slack.api import SlackEmulator
 from emulators.telegram.api import TelegramEmulator
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bridge.bursts import FoldedMention
-from bridge.claims import short_reference
 from bridge.config import parse_config
-from bridge.models import Author, Media, Mention, MirrorRef, Thread, thread_id_for
-from bridge.store import Store
-from bridge.unanswered import answer_show, answer_unanswered
+from bridge.desks.claims import short_reference
+from bridge.desks.unanswered import answer_show, answer_unanswered
+from bridge.domain.bursts import FoldedMention
+from bridge.domain.models import Author, Media, Mention, MirrorRef, Thread, thread_id_for
+from bridge.store.store import Store
 
 SHOW_CONFIG = """
 accounts: [{key: humas, handle: humas_demo}]

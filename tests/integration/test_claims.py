@@ -1,5 +1,6 @@
 """Claims on a real Redis: simultaneous claims, takeover confirmation, and who may release,
-dismiss and hand out a thread (bridge/authority.py), each refusal audited and changing nothing."""
+dismiss and hand out a thread (bridge/desks/authority.py), each refusal audited and changing
+nothing."""
 
 from __future__ import annotations
 
@@ -8,13 +9,14 @@ from datetime import timedelta
 
 import pytest
 
-from bridge import audit, i18n
-from bridge.claims import Ambiguous, ThreadDesk, find_open_thread, short_reference
 from bridge.config import parse_config
-from bridge.models import Author, Mention, Thread, ThreadStatus, thread_id_for
-from bridge.store import Store, utcnow
-from bridge.threads import change_state
-from bridge.unanswered import answer_show
+from bridge.desks import audit
+from bridge.desks.claims import Ambiguous, ThreadDesk, find_open_thread, short_reference
+from bridge.desks.unanswered import answer_show
+from bridge.domain.models import Author, Mention, Thread, ThreadStatus, thread_id_for
+from bridge.store.store import Store, utcnow
+from bridge.store.threads import change_state
+from bridge.text import i18n
 from tests.integration.test_stages import route_all
 
 CONFIG = parse_config("""

@@ -6,8 +6,8 @@ import asyncio
 from pathlib import Path
 
 from bridge.config import Config, load_config
-from bridge.reload import ConfigWatcher
-from bridge.store import Store
+from bridge.ops.reload import ConfigWatcher
+from bridge.store.store import Store
 
 FIRST = """
 accounts: [{key: humas, handle: humas_demo}]

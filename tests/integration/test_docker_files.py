@@ -18,9 +18,9 @@ import pytest
 import yaml
 from dotenv import dotenv_values
 
-from bridge.cli import cli
-from bridge.runtime import ROLES
+from app.runtime import ROLES
 from bridge.settings import Settings
+from cli.main import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKER = ROOT / "docker"

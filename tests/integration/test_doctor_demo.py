@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from adapters.registry import DOCTORS
+from app.httpserver import free_port
+from app.registry import DOCTORS
 from bridge.config import load_config
-from bridge.demo import Emulators, demo_settings, start_emulators
-from bridge.doctor import Status, blocks_go_live, examine, render_table
-from bridge.httpserver import free_port
-from bridge.keys import Keys
-from bridge.redisproc import RedisProcess
-from bridge.store import Store, connect
+from bridge.ops.doctor import Status, blocks_go_live, examine, render_table
+from bridge.store.keys import Keys
+from bridge.store.store import Store, connect
+from cli.demo import Emulators, demo_settings, start_emulators
+from cli.redisproc import RedisProcess
 
 DEMO_CONFIG = Path(__file__).resolve().parents[2] / "config" / "demo.yaml"
 

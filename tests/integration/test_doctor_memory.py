@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from bridge.doctor import Finding, Status, check_redis, render_table
-from bridge.keys import Keys
-from bridge.maintenance import Maintenance
-from bridge.memory import record_sample, samples
-from bridge.redisproc import RedisProcess
-from bridge.store import Store, connect, now_ms
+from bridge.ops.doctor import Finding, Status, check_redis, render_table
+from bridge.ops.maintenance import Maintenance
+from bridge.ops.memory import record_sample, samples
+from bridge.store.keys import Keys
+from bridge.store.store import Store, connect, now_ms
+from cli.redisproc import RedisProcess
 
 HOUR_MS = 3_600_000
 MIB = 1024 * 1024

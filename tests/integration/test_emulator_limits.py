@@ -26,9 +26,9 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import RetryAfter
 
 from adapters.x.client import XClient
+from app.httpserver import ThreadedServer
+from bridge.domain.platform_time import PlatformTime
 from bridge.errors import RateLimited
-from bridge.httpserver import ThreadedServer
-from bridge.platform_time import PlatformTime
 from emulators.slack.api import SlackEmulator
 from emulators.telegram.api import TelegramEmulator
 from emulators.x.api import XEmulator

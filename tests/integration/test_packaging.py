@@ -52,9 +52,9 @@ def _metadata(wheel: zipfile.ZipFile) -> str:
 def test_the_runtime_wheel_holds_no_emulator(source: Path, tmp_path: Path) -> None:
     wheel = _wheel(source, tmp_path)
     modules = [n for n in wheel.namelist() if n.endswith(".py")]
-    assert {n.split("/")[0] for n in modules} == {"bridge", "adapters"}
+    assert {n.split("/")[0] for n in modules} == {"bridge", "adapters", "app", "cli"}
     assert [n for n in modules if "emulat" in n] == []
-    assert "bridge/locale/id/LC_MESSAGES/reachable.po" in wheel.namelist()
+    assert "bridge/text/locale/id/LC_MESSAGES/reachable.po" in wheel.namelist()
     requires = [line for line in _metadata(wheel).splitlines() if line.startswith("Requires-Dist")]
     assert any("slack-bolt" in line for line in requires)
     assert not any("websockets" in line for line in requires)

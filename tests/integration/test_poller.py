@@ -11,13 +11,13 @@ import pytest
 
 from adapters.x.client import XClient
 from adapters.x.source import XSource
+from app.httpserver import ThreadedServer
 from bridge.config import AccountConfig, parse_config
-from bridge.httpserver import ThreadedServer
-from bridge.models import Mention, PostedReply, Thread, ThreadStatus, thread_id_for
-from bridge.poller import Poller
+from bridge.domain.models import Mention, PostedReply, Thread, ThreadStatus, thread_id_for
+from bridge.pipeline.poll import Poller
 from bridge.ports import FetchResult, OwnReply
-from bridge.store import Store
-from bridge.threads import change_state
+from bridge.store.store import Store
+from bridge.store.threads import change_state
 from emulators.x.api import PostSpec, XEmulator
 
 TOKEN = "poller-test-token"

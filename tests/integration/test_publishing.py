@@ -8,14 +8,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from adapters.x.publisher import XPublisher
-from bridge import audit
+from app.httpserver import ThreadedServer
 from bridge.config import parse_config
-from bridge.httpserver import ThreadedServer
-from bridge.models import Identity, Mention, Thread, ThreadStatus, thread_id_for
-from bridge.replies import PublishStage, ReplyDesk, ReplyRefused
+from bridge.desks import audit
+from bridge.desks.replies import PublishStage, ReplyDesk, ReplyRefused
+from bridge.domain.models import Identity, Mention, Thread, ThreadStatus, thread_id_for
+from bridge.pipeline.runner import StageRunner
 from bridge.settings import Settings
-from bridge.store import Store
-from bridge.streams import StageRunner
+from bridge.store.store import Store
 from emulators.x.api import PostSpec, XEmulator
 
 CONFIG = parse_config("""

@@ -14,16 +14,16 @@ import pytest
 import redis
 
 from adapters.telegram.chat import TelegramChat
+from app.httpserver import ThreadedServer
 from bridge.config import parse_config
-from bridge.httpserver import ThreadedServer
-from bridge.keys import Keys
-from bridge.models import Mention, thread_id_for
+from bridge.domain.models import Mention, thread_id_for
+from bridge.pipeline.runner import StageRunner
+from bridge.pipeline.stages import MirrorStage, RouterStage
 from bridge.ports import AdapterContext
-from bridge.redisproc import RedisProcess
 from bridge.settings import Settings
-from bridge.stages import MirrorStage, RouterStage
-from bridge.store import Store, connect
-from bridge.streams import StageRunner
+from bridge.store.keys import Keys
+from bridge.store.store import Store, connect
+from cli.redisproc import RedisProcess
 from emulators.core import Fault
 from emulators.telegram.api import TelegramEmulator
 
@@ -142,7 +142,7 @@ def outage_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [
         r.getMessage()
         for r in caplog.records
-        if r.name == "bridge.redis_outage" and r.levelno >= logging.WARNING
+        if r.name == "bridge.store.redis_outage" and r.levelno >= logging.WARNING
     ]
 
 

@@ -9,10 +9,10 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from bridge.cli import cli
-from bridge.models import Mention, PostedReply, ThreadStatus, thread_id_for
-from bridge.store import Store
-from bridge.threads import change_state
+from bridge.domain.models import Mention, PostedReply, ThreadStatus, thread_id_for
+from bridge.store.store import Store
+from bridge.store.threads import change_state
+from cli.main import cli
 from tests.integration.test_stages import route_all
 
 CONFIG = """

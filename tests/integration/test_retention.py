@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from bridge.claims import short_reference
 from bridge.config import parse_config
-from bridge.models import Thread, ThreadStatus
-from bridge.store import Store, now_ms, utcnow
-from bridge.threads import change_state
-from bridge.unanswered import answer_show
+from bridge.desks.claims import short_reference
+from bridge.desks.unanswered import answer_show
+from bridge.domain.models import Thread, ThreadStatus
+from bridge.store.store import Store, now_ms, utcnow
+from bridge.store.threads import change_state
 from tests.integration.retention_desk import (
     DAY_S,
     Desk,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from click.testing import CliRunner
 
-from bridge.cli import cli
-from bridge.routing import CONDITIONS
-from bridge.rules import RouteMatch
+from bridge.domain.routing import CONDITIONS
+from bridge.domain.rules import RouteMatch
+from cli.main import cli
 
 EXAMPLE = "config/reachable.example.yaml"
 # The terminal's language would otherwise choose the output's.

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bridge.cli import cli
 from bridge.config import parse_config
-from bridge.models import Author, Mention
-from bridge.store import Store
+from bridge.domain.models import Author, Mention
+from bridge.store.store import Store
+from cli.main import cli
 from tests.integration.test_stages import route_all
 
 LIVE = """

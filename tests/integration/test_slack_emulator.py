@@ -29,7 +29,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bridge.httpserver import ThreadedServer
+from app.httpserver import ThreadedServer
 from emulators.slack.api import SlackEmulator
 
 TOKEN = "xoxb-test-token"

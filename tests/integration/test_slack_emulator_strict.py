@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bridge.httpserver import ThreadedServer
+from app.httpserver import ThreadedServer
 from emulators.core import EmulatorCore
 from emulators.slack.api import SlackEmulator
 from emulators.x.api import fault_response as x_fault_response

@@ -20,15 +20,15 @@ from pydantic import SecretStr
 from starlette.applications import Starlette
 
 from adapters.slack.chat import SlackChat
-from bridge.claims import ThreadDesk
+from app.httpserver import EmbeddedServer, ThreadedServer, free_port
 from bridge.config import parse_config
-from bridge.httpserver import EmbeddedServer, ThreadedServer, free_port
-from bridge.models import Author, Mention, ThreadStatus
-from bridge.replies import ReplyDesk
+from bridge.desks.claims import ThreadDesk
+from bridge.desks.replies import ReplyDesk
+from bridge.domain.models import Author, Mention, ThreadStatus
 from bridge.settings import Settings
-from bridge.store import Store
-from bridge.threads import change_state
-from bridge.vault import Credentials, LinkedAccount, Sealer, TokenVault
+from bridge.store.store import Store
+from bridge.store.threads import change_state
+from bridge.store.vault import Credentials, LinkedAccount, Sealer, TokenVault
 from emulators.slack.api import SlackEmulator
 from tests.integration.test_slack_mirror import drain
 

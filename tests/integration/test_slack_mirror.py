@@ -12,16 +12,16 @@ import pytest
 
 from adapters.slack.chat import SlackChat
 from adapters.slack.errors import RATE_LIMIT_DEFAULT_WAIT_S
-from bridge.bursts import FoldedMention
+from app.httpserver import ThreadedServer
 from bridge.config import BurstConfig, Config, parse_config
-from bridge.httpserver import ThreadedServer
-from bridge.models import Author, Mention, ThreadStatus, thread_id_for
-from bridge.progress import MirrorProgress
+from bridge.domain.bursts import FoldedMention
+from bridge.domain.models import Author, Mention, ThreadStatus, thread_id_for
+from bridge.pipeline.runner import Deferred, Entry, StageRunner
+from bridge.pipeline.stages import MirrorStage, RouterStage
 from bridge.settings import Settings
-from bridge.stages import MirrorStage, RouterStage
-from bridge.store import RoundTrips, Store
-from bridge.streams import Deferred, Entry, StageRunner
-from bridge.threads import TransitionRefused, change_state
+from bridge.store.progress import MirrorProgress
+from bridge.store.store import RoundTrips, Store
+from bridge.store.threads import TransitionRefused, change_state
 from emulators.slack.api import SlackEmulator
 from tests.integration.test_bursts import folded
 

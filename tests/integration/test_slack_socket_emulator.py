@@ -23,7 +23,7 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bridge.httpserver import ThreadedServer
+from app.httpserver import ThreadedServer
 from emulators.slack.api import SlackEmulator
 
 APP_TOKEN = "xapp-1-test"

@@ -9,10 +9,10 @@ from datetime import timedelta
 from typing import Any
 
 from bridge.config import parse_config
-from bridge.models import Mention, thread_id_for
-from bridge.stages import RouterStage
-from bridge.store import Store
-from bridge.streams import Deferred, Entry, StageRunner
+from bridge.domain.models import Mention, thread_id_for
+from bridge.pipeline.runner import Deferred, Entry, StageRunner
+from bridge.pipeline.stages import RouterStage
+from bridge.store.store import Store
 
 CONFIG = parse_config("""
 accounts: [{key: humas, handle: humas_demo}]

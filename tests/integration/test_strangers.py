@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from bridge import audit
-from bridge.store import Store
-from bridge.strangers import QUIET_S, refuse_stranger
+from bridge.desks import audit
+from bridge.desks.strangers import QUIET_S, refuse_stranger
+from bridge.store.store import Store
 
 
 async def test_a_flood_from_strangers_is_told_once_and_audited_once_per_chat(

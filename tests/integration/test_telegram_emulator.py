@@ -53,7 +53,7 @@ from telegram.error import (
 from telegram.ext import ApplicationBuilder, CommandHandler, ContextTypes, MessageHandler, filters
 from telegram.helpers import escape_markdown
 
-from bridge.httpserver import ThreadedServer
+from app.httpserver import ThreadedServer
 from emulators.telegram.api import TelegramEmulator
 
 TOKEN = "123456:ABC-demo"

@@ -15,13 +15,13 @@ import redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from adapters.telegram.chat import TelegramChat
+from app.httpserver import ThreadedServer
 from bridge.config import parse_config
-from bridge.httpserver import ThreadedServer
-from bridge.keys import Keys
 from bridge.ports import AdapterContext
-from bridge.redisproc import RedisProcess
 from bridge.settings import Settings
-from bridge.store import Store, connect
+from bridge.store.keys import Keys
+from bridge.store.store import Store, connect
+from cli.redisproc import RedisProcess
 from emulators.core import Fault
 from emulators.telegram.api import TelegramEmulator
 

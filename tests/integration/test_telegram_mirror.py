@@ -16,14 +16,14 @@ import httpx
 import pytest
 
 from adapters.telegram.chat import TelegramChat
+from app.httpserver import ThreadedServer
 from bridge.config import Config, Destination, parse_config
-from bridge.httpserver import ThreadedServer
-from bridge.models import Author, Mention, ThreadStatus, thread_id_for
+from bridge.domain.models import Author, Mention, ThreadStatus, thread_id_for
+from bridge.pipeline.runner import Entry, StageRunner
+from bridge.pipeline.stages import MirrorStage, RouterStage
 from bridge.settings import Settings
-from bridge.stages import MirrorStage, RouterStage
-from bridge.store import RoundTrips, Store
-from bridge.streams import Entry, StageRunner
-from bridge.threads import change_state
+from bridge.store.store import RoundTrips, Store
+from bridge.store.threads import change_state
 from emulators.telegram.api import TelegramEmulator
 
 TOKEN = "515151:mirror-test-token"

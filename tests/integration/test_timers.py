@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from bridge.keys import Keys
-from bridge.store import Store, connect, utcnow
-from bridge.supervision import Timekeeper, schedule, timer_name
+from bridge.pipeline.supervise import Timekeeper, schedule, timer_name
+from bridge.store.keys import Keys
+from bridge.store.store import Store, connect, utcnow
 
 
 async def test_many_timekeepers_move_each_due_timer_once(store: Store, redis_url: str) -> None:
@@ -39,10 +39,10 @@ async def test_a_reopened_thread_gets_a_new_sla_and_the_old_one_stops(
     """Answered, then a new question in the conversation: a new deadline from now, a timer of
     the new round, and the old round's reminders do nothing."""
     from bridge.config import parse_config
-    from bridge.models import Mention, PostedReply, ThreadStatus, thread_id_for
-    from bridge.streams import Entry
-    from bridge.supervision import SupervisionStage
-    from bridge.threads import change_state
+    from bridge.domain.models import Mention, PostedReply, ThreadStatus, thread_id_for
+    from bridge.pipeline.runner import Entry
+    from bridge.pipeline.supervise import SupervisionStage
+    from bridge.store.threads import change_state
     from tests.integration import test_stages
 
     config = parse_config("""
@@ -92,7 +92,7 @@ escalation: {to: sup, remind_every: 10m}
 
 async def test_an_upgrade_lists_and_times_the_threads_that_are_still_open(store: Store) -> None:
     """Threads stored by a version without the open set: added once, answered ones left out."""
-    from bridge.supervision import backfill_open_threads
+    from bridge.pipeline.supervise import backfill_open_threads
 
     now = utcnow()
     for thread_id, status in (("x-humas-aaaaaa", "open"), ("x-humas-bbbbbb", "answered")):

@@ -9,10 +9,10 @@ from datetime import timedelta
 from typing import Any
 
 from bridge.config import RetentionConfig, parse_config
-from bridge.maintenance import Maintenance
-from bridge.models import ThreadStatus
-from bridge.store import Store, now_ms, utcnow
-from bridge.threads import change_state
+from bridge.domain.models import ThreadStatus
+from bridge.ops.maintenance import Maintenance
+from bridge.store.store import Store, now_ms, utcnow
+from bridge.store.threads import change_state
 from tests.integration.retention_desk import (
     DAY_S,
     Desk,

@@ -9,9 +9,9 @@ import pytest
 from pydantic import SecretStr
 
 from bridge.errors import ReachableError
-from bridge.keys import Keys
-from bridge.store import Store, connect
-from bridge.vault import (
+from bridge.store.keys import Keys
+from bridge.store.store import Store, connect
+from bridge.store.vault import (
     AccountTaken,
     Credentials,
     LinkedAccount,

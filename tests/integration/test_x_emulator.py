@@ -19,8 +19,8 @@ import pytest
 
 from adapters.x.client import XClient
 from adapters.x.convert import mentions_from_response
+from app.httpserver import ThreadedServer
 from bridge.errors import PermanentError, RateLimited, TransientError
-from bridge.httpserver import ThreadedServer
 from emulators.x.api import PostSpec, XEmulator
 
 APP_TOKEN = "app-bearer-token"

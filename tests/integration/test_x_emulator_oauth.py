@@ -31,8 +31,8 @@ from tweepy.asynchronous import AsyncClient
 from yarl import URL
 
 from adapters.x.client import XClient
+from app.httpserver import ThreadedServer
 from bridge.errors import PermanentError
-from bridge.httpserver import ThreadedServer
 from emulators.x.api import XEmulator
 
 APP_TOKEN = "app-bearer-token"

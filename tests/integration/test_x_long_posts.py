@@ -22,7 +22,7 @@ import pytest
 from twitter_text import parse_tweet
 
 from adapters.x.client import XClient
-from bridge.httpserver import ThreadedServer
+from app.httpserver import ThreadedServer
 from emulators.x.api import XEmulator, head_of
 
 APP_TOKEN = "app-bearer-token"

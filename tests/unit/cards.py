@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bridge.models import Author, Mention, MentionCard
+from bridge.domain.models import Author, Mention, MentionCard
 
 POSTED = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
 

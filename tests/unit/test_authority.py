@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bridge.authority import Action, Rule, markdown_table, thread_action, verdict
 from bridge.config import PersonConfig
-from bridge.models import Thread, ThreadStatus
+from bridge.desks.authority import Action, Rule, markdown_table, thread_action, verdict
+from bridge.domain.models import Thread, ThreadStatus
 
 ROOT = Path(__file__).resolve().parents[2]
 RINA = PersonConfig(key="rina", slack="U0RINA", speaks_for=["humas"])
@@ -34,10 +34,12 @@ def thread(status: ThreadStatus, by: str | None = None) -> Thread:
 
 def test_the_readme_shows_the_table_the_code_decides_by() -> None:
     readme = (ROOT / "README.md").read_text()
-    start = readme.index("<!-- authority table: made by bridge.authority.markdown_table() -->")
+    start = readme.index(
+        "<!-- authority table: made by bridge.desks.authority.markdown_table() -->"
+    )
     end = readme.index("<!-- end of the authority table -->")
     shown = readme[start:end].split("\n", 1)[1].strip()
-    assert shown == markdown_table(), "README's table differs from bridge/authority.py"
+    assert shown == markdown_table(), "README's table differs from bridge/desks/authority.py"
 
 
 def test_a_button_falls_in_the_row_of_the_threads_state() -> None:

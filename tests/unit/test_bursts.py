@@ -6,12 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bridge import messages
-from bridge.bursts import FoldedMention, digest_timer, digest_window, fold_threshold, sample
 from bridge.config import BurstConfig, ConfigError, parse_config
-from bridge.i18n import speaking
-from bridge.models import Author, Media, Mention
-from bridge.report import ThreadFacts, build, render
+from bridge.desks.report import ThreadFacts, build, render
+from bridge.domain.bursts import FoldedMention, digest_timer, digest_window, fold_threshold, sample
+from bridge.domain.models import Author, Media, Mention
+from bridge.text import messages
+from bridge.text.i18n import speaking
 from tests.unit.test_config import VALID
 
 AT = datetime(2026, 11, 29, 7, 0, 3, tzinfo=UTC)

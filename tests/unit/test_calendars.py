@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bridge.config import Config, parse_config
+from bridge.domain.models import Author, Mention
+from bridge.domain.routing import decide
 from bridge.errors import ConfigError
-from bridge.models import Author, Mention
-from bridge.routing import decide
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 

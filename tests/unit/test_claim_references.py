@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 from datetime import timedelta
 
-from bridge.claims import _ago, short_reference
-from bridge.models import thread_id_for
-from bridge.store import utcnow
+from bridge.desks.claims import _ago, short_reference
+from bridge.domain.models import thread_id_for
+from bridge.store.store import utcnow
 
 
 def test_a_threads_short_reference_is_the_first_six_characters_of_its_hash() -> None:

@@ -13,8 +13,8 @@ import pytest
 from babel.messages.pofile import read_po
 from click.testing import CliRunner
 
-from bridge.cli import cli
-from bridge.i18n import cli_locale, terminal_locale, translations
+from bridge.text.i18n import cli_locale, terminal_locale, translations
+from cli.main import cli
 
 EXAMPLE = "config/reachable.example.yaml"
 # No terminal setting at all, whatever the machine running the tests has.
@@ -105,7 +105,7 @@ def test_without_any_choice_the_cli_speaks_the_configs_language(tmp_path: Path) 
 
 # --help in the CLI's language: every command's description and every option's help.
 
-TEMPLATE = Path(__file__).resolve().parents[2] / "bridge" / "locale" / "reachable.pot"
+TEMPLATE = Path(__file__).resolve().parents[2] / "bridge" / "text" / "locale" / "reachable.pot"
 
 
 def every_command(

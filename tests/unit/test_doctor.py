@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bridge.doctor import (
+from bridge.ops.doctor import (
     Finding,
     Status,
     _version_tuple,
@@ -14,8 +14,8 @@ from bridge.doctor import (
     render_table,
     warn,
 )
-from bridge.i18n import speaking
-from bridge.redisconn import redact_url
+from bridge.store.redisconn import redact_url
+from bridge.text.i18n import speaking
 
 
 def test_clock_skew_warns_then_fails_before_signatures_stop_working() -> None:

@@ -6,9 +6,9 @@ import pytest
 from pydantic import ValidationError
 
 from adapters.x.client import wait_after_refusal
-from bridge.durations import format_duration, parse_duration
-from bridge.platform_time import PlatformTime, is_real_platform
-from bridge.poller import pause_after_poll
+from bridge.domain.durations import format_duration, parse_duration
+from bridge.domain.platform_time import PlatformTime, is_real_platform
+from bridge.pipeline.poll import pause_after_poll
 from bridge.ports import RateBudget
 from bridge.settings import Settings
 

@@ -18,11 +18,12 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from bridge import demo, i18n, messages
-from bridge.i18n import _, speaking
+from bridge.text import i18n, messages
+from bridge.text.i18n import _, speaking
+from cli import demo
 
 ROOT = Path(__file__).resolve().parents[2]
-TEMPLATE = ROOT / "bridge" / "locale" / "reachable.pot"
+TEMPLATE = ROOT / "bridge" / "text" / "locale" / "reachable.pot"
 KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
 # Calls whose text goes to the operators' log, like log.warning(...).
 FOR_OPERATORS = {"note_refused"}
@@ -40,30 +41,30 @@ SPEAKING_MODULES = [
     "adapters/telegram/staff.py",
     "adapters/telegram/render.py",
     "adapters/x/doctor.py",
-    "bridge/admin.py",
-    "bridge/alerts.py",
-    "bridge/audit.py",
-    "bridge/cli.py",
-    "bridge/cli_doctor.py",
-    "bridge/cli_common.py",
-    "bridge/cli_rules.py",
+    "bridge/desks/admin.py",
+    "bridge/desks/alerts.py",
+    "bridge/desks/audit.py",
+    "cli/main.py",
+    "cli/doctor.py",
+    "cli/common.py",
+    "cli/rules.py",
     "bridge/config.py",
-    "bridge/demo.py",
-    "bridge/demo_linking.py",
-    "bridge/demo_view.py",
-    "bridge/doctor.py",
-    "bridge/durations.py",
-    "bridge/replay.py",
-    "bridge/report.py",
-    "bridge/report_chart.py",
-    "bridge/claims.py",
-    "bridge/replies.py",
-    "bridge/routing.py",
-    "bridge/rules.py",
-    "bridge/rules_report.py",
-    "bridge/stages.py",
-    "bridge/supervision.py",
-    "bridge/unanswered.py",
+    "cli/demo.py",
+    "cli/demo_linking.py",
+    "cli/demo_view.py",
+    "bridge/ops/doctor.py",
+    "bridge/domain/durations.py",
+    "bridge/ops/replay.py",
+    "bridge/desks/report.py",
+    "bridge/desks/report_chart.py",
+    "bridge/desks/claims.py",
+    "bridge/desks/replies.py",
+    "bridge/domain/routing.py",
+    "bridge/domain/rules.py",
+    "bridge/text/rules_report.py",
+    "bridge/pipeline/stages.py",
+    "bridge/pipeline/supervise.py",
+    "bridge/desks/unanswered.py",
 ]
 # Words in those modules that no person reads: Lua, a platform's error text matched against,
 # and failure records kept for the logs.
@@ -88,7 +89,7 @@ def _ids(entries: object) -> set[str | tuple[str, ...]]:
 
 def extracted_from_code() -> set[str | tuple[str, ...]]:
     found: set[str | tuple[str, ...]] = set()
-    for folder in ("bridge", "adapters"):
+    for folder in ("bridge", "adapters", "app", "cli"):
         for _file, _line, message, _comments, _context in extract_from_dir(
             ROOT / folder, keywords=KEYWORDS, comment_tags=()
         ):
@@ -137,7 +138,9 @@ def test_no_sentence_is_built_outside_the_catalogue() -> None:
     problems = []
     for module in SPEAKING_MODULES:
         problems += [f"{module}:{line}: {text!r}" for line, text in _sentences(ROOT / module)]
-    assert not problems, "put these in bridge/messages.py, through _():\n" + "\n".join(problems)
+    assert not problems, "put these in bridge/text/messages.py, through _():\n" + "\n".join(
+        problems
+    )
 
 
 def _sentences(path: Path) -> list[tuple[int, str]]:
@@ -234,7 +237,7 @@ KEPT |= {"mention", "Mention", "Nov", "Spam"}
 
 
 def _cards() -> list[Any]:
-    from bridge.models import ThreadStatus
+    from bridge.domain.models import ThreadStatus
     from tests.unit.cards import mention_card
 
     card = mention_card(escalation="⏰")
@@ -304,8 +307,8 @@ async def test_the_linking_page_speaks_the_browsers_language_when_the_link_is_un
     import httpx
     from starlette.applications import Starlette
 
-    from bridge.linking import LinkDesk
-    from bridge.linking_web import link_web_routes
+    from app.linking_web import link_web_routes
+    from bridge.desks.linking import LinkDesk
 
     desk = LinkDesk(SimpleNamespace(store=None), {}, public_url=None)  # type: ignore[arg-type]
     app = Starlette(routes=list(link_web_routes(desk)))

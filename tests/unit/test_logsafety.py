@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from bridge.logsafety import (
+from bridge.ops.logsafety import (
     REDACTED,
     RedactingStream,
     RedactSecrets,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bridge.report import ThreadFacts, build, percentile, render
+from bridge.desks.report import ThreadFacts, build, percentile, render
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 DAY1 = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)  # Mon 09:00 in Jakarta
@@ -78,8 +78,8 @@ def test_the_text_names_people_and_answers_made_on_x() -> None:
 
 
 def test_the_report_reads_in_the_destinations_language_with_aligned_columns() -> None:
-    from bridge import messages
-    from bridge.i18n import speaking
+    from bridge.text import messages
+    from bridge.text.i18n import speaking
 
     report = build(FIXTURE, since=DAY1, until=DAY2, zone=JAKARTA)
     with speaking("id"):

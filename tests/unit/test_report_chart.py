@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 import matplotlib.pyplot as plt
 
-from bridge.i18n import speaking
-from bridge.report import Group, build
-from bridge.report_chart import chart
+from bridge.desks.report import Group, build
+from bridge.desks.report_chart import chart
+from bridge.text.i18n import speaking
 
 
 def _labels(locale: str) -> tuple[str, list[str], list[str], list[str]]:

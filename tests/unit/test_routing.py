@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bridge.config import Config, parse_config
+from bridge.domain.models import Author, Media, Mention
+from bridge.domain.routing import Decision, decide
 from bridge.errors import ConfigError
-from bridge.models import Author, Media, Mention
-from bridge.routing import Decision, decide
 
 NOW = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)  # a Tuesday, 10:00 in Jakarta
 

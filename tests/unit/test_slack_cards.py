@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from adapters.slack import render
-from bridge.i18n import speaking
-from bridge.models import THREAD_ACTIONS, Author, MentionCard, ThreadStatus
+from bridge.domain.models import THREAD_ACTIONS, Author, MentionCard, ThreadStatus
+from bridge.text.i18n import speaking
 from emulators.slack.blocks import (
     MAX_MESSAGE_BLOCKS,
     MAX_MESSAGE_BLOCKS_TEXT,

@@ -15,10 +15,10 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from adapters.slack import render
-from bridge.claims import DISMISS_REASONS
 from bridge.config import PERSON_NAME_LIMIT
-from bridge.i18n import speaking
-from bridge.models import Identity, ThreadStatus
+from bridge.desks.claims import DISMISS_REASONS
+from bridge.domain.models import Identity, ThreadStatus
+from bridge.text.i18n import speaking
 from emulators.slack.blocks import validate_blocks, validate_view
 from tests.unit.cards import POSTED, mention_card
 

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 
 from adapters.slack import render
-from bridge import messages
-from bridge.claims import DISMISS_REASONS
-from bridge.i18n import speaking
-from bridge.models import Identity, Mention
+from bridge.desks.claims import DISMISS_REASONS
+from bridge.domain.models import Identity, Mention
+from bridge.text import messages
+from bridge.text.i18n import speaking
 from emulators.slack.blocks import validate_view
 from emulators.slack.render import state_values
 from tests.unit.cards import mention_card

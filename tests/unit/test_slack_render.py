@@ -9,9 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from adapters.slack import render
-from bridge.i18n import speaking
-from bridge.messages import human_duration
-from bridge.models import Author, Identity, Media, Mention, MentionCard, ThreadStatus
+from bridge.domain.models import Author, Identity, Media, Mention, MentionCard, ThreadStatus
+from bridge.text.i18n import speaking
+from bridge.text.messages import human_duration
 from emulators.slack.blocks import (
     MAX_MESSAGE_BLOCKS_TEXT,
     blocks_text_length,

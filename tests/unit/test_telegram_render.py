@@ -11,9 +11,9 @@ import pytest
 
 from adapters.telegram import render
 from adapters.telegram.staff import REPLY_ACTIONS
-from bridge import messages as texts
-from bridge.i18n import speaking
-from bridge.models import THREAD_ACTIONS, Author, Media, Mention, MentionCard, ThreadStatus
+from bridge.domain.models import THREAD_ACTIONS, Author, Media, Mention, MentionCard, ThreadStatus
+from bridge.text import messages as texts
+from bridge.text.i18n import speaking
 from tests.unit.cards import mention_card
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bridge.textsplit import (
+from bridge.domain.textsplit import (
     is_regional_indicator,
     joins_previous,
     safe_cut,

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from adapters.x.convert import mention_from_tweet, mentions_from_response, post_text
-from bridge.models import Author, Media
+from bridge.domain.models import Author, Media
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "x"
 

@@ -1,0 +1,27 @@
+"""The explicit registry of platforms: an unknown name is an error that lists the known ones."""
+
+from __future__ import annotations
+
+from adapters.slack.chat import SlackChat
+from adapters.slack.doctor import examine_slack
+from adapters.telegram.chat import TelegramChat
+from adapters.telegram.doctor import examine_telegram
+from adapters.x.doctor import examine_x
+from adapters.x.oauth import XLinker
+from adapters.x.publisher import XPublisher
+from adapters.x.source import XSource
+from bridge.ops.doctor import PlatformDoctor
+from bridge.ports import LinkerFactory, PublisherFactory, SinkFactory, SourceFactory
+
+SOURCES: dict[str, SourceFactory] = {"x": XSource.from_context}
+SINKS: dict[str, SinkFactory] = {
+    "slack": SlackChat.from_context,
+    "telegram": TelegramChat.from_context,
+}
+PUBLISHERS: dict[str, PublisherFactory] = {"x": XPublisher.from_context}
+LINKERS: dict[str, LinkerFactory] = {"x": XLinker}
+DOCTORS: dict[str, PlatformDoctor] = {
+    "x": examine_x,
+    "slack": examine_slack,
+    "telegram": examine_telegram,
+}

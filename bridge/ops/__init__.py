@@ -1,0 +1,2 @@
+"""Running it: the go-live doctor, metrics, config reload, log safety, upkeep, memory and
+the rules replay."""
