@@ -44,7 +44,7 @@ class SentinelChaos(Chaos):
     """The chaos deployment on a primary, a replica and three sentinels."""
 
     def start_redis(self) -> dict[str, str]:
-        # As README's Operations advises: a primary without a replica takes no writes.
+        # As docs/operations.md advises: a primary without a replica takes no writes.
         self.replicated = ReplicatedRedis(self.tmp / "redis", sentinels=3, min_replicas_to_write=1)
         self.kills_of_primary = self.switchovers = 0
         return {

@@ -1,5 +1,5 @@
-"""The authority table: what the README shows is what the code decides, and roles combine as
-a real institution expects (an admin is not a supervisor; the holder is told, not refused)."""
+"""The authority table: what the staff guide shows is what the code decides, and roles combine
+as a real institution expects (an admin is not a supervisor; the holder is told, not refused)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bridge.config import PersonConfig
 from bridge.desks.authority import Action, Rule, markdown_table, thread_action, verdict
+from bridge.config import PersonConfig
 from bridge.domain.models import Thread, ThreadStatus
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,14 +32,12 @@ def thread(status: ThreadStatus, by: str | None = None) -> Thread:
     )
 
 
-def test_the_readme_shows_the_table_the_code_decides_by() -> None:
-    readme = (ROOT / "README.md").read_text()
-    start = readme.index(
-        "<!-- authority table: made by bridge.desks.authority.markdown_table() -->"
-    )
-    end = readme.index("<!-- end of the authority table -->")
-    shown = readme[start:end].split("\n", 1)[1].strip()
-    assert shown == markdown_table(), "README's table differs from bridge/desks/authority.py"
+def test_the_staff_guide_shows_the_table_the_code_decides_by() -> None:
+    guide = (ROOT / "docs" / "staff-guide.md").read_text()
+    start = guide.index("<!-- authority table: made by bridge.desks.authority.markdown_table() -->")
+    end = guide.index("<!-- end of the authority table -->")
+    shown = guide[start:end].split("\n", 1)[1].strip()
+    assert shown == markdown_table(), "docs/staff-guide.md's table differs from bridge/desks/authority.py"
 
 
 def test_a_button_falls_in_the_row_of_the_threads_state() -> None:
