@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bridge.desks.authority import Action, Rule, markdown_table, thread_action, verdict
 from bridge.config import PersonConfig
+from bridge.desks.authority import Action, Rule, markdown_table, thread_action, verdict
 from bridge.domain.models import Thread, ThreadStatus
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,7 +37,9 @@ def test_the_staff_guide_shows_the_table_the_code_decides_by() -> None:
     start = guide.index("<!-- authority table: made by bridge.desks.authority.markdown_table() -->")
     end = guide.index("<!-- end of the authority table -->")
     shown = guide[start:end].split("\n", 1)[1].strip()
-    assert shown == markdown_table(), "docs/staff-guide.md's table differs from bridge/desks/authority.py"
+    assert shown == markdown_table(), (
+        "docs/staff-guide.md's table differs from bridge/desks/authority.py"
+    )
 
 
 def test_a_button_falls_in_the_row_of_the_threads_state() -> None:
