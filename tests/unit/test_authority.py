@@ -1,18 +1,39 @@
-"""The authority table: what the staff guide shows is what the code decides, and roles combine
+"""The authority table: what the staff guides show is what the code decides, and roles combine
 as a real institution expects (an admin is not a supervisor; the holder is told, not refused)."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from bridge.config import PersonConfig
-from bridge.desks.authority import Action, Rule, markdown_table, thread_action, verdict
+from bridge.desks.authority import (
+    ACTION_LABELS,
+    TABLE,
+    Action,
+    Role,
+    Rule,
+    markdown_table,
+    thread_action,
+    verdict,
+)
 from bridge.domain.models import Thread, ThreadStatus
 
 ROOT = Path(__file__).resolve().parents[2]
+STAFF_GUIDE = ROOT / "docs" / "staff-guide.md"
+PANDUAN_STAF = ROOT / "docs" / "panduan-staf.md"
+# The Indonesian guide's words for each rule of the table.
+RULES_IN_INDONESIAN: dict[str, Rule] = {
+    "-": Rule.NOT_APPLICABLE,
+    "tidak": Rule.NO,
+    "jika `speaks_for` mencantumkan akun tersebut": Rule.SPEAKS_FOR,
+    "ya, dengan menekan sekali lagi dalam satu menit": Rule.CONFIRM,
+    "ya": Rule.YES,
+    "diberi tahu bahwa utas itu sudah miliknya; tidak ada yang berubah": Rule.ALREADY,
+}
 RINA = PersonConfig(key="rina", slack="U0RINA", speaks_for=["humas"])
 BUDI = PersonConfig(key="budi", slack="U0BUDI")
 SARI = PersonConfig(key="sari", slack="U0SARI", roles=["staff", "supervisor"])
@@ -32,14 +53,42 @@ def thread(status: ThreadStatus, by: str | None = None) -> Thread:
     )
 
 
+def shown_table(path: Path, opening: str) -> str:
+    text = path.read_text()
+    start = text.index(opening)
+    end = text.index("<!-- end of the authority table -->", start)
+    return text[start:end].split("\n", 1)[1].strip()
+
+
 def test_the_staff_guide_shows_the_table_the_code_decides_by() -> None:
-    guide = (ROOT / "docs" / "staff-guide.md").read_text()
-    start = guide.index("<!-- authority table: made by bridge.desks.authority.markdown_table() -->")
-    end = guide.index("<!-- end of the authority table -->")
-    shown = guide[start:end].split("\n", 1)[1].strip()
+    shown = shown_table(
+        STAFF_GUIDE, "<!-- authority table: made by bridge.desks.authority.markdown_table() -->"
+    )
     assert shown == markdown_table(), (
         "docs/staff-guide.md's table differs from bridge/desks/authority.py"
     )
+
+
+def test_the_indonesian_staff_guide_shows_the_same_table_translated() -> None:
+    shown = shown_table(PANDUAN_STAF, "<!-- authority table (Bahasa Indonesia):")
+    header, ruler, *rows = [
+        [cell.strip() for cell in line.strip().strip("|").split("|")] for line in shown.splitlines()
+    ]
+    where = "docs/panduan-staf.md's table"
+    assert len(header) == len(ruler) == len(Role) + 1, f"{where}: not one column per role"
+    assert len(rows) == len(TABLE), (
+        f"{where}: {len(rows)} rows, bridge/desks/authority.py has {len(TABLE)}"
+    )
+    for row, (action, rules) in zip(rows, TABLE.items(), strict=True):
+        label, *cells = row
+        commands = re.findall(r"`[^`]+`", ACTION_LABELS[action])
+        assert re.findall(r"`[^`]+`", label) == commands, f"{where}: row {label!r} is not {action}"
+        unknown = [cell for cell in cells if cell not in RULES_IN_INDONESIAN]
+        assert not unknown, f"{where}: row {label!r} has words for no rule: {unknown}"
+        shown_rules = tuple(RULES_IN_INDONESIAN[cell] for cell in cells)
+        assert shown_rules == rules, (
+            f"{where}: row {label!r} differs from bridge/desks/authority.py"
+        )
 
 
 def test_a_button_falls_in_the_row_of_the_threads_state() -> None:
