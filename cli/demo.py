@@ -291,7 +291,7 @@ async def serve_emulators_forever(
                 scale=f"{time_scale:g}",
             )
         )
-    say(_("Control API: /_emulator/... (see README). Ctrl+C stops."))
+    say(_("Control API: /_emulator/... (see docs/development.md). Ctrl+C stops."))
     stop = asyncio.Event()
     stop_on_signals(stop)
     await stop.wait()

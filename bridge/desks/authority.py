@@ -1,6 +1,6 @@
 """Who may do what: one table of actions by roles, the only place that decides.
 
-Every desk asks :func:`verdict` before it changes anything, whatever the chat; the README shows
+Every desk asks :func:`verdict` before it changes anything, whatever the chat; the staff guide shows
 :data:`TABLE` as :func:`markdown_table` renders it (a unit test keeps the two the same).
 
 The roles, as a real institution has them:
@@ -87,7 +87,8 @@ TABLE: dict[Action, tuple[Rule, Rule, Rule, Rule]] = {
     Action.LINK: (YES, NA, YES, YES),
 }
 
-# What each row means, for the README; the chat commands that do it are in backticks.
+# What each row means, for the staff guide (docs/staff-guide.md); the chat commands that do it
+# are in backticks.
 ACTION_LABELS: dict[Action, str] = {
     Action.CLAIM: "Claim an open thread",
     Action.TAKE_OVER: "Claim a thread someone holds (take it over)",
@@ -202,7 +203,7 @@ async def record_refusal(
 
 
 def markdown_table() -> str:
-    """The table as the README shows it."""
+    """The table as the staff guide shows it."""
     header = "| | " + " | ".join(role.value for role in Role) + " |"
     lines = [header, "| --- " * (len(Role) + 1) + "|"]
     for action, rules in TABLE.items():
