@@ -1,0 +1,189 @@
+"""Linking a personal account: the offer, the start page, the notices."""
+
+from __future__ import annotations
+
+from bridge.text.i18n import _
+
+
+def link_command(chat: str) -> str:
+    return "`/reachable link`" if chat == "slack" else _("/link in a private chat with me")
+
+
+def link_offer(
+    *, start_url: str | None, pin_url: str | None, pin_command: str, current: str | None
+) -> str:
+    lines = []
+    if current:
+        lines.append(
+            _("Your X account @{handle} is linked now; linking again replaces it.", handle=current)
+        )
+    if start_url:
+        lines.append(
+            _(
+                "Open this link to connect your own X account (valid 10 minutes, once). It is "
+                "yours alone: do not forward it, whoever finishes it gives you their account:"
+            )
+            + f"\n{start_url}"
+        )
+    if pin_url:
+        if start_url:
+            lead = _(
+                "No access to that page? Or: open this link, approve Reachable, and send me the "
+                "PIN X shows you as {pin_command} (valid 15 minutes):",
+                pin_command=pin_command,
+            )
+        else:
+            lead = _(
+                "Open this link, approve Reachable, and send me the PIN X shows you as "
+                "{pin_command} (valid 15 minutes):",
+                pin_command=pin_command,
+            )
+        lines.append(f"{lead}\n{pin_url}")
+    lines.append(
+        _(
+            "Reachable posts from your account only when you press a reply button, and you can "
+            "unlink at any time."
+        )
+    )
+    return "\n\n".join(lines)
+
+
+def unlink_command(chat: str) -> str:
+    return "`/reachable unlink`" if chat == "slack" else "/unlink"
+
+
+def link_start_title() -> str:
+    return _("Link an X account to Reachable")
+
+
+def link_start_whom(*, person: str, chat: str, user_id: str) -> str:
+    return _(
+        "You are linking an X account to {person} ({chat} {user_id}).",
+        person=person,
+        chat=chat,
+        user_id=user_id,
+    )
+
+
+def link_start_warning(*, person: str) -> str:
+    return _(
+        "Whichever X account approves Reachable on the next page, {person} can then post from it "
+        "through Reachable. If you are not {person}, or someone sent you this link, close this "
+        "page.",
+        person=person,
+    )
+
+
+def link_start_continue() -> str:
+    return _("Continue to X")
+
+
+def link_start_foreign() -> str:
+    return _(
+        "This request did not come from Reachable's linking page, so nothing was started. Open "
+        "the link the bot sent you and press the button there."
+    )
+
+
+def link_other_browser() -> str:
+    return _(
+        "This link was finished in a different browser from the one it was started in, so "
+        "nothing was linked. If you asked for it, ask the bot for a new link and finish it in "
+        "one browser. If someone sent it to you, do not use it: it would give them your X "
+        "account."
+    )
+
+
+def link_account_taken(*, handle: str) -> str:
+    return _(
+        "@{handle} is already linked to another person in Reachable, so nothing was linked. An X "
+        "account can be linked to one person only: they must unlink it first.",
+        handle=handle,
+    )
+
+
+def link_notice(*, handle: str, unlink_command: str) -> str:
+    return _(
+        "🔗 The X account @{handle} is now linked to you in Reachable: “Reply as myself” posts "
+        "from it. If you did not do this, unlink it at once with {unlink_command} and tell an "
+        "admin.",
+        handle=handle,
+        unlink_command=unlink_command,
+    )
+
+
+def link_working() -> str:
+    return _("One moment…")
+
+
+def link_done(*, handle: str) -> str:
+    return _(
+        "Your X account @{handle} is linked. You can now reply to mentions as yourself with the "
+        "“Reply as myself” buttons. You can close this page.",
+        handle=handle,
+    )
+
+
+def link_done_in_chat(*, handle: str) -> str:
+    return _(
+        "✅ Your X account @{handle} is linked. Use “Reply as myself” on a mention to answer from "
+        "it.",
+        handle=handle,
+    )
+
+
+def link_not_set_up() -> str:
+    return _(
+        "Linking personal accounts is not set up on this Reachable: an admin must give it X app "
+        "credentials (REACHABLE_X_OAUTH_CLIENT_ID with REACHABLE_PUBLIC_URL, or the consumer "
+        "keys)."
+    )
+
+
+def link_network_refused(detail: str) -> str:
+    return _(
+        "X did not accept the link ({detail}). Try again in a minute; nothing was changed.",
+        detail=detail,
+    )
+
+
+def link_web_expired() -> str:
+    return _(
+        "This link has expired or was already used. Ask the bot for a new one (/reachable link "
+        "in Slack, /link in Telegram)."
+    )
+
+
+def link_web_declined() -> str:
+    return _("You did not approve Reachable on X, so nothing was linked.")
+
+
+def link_pin_malformed() -> str:
+    return _("A PIN is the digits X showed you, like `/pin 1234567`.")
+
+
+def link_pin_expired() -> str:
+    return _(
+        "I have no link waiting for a PIN from you (it lasts 15 minutes). Ask for a new one with "
+        "the link command first."
+    )
+
+
+def link_pin_refused(detail: str) -> str:
+    return _(
+        "X did not accept that PIN ({detail}). Ask for a new link and try again; each PIN works "
+        "once.",
+        detail=detail,
+    )
+
+
+def link_page_done_title() -> str:
+    return _("Account linked")
+
+
+def link_page_failed_title() -> str:
+    return _("Linking did not work")
+
+
+def link_private_only() -> str:
+    return _("Send /link to me in a private chat: links to your account are not for a group.")

@@ -1,0 +1,410 @@
+"""What a staff member reads when they act: claims, dismissals, replies, forms, drafts, help."""
+
+from __future__ import annotations
+
+from bridge.text.i18n import _, ngettext
+from bridge.text.messages.cards import dismissal_note
+
+
+def claim_done() -> str:
+    return _("It is yours: the team sees you are on it. Release it if you cannot answer.")
+
+
+def claim_yours_already() -> str:
+    return _("You hold this thread already; nothing changed.")
+
+
+def claim_held(*, holder: str, since: str) -> str:
+    return _(
+        "{holder} claimed this {since}. To take it over, press Claim again within a minute "
+        "(let {holder} know).",
+        holder=holder,
+        since=since,
+    )
+
+
+def claim_taken_over(*, holder: str) -> str:
+    return _("You took this over from {holder}; it is yours now.", holder=holder)
+
+
+def dismiss_not_yours(*, holder: str) -> str:
+    return _(
+        "{holder} has claimed this; only they or a supervisor can dismiss it. Nothing changed.",
+        holder=holder,
+    )
+
+
+def release_done() -> str:
+    return _("Released: the thread is open for anyone again.")
+
+
+def release_not_claimed() -> str:
+    return _("Nobody has claimed this thread, so there is nothing to release.")
+
+
+def release_not_yours(*, holder: str) -> str:
+    return _("{holder} has claimed this; only they or a supervisor can release it.", holder=holder)
+
+
+def dismiss_done(*, reason: str) -> str:
+    return _(
+        "Dismissed ({reason}). A new mention in the conversation opens it again.", reason=reason
+    )
+
+
+def dismiss_reason_unknown(reasons: list[str]) -> str:
+    return _("Pick a reason to dismiss: {reasons}.", reasons=", ".join(reasons))
+
+
+def dismiss_question() -> str:
+    return _("Why dismiss this mention? It stays listed, and a new mention reopens it.")
+
+
+def dismiss_reason_label(reason: str) -> str:
+    return {
+        "spam": _("Spam"),
+        "not_for_us": _("Not for us"),
+        "duplicate": _("Duplicate"),
+        "other": _("Other"),
+    }.get(reason, reason)
+
+
+def dismiss_modal_title() -> str:
+    return _("Dismiss mention")
+
+
+def dismiss_modal_note() -> str:
+    return _("Note for the team (optional)")
+
+
+def thread_dismissed_already(*, by: str, reason: str) -> str:
+    if reason:
+        return _("{by} dismissed this thread ({reason}).", by=by, reason=dismissal_note(reason))
+    return _("{by} dismissed this thread.", by=by)
+
+
+def reply_thread_gone() -> str:
+    return _("This mention is no longer tracked by Reachable; nothing was posted.")
+
+
+def reply_already_queued() -> str:
+    return _("This reply was already sent on its way; it goes out once. You can close this form.")
+
+
+def reply_already_answered(*, by: str | None) -> str:
+    if by:
+        return _("{person} already answered this thread; nothing was posted.", person=by)
+    return _("Someone already answered this thread; nothing was posted.")
+
+
+def reply_not_allowed(*, handle: str) -> str:
+    return _(
+        "You may not reply as @{handle}. Ask an admin to add it to your `speaks_for` in the "
+        "config, or reply as yourself.",
+        handle=handle,
+    )
+
+
+def reply_personal_not_linked(*, link_command: str) -> str:
+    return _(
+        "Your personal X account is not linked to Reachable yet, so you cannot reply as "
+        "yourself. Link it with {link_command} (it takes a minute), then reply again.",
+        link_command=link_command,
+    )
+
+
+def reply_institution_rejected(*, handle: str, detail: str) -> str:
+    return _(
+        "X no longer accepts Reachable's credentials for @{handle} ({detail}); an admin must "
+        "renew them (REACHABLE_X_ACCOUNT_TOKENS)",
+        handle=handle,
+        detail=detail,
+    )
+
+
+def reply_personal_rejected(*, handle: str) -> str:
+    return _(
+        "X no longer accepts the link to your account @{handle} (access revoked or expired). "
+        "Link it again, then send the reply again",
+        handle=handle,
+    )
+
+
+def reply_personal_unlinked_since() -> str:
+    return _("your personal X account was unlinked before the reply could go out")
+
+
+def reply_no_credentials(*, handle: str) -> str:
+    return _(
+        "Reachable has no posting credentials for @{handle}; an admin must set them "
+        "(REACHABLE_X_ACCOUNT_TOKENS). Nothing was posted.",
+        handle=handle,
+    )
+
+
+def reply_empty() -> str:
+    return _("Write the reply first: it is empty.")
+
+
+def reply_unpostable_characters() -> str:
+    return _(
+        "The reply holds characters that cannot be posted (broken Unicode, often from a bad "
+        "copy and paste): type it again, or paste it as plain text."
+    )
+
+
+def reply_too_long(*, length: int, limit: int) -> str:
+    return ngettext(
+        "{count} character too long for X ({length} of {limit}; links count 23, CJK characters "
+        "and emoji 2).",
+        "{count} characters too long for X ({length} of {limit}; links count 23, CJK characters "
+        "and emoji 2).",
+        length - limit,
+        length=length,
+        limit=limit,
+    )
+
+
+def reply_failed(*, person: str, as_whom: str, error: str) -> str:
+    return _(
+        "⚠️ The reply {person} asked to post as {as_whom} could not be posted: {error}. Nothing "
+        "went out; the mention is still open.",
+        person=person,
+        as_whom=as_whom,
+        error=error,
+    )
+
+
+def their_own_account() -> str:
+    return _("their own account")
+
+
+def reply_posted(*, person: str, handle: str, text: str) -> str:
+    return _("↪️ {person} replied as @{handle}:", person=person, handle=handle) + f"\n{text}"
+
+
+def reply_duplicate() -> str:
+    return _("X refused the reply as a duplicate of an earlier post, and it could not be found.")
+
+
+def reply_modal_title(*, handle: str | None) -> str:
+    if handle:
+        return _("Reply as @{handle}", handle=handle)
+    return _("Reply as myself")
+
+
+def reply_modal_short_title() -> str:
+    """The form's title where the one naming the handle is too long for the chat."""
+    return _("Reply")
+
+
+def reply_again_title() -> str:
+    return _("Reply again")
+
+
+def form_cancel() -> str:
+    return _("Cancel")
+
+
+def dismiss_modal_submit() -> str:
+    return _("Dismiss")
+
+
+def form_busy(*, seconds: int) -> str:
+    """A button's form did not open because Slack asked us to slow down."""
+    return ngettext(
+        "Slack is busy right now and did not open the form. Press the button again in "
+        "{count} second.",
+        "Slack is busy right now and did not open the form. Press the button again in "
+        "{count} seconds.",
+        seconds,
+    )
+
+
+def form_not_opened() -> str:
+    """A button's form did not open because Slack did not answer in time."""
+    return _("Slack did not answer in time and the form did not open. Press the button again.")
+
+
+def reply_modal_label() -> str:
+    return _("Your reply (public, on X)")
+
+
+def reply_modal_submit() -> str:
+    return _("Post reply")
+
+
+def reply_modal_identity_label() -> str:
+    return _("Post as")
+
+
+def identity_choice(identity: str, *, handle: str) -> str:
+    if identity == "institution":
+        return _("@{handle} (the institution)", handle=handle)
+    return _("@{handle} (yourself)", handle=handle)
+
+
+def reply_modal_note(*, handle: str | None, identity: str, link_command: str) -> str:
+    if handle is None:
+        return _(
+            "Your personal X account is not linked yet. Link it with {link_command}, then reply "
+            "again.",
+            link_command=link_command,
+        )
+    if identity == "institution":
+        return _(
+            "The reply is posted publicly on X as @{handle}, under the post above.", handle=handle
+        )
+    return _("The reply is posted publicly on X from your own account @{handle}.", handle=handle)
+
+
+def reply_no_identity(*, handle: str, link_command: str) -> str:
+    return _(
+        "You may not reply as @{handle}, and no X account of yours is linked. Link yours with "
+        "{link_command} to reply as yourself.",
+        handle=handle,
+        link_command=link_command,
+    )
+
+
+def reply_queued(*, handle: str | None) -> str:
+    if handle is None:
+        return _("Posting your reply. The mirrors will show it once it is out.")
+    return _(
+        "Posting your reply as @{handle}. The mirrors will show it once it is out.", handle=handle
+    )
+
+
+def telegram_write_reply(*, name: str) -> str:
+    return _("{name}, write your reply to this mention as an answer to this message.", name=name)
+
+
+def telegram_preview(*, text: str, length: int, limit: int, quote: str | None = None) -> str:
+    """The draft as it would go out, under its length on X; ``quote`` (what it answers) last."""
+    if length > limit:
+        too_long = reply_too_long(length=length, limit=limit)
+        preview = too_long + " " + _("Shorten it and send it again.") + f"\n\n{text}"
+    else:
+        heading = _("Preview ({length}/{limit} characters on X):", length=length, limit=limit)
+        preview = f"{heading}\n\n{text}"
+    return f"{preview}\n\n{quote}" if quote else preview
+
+
+def telegram_send_as(identity: str, *, handle: str) -> str:
+    if identity == "institution":
+        return _("Send as @{handle}", handle=handle)
+    return _("Send as me (@{handle})", handle=handle)
+
+
+def telegram_cancel() -> str:
+    return _("Cancel")
+
+
+def telegram_cancelled() -> str:
+    return _("Cancelled: nothing was posted.")
+
+
+def telegram_draft_gone() -> str:
+    return _("This preview has expired or was already sent; write the reply again.")
+
+
+def telegram_not_your_draft() -> str:
+    return _("Only the person who wrote this reply can send or cancel it.")
+
+
+def telegram_help() -> str:
+    return _(
+        "Reachable mirrors public mentions of your institution into this group. Each mirrored "
+        "mention has buttons: reply as the institution or as yourself, claim, release, dismiss. "
+        "You can also answer a mirrored mention with your text; I show a preview with the send "
+        "buttons.\n\n"
+        "In a private chat with me:\n"
+        "/link: connect your own X account, to reply as yourself\n"
+        "/pin 1234567: finish linking with the PIN X shows you\n"
+        "/unlink: disconnect it\n\n"
+        "/unanswered: open threads, oldest first\n"
+        "/show <ref>: post a thread here with its buttons (one folded into a burst digest, say)\n"
+        "/assign <ref> <person>: for supervisors, hand a thread to someone (or answer a mirrored "
+        "mention with /assign <person>)\n"
+        "For admins: /rules (the routing rules), /route <text> (where it would go), /reload "
+        "(reload the config)"
+    )
+
+
+def telegram_command_descriptions() -> dict[str, str]:
+    """What Telegram shows next to each command in the menu."""
+    return {
+        "help": _("What Reachable does and how to use it"),
+        "link": _("Connect your own X account (private chat)"),
+        "unlink": _("Disconnect your X account (private chat)"),
+        "unanswered": _("Open threads, oldest first"),
+        "show": _("Post a thread here by its reference, to answer it"),
+        "assign": _("Supervisors: hand a thread to someone"),
+        "rules": _("Admins: the routing rules"),
+        "route": _("Admins: where a text would be routed"),
+        "reload": _("Admins: reload the config file"),
+    }
+
+
+def slash_help(command: str) -> str:
+    return _(
+        "*Reachable* mirrors public mentions of your institution into this chat.\n"
+        "• `{command} link`: connect your own X account, to reply as yourself\n"
+        "• `{command} pin 1234567`: finish linking with the PIN X shows you\n"
+        "• `{command} unlink`: disconnect it\n"
+        "• `{command} unanswered [page]`: open threads, oldest first\n"
+        "• `{command} show <ref>`: post a thread here with its buttons (one folded into a burst "
+        "digest, say)\n"
+        "• `{command} assign <ref> <person>`: for supervisors, hand a thread to someone\n"
+        "• `{command} rules`, `{command} route <text>`, `{command} reload`: for admins, the "
+        "routing rules, where a text would go, and reloading the config\n"
+        "• `{command} help`: this help\n"
+        "Buttons on each mirrored mention: reply as the institution or as yourself, claim (or "
+        "take over), release, dismiss.",
+        command=command,
+    )
+
+
+def show_usage(*, command: str) -> str:
+    return _(
+        "Write the thread's reference after the command, like {command} 3f2a9c (the unanswered "
+        "list and burst digests show it in brackets).",
+        command=command,
+    )
+
+
+def show_no_thread(reference: str) -> str:
+    return _(
+        "No open thread has the reference {reference}. The unanswered list shows the open ones.",
+        reference=reference,
+    )
+
+
+def show_not_a_destination() -> str:
+    return _("This chat is not one of Reachable's destinations, so nothing can be shown here.")
+
+
+def show_queued(*, author: str) -> str:
+    return _("The mention of @{author} is on its way here, with its buttons.", author=author)
+
+
+def show_on_its_way() -> str:
+    return _("That thread's message is already on its way to this chat.")
+
+
+def show_already_here(*, link: str | None) -> str:
+    if link:
+        return _("That thread is already shown in this chat: {link}", link=link)
+    return _("That thread is already shown in this chat.")
+
+
+def unlinked(*, handle: str) -> str:
+    return _(
+        "Your X account @{handle} is unlinked; its tokens are deleted from Reachable. You can "
+        "also remove Reachable under Connected apps in your X settings.",
+        handle=handle,
+    )
+
+
+def nothing_to_unlink() -> str:
+    return _("No X account of yours is linked, so there is nothing to unlink.")
