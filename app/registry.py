@@ -10,7 +10,7 @@ from adapters.x.doctor import examine_x
 from adapters.x.oauth import XLinker
 from adapters.x.publisher import XPublisher
 from adapters.x.source import XSource
-from bridge.ops.doctor import PlatformDoctor
+from bridge.ops.findings import PlatformDoctor
 from bridge.ports import LinkerFactory, PublisherFactory, SinkFactory, SourceFactory
 
 SOURCES: dict[str, SourceFactory] = {"x": XSource.from_context}

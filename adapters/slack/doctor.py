@@ -10,7 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.errors import rate_limit_wait
 from bridge.config import SlackDestination
-from bridge.ops.doctor import DoctorContext, Finding, fail, ok, warn
+from bridge.ops.findings import DoctorContext, Finding, fail, ok, warn
 from bridge.text.i18n import _
 
 # What the bridge calls: chat.postMessage/update/postEphemeral (chat:write), conversations.info

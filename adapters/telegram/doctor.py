@@ -8,7 +8,7 @@ from telegram.constants import ChatMemberStatus
 from telegram.error import Forbidden, InvalidToken, TelegramError
 
 from bridge.config import TelegramDestination
-from bridge.ops.doctor import DoctorContext, Finding, fail, ok, warn
+from bridge.ops.findings import DoctorContext, Finding, fail, ok, warn
 from bridge.text.i18n import _
 
 AREA = "Telegram"

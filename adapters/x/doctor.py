@@ -6,7 +6,7 @@ from __future__ import annotations
 from adapters.x.client import XClient
 from bridge.config import AccountConfig
 from bridge.errors import CredentialsRejected, PlatformError, RateLimited
-from bridge.ops.doctor import DoctorContext, Finding, fail, ok, warn
+from bridge.ops.findings import DoctorContext, Finding, fail, ok, warn
 from bridge.text.i18n import _
 
 HEADROOM_WARN = 0.1

@@ -14,10 +14,8 @@ import asyncio
 import email.utils
 import re
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any, cast
 
 import httpx
@@ -28,6 +26,7 @@ from redis.exceptions import RedisError
 from bridge.config import Config
 from bridge.domain.platform_time import is_real_platform
 from bridge.errors import ReachableError
+from bridge.ops.findings import DoctorContext, Finding, PlatformDoctor, Status, fail, ok, warn
 from bridge.ops.memory import amount, growth, samples
 from bridge.settings import Settings
 from bridge.store.redisconn import close_sentinels, redis_location
@@ -43,47 +42,6 @@ CLOCK_FAIL_S = 240.0
 CHECK_TIMEOUT_S = 20.0
 # Warn when Redis would be full within this many days at the present growth.
 ROOM_WARN_DAYS = 30
-
-
-class Status(StrEnum):
-    OK = "ok"
-    WARN = "warn"
-    FAIL = "FAIL"
-
-    def label(self) -> str:
-        """The status as the table shows it, in the reader's language."""
-        return {Status.OK: _("ok"), Status.WARN: _("warn"), Status.FAIL: _("FAIL")}[self]
-
-
-@dataclass(frozen=True)
-class Finding:
-    area: str
-    check: str
-    status: Status
-    detail: str
-    fix: str = ""
-
-
-def ok(area: str, check: str, detail: str) -> Finding:
-    return Finding(area, check, Status.OK, detail)
-
-
-def warn(area: str, check: str, detail: str, fix: str) -> Finding:
-    return Finding(area, check, Status.WARN, detail, fix)
-
-
-def fail(area: str, check: str, detail: str, fix: str) -> Finding:
-    return Finding(area, check, Status.FAIL, detail, fix)
-
-
-@dataclass(frozen=True)
-class DoctorContext:
-    settings: Settings
-    config: Config
-    store: Store | None
-
-
-PlatformDoctor = Callable[[DoctorContext], Awaitable[list[Finding]]]
 
 
 async def examine(

@@ -16,7 +16,8 @@ import pytest
 from app.httpserver import free_port
 from app.registry import DOCTORS
 from bridge.config import load_config
-from bridge.ops.doctor import Status, blocks_go_live, examine, render_table
+from bridge.ops.doctor import blocks_go_live, examine, render_table
+from bridge.ops.findings import Status
 from bridge.store.keys import Keys
 from bridge.store.store import Store, connect
 from cli.demo import Emulators, demo_settings, start_emulators

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bridge.ops.doctor import Finding, Status, check_redis, render_table
+from bridge.ops.doctor import check_redis, render_table
+from bridge.ops.findings import Finding, Status
 from bridge.ops.maintenance import Maintenance
 from bridge.ops.memory import record_sample, samples
 from bridge.store.keys import Keys

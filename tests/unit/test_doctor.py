@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 from bridge.ops.doctor import (
-    Finding,
-    Status,
     _version_tuple,
     blocks_go_live,
     check_platform_time,
     clock_finding,
-    fail,
-    ok,
     render_table,
-    warn,
 )
+from bridge.ops.findings import Finding, Status, fail, ok, warn
 from bridge.store.redisconn import redact_url
 from bridge.text.i18n import speaking
 

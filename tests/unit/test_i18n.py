@@ -138,9 +138,7 @@ def test_no_sentence_is_built_outside_the_catalogue() -> None:
     problems = []
     for module in SPEAKING_MODULES:
         problems += [f"{module}:{line}: {text!r}" for line, text in _sentences(ROOT / module)]
-    assert not problems, "put these in bridge/text/messages/, through _():\n" + "\n".join(
-        problems
-    )
+    assert not problems, "put these in bridge/text/messages/, through _():\n" + "\n".join(problems)
 
 
 def _sentences(path: Path) -> list[tuple[int, str]]:
