@@ -20,7 +20,7 @@ from app.httpserver import ThreadedServer, free_port
 from cli.redisproc import RedisProcess
 from emulators.slack.api import SlackEmulator
 from emulators.telegram.api import TelegramEmulator
-from emulators.x.api import PostSpec, XEmulator
+from emulators.x import PostSpec, XEmulator
 
 ROOT = Path(__file__).resolve().parents[1]
 X_TOKEN = "bench-bearer"

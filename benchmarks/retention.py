@@ -18,7 +18,7 @@ from typing import Any
 import redis
 
 from benchmarks.harness import Bench
-from emulators.x.api import PostSpec
+from emulators.x import PostSpec
 
 Result = dict[str, Any]
 

@@ -20,332 +20,57 @@ Behaviour worth knowing:
 - Scopes are checked on the consent page but not enforced on API calls.
 - Nobody logs in: whoever types a valid username approves as that person, who is created if the
   emulator has not seen them yet.
+
+This module holds the endpoints; what they issue is kept in :mod:`emulators.x.grants`, and the
+pages a person sees are in :mod:`emulators.x.consent`.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import re
-import secrets
-import threading
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass
 from html import escape
-from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from emulators.core import MAX_BODY_BYTES, bad_request, json_endpoint
-from emulators.x.api import (
-    API_ORIGIN,
-    USERNAME_RE,
-    User,
-    _query_pairs,
-    _words,
+from emulators.x.consent import (
+    AuthorizeRequest,
+    bad_username,
+    consent_page,
+    error_page,
+    html_page,
+    parse_authorize,
+    stale_request_token_page,
+    username_from,
+)
+from emulators.x.grants import (
+    Grant,
+    OAuthError,
+    OAuthGrants,
+    RequestToken,
+    no_store_json,
     oauth1_signature,
+    query_pairs,
+    secrets_equal,
 )
+from emulators.x.model import API_ORIGIN, USERNAME_RE, Json, User
+from emulators.x.state import XState
 
-if TYPE_CHECKING:
-    from emulators.x.api import XEmulator
-
-Json = dict[str, Any]
-
-AUTH_CODE_TTL_S = 30.0
-ACCESS_TOKEN_TTL_S = 7200
-REQUEST_TOKEN_TTL_S = 900.0
-PIN_DIGITS = 7
-OFFLINE_ACCESS = "offline.access"
-SCOPES = _words(
-    "tweet.read tweet.write tweet.moderate.write users.email users.read follows.read "
-    "follows.write offline.access space.read mute.read mute.write like.read like.write list.read "
-    "list.write block.read block.write bookmark.read bookmark.write dm.read dm.write media.write"
-)
-S256_CHALLENGE_RE = re.compile(r"[A-Za-z0-9_-]{43}")
 OAUTH_HEADER_PARAM_RE = re.compile(r'(\w+)="([^"]*)"')
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 
-INVALID_CODE = "Value passed for the authorization code was invalid."
-VERIFIER_MISMATCH = "Value passed for the code verifier did not match the code challenge."
-INVALID_TOKEN = "Value passed for the token was invalid."
 INVALID_VERIFIER = "Error processing your OAuth request: Invalid oauth_verifier parameter"
 INVALID_REQUEST_TOKEN = "Invalid request token."
-STALE_REQUEST_TOKEN = (
-    "The request token for this page is invalid. It may have already been used, or expired "
-    "because it is too old. Please go back to the site or application that sent you here and "
-    "try again; it was probably just a mistake."
-)
-
-
-class OAuthError(Exception):
-    """A refusal of the OAuth 2.0 token endpoints."""
-
-    def __init__(self, description: str, error: str = "invalid_request", status: int = 400):
-        super().__init__(description)
-        self.description = description
-        self.error = error
-        self.status = status
-
-    def response(self) -> Response:
-        return _no_store_json(
-            {"error": self.error, "error_description": self.description}, self.status
-        )
 
 
 def _unauthorized_client() -> OAuthError:
     return OAuthError("Missing valid authorization header", "unauthorized_client", 401)
-
-
-def _s256(verifier: str) -> str:
-    digest = hashlib.sha256(verifier.encode()).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-
-
-def _same(a: str, b: str) -> bool:
-    """Constant-time, and safe with non-ASCII input (``compare_digest`` on str is not)."""
-    return hmac.compare_digest(a.encode(), b.encode())
-
-
-# -- state ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Grant:
-    """What a person allowed one OAuth 2.0 client; every token of the grant carries it."""
-
-    client_id: str
-    user_id: str
-    scopes: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class PendingCode:
-    grant: Grant
-    redirect_uri: str
-    code_challenge: str
-    expires_at: float
-
-
-@dataclass(frozen=True)
-class AccessToken:
-    grant: Grant
-    expires_at: float
-
-
-@dataclass(frozen=True)
-class RequestToken:
-    """An OAuth 1.0a request token; ``approval`` is set once the person typed a username."""
-
-    consumer_key: str
-    secret: str
-    expires_at: float
-    approval: tuple[User, str] | None = None
-
-
-@dataclass(frozen=True)
-class UserToken:
-    """An OAuth 1.0a access token from the PIN flow."""
-
-    consumer_key: str
-    secret: str
-    user_id: str
-    username: str
-
-
-class OAuthGrants:
-    """Codes and tokens the linking flows issued. Reset forgets them; the clients stay."""
-
-    def __init__(
-        self,
-        clients: Mapping[str, str | None],
-        clock: Callable[[], float],
-        callbacks: Mapping[str, Iterable[str]] | None = None,
-    ) -> None:
-        self.clients = dict(clients)
-        self.callbacks = {client: frozenset(uris) for client, uris in (callbacks or {}).items()}
-        self._clock = clock
-        self._lock = threading.RLock()
-        self.reset()
-
-    def reset(self) -> None:
-        with self._lock:
-            self._codes: dict[str, PendingCode] = {}
-            self._access: dict[str, AccessToken] = {}
-            self._refresh: dict[str, Grant] = {}
-            self._request_tokens: dict[str, RequestToken] = {}
-            self._user_tokens: dict[str, UserToken] = {}
-            self._issued: dict[str, list[str]] = {}
-
-    def issued_to(self, user_id: str) -> list[str]:
-        """Every token and secret ever issued to the user, even revoked ones: what tests search
-        a client's storage and logs for."""
-        with self._lock:
-            return list(self._issued.get(user_id, []))
-
-    # OAuth 2.0 ---------------------------------------------------------------------------------
-
-    def issue_code(self, grant: Grant, *, redirect_uri: str, code_challenge: str) -> str:
-        code = secrets.token_urlsafe(32)
-        expires_at = self._clock() + AUTH_CODE_TTL_S
-        with self._lock:
-            self._codes[code] = PendingCode(grant, redirect_uri, code_challenge, expires_at)
-        return code
-
-    def redeem_code(
-        self, code: str, *, client_id: str, redirect_uri: str, code_verifier: str
-    ) -> Json:
-        with self._lock:
-            pending = self._codes.pop(code, None)
-        if (
-            pending is None
-            or pending.expires_at <= self._clock()
-            or pending.grant.client_id != client_id
-            or pending.redirect_uri != redirect_uri
-        ):
-            raise OAuthError(INVALID_CODE)
-        if not _same(_s256(code_verifier), pending.code_challenge):
-            raise OAuthError(VERIFIER_MISMATCH)
-        return self._issue_tokens(pending.grant)
-
-    def refresh(self, refresh_token: str, *, client_id: str) -> Json:
-        with self._lock:
-            grant = self._refresh.get(refresh_token)
-            if grant is None or grant.client_id != client_id:
-                raise OAuthError(INVALID_TOKEN)
-            del self._refresh[refresh_token]
-        return self._issue_tokens(grant)
-
-    def _issue_tokens(self, grant: Grant) -> Json:
-        """X's token response; a refresh token only when the grant includes offline access."""
-        access = secrets.token_urlsafe(32)
-        body: Json = {
-            "token_type": "bearer",
-            "expires_in": ACCESS_TOKEN_TTL_S,
-            "access_token": access,
-            "scope": " ".join(grant.scopes),
-        }
-        with self._lock:
-            self._access[access] = AccessToken(grant, self._clock() + ACCESS_TOKEN_TTL_S)
-            issued = self._issued.setdefault(grant.user_id, [])
-            issued.append(access)
-            if OFFLINE_ACCESS in grant.scopes:
-                body["refresh_token"] = refresh = secrets.token_urlsafe(32)
-                self._refresh[refresh] = grant
-                issued.append(refresh)
-        return body
-
-    def revoke_token(self, token: str, *, client_id: str) -> None:
-        with self._lock:
-            access = self._access.get(token)
-            if access is not None and access.grant.client_id == client_id:
-                del self._access[token]
-            grant = self._refresh.get(token)
-            if grant is not None and grant.client_id == client_id:
-                del self._refresh[token]
-
-    def user_for_access_token(self, token: str) -> str | None:
-        with self._lock:
-            access = self._access.get(token)
-        if access is None or access.expires_at <= self._clock():
-            return None
-        return access.grant.user_id
-
-    # OAuth 1.0a --------------------------------------------------------------------------------
-
-    def issue_request_token(self, consumer_key: str) -> tuple[str, str]:
-        token, secret = secrets.token_urlsafe(20), secrets.token_urlsafe(32)
-        expires_at = self._clock() + REQUEST_TOKEN_TTL_S
-        with self._lock:
-            self._request_tokens[token] = RequestToken(consumer_key, secret, expires_at)
-        return token, secret
-
-    def live_request_token(self, token: str) -> RequestToken | None:
-        with self._lock:
-            found = self._request_tokens.get(token)
-            return found if found is not None and found.expires_at > self._clock() else None
-
-    def approve_request_token(self, token: str, user: User) -> str | None:
-        """Record who approved; the PIN to show them, or None if the token awaits no approval."""
-        pin = f"{secrets.randbelow(10**PIN_DIGITS):0{PIN_DIGITS}d}"
-        with self._lock:
-            found = self.live_request_token(token)
-            if found is None or found.approval is not None:
-                return None
-            self._request_tokens[token] = replace(found, approval=(user, pin))
-        return pin
-
-    def deny_request_token(self, token: str) -> None:
-        with self._lock:
-            self._request_tokens.pop(token, None)
-
-    def exchange_request_token(self, token: str, verifier: str) -> tuple[str, UserToken] | None:
-        """A new access token and its record, for an approved request token and its PIN."""
-        with self._lock:
-            found = self.live_request_token(token)
-            if found is None or found.approval is None or not _same(found.approval[1], verifier):
-                return None
-            del self._request_tokens[token]
-            user = found.approval[0]
-            # X's access tokens start with the user's id.
-            access = f"{user.id}-{secrets.token_urlsafe(30)}"
-            record = UserToken(
-                found.consumer_key, secrets.token_urlsafe(32), user.id, user.username
-            )
-            self._user_tokens[access] = record
-            self._issued.setdefault(user.id, []).extend((access, record.secret))
-        return access, record
-
-    def oauth1_token(self, token: str, consumer_key: str) -> tuple[str, str] | None:
-        """``(token secret, username)`` of a PIN-flow token of this consumer, else None."""
-        with self._lock:
-            found = self._user_tokens.get(token)
-        if found is None or found.consumer_key != consumer_key:
-            return None
-        return found.secret, found.username
-
-    # control -----------------------------------------------------------------------------------
-
-    def expire_access_tokens(self, user_id: str) -> int:
-        now = self._clock()
-        with self._lock:
-            live = [
-                token
-                for token, access in self._access.items()
-                if access.grant.user_id == user_id and access.expires_at > now
-            ]
-            for token in live:
-                self._access[token] = AccessToken(self._access[token].grant, now)
-        return len(live)
-
-    def revoke_user(self, user_id: str) -> dict[str, int]:
-        """End every token of the person, as revoking the app's access on X does."""
-        with self._lock:
-            live = self.live_tokens(user_id)
-            self._access = {t: a for t, a in self._access.items() if a.grant.user_id != user_id}
-            self._refresh = {t: g for t, g in self._refresh.items() if g.user_id != user_id}
-            self._user_tokens = {t: u for t, u in self._user_tokens.items() if u.user_id != user_id}
-        return {kind: live[kind] for kind in ("oauth2_access", "oauth2_refresh", "oauth1_access")}
-
-    def live_tokens(self, user_id: str) -> Json:
-        now = self._clock()
-        with self._lock:
-            expiries = sorted(
-                a.expires_at
-                for a in self._access.values()
-                if a.grant.user_id == user_id and a.expires_at > now
-            )
-            refresh = sum(1 for g in self._refresh.values() if g.user_id == user_id)
-            oauth1 = sum(1 for u in self._user_tokens.values() if u.user_id == user_id)
-        return {
-            "oauth2_access": len(expiries),
-            "oauth2_refresh": refresh,
-            "oauth1_access": oauth1,
-            "oauth2_access_expires_at": expiries,
-        }
 
 
 # -- requests and responses ----------------------------------------------------------------------
@@ -362,13 +87,6 @@ async def _form_pairs(request: Request) -> list[tuple[str, str]]:
 
 async def _form(request: Request) -> dict[str, str]:
     return dict(await _form_pairs(request))
-
-
-def _no_store_json(body: Json, status: int = 200) -> Response:
-    headers = {"cache-control": "no-store", "pragma": "no-cache"}
-    return JSONResponse(
-        body, status_code=status, headers=headers, media_type="application/json; charset=utf-8"
-    )
 
 
 def _form_encoded(pairs: Mapping[str, str]) -> Response:
@@ -395,139 +113,13 @@ def _redirect(uri: str, params: Mapping[str, str]) -> Response:
     return RedirectResponse(urlunsplit(parts._replace(query=query)), status_code=302)
 
 
-def _page(title: str, body: str, status: int = 200) -> Response:
-    """A bare HTML page; ``title`` is escaped here, ``body`` must arrive escaped."""
-    html = (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>{escape(title)}</title></head><body><main><h1>{escape(title)}</h1>"
-        f"{body}</main></body></html>"
-    )
-    headers = {"cache-control": "no-store", "x-frame-options": "DENY"}
-    return HTMLResponse(html, status_code=status, headers=headers)
-
-
-def _error_page(message: str) -> Response:
-    return _page("Something went wrong", f'<p role="alert">{escape(message)}</p>', 400)
-
-
-def _consent_page(
-    *,
-    title: str,
-    action: str,
-    hidden: Mapping[str, str],
-    lines: tuple[str, ...],
-    username: str = "",
-    error: str | None = None,
-) -> Response:
-    fields = "".join(
-        f'<input type="hidden" name="{escape(name)}" value="{escape(value)}">'
-        for name, value in hidden.items()
-    )
-    alert = f'<p role="alert">{escape(error)}</p>' if error else ""
-    body = (
-        f"{alert}{''.join(f'<p>{escape(line)}</p>' for line in lines)}"
-        f'<form method="post" action="{escape(action)}">{fields}'
-        f'<label>Username <input name="username" value="{escape(username)}" '
-        'autocomplete="username" required></label> '
-        '<button type="submit" name="decision" value="authorize">Authorize app</button> '
-        '<button type="submit" name="decision" value="cancel" formnovalidate>Cancel</button>'
-        "</form>"
-    )
-    return _page(title, body, 400 if error else 200)
-
-
-def _stale_request_token_page() -> Response:
-    return _page("Whoa there!", f"<p>{escape(STALE_REQUEST_TOKEN)}</p>", 400)
-
-
-def _username_from(form: Mapping[str, str]) -> str:
-    return form.get("username", "").strip().lstrip("@")
-
-
-def _bad_username(username: str) -> str:
-    return f"{username!r} is not an X username (1-15 letters, digits or _)."
-
-
-# -- OAuth 2.0: the consent page -----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AuthorizeRequest:
-    """The checked parameters of ``/i/oauth2/authorize``."""
-
-    client_id: str
-    redirect_uri: str
-    scopes: tuple[str, ...]
-    state: str
-    code_challenge: str
-
-    def hidden_fields(self) -> dict[str, str]:
-        return {
-            "response_type": "code",
-            "client_id": self.client_id,
-            "redirect_uri": self.redirect_uri,
-            "scope": " ".join(self.scopes),
-            "state": self.state,
-            "code_challenge": self.code_challenge,
-            "code_challenge_method": "S256",
-        }
-
-
-def parse_authorize(
-    params: Mapping[str, str],
-    clients: Mapping[str, str | None],
-    callbacks: Mapping[str, frozenset[str]],
-) -> AuthorizeRequest:
-    """Check every parameter; ``ValueError`` says what is wrong, in words for the person.
-
-    As on X, ``redirect_uri`` must be one of the callback URLs registered in the app's settings,
-    compared exactly; anything else is refused on the page, never redirected to."""
-    client_id = params.get("client_id", "")
-    if client_id not in clients:
-        raise ValueError(f"client_id {client_id!r} is not a registered app.")
-    redirect_uri = _checked_redirect_uri(params.get("redirect_uri", ""))
-    if redirect_uri not in callbacks.get(client_id, ()):
-        raise ValueError(
-            f"redirect_uri {redirect_uri!r} is not a callback URL registered for this app."
-        )
-    if params.get("response_type") != "code":
-        raise ValueError("response_type must be 'code'.")
-    scopes = _checked_scopes(params.get("scope", ""))
-    state = params.get("state", "")
-    if not state:
-        raise ValueError("state is missing.")
-    if params.get("code_challenge_method") != "S256":
-        raise ValueError("code_challenge_method must be 'S256'.")
-    challenge = params.get("code_challenge", "")
-    if not S256_CHALLENGE_RE.fullmatch(challenge):
-        raise ValueError("code_challenge must be the base64url SHA-256 of the code verifier.")
-    return AuthorizeRequest(client_id, redirect_uri, scopes, state, challenge)
-
-
-def _checked_redirect_uri(uri: str) -> str:
-    parts = urlsplit(uri)
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.fragment:
-        raise ValueError("redirect_uri must be an absolute http(s) URL without a fragment.")
-    return uri
-
-
-def _checked_scopes(raw: str) -> tuple[str, ...]:
-    scopes = tuple(dict.fromkeys(raw.split()))
-    if not scopes:
-        raise ValueError("scope is missing.")
-    unknown = [scope for scope in scopes if scope not in SCOPES]
-    if unknown:
-        raise ValueError(f"scope has unknown values: {' '.join(unknown)}.")
-    return scopes
-
-
 # -- the endpoints -------------------------------------------------------------------------------
 
 
 class OAuthEndpoints:
     """The linking flows' pages and endpoints for one emulator."""
 
-    def __init__(self, emulator: XEmulator) -> None:
+    def __init__(self, emulator: XState) -> None:
         self.emulator = emulator
         self.grants: OAuthGrants = emulator.oauth
 
@@ -556,13 +148,13 @@ class OAuthEndpoints:
         try:
             ask = parse_authorize(request.query_params, self.grants.clients, self.grants.callbacks)
         except ValueError as exc:
-            return _error_page(str(exc))
+            return error_page(str(exc))
         return self._oauth2_page(ask)
 
     def _oauth2_page(
         self, ask: AuthorizeRequest, username: str = "", error: str | None = None
     ) -> Response:
-        return _consent_page(
+        return consent_page(
             title=f"Authorize {ask.client_id} to use your account?",
             action="/i/oauth2/authorize",
             hidden=ask.hidden_fields(),
@@ -576,15 +168,15 @@ class OAuthEndpoints:
         try:
             ask = parse_authorize(form, self.grants.clients, self.grants.callbacks)
         except ValueError as exc:
-            return _error_page(str(exc))
+            return error_page(str(exc))
         decision = form.get("decision")
         if decision == "cancel":
             return _redirect(ask.redirect_uri, {"error": "access_denied", "state": ask.state})
-        username = _username_from(form)
+        username = username_from(form)
         if decision != "authorize":
             return self._oauth2_page(ask, username, "Choose Authorize app or Cancel.")
         if not USERNAME_RE.fullmatch(username):
-            return self._oauth2_page(ask, username, _bad_username(username))
+            return self._oauth2_page(ask, username, bad_username(username))
         user = self.emulator.add_user(username)
         code = self.grants.issue_code(
             Grant(ask.client_id, user.id, ask.scopes),
@@ -608,7 +200,7 @@ class OAuthEndpoints:
             return None
         client_id, colon, secret = decoded.partition(":")
         expected = self.grants.clients.get(client_id)
-        if not colon or expected is None or not _same(expected, secret):
+        if not colon or expected is None or not secrets_equal(expected, secret):
             return None
         return client_id if form.get("client_id", client_id) == client_id else None
 
@@ -618,7 +210,7 @@ class OAuthEndpoints:
             client_id = self._client_id(request, form)
             if client_id is None:
                 raise _unauthorized_client()
-            return _no_store_json(self._tokens_for(client_id, form))
+            return no_store_json(self._tokens_for(client_id, form))
         except OAuthError as exc:
             return exc.response()
 
@@ -645,7 +237,7 @@ class OAuthEndpoints:
             self.grants.revoke_token(_required(form, "token"), client_id=client_id)
         except OAuthError as exc:
             return exc.response()
-        return _no_store_json({"revoked": True})
+        return no_store_json({"revoked": True})
 
     # OAuth 1.0a PIN ----------------------------------------------------------------------------
 
@@ -678,7 +270,7 @@ class OAuthEndpoints:
     def _pin_page(
         self, token: RequestToken, token_value: str, username: str = "", error: str | None = None
     ) -> Response:
-        return _consent_page(
+        return consent_page(
             title=f"Authorize {token.consumer_key} to access your account?",
             action="/oauth/authorize",
             hidden={"oauth_token": token_value},
@@ -691,7 +283,7 @@ class OAuthEndpoints:
         token_value = request.query_params.get("oauth_token", "")
         token = self._awaiting_approval(token_value)
         if token is None:
-            return _stale_request_token_page()
+            return stale_request_token_page()
         return self._pin_page(token, token_value)
 
     async def pin_decision(self, request: Request) -> Response:
@@ -699,18 +291,18 @@ class OAuthEndpoints:
         token_value = form.get("oauth_token", "")
         token = self._awaiting_approval(token_value)
         if token is None:
-            return _stale_request_token_page()
+            return stale_request_token_page()
         if form.get("decision", "authorize") == "cancel":
             self.grants.deny_request_token(token_value)
-            return _page("You did not authorize the app", "<p>No access was granted.</p>")
-        username = _username_from(form)
+            return html_page("You did not authorize the app", "<p>No access was granted.</p>")
+        username = username_from(form)
         if not USERNAME_RE.fullmatch(username):
-            return self._pin_page(token, token_value, username, _bad_username(username))
+            return self._pin_page(token, token_value, username, bad_username(username))
         pin = self.grants.approve_request_token(token_value, self.emulator.add_user(username))
         if pin is None:
-            return _stale_request_token_page()
+            return stale_request_token_page()
         app = escape(token.consumer_key)
-        return _page(
+        return html_page(
             f"You've granted access to {token.consumer_key}!",
             f"<p>Next, return to {app} and enter this PIN to complete the authorization "
             f'process:</p><p><kbd><code id="pin">{pin}</code></kbd></p>',
@@ -813,7 +405,7 @@ class SignedRequest:
     @classmethod
     async def read(cls, request: Request) -> SignedRequest:
         pairs = [
-            *_query_pairs(request.url.query),
+            *query_pairs(request.url.query),
             *await _form_pairs(request),
             *_authorization_params(request.headers.get("authorization", "")),
         ]
@@ -835,7 +427,7 @@ class SignedRequest:
         if self.oauth.get("oauth_signature_method") != "HMAC-SHA1":
             return False
         return any(
-            _same(
+            secrets_equal(
                 oauth1_signature(self.method, url, self.signed, consumer_secret, token_secret),
                 self.signature,
             )

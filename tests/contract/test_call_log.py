@@ -14,7 +14,7 @@ import pytest
 
 from app.httpserver import ThreadedServer
 from emulators.telegram.api import TelegramEmulator
-from emulators.x.api import XEmulator
+from emulators.x import XEmulator
 
 BOT_TOKEN = "123456:ABC-secret-part"
 GROUP = -1001000000001

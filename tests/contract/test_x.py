@@ -36,7 +36,7 @@ from adapters.x.client import (
 from adapters.x.oauth import XLinker
 from app.httpserver import ThreadedServer
 from bridge.settings import Settings
-from emulators.x.api import XEmulator
+from emulators.x import XEmulator
 from tests.contract.contracts import (
     contract,
     x_rate_limit_errors,

@@ -19,7 +19,7 @@ from app.httpserver import ThreadedServer, free_port
 from cli.redisproc import RedisProcess
 from emulators.slack.api import SlackEmulator
 from emulators.telegram.api import TelegramEmulator
-from emulators.x.api import XEmulator
+from emulators.x import XEmulator
 from tests.e2e.web_browser import Browser
 
 ROOT = Path(__file__).resolve().parents[2]

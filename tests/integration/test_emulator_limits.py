@@ -31,7 +31,7 @@ from bridge.domain.platform_time import PlatformTime
 from bridge.errors import RateLimited
 from emulators.slack.api import SlackEmulator
 from emulators.telegram.api import TelegramEmulator
-from emulators.x.api import XEmulator
+from emulators.x import XEmulator
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 TOKEN = "123456:ABC-limits"

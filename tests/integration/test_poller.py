@@ -18,7 +18,7 @@ from bridge.pipeline.poll import Poller
 from bridge.ports import FetchResult, OwnReply
 from bridge.store.store import Store
 from bridge.store.threads import change_state
-from emulators.x.api import PostSpec, XEmulator
+from emulators.x import PostSpec, XEmulator
 
 TOKEN = "poller-test-token"
 CONFIG = parse_config("""

@@ -16,7 +16,7 @@ from bridge.domain.models import Identity, Mention, Thread, ThreadStatus, thread
 from bridge.pipeline.runner import StageRunner
 from bridge.settings import Settings
 from bridge.store.store import Store
-from emulators.x.api import PostSpec, XEmulator
+from emulators.x import PostSpec, XEmulator
 
 CONFIG = parse_config("""
 accounts: [{key: humas, handle: humas_demo}]

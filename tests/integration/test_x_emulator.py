@@ -21,7 +21,7 @@ from adapters.x.client import XClient
 from adapters.x.convert import mentions_from_response
 from app.httpserver import ThreadedServer
 from bridge.errors import PermanentError, RateLimited, TransientError
-from emulators.x.api import PostSpec, XEmulator
+from emulators.x import PostSpec, XEmulator
 
 APP_TOKEN = "app-bearer-token"
 OAUTH = {

@@ -33,7 +33,7 @@ from yarl import URL
 from adapters.x.client import XClient
 from app.httpserver import ThreadedServer
 from bridge.errors import PermanentError
-from emulators.x.api import XEmulator
+from emulators.x import XEmulator
 
 APP_TOKEN = "app-bearer-token"
 WEB_CLIENT = ("reachable-web", "web-client-secret")

@@ -23,7 +23,8 @@ from twitter_text import parse_tweet
 
 from adapters.x.client import XClient
 from app.httpserver import ThreadedServer
-from emulators.x.api import XEmulator, head_of
+from emulators.x import XEmulator
+from emulators.x.model import head_of
 
 APP_TOKEN = "app-bearer-token"
 

@@ -149,8 +149,7 @@ def test_the_circle_finder_finds_a_circle() -> None:
     assert _circles(graph) == [{"a", "b", "c"}]
 
 
-# Being undone as the X emulator is split by concern.
-KNOWN_CIRCLES = [{"emulators.x.api", "emulators.x.oauth"}]
+KNOWN_CIRCLES = []
 
 
 def test_no_circle_of_imports_anywhere() -> None:
