@@ -18,7 +18,7 @@ import redis
 
 from app.httpserver import ThreadedServer, free_port
 from cli.redisproc import RedisProcess
-from emulators.slack.api import SlackEmulator
+from emulators.slack import SlackEmulator
 from emulators.telegram.api import TelegramEmulator
 from emulators.x import PostSpec, XEmulator
 

@@ -198,7 +198,7 @@ def _emulator(module: str) -> Any:
 
 def build_emulators(*, bridge_url: str, time_scale: float = 1.0) -> dict[str, Any]:
     x = _emulator("x")
-    slack = _emulator("slack.api")
+    slack = _emulator("slack")
     telegram = _emulator("telegram.api")
     return {
         "x": x.XEmulator(

@@ -34,7 +34,7 @@ from bridge.config import parse_config
 from bridge.errors import RateLimited
 from bridge.settings import Settings
 from bridge.store.store import Store
-from emulators.slack.api import SlackEmulator
+from emulators.slack import SlackEmulator
 from tests.contract.contracts import (
     OneGo,
     contract,

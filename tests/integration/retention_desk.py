@@ -24,7 +24,7 @@ from bridge.settings import Settings
 from bridge.store.retention import Lifetimes
 from bridge.store.store import Store, utcnow
 from bridge.store.threads import change_state
-from emulators.slack.api import SlackEmulator
+from emulators.slack import SlackEmulator
 from emulators.telegram.api import TelegramEmulator
 
 SLACK_TOKEN, SLACK_SECRET = "xoxb-retention", "retention-secret"

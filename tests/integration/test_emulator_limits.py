@@ -29,7 +29,7 @@ from adapters.x.client import XClient
 from app.httpserver import ThreadedServer
 from bridge.domain.platform_time import PlatformTime
 from bridge.errors import RateLimited
-from emulators.slack.api import SlackEmulator
+from emulators.slack import SlackEmulator
 from emulators.telegram.api import TelegramEmulator
 from emulators.x import XEmulator
 

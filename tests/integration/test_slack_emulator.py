@@ -30,7 +30,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from app.httpserver import ThreadedServer
-from emulators.slack.api import SlackEmulator
+from emulators.slack import SlackEmulator
 
 TOKEN = "xoxb-test-token"
 SECRET = "test-signing-secret"

@@ -26,7 +26,7 @@ from starlette.routing import Route
 
 from app.httpserver import ThreadedServer
 from emulators.core import EmulatorCore
-from emulators.slack.api import SlackEmulator
+from emulators.slack import SlackEmulator
 from emulators.x.render import fault_response as x_fault_response
 
 TOKEN = "xoxb-strict-test"

@@ -29,7 +29,7 @@ from bridge.settings import Settings
 from bridge.store.store import Store
 from bridge.store.threads import change_state
 from bridge.store.vault import Credentials, LinkedAccount, Sealer, TokenVault
-from emulators.slack.api import SlackEmulator
+from emulators.slack import SlackEmulator
 from tests.integration.test_slack_mirror import drain
 
 TOKEN, SECRET = "xoxb-forms-test", "forms-secret"

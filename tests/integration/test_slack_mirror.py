@@ -22,7 +22,7 @@ from bridge.settings import Settings
 from bridge.store.progress import MirrorProgress
 from bridge.store.store import RoundTrips, Store
 from bridge.store.threads import TransitionRefused, change_state
-from emulators.slack.api import SlackEmulator
+from emulators.slack import SlackEmulator
 from tests.integration.test_bursts import folded
 
 TOKEN, SECRET = "xoxb-mirror-test", "mirror-secret"

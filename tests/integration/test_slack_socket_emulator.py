@@ -24,7 +24,7 @@ from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from app.httpserver import ThreadedServer
-from emulators.slack.api import SlackEmulator
+from emulators.slack import SlackEmulator
 
 APP_TOKEN = "xapp-1-test"
 BOT_TOKEN = "xoxb-test"
