@@ -19,7 +19,7 @@ import redis
 from app.httpserver import ThreadedServer, free_port
 from cli.redisproc import RedisProcess
 from emulators.slack import SlackEmulator
-from emulators.telegram.api import TelegramEmulator
+from emulators.telegram import TelegramEmulator
 from emulators.x import PostSpec, XEmulator
 
 ROOT = Path(__file__).resolve().parents[1]

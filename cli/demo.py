@@ -199,7 +199,7 @@ def _emulator(module: str) -> Any:
 def build_emulators(*, bridge_url: str, time_scale: float = 1.0) -> dict[str, Any]:
     x = _emulator("x")
     slack = _emulator("slack")
-    telegram = _emulator("telegram.api")
+    telegram = _emulator("telegram")
     return {
         "x": x.XEmulator(
             bearer_tokens={X_BEARER_TOKEN},

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from app.httpserver import ThreadedServer
-from emulators.telegram.api import TelegramEmulator
+from emulators.telegram import TelegramEmulator
 from emulators.x import XEmulator
 
 BOT_TOKEN = "123456:ABC-secret-part"

@@ -39,7 +39,7 @@ from app.httpserver import ThreadedServer
 from bridge.config import parse_config
 from bridge.settings import Settings
 from bridge.store.store import Store
-from emulators.telegram.api import TelegramEmulator
+from emulators.telegram import TelegramEmulator
 from tests.contract.contracts import (
     OneGo,
     contract,

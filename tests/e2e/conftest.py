@@ -18,7 +18,7 @@ import pytest
 from app.httpserver import ThreadedServer, free_port
 from cli.redisproc import RedisProcess
 from emulators.slack import SlackEmulator
-from emulators.telegram.api import TelegramEmulator
+from emulators.telegram import TelegramEmulator
 from emulators.x import XEmulator
 from tests.e2e.web_browser import Browser
 

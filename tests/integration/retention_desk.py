@@ -25,7 +25,7 @@ from bridge.store.retention import Lifetimes
 from bridge.store.store import Store, utcnow
 from bridge.store.threads import change_state
 from emulators.slack import SlackEmulator
-from emulators.telegram.api import TelegramEmulator
+from emulators.telegram import TelegramEmulator
 
 SLACK_TOKEN, SLACK_SECRET = "xoxb-retention", "retention-secret"
 TELEGRAM_TOKEN = "616161:retention-token"

@@ -30,7 +30,7 @@ from app.httpserver import ThreadedServer
 from bridge.domain.platform_time import PlatformTime
 from bridge.errors import RateLimited
 from emulators.slack import SlackEmulator
-from emulators.telegram.api import TelegramEmulator
+from emulators.telegram import TelegramEmulator
 from emulators.x import XEmulator
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"

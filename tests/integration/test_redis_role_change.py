@@ -25,7 +25,7 @@ from bridge.store.keys import Keys
 from bridge.store.store import Store, connect
 from cli.redisproc import RedisProcess
 from emulators.core import Fault
-from emulators.telegram.api import TelegramEmulator
+from emulators.telegram import TelegramEmulator
 
 TOKEN = "424242:role-change-token"
 GROUP = -1001000000001

@@ -54,7 +54,7 @@ from telegram.ext import ApplicationBuilder, CommandHandler, ContextTypes, Messa
 from telegram.helpers import escape_markdown
 
 from app.httpserver import ThreadedServer
-from emulators.telegram.api import TelegramEmulator
+from emulators.telegram import TelegramEmulator
 
 TOKEN = "123456:ABC-demo"
 BOT_USERNAME = "reachable_demo_bot"

@@ -24,7 +24,7 @@ from bridge.pipeline.stages import MirrorStage, RouterStage
 from bridge.settings import Settings
 from bridge.store.store import RoundTrips, Store
 from bridge.store.threads import change_state
-from emulators.telegram.api import TelegramEmulator
+from emulators.telegram import TelegramEmulator
 
 TOKEN = "515151:mirror-test-token"
 GROUP = -1001000000001  # a supergroup: Telegram allows a bot 20 messages a minute there
