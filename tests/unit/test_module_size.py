@@ -13,11 +13,6 @@ STILL_LONG = {
     "adapters/telegram/chat.py",
     "bridge/pipeline/stages.py",
     "bridge/store/store.py",
-    "emulators/slack/api.py",
-    "emulators/telegram/api.py",
-    "emulators/telegram/text.py",
-    "emulators/x/api.py",
-    "emulators/x/oauth.py",
 }
 
 
