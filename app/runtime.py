@@ -25,6 +25,7 @@ from app import registry
 from app.httpserver import EmbeddedServer
 from app.linking_web import link_web_routes
 from app.web import create_web_app
+from bridge.actions import ActionDispatcher
 from bridge.config import Config, Destination
 from bridge.desks.admin import AdminDesk
 from bridge.desks.claims import ThreadDesk
@@ -117,7 +118,7 @@ class Runtime:
         tasks: list[asyncio.Task[None]] = []
         server: EmbeddedServer | None = None
         try:
-            context = self._with_personal_accounts(context)
+            context, linking = self._with_personal_accounts(context)
             if roles & {"worker", "web"}:
                 for network in sorted({a.network for a in self.config.accounts}):
                     publishers[network] = await registry.PUBLISHERS[network](context)
@@ -127,7 +128,15 @@ class Runtime:
                 )
                 admin = AdminDesk(store, config=self.current_config, reload=self._reload_everywhere)
                 threads = ThreadDesk(store, config=self.current_config)
-                context = dataclasses.replace(context, desk=desk, admin=admin, threads=threads)
+                actions = ActionDispatcher(
+                    store,
+                    config=self.current_config,
+                    replies=desk,
+                    threads=threads,
+                    admin=admin,
+                    linking=linking,
+                )
+                context = dataclasses.replace(context, actions=actions)
             if "poller" in roles:
                 for network in sorted({a.network for a in self.config.accounts}):
                     sources[network] = await registry.SOURCES[network](context)
@@ -136,10 +145,8 @@ class Runtime:
                 for chat in sorted({d.chat for d in self.config.destinations.values()}):
                     sinks[chat] = await registry.SINKS[chat](context)
                     closers.append(sinks[chat].close)
-                if context.linking is not None:
-                    context.linking.tell_with(
-                        {chat: sink.tell_privately for chat, sink in sinks.items()}
-                    )
+                if linking is not None:
+                    linking.tell_with({chat: sink.tell_privately for chat, sink in sinks.items()})
             if self.config_path is not None:
                 self.watcher = ConfigWatcher(
                     self.config_path,
@@ -168,8 +175,8 @@ class Runtime:
                 for name, sink in sinks.items():
                     tasks.append(asyncio.create_task(sink.listen(stop), name=f"listen-{name}"))
                 routes = [route for sink in sinks.values() for route in sink.web_routes()]
-                if context.linking is not None:
-                    routes += link_web_routes(context.linking)
+                if linking is not None:
+                    routes += link_web_routes(linking)
                 server = EmbeddedServer(
                     create_web_app(store, routes=routes, checks=self._readiness(sinks, publishers)),
                     host=self.settings.web_host,
@@ -225,18 +232,21 @@ class Runtime:
             await request_reload(self.watcher.store, by=who)
         return outcome
 
-    def _with_personal_accounts(self, context: AdapterContext) -> AdapterContext:
-        """The vault and the link desk, unless personal accounts are turned off; a missing key
-        stops the start here, before anything could be linked without encryption."""
+    def _with_personal_accounts(
+        self, context: AdapterContext
+    ) -> tuple[AdapterContext, LinkDesk | None]:
+        """The vault (in the context) and the link desk, unless personal accounts are turned
+        off; a missing key stops the start here, before anything could be linked without
+        encryption."""
         if not self.settings.personal_accounts:
-            return context
+            return context, None
         vault = TokenVault(context.store, Sealer(self.settings.token_key))
         networks = sorted({a.network for a in self.config.accounts} & set(registry.LINKERS))
         linkers: dict[str, AccountLinker] = {
             network: registry.LINKERS[network](self.settings) for network in networks
         }
         linking = LinkDesk(vault, linkers, public_url=self.settings.public_url)
-        return dataclasses.replace(context, vault=vault, linking=linking)
+        return dataclasses.replace(context, vault=vault), linking
 
     def _stage_tasks(
         self,

@@ -12,11 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from bridge.actions import ActionDispatcher
 from bridge.config import AccountConfig, Config, Destination
-from bridge.desks.admin import AdminDesk
-from bridge.desks.claims import ThreadDesk
-from bridge.desks.linking import AccountLinker, LinkDesk
-from bridge.desks.replies import Publisher, ReplyDesk
+from bridge.desks.linking import AccountLinker
+from bridge.desks.replies import Publisher
 from bridge.domain.models import Mention, MentionCard, MirrorRef
 from bridge.settings import Settings
 from bridge.store.store import Store
@@ -181,16 +180,11 @@ class AdapterContext:
     settings: Settings
     config: Callable[[], Config]
     store: Store
-    # Where chats hand in replies; None in processes that do not listen to chats.
-    desk: ReplyDesk | None = None
-    # Personal accounts: their sealed tokens, and where chats start linking one. None when
-    # personal accounts are turned off.
+    # Where chats hand in what staff do (see bridge.actions); None in processes that do not
+    # listen to chats.
+    actions: ActionDispatcher | None = None
+    # Personal accounts' sealed tokens; None when personal accounts are turned off.
     vault: TokenVault | None = None
-    linking: LinkDesk | None = None
-    # The admins' commands (rules, route, reload); None in processes without chats.
-    admin: AdminDesk | None = None
-    # Claim, release and dismiss; None in processes without chats.
-    threads: ThreadDesk | None = None
 
 
 SourceFactory = Callable[[AdapterContext], Awaitable[MentionSource]]

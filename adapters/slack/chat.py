@@ -9,16 +9,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import hashlib
-import json
 import logging
-import math
 import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qs
 
 import aiohttp
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
@@ -27,7 +23,6 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from slack_sdk.webhook.async_client import AsyncWebhookClient
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -35,15 +30,21 @@ from starlette.routing import Route
 from adapters.slack import render
 from adapters.slack.errors import rate_limit_wait, wrap_slack_error
 from adapters.slack.lookup import find_tagged
-from adapters.slack.signing import quiet_bolt_signature_log, slack_owns, why_unsigned
+from adapters.slack.payloads import (
+    asked_for,
+    channel_of,
+    interaction_identity,
+    malformed,
+    socket_mode,
+    team_of,
+    user_of,
+)
+from adapters.slack.signing import quiet_bolt_signature_log, why_unsigned
+from adapters.slack.staff import DISMISS_MODAL, REPLY_MODAL, SlackStaff
+from bridge.actions import ActionDispatcher
 from bridge.config import Config, Destination, PersonConfig
-from bridge.desks.admin import ADMIN_VERBS, AdminDesk, answer_admin_command
-from bridge.desks.claims import DISMISS_REASONS, ThreadDesk
-from bridge.desks.linking import ChatUser, LinkDesk, answer_link_command
-from bridge.desks.replies import ReplyDesk, ReplyRefused
 from bridge.desks.strangers import refuse_stranger
-from bridge.desks.unanswered import answer_show, answer_unanswered
-from bridge.domain.models import Identity, MentionCard, MirrorRef
+from bridge.domain.models import MentionCard, MirrorRef
 from bridge.errors import (
     RateLimited,
     ReachableError,
@@ -66,22 +67,10 @@ SLACK_TIMEOUT_S = 15
 BUTTON_ACTIONS = re.compile(
     r"^(reply_institution|reply_personal|reply_again|claim|release|dismiss)$"
 )
-# The identity each reply button starts with; "Reply again" lets the person choose.
-REPLY_ACTIONS: dict[str, Identity | None] = {
-    "reply_institution": Identity.INSTITUTION,
-    "reply_personal": Identity.PERSONAL,
-    "reply_again": None,
-}
-REPLY_MODAL = "reply_modal"
-DISMISS_MODAL = "dismiss_modal"
 # A signed request older than 300 s is refused by its signature, and Slack's retries end within
 # minutes of the first attempt: a person's action is remembered for an hour, past both.
 INTERACTION_KEEP_S = 3600
-# Requests that carry what a person did (the rest are events).
-INTERACTIVE_TYPES = {"block_actions", "view_submission", "shortcut", "message_action"}
 SOCKET_RETRY_FIRST_S = 1.0
-# How long a private answer to a person's action is retried while Slack is busy or failing.
-EPHEMERAL_PATIENCE_S = 60.0
 SOCKET_RETRY_MAX_S = 30.0
 _REFUSED_TOKEN = {
     "not_authed",
@@ -90,95 +79,6 @@ _REFUSED_TOKEN = {
     "token_revoked",
     "account_inactive",
 }
-
-
-def _malformed(body: bytes, content_type: str) -> str | None:
-    """Why a body is not one Slack sends, in words; bolt would answer it with a 500."""
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        return "the request body is not UTF-8"
-    if "json" in content_type:
-        found: Any = text
-    else:
-        fields = parse_qs(text)
-        if "payload" not in fields:
-            return None
-        found = fields["payload"][0]
-    try:
-        parsed = json.loads(found)
-    except ValueError:
-        return "the payload is not JSON"
-    return None if isinstance(parsed, dict) else "the payload is not a JSON object"
-
-
-def interaction_identity(body: dict[str, Any]) -> str | None:
-    """What stays the same in a replay or a retry of one person's action, and differs between
-    two actions: Slack gives each button press, form submission, shortcut and slash command a
-    trigger_id of its own. Without one, the request itself. None for events (their event_id
-    serves) and for anything that is not a person's action."""
-    if not _is_action(body):
-        return None
-    trigger = body.get("trigger_id")
-    if isinstance(trigger, str) and trigger:
-        return f"trigger:{trigger}"
-    canonical = json.dumps(body, sort_keys=True, ensure_ascii=False).encode()
-    return "body:" + hashlib.sha256(canonical).hexdigest()
-
-
-def _is_action(body: dict[str, Any]) -> bool:
-    return "command" in body or body.get("type") in INTERACTIVE_TYPES
-
-
-def _asked_for(body: dict[str, Any]) -> str:
-    """What a request asked for, in a word: the command's verb, the button or the form."""
-    if "command" in body:
-        return f"{body['command']} {str(body.get('text', '')).strip().partition(' ')[0]}"
-    actions = body.get("actions") or [{}]
-    name = actions[0].get("action_id") if isinstance(actions[0], dict) else None
-    return str(name or (body.get("view") or {}).get("callback_id") or body.get("type"))
-
-
-def socket_mode(settings: Settings) -> bool:
-    return settings.slack_mode == "socket"
-
-
-def _user_of(body: dict[str, Any]) -> str:
-    """Who acted: a button or form (``user.id``), a command (``user_id``) or an event."""
-    user = body.get("user")
-    if isinstance(user, dict):
-        return str(user.get("id", ""))
-    return str(body.get("user_id") or (body.get("event") or {}).get("user") or "")
-
-
-def _channel_of(body: dict[str, Any]) -> str | None:
-    channel = body.get("channel")
-    if isinstance(channel, dict) and channel.get("id"):
-        return str(channel["id"])
-    found = (
-        body.get("channel_id")
-        or (body.get("container") or {}).get("channel_id")
-        or (body.get("event") or {}).get("channel")
-    )
-    if found:
-        return str(found)
-    # A form carries the channel it was opened from in its metadata.
-    try:
-        metadata = json.loads((body.get("view") or {}).get("private_metadata") or "{}")
-    except ValueError:
-        return None
-    return (
-        str(metadata["channel"]) if isinstance(metadata, dict) and "channel" in metadata else None
-    )
-
-
-def _team_of(body: dict[str, Any]) -> str | None:
-    team = body.get("team_id") or body.get("team")
-    if isinstance(team, dict):
-        team = team.get("id")
-    if team is None and isinstance(body.get("user"), dict):
-        team = body["user"].get("team_id")
-    return str(team) if team else None
 
 
 class SlackChat:
@@ -190,10 +90,7 @@ class SlackChat:
         settings: Settings,
         config: Callable[[], Config],
         store: Store,
-        desk: ReplyDesk | None = None,
-        linking: LinkDesk | None = None,
-        admin: AdminDesk | None = None,
-        threads: ThreadDesk | None = None,
+        actions: ActionDispatcher | None = None,
     ) -> None:
         secret = (
             settings.slack_app_token if socket_mode(settings) else settings.slack_signing_secret
@@ -211,10 +108,6 @@ class SlackChat:
         self.settings = settings
         self._config = config
         self._store = store
-        self._desk = desk
-        self._linking = linking
-        self._admin = admin
-        self._threads = threads
         base_url = settings.slack_api_url.rstrip("/") + "/"
         self.client = AsyncWebClient(
             token=settings.slack_bot_token.get_secret_value(),
@@ -233,6 +126,16 @@ class SlackChat:
         self._socket: AsyncSocketModeHandler | None = None
         self._background: set[asyncio.Future[None]] = set()
         self._handler = AsyncSlackRequestHandler(self.app)
+        self._staff = SlackStaff(
+            chat=self.chat,
+            client=self.client,
+            settings=settings,
+            config=config,
+            store=store,
+            actions=actions or ActionDispatcher(store, config=config),
+            person=self._person,
+            link_of=self._permalink_markup,
+        )
         self._register_listeners()
 
     @classmethod
@@ -241,10 +144,7 @@ class SlackChat:
             settings=context.settings,
             config=context.config,
             store=context.store,
-            desk=context.desk,
-            linking=context.linking,
-            admin=context.admin,
-            threads=context.threads,
+            actions=context.actions,
         )
 
     # -- posting ---------------------------------------------------------------------------------
@@ -401,7 +301,7 @@ class SlackChat:
             if unsigned:
                 await note_refused(self._store, door="slack", origin=origin, reason=unsigned)
                 return JSONResponse({"error": "invalid request"}, status_code=401)
-            problem = _malformed(body, request.headers.get("content-type", ""))
+            problem = malformed(body, request.headers.get("content-type", ""))
             if problem:
                 await note_refused(self._store, door="slack", origin=origin, reason=problem)
                 return JSONResponse({"error": problem}, status_code=400)
@@ -474,10 +374,11 @@ class SlackChat:
     def _register_listeners(self) -> None:
         self.app.middleware(self._only_known_workspace)
         self.app.middleware(self._people_once)
-        self.app.action(BUTTON_ACTIONS)(self._in_actors_language(self._on_button))
-        self.app.view(REPLY_MODAL)(self._in_actors_language(self._on_reply_submit))
-        self.app.view(DISMISS_MODAL)(self._in_actors_language(self._on_dismiss_submit))
-        self.app.command("/reachable")(self._in_actors_language(self._on_command))
+        staff = self._staff
+        self.app.action(BUTTON_ACTIONS)(self._in_actors_language(staff.on_button))
+        self.app.view(REPLY_MODAL)(self._in_actors_language(staff.on_reply_submit))
+        self.app.view(DISMISS_MODAL)(self._in_actors_language(staff.on_dismiss_submit))
+        self.app.command("/reachable")(self._in_actors_language(staff.on_command))
         self.app.event("message")(self._on_message)
 
     def _in_actors_language(self, listener: Listener) -> Listener:
@@ -489,8 +390,8 @@ class SlackChat:
         async def speaking(**arguments: Any) -> None:
             payload = arguments.get("body") or arguments.get("command") or {}
             config = self._config()
-            where = config.destination_at(self.chat, _channel_of(payload))
-            with config.speaking_with(self._person(_user_of(payload)), where=where):
+            where = config.destination_at(self.chat, channel_of(payload))
+            with config.speaking_with(self._person(user_of(payload)), where=where):
                 await listener(**arguments)
 
         return speaking
@@ -498,7 +399,7 @@ class SlackChat:
     async def _only_known_workspace(
         self, body: dict[str, Any], next: Callable[[], Any]
     ) -> BoltResponse | None:
-        team, app_id = _team_of(body), body.get("api_app_id")
+        team, app_id = team_of(body), body.get("api_app_id")
         expected_team, expected_app = self.settings.slack_team_id, self.settings.slack_app_id
         # Every payload Slack sends an app names it; one without is not from our app.
         if (expected_team and team != expected_team) or (expected_app and app_id != expected_app):
@@ -521,11 +422,11 @@ class SlackChat:
         if identity is None:
             await next()
             return None
-        user = _user_of(body)
+        user = user_of(body)
         if self._person(user) is None:
             return await self._refuse_stranger(body, user)
         if not await self._store.first_interaction(self.chat, identity, keep_s=INTERACTION_KEEP_S):
-            log.info("ignored a repeated Slack %s of %s: already handled", _asked_for(body), user)
+            log.info("ignored a repeated Slack %s of %s: already handled", asked_for(body), user)
             return BoltResponse(status=200, body="")
         await next()
         return None
@@ -533,8 +434,8 @@ class SlackChat:
     async def _refuse_stranger(self, body: dict[str, Any], user: str) -> BoltResponse:
         """Told once a minute per channel, in the channel's language; a command's answer is
         its acknowledgement, a button's an ephemeral message."""
-        channel = _channel_of(body) or "-"
-        asked = _asked_for(body)
+        channel = channel_of(body) or "-"
+        asked = asked_for(body)
         log.warning("refused %s by Slack user %s in %s: not in people", asked, user, channel)
         told = await refuse_stranger(
             self._store, chat=self.chat, where=channel, user_id=user, what=asked
@@ -547,7 +448,7 @@ class SlackChat:
         if "command" in body:
             return BoltResponse(status=200, body={"text": text})
         if body.get("type") == "block_actions":
-            self._later(self._tell(channel, user, text))
+            self._later(self._staff.tell(channel, user, text))
         return BoltResponse(status=200, body="")
 
     def _later(self, work: Awaitable[None]) -> None:
@@ -559,310 +460,9 @@ class SlackChat:
     def _person(self, user_id: str) -> PersonConfig | None:
         return next((p for p in self._config().people if p.slack == user_id), None)
 
-    def _is_destination(self, channel: str) -> bool:
-        return any(
-            d.chat == self.chat and d.address == channel
-            for d in self._config().destinations.values()
-        )
-
-    async def _on_button(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
-        await ack()
-        user = str(body.get("user", {}).get("id", ""))
-        channel = str(
-            (body.get("channel") or {}).get("id") or body.get("container", {}).get("channel_id", "")
-        )
-        action_id = str(action.get("action_id"))
-        if not self._is_destination(channel):
-            log.warning(
-                "ignored %s from %s in channel %s: not a configured destination",
-                action_id,
-                user,
-                channel,
-            )
-            return
-        person = self._person(user)
-        if person is None:
-            log.warning("refused %s by unknown Slack user %s in %s", action_id, user, channel)
-            text = messages.unknown_person()
-        elif action_id in REPLY_ACTIONS and self._desk is not None:
-            await self._open_reply_modal(body, action, channel, person, REPLY_ACTIONS[action_id])
-            return
-        elif action_id == "dismiss" and self._threads is not None:
-            thread_id = str(action.get("value", "")).partition("|")[0]
-            refused = await self._threads.refuse_dismissal(thread_id, person, chat=self.chat)
-            if refused is None:
-                await self._open_dismiss_modal(body, action, channel)
-                return
-            text = refused
-        elif action_id in ("claim", "release") and self._threads is not None:
-            thread_id = str(action.get("value", "")).partition("|")[0]
-            act = self._threads.claim if action_id == "claim" else self._threads.release
-            text = await act(thread_id, person, chat=self.chat)
-        else:
-            log.info("%s pressed %s in %s (not available yet)", person.key, action_id, channel)
-            text = messages.not_available_yet(action_id)
-        await self._tell(channel, user, text)
-
-    async def _open_reply_modal(
-        self,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        channel: str,
-        person: PersonConfig,
-        identity: Identity | None,
-    ) -> None:
-        """The reply form: the mention quoted, who the reply goes out as, and a text box.
-
-        ``identity`` None is "Reply again": the person picks among the identities they have.
-        """
-        assert self._desk is not None
-        user = body["user"]["id"]
-        thread_id, _, mention_id = str(action.get("value", "")).partition("|")
-        mention = await self._store.thread_mention(thread_id, mention_id)
-        thread = await self._store.thread(thread_id)
-        if mention is None or thread is None:
-            await self._tell(channel, user, messages.reply_thread_gone())
-            return
-        account = self._config().account(thread.account)
-        personal = await self._desk.linked_handle(person, thread.network)
-        handles = {Identity.INSTITUTION: account.handle, Identity.PERSONAL: personal}
-        choices: list[tuple[Identity, str]] = []
-        if identity is None:
-            choices = [
-                (i, handles[i] or "") for i in await self._desk.identities_for(person, account)
-            ]
-            if not choices:
-                link = messages.link_command(self.chat)
-                await self._tell(
-                    channel,
-                    user,
-                    messages.reply_no_identity(handle=account.handle, link_command=link),
-                )
-                return
-            identity = choices[0][0]
-        metadata = {
-            "thread": thread_id,
-            "mention": mention_id,
-            "identity": identity.value,
-            "channel": channel,
-            "again": action.get("action_id") == "reply_again",
-        }
-        view = render.reply_modal(
-            mention,
-            identity=identity,
-            as_handle=handles[identity],
-            choices=choices,
-            link_command=messages.link_command(self.chat),
-            callback_id=REPLY_MODAL,
-            metadata=json.dumps(metadata),
-        )
-        await self._open_form(body, view, channel=channel, what="reply")
-
-    async def _open_dismiss_modal(
-        self, body: dict[str, Any], action: dict[str, Any], channel: str
-    ) -> None:
-        thread_id, _, mention_id = str(action.get("value", "")).partition("|")
-        mention = await self._store.thread_mention(thread_id, mention_id)
-        if mention is None:
-            await self._tell(channel, body["user"]["id"], messages.reply_thread_gone())
-            return
-        view = render.dismiss_modal(
-            mention,
-            reasons=list(DISMISS_REASONS),
-            callback_id=DISMISS_MODAL,
-            metadata=json.dumps({"thread": thread_id, "channel": channel}),
-        )
-        await self._open_form(body, view, channel=channel, what="dismiss")
-
-    async def _open_form(
-        self, body: dict[str, Any], view: dict[str, Any], *, channel: str, what: str
-    ) -> None:
-        """Open a form for the button just pressed. Its trigger lasts three seconds, so there
-        is no waiting out a busy Slack: the person is told, in their language, to press again."""
-        try:
-            await self.client.views_open(trigger_id=body["trigger_id"], view=view)
-            return
-        except Exception as exc:
-            problem = wrap_slack_error(exc)
-        log.warning("could not open the %s form: %s", what, problem)
-        user = str(body["user"]["id"])
-        if isinstance(problem, RateLimited):
-            seconds = max(1, math.ceil(problem.retry_after))
-            await self._tell(channel, user, messages.form_busy(seconds=seconds))
-        elif isinstance(problem, TransientError):
-            await self._tell(channel, user, messages.form_not_opened())
-
-    async def _on_dismiss_submit(
-        self, ack: Any, body: dict[str, Any], view: dict[str, Any]
-    ) -> None:
-        assert self._threads is not None
-        metadata = json.loads(view.get("private_metadata") or "{}")
-        person = self._person(str(body["user"]["id"]))
-        reason, note = render.dismiss_choice(view)
-        if person is None:
-            await ack(
-                response_action="errors", errors={render.DISMISS_BLOCK: messages.unknown_person()}
-            )
-            return
-        if reason not in DISMISS_REASONS:
-            problem = messages.dismiss_reason_unknown(
-                [messages.dismiss_reason_label(r) for r in DISMISS_REASONS]
-            )
-            await ack(response_action="errors", errors={render.DISMISS_BLOCK: problem})
-            return
-        await ack()
-        answer = await self._threads.dismiss(
-            metadata["thread"], person, reason=reason, note=note, chat=self.chat
-        )
-        await self._tell(metadata["channel"], body["user"]["id"], answer)
-
     async def tell_privately(self, *, user_id: str, where: str, text: str) -> None:
         """A word for one person (a link made to their name), in the channel they asked in."""
-        await self._tell(where, user_id, text)
-
-    async def _tell(self, channel: str, user: str, text: str) -> None:
-        """A message only this person sees, in the channel they are working in. It answers
-        what they just did, so a rate limit or a passing failure is waited out, for a while."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + EPHEMERAL_PATIENCE_S
-        pause = 1.0
-        while True:
-            try:
-                await self.client.chat_postEphemeral(channel=channel, user=user, text=text)
-                return
-            except Exception as exc:
-                problem = wrap_slack_error(exc)
-            wait = (
-                self.settings.platform_time.seconds(problem.retry_after)
-                if isinstance(problem, RateLimited)
-                else pause
-            )
-            if not isinstance(problem, RateLimited | TransientError) or (
-                loop.time() + wait > deadline
-            ):
-                log.warning("could not tell %s: %s", user, problem)
-                return
-            await asyncio.sleep(wait)
-            pause = min(pause * 2, SOCKET_RETRY_MAX_S)
-
-    async def _on_reply_submit(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
-        """Check and queue the reply; problems go back into the form, next to the text."""
-        assert self._desk is not None
-        metadata = json.loads(view.get("private_metadata") or "{}")
-        values = view.get("state", {}).get("values", {})
-        text = str(
-            (values.get(render.REPLY_BLOCK, {}).get(render.REPLY_INPUT) or {}).get("value") or ""
-        )
-        person = self._desk.person_by(chat=self.chat, user_id=str(body["user"]["id"]))
-        if person is None:
-            await ack(
-                response_action="errors", errors={render.REPLY_BLOCK: messages.unknown_person()}
-            )
-            return
-        identity = render.chosen_identity(view) or Identity(metadata["identity"])
-        try:
-            request = await self._desk.request(
-                thread_id=metadata["thread"],
-                mention_id=metadata["mention"],
-                text=text,
-                identity=identity,
-                person=person,
-                chat=self.chat,
-                where=self._desk.destination_of(chat=self.chat, address=metadata["channel"]),
-                again=bool(metadata.get("again")),
-                once=f"slack-view:{view.get('id')}",
-            )
-        except ReplyRefused as refused:
-            await ack(response_action="errors", errors={render.REPLY_BLOCK: refused.reason})
-            return
-        await ack()
-        handle = (
-            self._config().account(request.account).handle
-            if identity is Identity.INSTITUTION
-            else await self._desk.linked_handle(person, request.network)
-        )
-        await self._tell(
-            metadata["channel"], body["user"]["id"], messages.reply_queued(handle=handle)
-        )
-
-    async def _on_command(self, ack: Any, command: dict[str, Any]) -> None:
-        """``/reachable help|link|pin <PIN>|unlink|unanswered|show <ref>|assign|rules|route
-        <text>|reload``; the answer is seen by the caller only."""
-        name = str(command.get("command", "/reachable"))
-        verb, _, argument = str(command.get("text", "")).strip().partition(" ")
-        person = self._person(str(command.get("user_id", "")))
-        verb = verb.lower()
-        if verb in ("link", "pin", "unlink") and person is None:
-            await ack(text=messages.unknown_person())
-        elif verb in ("link", "pin", "unlink") and self._linking is None:
-            await ack(text=messages.link_not_set_up())
-        elif verb in ("link", "pin", "unlink"):
-            assert person is not None and self._linking is not None
-            # Linking calls X; Slack wants the ack within 3 s, so the answer follows it.
-            await ack(text=messages.link_working())
-            asker = ChatUser(
-                chat=self.chat,
-                user_id=str(command.get("user_id")),
-                where=str(command.get("channel_id")),
-            )
-            answer = await answer_link_command(
-                self._linking,
-                person,
-                verb,
-                argument,
-                asker=asker,
-                pin_command=f"`{name} pin <PIN>`",
-            )
-            await self._respond(command, answer)
-        elif verb == "assign" and self._threads is not None:
-            reference, _, target = argument.strip().partition(" ")
-            if person is None:
-                await ack(text=messages.unknown_person())
-            elif not reference or not target.strip():
-                await ack(text=messages.assign_usage(command=f"{name} assign"))
-            else:
-                await ack(
-                    text=await self._threads.reassign(
-                        reference, person, target.strip(), chat=self.chat
-                    )
-                )
-        elif verb == "unanswered":
-            if person is None:
-                await ack(text=messages.unknown_person())
-                return
-            await ack(
-                text=await answer_unanswered(
-                    self._store,
-                    config=self._config(),
-                    chat=self.chat,
-                    argument=argument,
-                    link_of=self._permalink_markup,
-                    command=f"{name} unanswered",
-                    escape=lambda text: render.defuse_broadcasts(render.escape_mrkdwn(text)),
-                )
-            )
-        elif verb == "show":
-            if person is None:
-                await ack(text=messages.unknown_person())
-                return
-            await ack(
-                text=await answer_show(
-                    self._store,
-                    config=self._config(),
-                    chat=self.chat,
-                    address=str(command.get("channel_id", "")),
-                    argument=argument,
-                    link_of=self._permalink_markup,
-                    command=f"{name} show",
-                )
-            )
-        elif verb in ADMIN_VERBS and self._admin is not None and person is not None:
-            answer, report = await answer_admin_command(
-                self._admin, person, verb, argument, chat=self.chat
-            )
-            await ack(text=f"```{render.escape_mrkdwn(answer)}```" if report else answer)
-        else:
-            await ack(text=messages.slash_help(name))
+        await self._staff.tell(where, user_id, text)
 
     async def _with_origin_link(self, card: MentionCard) -> MentionCard:
         """An escalated mirror links to the message it was escalated from, when in Slack."""
@@ -892,22 +492,6 @@ class SlackChat:
         except RateLimited:
             return None
         return f"<{render.escape_mrkdwn(link)}|open>" if link else None
-
-    async def _respond(self, command: dict[str, Any], text: str) -> None:
-        """A later, private answer to a slash command, through its response_url."""
-        url = command.get("response_url")
-        if not url or not slack_owns(str(url), api_url=self.settings.slack_api_url):
-            if url:
-                log.warning("a slash command's response_url is not Slack's; answering directly")
-            await self._tell(str(command.get("channel_id")), str(command.get("user_id")), text)
-            return
-        try:
-            response = await AsyncWebhookClient(str(url)).send(response_type="ephemeral", text=text)
-        except (SlackApiError, OSError) as exc:
-            log.warning("could not answer %s: %s", command.get("command"), exc)
-            return
-        if response.status_code != 200:
-            log.warning("could not answer %s: %s", command.get("command"), response.body)
 
     async def _on_message(self, event: dict[str, Any]) -> None:
         """Staff messages in channels are not acted on yet; acknowledged so Slack stops retrying."""

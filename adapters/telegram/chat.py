@@ -50,16 +50,15 @@ from adapters.telegram.staff import (
     ACTION_KEEP_S,
     StaffHandlers,
     action_identity,
-    message_link,
     stranger_action,
+    with_origin_link,
 )
 from adapters.telegram.updates import ALLOWED_UPDATES, Handling, TelegramUpdates
+from bridge.actions import LINK_VERBS, ActionDispatcher
 from bridge.config import Config, Destination, PersonConfig
-from bridge.desks.admin import ADMIN_VERBS, AdminDesk
+from bridge.desks.admin import ADMIN_VERBS
 from bridge.desks.alerts import alert_admins
-from bridge.desks.claims import ThreadDesk
-from bridge.desks.linking import PIN_RE, LinkDesk
-from bridge.desks.replies import ReplyDesk
+from bridge.desks.linking import PIN_RE
 from bridge.domain.models import MentionCard, MirrorRef
 from bridge.errors import ReachableError
 from bridge.pipeline.answers import AnswerQueue, Pace, Sent
@@ -74,7 +73,6 @@ from bridge.text.i18n import N_
 log = logging.getLogger(__name__)
 
 WEBHOOK_PATH = "/telegram/webhook"
-LINK_COMMANDS = ("link", "pin", "unlink")
 
 
 class TelegramChat:
@@ -86,10 +84,7 @@ class TelegramChat:
         settings: Settings,
         config: Callable[[], Config],
         store: Store,
-        desk: ReplyDesk | None = None,
-        linking: LinkDesk | None = None,
-        admin: AdminDesk | None = None,
-        threads: ThreadDesk | None = None,
+        actions: ActionDispatcher | None = None,
     ) -> None:
         if settings.telegram_bot_token is None:
             raise ReachableError(
@@ -117,12 +112,9 @@ class TelegramChat:
             chat=self.chat,
             config=config,
             store=store,
-            desk=desk,
-            linking=linking,
+            actions=actions or ActionDispatcher(store, config=config),
             person=self._person,
             answers=self.answers,
-            admin=admin,
-            threads=threads,
         )
         api = settings.telegram_api_url.rstrip("/")
         self.application: Application[Any, Any, Any, Any, Any, Any] = (
@@ -150,10 +142,7 @@ class TelegramChat:
             settings=context.settings,
             config=context.config,
             store=context.store,
-            desk=context.desk,
-            linking=context.linking,
-            admin=context.admin,
-            threads=context.threads,
+            actions=context.actions,
         )
         try:
             await chat.application.initialize()
@@ -209,7 +198,7 @@ class TelegramChat:
         only the parts not recorded yet. The first part, with the buttons, is the mirror and
         replies to the thread's first message; the others reply to it."""
         topic = getattr(destination, "topic", None)
-        parts = render.mention_messages(await _with_origin_link(card))
+        parts = render.mention_messages(await with_origin_link(card))
         first = progress.posted(0)
         chat_id: int | None = None
         for step, part in enumerate(parts):
@@ -243,7 +232,7 @@ class TelegramChat:
     async def edit_mention(
         self, *, destination: Destination, ref: MirrorRef, card: MentionCard
     ) -> None:
-        first = render.mention_messages(await _with_origin_link(card))[0]
+        first = render.mention_messages(await with_origin_link(card))[0]
         try:
             await self.bot.edit_message_text(
                 chat_id=int(ref.channel),
@@ -437,7 +426,7 @@ class TelegramChat:
         staff = self._staff
         app.add_handler(CallbackQueryHandler(staff.on_button))
         app.add_handler(CommandHandler(["help", "start"], staff.on_help))
-        app.add_handler(CommandHandler(list(LINK_COMMANDS), staff.on_link_command))
+        app.add_handler(CommandHandler(list(LINK_VERBS), staff.on_link_command))
         app.add_handler(CommandHandler(list(ADMIN_VERBS), staff.on_admin_command))
         app.add_handler(CommandHandler("unanswered", staff.on_unanswered))
         app.add_handler(CommandHandler("show", staff.on_show))
@@ -586,14 +575,6 @@ class TelegramChat:
         if self._started:
             await self.application.shutdown()
             self._started = False
-
-
-async def _with_origin_link(card: MentionCard) -> MentionCard:
-    """An escalated mirror links to the message it was escalated from, when in Telegram."""
-    if card.origin is None or card.origin.chat != "telegram":
-        return card
-    link = await message_link(card.origin)
-    return card.model_copy(update={"origin_link": link}) if link else card
 
 
 def _markup(rows: list[list[dict[str, str]]] | None) -> InlineKeyboardMarkup | None:

@@ -17,7 +17,7 @@ import contextlib
 import html
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Callable, Collection
 
 from telegram import (
     CallbackQuery,
@@ -34,14 +34,27 @@ from telegram.ext import ContextTypes
 from adapters.telegram import render
 from adapters.telegram.answers import Answers
 from adapters.telegram.errors import retry_after_s
+from bridge.actions import (
+    ActionDispatcher,
+    Actor,
+    Admin,
+    AskDismissal,
+    Assign,
+    ChatAction,
+    ChatStyle,
+    Claim,
+    Dismiss,
+    Link,
+    PreviewReply,
+    Release,
+    SubmitReply,
+    parse_command,
+)
 from bridge.config import Config, PersonConfig
-from bridge.desks.admin import AdminDesk, answer_admin_command
-from bridge.desks.claims import DISMISS_REASONS, ThreadDesk, short_reference
-from bridge.desks.linking import ChatUser, LinkDesk, answer_link_command
-from bridge.desks.replies import ReplyDesk, ReplyRefused
+from bridge.desks.claims import DISMISS_REASONS
+from bridge.desks.replies import ReplyRefused
 from bridge.desks.strangers import refuse_stranger
-from bridge.desks.unanswered import answer_show, answer_unanswered
-from bridge.domain.models import Identity, MirrorRef, ThreadStatus
+from bridge.domain.models import Identity, MentionCard, MirrorRef
 from bridge.store.store import Store
 from bridge.text import messages
 
@@ -100,22 +113,26 @@ class StaffHandlers:
         chat: str,
         config: Callable[[], Config],
         store: Store,
-        desk: ReplyDesk | None,
-        linking: LinkDesk | None,
+        actions: ActionDispatcher,
         person: Callable[[int | None], PersonConfig | None],
         answers: Answers,
-        admin: AdminDesk | None = None,
-        threads: ThreadDesk | None = None,
     ) -> None:
         self.chat = chat
         self._answers = answers
         self._config = config
         self._store = store
-        self._desk = desk
-        self._linking = linking
+        self._actions = actions
         self._person = person
-        self._admin = admin
-        self._threads = threads
+        self._style = ChatStyle(prefix="/", link_of=message_link)
+
+    def _actor(self, person: PersonConfig, user: object, message: Message | None) -> Actor:
+        """``person`` as ``user`` (their Telegram id), acting in ``message``'s chat."""
+        topic = message.message_thread_id if message and message.is_topic_message else None
+        where = str(message.chat_id) if message else ""
+        return Actor(person=person, chat=self.chat, user_id=str(user), where=where, topic=topic)
+
+    async def _dispatch(self, action: ChatAction[str]) -> str:
+        return await self._actions.dispatch(action)
 
     async def answer_stranger(self, update: Update, asked: str) -> None:
         """Someone not in ``people`` acted: told so once a minute in this chat, otherwise not
@@ -144,11 +161,11 @@ class StaffHandlers:
         if person is None:
             log.warning("refused %s by unknown Telegram user %s", action, query.from_user.id)
             text = messages.unknown_person()
-        elif action in REPLY_ACTIONS and self._desk is not None:
+        elif action in REPLY_ACTIONS and self._actions.handles(SubmitReply):
             text = await self._ask_for_reply(query, person)
-        elif action in DRAFT_ACTIONS and self._desk is not None:
+        elif action in DRAFT_ACTIONS and self._actions.handles(SubmitReply):
             text = await self._on_draft(query, person, action, argument)
-        elif action in ("claim", "release", "dismiss", "dreason") and self._threads is not None:
+        elif action in ("claim", "release", "dismiss", "dreason") and self._actions.handles(Claim):
             text = await self._on_thread_action(query, person, action, argument)
         else:
             log.info("%s pressed %s in Telegram (not available yet)", person.key, action)
@@ -159,7 +176,6 @@ class StaffHandlers:
         self, query: CallbackQuery, person: PersonConfig, action: str, argument: str
     ) -> str | None:
         """Claim and release on a mirror; Dismiss asks why, and a reason button dismisses."""
-        assert self._threads is not None
         message = query.message
         if not isinstance(message, Message):
             return messages.reply_thread_gone()
@@ -167,17 +183,18 @@ class StaffHandlers:
         if shown is None:
             return messages.reply_thread_gone()
         thread_id = shown[0]
+        actor = self._actor(person, query.from_user.id, message)
         if action == "claim":
-            return await self._threads.claim(thread_id, person, chat=self.chat)
+            return await self._dispatch(Claim(actor, thread_id))
         if action == "release":
-            return await self._threads.release(thread_id, person, chat=self.chat)
+            return await self._dispatch(Release(actor, thread_id))
         if action == "dismiss":
-            refused = await self._threads.refuse_dismissal(thread_id, person, chat=self.chat)
+            refused = await self._actions.dispatch(AskDismissal(actor, thread_id))
             return refused or await self._ask_dismiss_reason(message, thread_id, shown[1])
         if argument == "cancel":
             answer = None
         else:
-            answer = await self._threads.dismiss(thread_id, person, reason=argument, chat=self.chat)
+            answer = await self._dispatch(Dismiss(actor, thread_id, reason=argument))
         with contextlib.suppress(TelegramError):
             await message.delete()
         return answer
@@ -222,68 +239,66 @@ class StaffHandlers:
         """Text written in reply to a mirrored mention (or to our prompt): show a preview with
         the send buttons this person may use."""
         message = update.effective_message
-        if message is None or message.reply_to_message is None or self._desk is None:
+        if (
+            message is None
+            or message.reply_to_message is None
+            or not self._actions.handles(PreviewReply)
+        ):
             return
         shown = await self._store.shown_in(
             self.chat, str(message.chat_id), str(message.reply_to_message.message_id)
         )
         if shown is None:
             return
-        person = self._person(message.from_user.id if message.from_user else None)
+        user = message.from_user.id if message.from_user else None
+        person = self._person(user)
         if person is None:
             await self._answers.reply(message, messages.unknown_person())
             return
-        thread = await self._store.thread(shown[0])
-        if thread is None:
+        actor = self._actor(person, user, message)
+        preview = await self._actions.dispatch(
+            PreviewReply(actor, shown[0], shown[1], message.text or "")
+        )
+        if preview is None:
             return
-        account = self._config().account(thread.account)
-        identities = await self._desk.identities_for(person, account)
-        if not identities:
-            link = messages.link_command(self.chat)
-            await self._answers.reply(
-                message, messages.reply_no_identity(handle=account.handle, link_command=link)
-            )
+        if isinstance(preview, str):
+            await self._answers.reply(message, preview)
             return
-        personal = await self._desk.linked_handle(person, thread.network)
-        handles = {Identity.INSTITUTION: account.handle, Identity.PERSONAL: personal or ""}
-        text = message.text or ""
-        unpostable = self._desk.unpostable(text)
-        if unpostable:
-            await self._answers.reply(message, unpostable)
-            return
-        length, limit = self._desk.measure(thread.network, text) or (len(text), 0)
         draft_id = uuid.uuid4().hex[:12]
         # Answering a mirror of an answered thread is a deliberate further reply.
-        again = "1" if thread.status is ThreadStatus.ANSWERED else ""
         await self._store.save_draft(
             draft_id,
             {
                 "thread": shown[0],
                 "mention": shown[1],
-                "text": text,
+                "text": preview.text,
                 "person": person.key,
-                "again": again,
+                "again": "1" if preview.again else "",
             },
             ttl_s=DRAFT_TTL_S,
         )
         buttons = (
             []
-            if length > limit
+            if preview.length > preview.limit
             else [
                 InlineKeyboardButton(
-                    messages.telegram_send_as(identity.value, handle=handles[identity]),
+                    messages.telegram_send_as(identity.value, handle=handle),
                     callback_data=f"send_{identity.value}:{draft_id}",
                 )
-                for identity in identities
+                for identity, handle in preview.identities
             ]
         )
         buttons.append(
             InlineKeyboardButton(messages.telegram_cancel(), callback_data=f"cancel:{draft_id}")
         )
-        mention = await self._store.thread_mention(shown[0], shown[1])
         await self._answers.reply(
             message,
-            render.reply_preview(text=text, length=length, limit=limit, mention=mention),
+            render.reply_preview(
+                text=preview.text,
+                length=preview.length,
+                limit=preview.limit,
+                mention=preview.mention,
+            ),
             markup=InlineKeyboardMarkup([buttons]),
         )
 
@@ -291,7 +306,6 @@ class StaffHandlers:
         self, query: CallbackQuery, person: PersonConfig, action: str, draft_id: str
     ) -> str | None:
         """send_institution / send_personal / cancel on a preview."""
-        assert self._desk is not None
         draft = await self._store.draft(draft_id)
         preview = query.message if isinstance(query.message, Message) else None
         if not draft:
@@ -306,30 +320,20 @@ class StaffHandlers:
                 await self._answers.edit(preview, messages.telegram_cancelled())
             return None
         identity = Identity(action.removeprefix("send_"))
+        reply = SubmitReply(
+            self._actor(person, query.from_user.id, preview),
+            thread_id=draft["thread"],
+            mention_id=draft["mention"],
+            text=draft["text"],
+            identity=identity,
+            again=bool(draft.get("again")),
+        )
         try:
-            request = await self._desk.request(
-                thread_id=draft["thread"],
-                mention_id=draft["mention"],
-                text=draft["text"],
-                identity=identity,
-                person=person,
-                chat=self.chat,
-                where=self._desk.destination_of(
-                    chat=self.chat, address=str(preview.chat_id) if preview else ""
-                ),
-                again=bool(draft.get("again")),
-            )
+            queued = await self._actions.dispatch(reply)
         except ReplyRefused as refused:
             return refused.reason
-        handle = (
-            self._config().account(request.account).handle
-            if identity is Identity.INSTITUTION
-            else await self._desk.linked_handle(person, request.network)
-        )
         if preview is not None:
-            await self._answers.edit(
-                preview, messages.reply_queued(handle=handle) + "\n\n" + draft["text"]
-            )
+            await self._answers.edit(preview, queued + "\n\n" + draft["text"])
         return None
 
     async def on_help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -341,23 +345,20 @@ class StaffHandlers:
         message = update.effective_message
         if message is None or message.text is None:
             return
-        verb, _, argument = message.text.lstrip("/").partition(" ")
-        verb = verb.split("@", 1)[0].lower()
-        await self._link_step(message, verb, argument)
+        await self._link_step(message)
 
     async def on_admin_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/rules, /route <text>, /reload: admins only, in a destination group or privately."""
         message = update.effective_message
-        if message is None or message.text is None or self._admin is None:
+        if message is None or message.text is None or not self._actions.handles(Admin):
             return
-        verb, _, argument = message.text.lstrip("/").partition(" ")
-        verb = verb.split("@", 1)[0].lower()
-        person = self._person(message.from_user.id if message.from_user else None)
+        user = message.from_user.id if message.from_user else None
+        person = self._person(user)
         if person is None:
             return
-        answer, report = await answer_admin_command(
-            self._admin, person, verb, argument, chat=self.chat
-        )
+        action = parse_command(message.text, self._actor(person, user, message), style=self._style)
+        assert isinstance(action, Admin)
+        answer, report = await self._actions.dispatch(action)
         if report:
             text, mode = f"<pre>{html.escape(answer[:REPORT_LIMIT])}</pre>", ParseMode.HTML
         else:
@@ -366,57 +367,36 @@ class StaffHandlers:
 
     async def on_unanswered(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/unanswered [page]: open threads, oldest first, with links to their mirrors."""
-        await self._answer_staff(
-            update,
-            lambda message, argument: answer_unanswered(
-                self._store,
-                config=self._config(),
-                chat=self.chat,
-                argument=argument,
-                link_of=message_link,
-                command="/unanswered",
-            ),
-        )
+        await self._answer_staff(update)
 
     async def on_show(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/show <ref>: post an open thread (one folded into a burst digest) here, with its
         buttons."""
-        await self._answer_staff(
-            update,
-            lambda message, argument: answer_show(
-                self._store,
-                config=self._config(),
-                chat=self.chat,
-                address=str(message.chat_id),
-                argument=argument,
-                link_of=message_link,
-                command="/show",
-                topic=message.message_thread_id if message.is_topic_message else None,
-            ),
-        )
+        await self._answer_staff(update)
 
-    async def _answer_staff(
-        self, update: Update, answer: Callable[[Message, str], Awaitable[str]]
-    ) -> None:
-        """A command for staff only: ``answer`` gets the message and the text after the
-        command; anyone not on the staff list is told so."""
+    async def _answer_staff(self, update: Update) -> None:
+        """A command for staff only; anyone not on the staff list is told so."""
         message = update.effective_message
         if message is None or message.text is None:
             return
-        person = self._person(message.from_user.id if message.from_user else None)
+        user = message.from_user.id if message.from_user else None
+        person = self._person(user)
         if person is None:
             text = messages.unknown_person()
         else:
-            text = await answer(message, message.text.partition(" ")[2])
+            actor = self._actor(person, user, message)
+            action = parse_command(message.text, actor, style=self._style)
+            assert not isinstance(action, Admin)
+            text = await self._actions.dispatch(action)
         await self._answers.reply(message, text)
 
     async def on_assign(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/assign <ref> <person>, or /assign <person> in answer to a mirrored mention."""
         message = update.effective_message
-        if message is None or message.text is None or self._threads is None:
+        if message is None or message.text is None or not self._actions.handles(Assign):
             return
-        person = self._person(message.from_user.id if message.from_user else None)
-        words = message.text.split()[1:]
+        user = message.from_user.id if message.from_user else None
+        person = self._person(user)
         shown = None
         if message.reply_to_message is not None:
             shown = await self._store.shown_in(
@@ -424,36 +404,38 @@ class StaffHandlers:
             )
         if person is None:
             answer = messages.unknown_person()
-        elif shown is not None and len(words) == 1:
-            answer = await self._threads.reassign(
-                short_reference(shown[0]), person, words[0], chat=self.chat
-            )
-        elif len(words) == 2:
-            answer = await self._threads.reassign(words[0], person, words[1], chat=self.chat)
         else:
-            answer = messages.assign_usage(command="/assign")
+            actor = self._actor(person, user, message)
+            action = parse_command(
+                message.text, actor, style=self._style, in_reply_to=shown[0] if shown else None
+            )
+            assert not isinstance(action, Admin)
+            answer = await self._actions.dispatch(action)
         await self._answers.reply(message, answer)
 
     async def on_pasted_pin(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A PIN pasted on its own in the private chat finishes linking, like /pin."""
         message = update.effective_message
         if message is not None and message.text is not None:
-            await self._link_step(message, "pin", message.text)
+            await self._link_step(message, pasted_pin=message.text)
 
-    async def _link_step(self, message: Message, verb: str, argument: str) -> None:
-        person = self._person(message.from_user.id if message.from_user else None)
+    async def _link_step(self, message: Message, *, pasted_pin: str | None = None) -> None:
+        """/link, /pin <PIN>, /unlink, or a PIN on its own (``pasted_pin``)."""
+        user = message.from_user.id if message.from_user else None
+        person = self._person(user)
         if person is None:
             answer = messages.unknown_person()
         elif message.chat.type != ChatType.PRIVATE:
             answer = messages.link_private_only()
-        elif self._linking is None:
-            answer = messages.link_not_set_up()
         else:
-            user_id = str(message.from_user.id if message.from_user else "")
-            asker = ChatUser(chat=self.chat, user_id=user_id, where=str(message.chat_id))
-            answer = await answer_link_command(
-                self._linking, person, verb, argument, asker=asker, pin_command="/pin <PIN>"
+            actor = self._actor(person, user, message)
+            action = (
+                Link(actor, "pin", pasted_pin, self._style)
+                if pasted_pin is not None
+                else parse_command(message.text or "", actor, style=self._style)
             )
+            assert isinstance(action, Link)
+            answer = await self._actions.dispatch(action)
         await self._answers.reply(message, answer)
 
 
@@ -487,3 +469,11 @@ async def message_link(ref: MirrorRef) -> str | None:
     if not str(chat_id).startswith("-100"):
         return None
     return f"https://t.me/c/{str(chat_id)[4:]}/{ref.message_id}"
+
+
+async def with_origin_link(card: MentionCard) -> MentionCard:
+    """An escalated mirror links to the message it was escalated from, when in Telegram."""
+    if card.origin is None or card.origin.chat != "telegram":
+        return card
+    link = await message_link(card.origin)
+    return card.model_copy(update={"origin_link": link}) if link else card

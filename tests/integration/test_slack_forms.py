@@ -21,6 +21,7 @@ from starlette.applications import Starlette
 
 from adapters.slack.chat import SlackChat
 from app.httpserver import EmbeddedServer, ThreadedServer, free_port
+from bridge.actions import ActionDispatcher
 from bridge.config import parse_config
 from bridge.desks.claims import ThreadDesk
 from bridge.desks.replies import ReplyDesk
@@ -133,8 +134,12 @@ async def desk(slack: tuple[SlackEmulator, str], store: Store) -> AsyncIterator[
         settings=settings,
         config=lambda: CONFIG,
         store=store,
-        desk=ReplyDesk(store, config=lambda: CONFIG, publishers={}, vault=vault),
-        threads=ThreadDesk(store, config=lambda: CONFIG),
+        actions=ActionDispatcher(
+            store,
+            config=lambda: CONFIG,
+            replies=ReplyDesk(store, config=lambda: CONFIG, publishers={}, vault=vault),
+            threads=ThreadDesk(store, config=lambda: CONFIG),
+        ),
     )
     bridge = EmbeddedServer(Starlette(routes=list(chat.web_routes())), port=free_port())
     await bridge.start()
