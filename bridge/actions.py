@@ -230,6 +230,9 @@ def command_verb(text: str) -> tuple[str, str]:
     """The verb of a typed command (lower case, without a leading ``/`` or a bot's
     ``@name``) and the text after it."""
     verb, _, argument = text.strip().partition(" ")
+    if any(space in verb for space in "\t\n\r"):
+        # A verb is ended by a line break as much as by a space.
+        verb, argument = text.split(maxsplit=1)
     return verb.lstrip("/").split("@", 1)[0].lower(), argument
 
 

@@ -73,6 +73,7 @@ def test_every_shared_command_reads_the_same_in_both_chats(
 def test_a_command_keeps_its_verb_and_what_follows_it() -> None:
     assert command_verb("  ROUTE @humas_demo jalan rusak ") == ("route", "@humas_demo jalan rusak")
     assert command_verb("/Rules@Reachable_Bot") == ("rules", "")
+    assert command_verb("/route\njalan rusak") == ("route", "jalan rusak")
     link = parse_command("pin 123456", SLACK, style=SLACK_STYLE)
     assert link == Link(SLACK, "pin", "123456", SLACK_STYLE)
     route = parse_command("/route jalan rusak", TELEGRAM, style=TELEGRAM_STYLE)
