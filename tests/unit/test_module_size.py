@@ -9,8 +9,6 @@ MOST_LINES = 600
 PACKAGES = ("bridge", "adapters", "app", "cli", "emulators", "benchmarks")
 # Being split as the redesign lands; the list may only shrink.
 STILL_LONG = {
-    "adapters/slack/chat.py",
-    "adapters/telegram/chat.py",
     "bridge/pipeline/stages.py",
     "bridge/store/store.py",
 }
