@@ -30,13 +30,15 @@ from bridge.config import Config, Destination
 from bridge.desks.admin import AdminDesk
 from bridge.desks.claims import ThreadDesk
 from bridge.desks.linking import AccountLinker, LinkDesk
-from bridge.desks.replies import Publisher, PublishStage, ReplyDesk
+from bridge.desks.replies import Publisher, ReplyDesk
 from bridge.errors import ReachableError
 from bridge.ops.maintenance import Maintenance
 from bridge.ops.reload import ConfigWatcher, ReloadOutcome, request_reload
+from bridge.pipeline.mirror import MirrorStage
 from bridge.pipeline.poll import Poller
+from bridge.pipeline.publish import PublishStage
+from bridge.pipeline.route import RouterStage
 from bridge.pipeline.runner import StageRunner, consumer_name
-from bridge.pipeline.stages import MirrorStage, RouterStage
 from bridge.pipeline.supervise import SupervisionStage, Timekeeper, backfill_open_threads
 from bridge.ports import AdapterContext, ChatSink, MentionSource
 from bridge.settings import Settings

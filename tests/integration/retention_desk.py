@@ -18,8 +18,9 @@ from adapters.telegram.chat import TelegramChat
 from app.httpserver import ThreadedServer
 from bridge.config import Config, Destination, RetentionConfig, parse_config
 from bridge.domain.models import Author, Mention, PostedReply, ThreadStatus, thread_id_for
+from bridge.pipeline.mirror import MirrorStage
+from bridge.pipeline.route import RouterStage
 from bridge.pipeline.runner import StageRunner
-from bridge.pipeline.stages import MirrorStage, RouterStage
 from bridge.settings import Settings
 from bridge.store.retention import Lifetimes
 from bridge.store.store import Store, utcnow

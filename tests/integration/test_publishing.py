@@ -11,8 +11,9 @@ from adapters.x.publisher import XPublisher
 from app.httpserver import ThreadedServer
 from bridge.config import parse_config
 from bridge.desks import audit
-from bridge.desks.replies import PublishStage, ReplyDesk, ReplyRefused
+from bridge.desks.replies import ReplyDesk, ReplyRefused
 from bridge.domain.models import Identity, Mention, Thread, ThreadStatus, thread_id_for
+from bridge.pipeline.publish import PublishStage
 from bridge.pipeline.runner import StageRunner
 from bridge.settings import Settings
 from bridge.store.store import Store

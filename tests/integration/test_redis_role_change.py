@@ -17,8 +17,9 @@ from adapters.telegram.chat import TelegramChat
 from app.httpserver import ThreadedServer
 from bridge.config import parse_config
 from bridge.domain.models import Mention, thread_id_for
+from bridge.pipeline.mirror import MirrorStage
+from bridge.pipeline.route import RouterStage
 from bridge.pipeline.runner import StageRunner
-from bridge.pipeline.stages import MirrorStage, RouterStage
 from bridge.ports import AdapterContext
 from bridge.settings import Settings
 from bridge.store.keys import Keys

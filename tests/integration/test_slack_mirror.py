@@ -16,8 +16,9 @@ from app.httpserver import ThreadedServer
 from bridge.config import BurstConfig, Config, parse_config
 from bridge.domain.bursts import FoldedMention
 from bridge.domain.models import Author, Mention, ThreadStatus, thread_id_for
+from bridge.pipeline.mirror import MirrorStage
+from bridge.pipeline.route import RouterStage
 from bridge.pipeline.runner import Deferred, Entry, StageRunner
-from bridge.pipeline.stages import MirrorStage, RouterStage
 from bridge.settings import Settings
 from bridge.store.progress import MirrorProgress
 from bridge.store.store import RoundTrips, Store

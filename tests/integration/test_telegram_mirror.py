@@ -19,8 +19,9 @@ from adapters.telegram.chat import TelegramChat
 from app.httpserver import ThreadedServer
 from bridge.config import Config, Destination, parse_config
 from bridge.domain.models import Author, Mention, ThreadStatus, thread_id_for
+from bridge.pipeline.mirror import MirrorStage
+from bridge.pipeline.route import RouterStage
 from bridge.pipeline.runner import Entry, StageRunner
-from bridge.pipeline.stages import MirrorStage, RouterStage
 from bridge.settings import Settings
 from bridge.store.store import RoundTrips, Store
 from bridge.store.threads import change_state

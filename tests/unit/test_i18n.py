@@ -62,7 +62,9 @@ SPEAKING_MODULES = [
     "bridge/domain/routing.py",
     "bridge/domain/rules.py",
     "bridge/text/rules_report.py",
-    "bridge/pipeline/stages.py",
+    "bridge/pipeline/route.py",
+    "bridge/pipeline/mirror.py",
+    "bridge/pipeline/publish.py",
     "bridge/pipeline/supervise.py",
     "bridge/desks/unanswered.py",
 ]
