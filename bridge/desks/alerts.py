@@ -43,6 +43,4 @@ async def alert_admins(
 
 async def queue_notice(store: Store, *, destination: str, text: str) -> None:
     """A message from Reachable itself into one destination, posted by the mirror stage."""
-    await store.redis.xadd(
-        store.keys.outbox_stream, {"kind": "notice", "destination": destination, "text": text}
-    )
+    await store.outbox.add_notice(destination=destination, text=text)

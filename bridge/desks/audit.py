@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bridge.store import audit_log
 from bridge.store.store import Store, utcnow
 from bridge.text.i18n import _, current_zone
 
@@ -13,7 +14,7 @@ from bridge.text.i18n import _, current_zone
 async def record(store: Store, **fields: str) -> None:
     """Append one entry; the stream id is its time, so entries can be read back by period."""
     entry: dict[Any, Any] = {"at": utcnow().isoformat(), **fields}
-    await store.redis.xadd(store.keys.audit_stream, entry)
+    await audit_log.append(store.redis, store.keys, entry)
 
 
 async def entries(store: Store, *, since: timedelta) -> list[dict[str, str]]:

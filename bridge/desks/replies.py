@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Protocol
 
 from bridge.config import AccountConfig, Config, PersonConfig
 from bridge.desks import audit
@@ -171,11 +171,9 @@ class ReplyDesk:
         except ReplyRefused as refused:
             await audit.record(self.store, outcome="refused", detail=refused.reason, **trail)
             raise
-        fields: dict[Any, Any] = {"kind": "reply", "request": request.model_dump_json()}
-        stream = self.store.keys.actions_stream
         if once is None:
-            await self.store.redis.xadd(stream, fields)
-        elif not await self.store.add_once(stream, fields, once=once):
+            await self.store.actions.add_reply(request)
+        elif not await self.store.actions.reply_once(request, once=once):
             refusal = messages.reply_already_queued()
             await audit.record(self.store, outcome="refused", detail=refusal, **trail)
             raise ReplyRefused(refusal)

@@ -185,17 +185,8 @@ async def answer_show(
     first = min(mentions, key=lambda m: (len(m.id), m.id))
     await store.redis.hsetnx(store.keys.thread_roots(thread_id), destination, first.id)
     root = await store.root_mention(thread_id, destination) or first.id
-    await store.add_once(
-        store.keys.outbox_stream,
-        {
-            "kind": "show",
-            "thread_id": thread_id,
-            "mention_id": root,
-            "destination": destination,
-            "root": root,
-        },
-        once=f"show:{destination}:{thread_id}",
-        keep_s=SHOW_ONCE_S,
+    await store.outbox.show_once(
+        thread_id=thread_id, mention_id=root, destination=destination, root=root, keep_s=SHOW_ONCE_S
     )
     shown = next((m for m in mentions if m.id == root), first)
     return messages.show_queued(author=shown.author.handle if shown.author else "?")

@@ -29,18 +29,20 @@ from bridge.errors import DestinationUnavailable, PermanentError, RateLimited, T
 from bridge.pipeline.runner import Deferred, Entry
 from bridge.pipeline.supervise import escalation_line
 from bridge.ports import ChatSink
+from bridge.store import outbox
+from bridge.store.effects import (
+    Effect,
+    digest_effect,
+    mirror_effect,
+    notice_effect,
+    refresh_effect,
+)
 from bridge.store.keys import OUTBOX_GROUP
+from bridge.store.mirroring import MirrorInputs, SlotRequest
+from bridge.store.outbox import DigestEntry, MentionEntry, NoticeEntry, RefreshEntry
 from bridge.store.progress import MirrorProgress, record_once_posted, wait_for_reserved
 from bridge.store.retention import effects_outlived
-from bridge.store.store import (
-    DIGEST_KEEP_S,
-    Effect,
-    MirrorInputs,
-    SlotRequest,
-    Store,
-    now_ms,
-    utcnow,
-)
+from bridge.store.store import DIGEST_KEEP_S, Store, now_ms, utcnow
 from bridge.text import messages
 
 log = logging.getLogger(__name__)
@@ -77,33 +79,33 @@ class MirrorStage:
 
     @staticmethod
     def lane_of(entry: Entry) -> str:
-        return entry.fields.get("destination", "")
+        return outbox.lane_of(entry.fields)
 
     async def _ack(self, entry: Entry) -> None:
         await self.store.redis.xack(self.stream, self.group, entry.id)
 
     async def handle(self, entry: Entry) -> None:
-        kind = entry.fields.get("kind")
-        if kind == "refresh":
-            await self._refresh(entry)
-        elif kind == "notice":
-            await self._notice(entry)
-        elif kind == "digest":
-            await self._digest(entry)
+        queued = outbox.parse(entry.fields)
+        if isinstance(queued, RefreshEntry):
+            await self._refresh(entry, queued)
+        elif isinstance(queued, NoticeEntry):
+            await self._notice(entry, queued)
+        elif isinstance(queued, DigestEntry):
+            await self._digest(entry, queued)
         else:
-            await self._mirror_mention(entry)
+            await self._mirror_mention(entry, queued)
 
-    async def _notice(self, entry: Entry) -> None:
+    async def _notice(self, entry: Entry, notice: NoticeEntry) -> None:
         """A message from Reachable itself (an alert, a posted reply) to one destination, in a
         thread's chat thread or reply chain when the entry names the thread."""
-        effect_key = f"notice:{entry.id}"
+        effect_key = notice_effect(entry.id)
         effect = await self.store.effect(effect_key)
-        destination_key = entry.fields["destination"]
+        destination_key = notice.destination
         destination = self.config().destinations.get(destination_key)
         if (effect is not None and effect.state == "done") or destination is None:
             await self._ack(entry)
             return
-        thread_id = entry.fields.get("thread_id")
+        thread_id = notice.thread_id
         reply_to = await self.store.mirror(thread_id, destination_key) if thread_id else None
         sink = self.sinks[destination.chat]
         try:
@@ -112,9 +114,9 @@ class MirrorStage:
                 with self.config().speaking_to(destination):
                     await sink.post_notice(
                         destination=destination,
-                        text=entry.fields["text"],
+                        text=notice.text,
                         reply_to=reply_to,
-                        monospace=entry.fields.get("format") == "report",
+                        monospace=notice.format == "report",
                         effect_key=effect_key,
                     )
         except (RateLimited, TransientError) as exc:
@@ -132,16 +134,14 @@ class MirrorStage:
 
         await self._record_once_posted(record)
 
-    async def _mirror_mention(self, entry: Entry) -> None:
+    async def _mirror_mention(self, entry: Entry, queued: MentionEntry) -> None:
         deadline = asyncio.get_running_loop().time() + self.time_budget_s
-        fields = entry.fields
-        thread_id, mention_id = fields["thread_id"], fields["mention_id"]
-        destination_key = fields["destination"]
+        thread_id, mention_id = queued.thread_id, queued.mention_id
+        destination_key = queued.destination
         # A thread shown on request (after it was folded) is posted under its own record.
-        shown_on_request = fields.get("kind") == "show"
-        effect_key = f"mirror:{destination_key}:{thread_id}:{mention_id}"
-        effect_key += ":shown" if shown_on_request else ""
-        is_root = fields["root"] == mention_id
+        shown_on_request = queued.shown
+        effect_key = mirror_effect(destination_key, thread_id, mention_id, shown=shown_on_request)
+        is_root = queued.root == mention_id
         destination = self.config().destinations.get(destination_key)
         fold_above = None
         slot = None
@@ -183,7 +183,7 @@ class MirrorStage:
         if (
             effect is None
             and not shown_on_request
-            and await self._folds(destination_key, fields["root"], is_root, seen, fold_above)
+            and await self._folds(destination_key, queued.root, is_root, seen, fold_above)
         ):
             await self._fold(entry, effect_key, thread, mention, destination)
             return
@@ -215,7 +215,7 @@ class MirrorStage:
             posted, parts = ref, {s: m for s, m in progress.take_unsaved().items() if s}
             await self._record_once_posted(
                 lambda: self._finish(
-                    entry, effect_key, posted, thread, destination_key, is_root, parts
+                    entry, effect_key, posted, thread, mention_id, destination_key, is_root, parts
                 )
             )
 
@@ -232,7 +232,7 @@ class MirrorStage:
         was folded (nothing to answer under)."""
         if not is_root and seen.mirror is None and seen.thread is not None:
             root_effect = await self.store.effect(
-                f"mirror:{destination_key}:{seen.thread.id}:{root}"
+                mirror_effect(destination_key, seen.thread.id, root)
             )
             if root_effect is not None and root_effect.result == "folded":
                 return True
@@ -253,7 +253,7 @@ class MirrorStage:
         """Put the mention on the destination's folded list, and make sure the digest of this
         window is timed: every fold in a window names the same timer."""
         keys = self.store.keys
-        destination_key = entry.fields["destination"]
+        destination_key = outbox.lane_of(entry.fields)
         now = utcnow()
         window = digest_window(now, self.config().bursts_for(destination).digest_every)
         folded = FoldedMention.of(mention, thread_id=thread.id, priority=thread.priority, at=now)
@@ -272,10 +272,10 @@ class MirrorStage:
             await pipe.execute()
         log.info("mention %s folded into the next digest in %s", mention.id, destination_key)
 
-    async def _digest(self, entry: Entry) -> None:
+    async def _digest(self, entry: Entry, digest: DigestEntry) -> None:
         """Post the digest of what was folded in a destination since the last one."""
-        destination_key, window = entry.fields["destination"], entry.fields["window"]
-        effect_key = f"digest:{destination_key}:{window}"
+        destination_key, window = digest.destination, digest.window
+        effect_key = digest_effect(destination_key, window)
         effect = await self.store.effect(effect_key)
         destination = self.config().destinations.get(destination_key)
         if (effect is not None and effect.state == "done") or destination is None:
@@ -376,11 +376,10 @@ class MirrorStage:
         :func:`bridge.store.progress.record_once_posted`)."""
         await record_once_posted(record, role=f"{self.group} record")
 
-    async def _refresh(self, entry: Entry) -> None:
+    async def _refresh(self, entry: Entry, refresh: RefreshEntry) -> None:
         """Redraw a thread's message in one destination to show the thread's current state."""
-        fields = entry.fields
-        thread_id, destination_key = fields["thread_id"], fields["destination"]
-        effect_key = f"refresh:{destination_key}:{thread_id}:{fields['version']}"
+        thread_id, destination_key = refresh.thread_id, refresh.destination
+        effect_key = refresh_effect(destination_key, thread_id, refresh.version)
         effect = await self.store.effect(effect_key)
         destination = self.config().destinations.get(destination_key)
         thread = await self.store.thread(thread_id)
@@ -549,6 +548,7 @@ class MirrorStage:
         effect_key: str,
         ref: MirrorRef,
         shown: Thread,
+        mention_id: str,
         destination: str,
         is_root: bool,
         parts: dict[int, str] | None = None,
@@ -559,7 +559,7 @@ class MirrorStage:
             effect_key=effect_key,
             ref=ref,
             thread_id=shown.id,
-            mention_id=entry.fields["mention_id"],
+            mention_id=mention_id,
             destination=destination,
             shown_version=shown.version,
             is_root=is_root,
@@ -574,7 +574,7 @@ class MirrorStage:
         """Record a permanent failure, acknowledged so it is not retried; admins hear of a chat
         that cannot be reached at all."""
         log.error("giving up on %s: %s", effect_key, error)
-        destination_key = entry.fields.get("destination", "")
+        destination_key = outbox.lane_of(entry.fields)
         destination = self.config().destinations.get(destination_key)
         if isinstance(problem, DestinationUnavailable) and destination is not None:
             unavailable, detail = destination, problem.detail

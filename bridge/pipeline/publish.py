@@ -22,6 +22,8 @@ from bridge.failpoints import (
     crash_point,
 )
 from bridge.pipeline.runner import Deferred, Entry
+from bridge.store import actions
+from bridge.store.effects import reply_effect
 from bridge.store.keys import ACTIONS_GROUP
 from bridge.store.store import Store, now_ms
 from bridge.store.threads import TransitionRefused, change_state
@@ -47,13 +49,13 @@ class PublishStage:
         return self.store.keys.actions_stream
 
     async def handle(self, entry: Entry) -> None:
-        request = ReplyRequest.model_validate_json(entry.fields["request"])
+        request = actions.parse(entry.fields)
         # Why a reply failed is told where it was asked, in that destination's language.
         with self.config().speaking_to(request.where):
             await self._handle(entry, request)
 
     async def _handle(self, entry: Entry, request: ReplyRequest) -> None:
-        effect_key = f"reply:{request.id}"
+        effect_key = reply_effect(request.id)
         effect = await self.store.effect(effect_key)
         if effect is not None and effect.state in ("done", "failed"):
             await self.store.redis.xack(self.stream, self.group, entry.id)
@@ -137,14 +139,11 @@ class PublishStage:
                     shown = messages.reply_posted(
                         person=person, handle=posted.as_handle, text=request.text
                     )
-                pipe.xadd(
-                    self.store.keys.outbox_stream,
-                    {
-                        "kind": "notice",
-                        "destination": destination,
-                        "thread_id": request.thread_id,
-                        "text": f"{shown}\n{posted.url}",
-                    },
+                self.store.outbox.queue_notice(
+                    pipe,
+                    destination=destination,
+                    thread_id=request.thread_id,
+                    text=f"{shown}\n{posted.url}",
                 )
             pipe.xack(self.stream, self.group, entry.id)
             pipe.incrby(self.store.keys.counter(f"replies:{request.identity.value}"), 1)
@@ -171,10 +170,7 @@ class PublishStage:
                     text = messages.reply_failed(
                         person=request.person, as_whom=as_whom, error=error
                     )
-                pipe.xadd(
-                    self.store.keys.outbox_stream,
-                    {"kind": "notice", "destination": request.where, "text": text},
-                )
+                self.store.outbox.queue_notice(pipe, destination=request.where, text=text)
             pipe.xack(self.stream, self.group, entry.id)
             await pipe.execute()
         await audit.record(self.store, outcome="failed", detail=error, **_trail(request))

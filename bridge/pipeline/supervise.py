@@ -28,6 +28,8 @@ from bridge.config import Config
 from bridge.desks.report import report_text
 from bridge.domain.models import Thread, ThreadStatus
 from bridge.pipeline.runner import Entry
+from bridge.store import timers as timers_stream
+from bridge.store.effects import timer_effect
 from bridge.store.keys import SUPERVISION_GROUP
 from bridge.store.redis_outage import Outage, is_outage
 from bridge.store.store import Store, now_ms, utcnow
@@ -39,20 +41,19 @@ TICK_S = 0.5
 BACKFILL_LATE = timedelta(days=1)
 BATCH = 100
 
-_POP_DUE = """
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
-for _, timer in ipairs(due) do
-  redis.call('ZREM', KEYS[1], timer)
-  redis.call('XADD', KEYS[2], '*', 'timer', timer)
-end
-return #due
-"""
-
 
 def timer_name(kind: str, subject: str, step: int, round_: int = 0) -> str:
     """``kind|subject|round.step``: the subject is a thread id (or a report's due time); the
     round is the thread's SLA round, so timers of an SLA that was replaced do nothing."""
     return f"{kind}|{subject}|{round_}.{step}"
+
+
+def escalation_timer(thread_id: str) -> tuple[str, str]:
+    """The name of a thread's escalation timer around its SLA round: the text before and
+    after it (``timer_name("escalate", thread_id, 0, round_)`` is the three joined), for the
+    routing step, which learns the round as it reopens the thread."""
+    before, _, after = timer_name("escalate", thread_id, 0, 0).rpartition("|0.")
+    return f"{before}|", f".{after}"
 
 
 def schedule(pipe: Pipeline, store: Store, name: str, due: datetime) -> None:
@@ -77,7 +78,7 @@ class Timekeeper:
         self.store = store
         self.config = config
         self.tick_s = tick_s
-        self._pop_due = store.redis.register_script(_POP_DUE)
+        self._pop_due = store.redis.register_script(timers_stream.POP_DUE)
 
     async def plan_report(self) -> None:
         """The next report's timer; its name holds its time, so every process adds the same."""
@@ -91,8 +92,8 @@ class Timekeeper:
         )
 
     async def pop_due(self) -> int:
-        keys = self.store.keys
-        moved = await self._pop_due(keys=[keys.timers, keys.timers_stream], args=[now_ms(), BATCH])
+        keys = timers_stream.pop_due_keys(self.store.keys)
+        moved = await self._pop_due(keys=keys, args=[now_ms(), BATCH])
         return int(moved)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -131,11 +132,11 @@ class SupervisionStage:
         return self.store.keys.timers_stream
 
     async def handle(self, entry: Entry) -> None:
-        name = entry.fields["timer"]
+        name = timers_stream.parse(entry.fields)
         kind, thread_id, counter = name.split("|")
         round_text, _, step_text = counter.rpartition(".")
         step, round_ = int(step_text), int(round_text or 0)
-        effect_key = f"timer:{name}"
+        effect_key = timer_effect(name)
         effect = await self.store.effect(effect_key)
         config = self.config()
         if kind == "report":
@@ -167,9 +168,8 @@ class SupervisionStage:
         if step == 0 and not already_there:
             root = await self._first_mention(thread.id)
             pipe.hsetnx(keys.thread_roots(thread.id), target, root)
-            pipe.xadd(
-                keys.outbox_stream,
-                {"thread_id": thread.id, "mention_id": root, "destination": target, "root": root},
+            self.store.outbox.queue_mention(
+                pipe, thread_id=thread.id, mention_id=root, destination=target, root=root
             )
         else:
             late = utcnow() - (thread.sla_deadline or utcnow())
@@ -180,10 +180,7 @@ class SupervisionStage:
                     if thread.status is ThreadStatus.CLAIMED
                     else None,
                 )
-            pipe.xadd(
-                keys.outbox_stream,
-                {"kind": "notice", "destination": target, "thread_id": thread.id, "text": text},
-            )
+            self.store.outbox.queue_notice(pipe, destination=target, thread_id=thread.id, text=text)
         pipe.incrby(keys.counter("escalations" if step == 0 else "reminders"), 1)
         every = config.escalation.remind_every if config.escalation else None
         if every is not None:
@@ -206,9 +203,8 @@ class SupervisionStage:
                 )
         async with self.store.redis.pipeline(transaction=True) as pipe:
             if text is not None and reports is not None:
-                pipe.xadd(
-                    self.store.keys.outbox_stream,
-                    {"kind": "notice", "destination": reports.to, "text": text, "format": "report"},
+                self.store.outbox.queue_notice(
+                    pipe, destination=reports.to, text=text, format="report"
                 )
             self.store.finish_effect(pipe, effect_key, {"state": "done", "at": now_ms()})
             pipe.xack(self.stream, self.group, entry.id)
@@ -220,10 +216,7 @@ class SupervisionStage:
         window = counter.rpartition(".")[2]
         async with self.store.redis.pipeline(transaction=True) as pipe:
             if not done:
-                pipe.xadd(
-                    self.store.keys.outbox_stream,
-                    {"kind": "digest", "destination": destination, "window": window},
-                )
+                self.store.outbox.queue_digest(pipe, destination=destination, window=window)
             self.store.finish_effect(pipe, effect_key, {"state": "done", "at": now_ms()})
             pipe.xack(self.stream, self.group, entry.id)
             await pipe.execute()

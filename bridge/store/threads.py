@@ -81,14 +81,8 @@ def queue_refreshes(
 ) -> None:
     """Ask the mirror stage to redraw the thread's message in each destination."""
     for destination in destinations:
-        pipe.xadd(
-            store.keys.outbox_stream,
-            {
-                "kind": "refresh",
-                "thread_id": thread_id,
-                "destination": destination,
-                "version": str(version),
-            },
+        store.outbox.queue_refresh(
+            pipe, thread_id=thread_id, destination=destination, version=version
         )
 
 
