@@ -44,6 +44,13 @@ histogram:…, migrated-data:…                                                
 maintenance:walk, :memory       upkeep                     —                     one; 336 readings
 ==============================  =========================  ====================  ===============
 
+Each stream has one writer module, which also reads its entries back: the outbox
+:mod:`bridge.store.outbox`, the mentions :mod:`bridge.store.mentions`, the actions
+:mod:`bridge.store.actions`, the timers :mod:`bridge.store.timers`, the audit and the dropped
+mentions :mod:`bridge.store.audit_log`, a chat's inbound updates
+:mod:`bridge.pipeline.inbound`, dead letters the stage runner. Effect keys are named in
+:mod:`bridge.store.effects`.
+
 Together about 7.5 KB and 16 keys, none without an expiry or a bound: 2.7 KB is kept for 180
 days after the answer, 2.2 KB for a week, 1.7 KB of stream entries for a day, the audit
 entries for 400 days.
