@@ -53,3 +53,8 @@ class DestinationUnavailable(PermanentError):
 
 class CredentialsRejected(PermanentError):
     """The platform no longer accepts the credentials used (HTTP 401): revoked or expired."""
+
+
+class Deferred(Exception):
+    """A stage's entry cannot be handled yet (it waits for another one, a paced channel or a
+    platform that is down); the stage runner leaves it pending. Not a failure."""

@@ -32,10 +32,11 @@ from starlette.responses import JSONResponse, Response
 from telegram import Update
 from telegram.error import NetworkError, TelegramError, TimedOut
 
+from bridge.errors import Deferred
 from bridge.failpoints import TELEGRAM_BEFORE_HANDLING, crash_point
 from bridge.ops.refusals import note_refused
 from bridge.pipeline.inbound import Inbound, InboundEvent
-from bridge.pipeline.runner import Deferred, Entry, consumer_name
+from bridge.pipeline.runner import Entry, consumer_name
 from bridge.settings import Settings
 from bridge.store.redis_outage import Outage, is_outage
 from bridge.store.store import Store

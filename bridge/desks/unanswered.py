@@ -12,8 +12,8 @@ from datetime import datetime
 
 from bridge.config import Config
 from bridge.desks.claims import Ambiguous, find_open_thread, short_reference
-from bridge.domain.bursts import preview
 from bridge.domain.models import Mention, MirrorRef, Thread, ThreadStatus
+from bridge.store.bursts import preview
 from bridge.store.retention import effects_outlived
 from bridge.store.store import Store, utcnow
 from bridge.text import messages

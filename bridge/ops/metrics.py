@@ -19,12 +19,10 @@ from prometheus_client.core import (
 )
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector, CollectorRegistry
-from redis.asyncio.client import Pipeline
 
+from bridge.store.first_response import TTFR_BUCKETS
 from bridge.store.store import RoundTrips, Store
 
-# Time to first response, in seconds: 1 min ... 1 day.
-TTFR_BUCKETS = (60, 300, 900, 1800, 3600, 7200, 14400, 28800, 86400)
 # (metric name, Redis counter, help)
 PLAIN_COUNTERS = (
     ("mentions_in", "mentions_in", "Mentions read from the networks."),
@@ -49,16 +47,6 @@ LABELLED_COUNTERS = (
         "by door: slack, telegram, link.",
     ),
 )
-
-
-def observe_first_response(pipe: Pipeline, store: Store, seconds: float) -> None:
-    """Add one time-to-first-response observation to the shared histogram."""
-    key = store.keys.histogram("first_response_seconds")
-    for bound in TTFR_BUCKETS:
-        if seconds <= bound:
-            pipe.hincrby(key, f"le_{bound}", 1)
-    pipe.hincrby(key, "count", 1)
-    pipe.hincrbyfloat(key, "sum", max(seconds, 0.0))
 
 
 class _Snapshot(Collector):

@@ -15,7 +15,20 @@ from datetime import datetime
 from bridge.config import Config, Destination
 from bridge.desks.alerts import alert_admins
 from bridge.desks.claims import short_reference
-from bridge.domain.bursts import (
+from bridge.domain.models import Mention, MentionCard, MirrorRef, Thread
+from bridge.domain.platform_time import REAL_TIME, PlatformTime
+from bridge.errors import (
+    Deferred,
+    DestinationUnavailable,
+    PermanentError,
+    RateLimited,
+    TransientError,
+)
+from bridge.pipeline.runner import Entry
+from bridge.pipeline.supervise import escalation_line
+from bridge.ports import ChatSink
+from bridge.store import outbox
+from bridge.store.bursts import (
     DIGEST_MAX,
     FoldedMention,
     digest_timer,
@@ -23,13 +36,6 @@ from bridge.domain.bursts import (
     fold_threshold,
     sample,
 )
-from bridge.domain.models import Mention, MentionCard, MirrorRef, Thread
-from bridge.domain.platform_time import REAL_TIME, PlatformTime
-from bridge.errors import DestinationUnavailable, PermanentError, RateLimited, TransientError
-from bridge.pipeline.runner import Deferred, Entry
-from bridge.pipeline.supervise import escalation_line
-from bridge.ports import ChatSink
-from bridge.store import outbox
 from bridge.store.effects import (
     Effect,
     digest_effect,
@@ -42,7 +48,7 @@ from bridge.store.mirroring import MirrorInputs, SlotRequest
 from bridge.store.outbox import DigestEntry, MentionEntry, NoticeEntry, RefreshEntry
 from bridge.store.progress import MirrorProgress, record_once_posted, wait_for_reserved
 from bridge.store.retention import effects_outlived
-from bridge.store.store import DIGEST_KEEP_S, Store, now_ms, utcnow
+from bridge.store.store import Store, now_ms, utcnow
 from bridge.text import messages
 
 log = logging.getLogger(__name__)
@@ -252,24 +258,16 @@ class MirrorStage:
     ) -> None:
         """Put the mention on the destination's folded list, and make sure the digest of this
         window is timed: every fold in a window names the same timer."""
-        keys = self.store.keys
         destination_key = outbox.lane_of(entry.fields)
         now = utcnow()
         window = digest_window(now, self.config().bursts_for(destination).digest_every)
-        folded = FoldedMention.of(mention, thread_id=thread.id, priority=thread.priority, at=now)
-        async with self.store.redis.pipeline(transaction=True) as pipe:
-            pipe.rpush(keys.folded(destination_key), folded.to_json())
-            # Digests empty the list; should they stop (the destination left the config), it
-            # goes in time.
-            pipe.expire(keys.folded(destination_key), DIGEST_KEEP_S)
-            pipe.zadd(keys.timers, {digest_timer(destination_key, window): window}, nx=True)
-            self.store.finish_effect(
-                pipe, effect_key, {"state": "done", "at": now_ms(), "result": "folded"}
-            )
-            pipe.hincrby(keys.thread(thread.id), "folded", 1)
-            pipe.xack(self.stream, self.group, entry.id)
-            pipe.incrby(keys.counter("folded"), 1)
-            await pipe.execute()
+        await self.store.fold(
+            FoldedMention.of(mention, thread_id=thread.id, priority=thread.priority, at=now),
+            destination=destination_key,
+            timer=(digest_timer(destination_key, window), window),
+            effect_key=effect_key,
+            handled=(self.stream, self.group, entry.id),
+        )
         log.info("mention %s folded into the next digest in %s", mention.id, destination_key)
 
     async def _digest(self, entry: Entry, digest: DigestEntry) -> None:

@@ -14,14 +14,14 @@ from bridge.config import AccountConfig, Config
 from bridge.desks import audit
 from bridge.desks.replies import DuplicatePost, Publisher
 from bridge.domain.models import Identity, PostedReply, ReplyRequest, ThreadStatus
-from bridge.errors import PermanentError, RateLimited, TransientError
+from bridge.errors import Deferred, PermanentError, RateLimited, TransientError
 from bridge.failpoints import (
     REPLY_AFTER_RECORD,
     REPLY_AFTER_SEND,
     REPLY_BEFORE_SEND,
     crash_point,
 )
-from bridge.pipeline.runner import Deferred, Entry
+from bridge.pipeline.runner import Entry
 from bridge.store import actions
 from bridge.store.effects import reply_effect
 from bridge.store.keys import ACTIONS_GROUP

@@ -27,6 +27,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
+from bridge.errors import Deferred
 from bridge.store.keys import dead_letters, deferrals
 from bridge.store.redis_outage import Outage, is_outage, outages_ignored
 
@@ -36,10 +37,6 @@ log = logging.getLogger(__name__)
 # time must be well above it (it is seconds) for the XCLAIM check below to tell entries apart.
 LANE_CLOCK_SLACK_MS = 200
 RETRY_AFTER_MAX_S = 10.0
-
-
-class Deferred(Exception):
-    """The entry cannot be handled yet (it waits for another one); leave it pending."""
 
 
 @dataclass(frozen=True)

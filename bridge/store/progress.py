@@ -19,7 +19,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TypeVar
 
-from bridge.pipeline.runner import Deferred
+from bridge.errors import Deferred
 from bridge.store.redis_outage import through_outages
 from bridge.store.store import Store
 

@@ -15,11 +15,11 @@ from typing import Any, cast
 import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
 
-from bridge.domain.bursts import ARRIVAL_WINDOW_MS, TAKE_FOLDED, FoldedMention
 from bridge.domain.models import Mention, MirrorRef, Thread
 from bridge.errors import PlatformError, RateLimited
 from bridge.store import mentions as mentions_stream
 from bridge.store.actions import Actions
+from bridge.store.bursts import ARRIVAL_WINDOW_MS, TAKE_FOLDED, FoldedMention
 from bridge.store.effects import Effect, effect_from
 from bridge.store.joining import JOIN_THREAD, JoinResult, RouteQueue
 from bridge.store.keys import Keys
@@ -476,6 +476,33 @@ class Store:
             args=[limit, DIGEST_KEEP_S],
         )
         return [FoldedMention.from_json(item) for item in raw]
+
+    async def fold(
+        self,
+        folded: FoldedMention,
+        *,
+        destination: str,
+        timer: tuple[str, int],
+        effect_key: str,
+        handled: tuple[str, str, str],
+    ) -> None:
+        """Put a mention on the destination's folded list, time its digest (``timer``: name and
+        window; every fold in a window names the same one), finish its mirror effect as folded
+        and acknowledge the outbox entry (``handled``: stream, group, entry id), together."""
+        keys = self.keys
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.rpush(keys.folded(destination), folded.to_json())
+            # Digests empty the list; should they stop (the destination left the config), it
+            # goes in time.
+            pipe.expire(keys.folded(destination), DIGEST_KEEP_S)
+            pipe.zadd(keys.timers, {timer[0]: timer[1]}, nx=True)
+            self.finish_effect(
+                pipe, effect_key, {"state": "done", "at": now_ms(), "result": "folded"}
+            )
+            pipe.hincrby(keys.thread(folded.thread), "folded", 1)
+            pipe.xack(*handled)
+            pipe.incrby(keys.counter("folded"), 1)
+            await pipe.execute()
 
     async def count(self, name: str, amount: int = 1) -> None:
         await self.redis.incrby(self.keys.counter(name), amount)

@@ -17,7 +17,7 @@ from redis.exceptions import WatchError
 
 from bridge.domain.models import PostedReply, Thread, ThreadStatus
 from bridge.errors import ReachableError
-from bridge.ops.metrics import observe_first_response
+from bridge.store.first_response import observe_first_response
 from bridge.store.retention import set_lifetime, thread_expiry_ms
 from bridge.store.store import Store, utcnow
 

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from bridge.config import parse_config
 from bridge.desks.claims import short_reference
 from bridge.desks.unanswered import answer_show, answer_unanswered
-from bridge.domain.bursts import FoldedMention
 from bridge.domain.models import Author, Media, Mention, MirrorRef, Thread, thread_id_for
+from bridge.store.bursts import FoldedMention
 from bridge.store.store import Store
 
 SHOW_CONFIG = """

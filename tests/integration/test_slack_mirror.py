@@ -14,12 +14,13 @@ from adapters.slack.chat import SlackChat
 from adapters.slack.errors import RATE_LIMIT_DEFAULT_WAIT_S
 from app.httpserver import ThreadedServer
 from bridge.config import BurstConfig, Config, parse_config
-from bridge.domain.bursts import FoldedMention
 from bridge.domain.models import Author, Mention, ThreadStatus, thread_id_for
+from bridge.errors import Deferred
 from bridge.pipeline.mirror import MirrorStage
 from bridge.pipeline.route import RouterStage
-from bridge.pipeline.runner import Deferred, Entry, StageRunner
+from bridge.pipeline.runner import Entry, StageRunner
 from bridge.settings import Settings
+from bridge.store.bursts import FoldedMention
 from bridge.store.progress import MirrorProgress
 from bridge.store.store import RoundTrips, Store
 from bridge.store.threads import TransitionRefused, change_state

@@ -10,8 +10,9 @@ from typing import Any
 
 from bridge.config import parse_config
 from bridge.domain.models import Mention, thread_id_for
+from bridge.errors import Deferred
 from bridge.pipeline.route import RouterStage
-from bridge.pipeline.runner import Deferred, Entry, StageRunner
+from bridge.pipeline.runner import Entry, StageRunner
 from bridge.store.store import Store
 
 CONFIG = parse_config("""

@@ -8,8 +8,8 @@ import pytest
 
 from bridge.config import BurstConfig, ConfigError, parse_config
 from bridge.desks.report import ThreadFacts, build, render
-from bridge.domain.bursts import FoldedMention, digest_timer, digest_window, fold_threshold, sample
 from bridge.domain.models import Author, Media, Mention
+from bridge.store.bursts import FoldedMention, digest_timer, digest_window, fold_threshold, sample
 from bridge.text import messages
 from bridge.text.i18n import speaking
 from tests.unit.test_config import VALID
