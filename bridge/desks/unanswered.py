@@ -14,6 +14,7 @@ from bridge.config import Config
 from bridge.desks.claims import Ambiguous, find_open_thread, short_reference
 from bridge.domain.models import Mention, MirrorRef, Thread, ThreadStatus
 from bridge.store.bursts import preview
+from bridge.store.effects import mirror_effect
 from bridge.store.retention import effects_outlived
 from bridge.store.store import Store, utcnow
 from bridge.text import messages
@@ -144,7 +145,7 @@ async def _still_queued(store: Store, thread_id: str, destination: str) -> bool:
     routed = await store.root_mention(thread_id, destination)
     if routed is None:
         return False
-    effect = await store.effect(f"mirror:{destination}:{thread_id}:{routed}")
+    effect = await store.effect(mirror_effect(destination, thread_id, routed))
     if effect is None:
         thread = await store.thread(thread_id)
         return thread is None or not effects_outlived(thread, store.lifetimes(), now=utcnow())

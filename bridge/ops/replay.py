@@ -14,6 +14,7 @@ from typing import Any
 from bridge.config import Config
 from bridge.domain.models import Mention
 from bridge.domain.routing import Decision, decide
+from bridge.store.audit_log import parse_dropped
 from bridge.store.store import Store
 from bridge.text.i18n import _, ngettext
 
@@ -64,9 +65,9 @@ async def stored_mentions(store: Store, *, since: datetime) -> list[Kept]:
         store.keys.dropped_stream, min=f"{int(since.timestamp() * 1000)}-0", max="+"
     )
     for _entry_id, fields in entries or []:
-        mention = Mention.model_validate_json(fields["mention"])
+        rule, mention = parse_dropped(fields)
         if mention.created_at is None or mention.created_at >= since:
-            found.append((mention, dropped(fields["rule"]), ()))
+            found.append((mention, dropped(rule), ()))
     found.sort(key=lambda pair: (pair[0].created_at or since, len(pair[0].id), pair[0].id))
     return found
 

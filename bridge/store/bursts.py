@@ -18,11 +18,8 @@ import math
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timedelta
 
-from redis.asyncio.client import Pipeline
-
 from bridge.config import BurstConfig
 from bridge.domain.models import Mention
-from bridge.store.keys import Keys
 from bridge.text import messages
 
 ARRIVAL_WINDOW_MS = 60_000
@@ -97,14 +94,6 @@ def preview(text: str, limit: int = PREVIEW) -> str:
     """One line of a public text, shortened; shown through ``repr`` it stays inert."""
     line = " ".join(text.split())
     return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
-def note_arrival(pipe: Pipeline, keys: Keys, destination: str, member: str, now_ms: int) -> None:
-    """Count a mention queued for ``destination`` in its one-minute window."""
-    key = keys.arrivals(destination)
-    pipe.zadd(key, {member: now_ms})
-    pipe.zremrangebyscore(key, "-inf", now_ms - ARRIVAL_WINDOW_MS)
-    pipe.pexpire(key, 2 * ARRIVAL_WINDOW_MS)
 
 
 def fold_threshold(bursts: BurstConfig, channel_interval_s: float) -> int | None:
