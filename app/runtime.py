@@ -264,9 +264,9 @@ class Runtime:
             store,
             config=self.current_config,
             sinks=sinks,
-            channel_interval_s=self._channel_interval,
+            channel_interval_s=lambda destination: _channel_interval(sinks, destination),
             time_budget_s=self.settings.claim_idle_s / 2,
-            platform_interval_s=self._platform_interval,
+            platform_interval_s=lambda chat: _overall_interval(sinks, chat),
             platform_time=self.settings.platform_time,
         )
         publish = PublishStage(store, config=self.current_config, publishers=publishers)
@@ -300,21 +300,17 @@ class Runtime:
             asyncio.create_task(upkeep.run(stop), name="maintenance"),
         ]
 
-    def _platform_interval(self, chat: str) -> float:
-        """Seconds between any two messages of the bot: Telegram allows 30 a second overall."""
-        if chat != "telegram":
-            return 0.0
-        return self.settings.platform_time.seconds(1 / self.settings.telegram_messages_per_s)
 
-    def _channel_interval(self, destination: Destination) -> float:
-        """Seconds between two messages to one destination, under its platform's limit."""
-        if destination.chat == "slack":
-            interval = self.settings.slack_channel_interval_s
-        elif int(destination.address) < 0:
-            interval = self.settings.telegram_group_interval_s
-        else:
-            interval = self.settings.telegram_private_interval_s
-        return self.settings.platform_time.seconds(interval)
+def _channel_interval(sinks: dict[str, ChatSink], destination: Destination) -> float:
+    """Seconds between two messages to one destination, as its chat paces them."""
+    sink = sinks.get(destination.chat)
+    return sink.channel_interval_s(destination) if sink is not None else 0.0
+
+
+def _overall_interval(sinks: dict[str, ChatSink], chat: str) -> float:
+    """Seconds between any two messages of the bot on one chat, as it paces them."""
+    sink = sinks.get(chat)
+    return sink.overall_interval_s() if sink is not None else 0.0
 
 
 def stop_on_signals(stop: asyncio.Event) -> None:

@@ -164,6 +164,14 @@ class ChatSink(Protocol):
         """Starlette routes this chat needs on the bridge's web app (events, interactions)."""
         ...
 
+    def channel_interval_s(self, destination: Destination) -> float:
+        """Seconds between two messages to one destination, under the platform's limit."""
+        ...
+
+    def overall_interval_s(self) -> float:
+        """Seconds between any two messages of the bot on the platform; 0 when it sets none."""
+        ...
+
     async def listen(self, stop: asyncio.Event) -> None:
         """Receive chat events until ``stop``: long polling, or just waiting if they are pushed."""
         ...

@@ -283,6 +283,14 @@ class SlackChat:
 
     # -- listening -------------------------------------------------------------------------------
 
+    def channel_interval_s(self, destination: Destination) -> float:
+        """Slack's guidance: about one message a second in a channel."""
+        return self.settings.platform_time.seconds(self.settings.slack_channel_interval_s)
+
+    def overall_interval_s(self) -> float:
+        """Slack sets no limit on the bot's messages across channels."""
+        return 0.0
+
     def web_routes(self) -> Sequence[Route]:
         if socket_mode(self.settings):
             return []

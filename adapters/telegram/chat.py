@@ -305,16 +305,10 @@ class TelegramChat:
         """Answers in a destination take turns with its mirrors (paced by its configured
         address, also once the group became a supergroup); in any chat with the bot's others."""
         chat_id = int(channel)
-        interval = (
-            self.settings.telegram_group_interval_s
-            if chat_id < 0
-            else self.settings.telegram_private_interval_s
-        )
-        scaled = self.settings.platform_time.seconds
         return Pace(
             channel=await self._paced_as(chat_id),
-            interval_s=scaled(interval),
-            overall_interval_s=scaled(1 / self.settings.telegram_messages_per_s),
+            interval_s=self._chat_interval(chat_id),
+            overall_interval_s=self.overall_interval_s(),
         )
 
     async def _paced_as(self, chat_id: int) -> str:
@@ -343,6 +337,23 @@ class TelegramChat:
         return None
 
     # -- listening -------------------------------------------------------------------------------
+
+    def channel_interval_s(self, destination: Destination) -> float:
+        """A group (a negative chat id) gets one message every 3 s, a private chat one a
+        second."""
+        return self._chat_interval(int(destination.address))
+
+    def overall_interval_s(self) -> float:
+        """Telegram allows a bot about 30 messages a second overall."""
+        return self.settings.platform_time.seconds(1 / self.settings.telegram_messages_per_s)
+
+    def _chat_interval(self, chat_id: int) -> float:
+        interval = (
+            self.settings.telegram_group_interval_s
+            if chat_id < 0
+            else self.settings.telegram_private_interval_s
+        )
+        return self.settings.platform_time.seconds(interval)
 
     def web_routes(self) -> Sequence[Route]:
         if self.settings.telegram_webhook_url is None:
