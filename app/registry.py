@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from adapters.slack.chat import SlackChat
 from adapters.slack.doctor import examine_slack
 from adapters.telegram.chat import TelegramChat
@@ -12,6 +14,7 @@ from adapters.x.publisher import XPublisher
 from adapters.x.source import XSource
 from bridge.ops.findings import PlatformDoctor
 from bridge.ports import LinkerFactory, PublisherFactory, SinkFactory, SourceFactory
+from bridge.settings import Settings
 
 SOURCES: dict[str, SourceFactory] = {"x": XSource.from_context}
 SINKS: dict[str, SinkFactory] = {
@@ -24,4 +27,10 @@ DOCTORS: dict[str, PlatformDoctor] = {
     "x": examine_x,
     "slack": examine_slack,
     "telegram": examine_telegram,
+}
+# Each platform's API address, where the doctor reads its clock.
+API_URLS: dict[str, Callable[[Settings], str]] = {
+    "x": lambda settings: settings.x_api_url,
+    "slack": lambda settings: settings.slack_api_url,
+    "telegram": lambda settings: settings.telegram_api_url,
 }

@@ -46,7 +46,11 @@ def doctor_command(config_path: Path | None) -> None:
         redis = open_redis(settings)
         try:
             findings = await examine(
-                settings, config, Store(redis, Keys(settings.key_prefix)), registry.DOCTORS
+                settings,
+                config,
+                Store(redis, Keys(settings.key_prefix)),
+                registry.DOCTORS,
+                registry.API_URLS,
             )
         finally:
             await redis.aclose()

@@ -14,9 +14,9 @@ import asyncio
 import email.utils
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import httpx
 from redis.asyncio import Redis
@@ -43,14 +43,19 @@ CHECK_TIMEOUT_S = 20.0
 # Warn when Redis would be full within this many days at the present growth.
 ROOM_WARN_DAYS = 30
 
+SettingsT = TypeVar("SettingsT", bound=Settings)
+
 
 async def examine(
-    settings: Settings,
+    settings: SettingsT,
     config: Config,
     store: Store,
     doctors: Mapping[str, PlatformDoctor],
+    api_urls: Mapping[str, Callable[[SettingsT], str]],
 ) -> list[Finding]:
-    """Every finding, in a stable order: Redis, key, clocks, then each platform in use."""
+    """Every finding, in a stable order: Redis, key, clocks, then each platform in use.
+    ``api_urls``: each platform's API address as its settings give it (its clock is read
+    there)."""
     findings = await check_redis(store, redis_location(settings), scale=settings.retention_scale)
     if settings.sentinel_addresses:
         findings += await check_sentinels(settings)
@@ -58,8 +63,9 @@ async def examine(
     networks: list[str] = sorted({a.network for a in config.accounts})
     platforms = networks + sorted({d.chat for d in config.destinations.values()})
     findings += await check_key(settings, store if reachable else None, networks)
-    findings += await check_clocks(_api_urls(settings, platforms))
-    findings += check_platform_time(settings.platform_time_scale, _api_urls(settings, platforms))
+    addresses = {p: api_urls[p](settings) for p in platforms if p in api_urls}
+    findings += await check_clocks(addresses)
+    findings += check_platform_time(settings.platform_time_scale, addresses)
     context = DoctorContext(settings, config, store if reachable else None)
     for platform in platforms:
         doctor = doctors.get(platform)
@@ -501,15 +507,6 @@ def _http_date(value: str | None) -> datetime | None:
         return email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-
-
-def _api_urls(settings: Settings, platforms: list[str]) -> dict[str, str]:
-    known = {
-        "x": settings.x_api_url,
-        "slack": settings.slack_api_url,
-        "telegram": settings.telegram_api_url,
-    }
-    return {p: known[p] for p in platforms if p in known}
 
 
 def _network_fix() -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from app.httpserver import free_port
-from app.registry import DOCTORS
+from app.registry import API_URLS, DOCTORS
 from bridge.config import load_config
 from bridge.ops.doctor import blocks_go_live, examine, render_table
 from bridge.ops.findings import Status
@@ -47,7 +47,7 @@ async def test_the_demo_setup_is_ready_to_go_live(
         redis = connect(redis_server.url)
         try:
             findings = await examine(
-                settings, load_config(DEMO_CONFIG), Store(redis, Keys("doctor")), DOCTORS
+                settings, load_config(DEMO_CONFIG), Store(redis, Keys("doctor")), DOCTORS, API_URLS
             )
         finally:
             await redis.aclose()
