@@ -6,15 +6,25 @@ from collections.abc import Callable
 
 from adapters.slack.chat import SlackChat
 from adapters.slack.doctor import examine_slack
+from adapters.slack.settings import SlackSettings
 from adapters.telegram.chat import TelegramChat
 from adapters.telegram.doctor import examine_telegram
+from adapters.telegram.settings import TelegramSettings
 from adapters.x.doctor import examine_x
 from adapters.x.oauth import XLinker
 from adapters.x.publisher import XPublisher
+from adapters.x.settings import XSettings
 from adapters.x.source import XSource
 from bridge.ops.findings import PlatformDoctor
 from bridge.ports import LinkerFactory, PublisherFactory, SinkFactory, SourceFactory
 from bridge.settings import Settings
+
+
+class AppSettings(XSettings, SlackSettings, TelegramSettings, Settings):
+    """Every setting of the bridge: the core's and each platform's, read together from the
+    ``REACHABLE_*`` variables and ``.env`` (the core sees a ``Settings``, each adapter its own
+    part)."""
+
 
 SOURCES: dict[str, SourceFactory] = {"x": XSource.from_context}
 SINKS: dict[str, SinkFactory] = {
@@ -22,14 +32,14 @@ SINKS: dict[str, SinkFactory] = {
     "telegram": TelegramChat.from_context,
 }
 PUBLISHERS: dict[str, PublisherFactory] = {"x": XPublisher.from_context}
-LINKERS: dict[str, LinkerFactory] = {"x": XLinker}
+LINKERS: dict[str, LinkerFactory] = {"x": XLinker.from_settings}
 DOCTORS: dict[str, PlatformDoctor] = {
     "x": examine_x,
     "slack": examine_slack,
     "telegram": examine_telegram,
 }
 # Each platform's API address, where the doctor reads its clock.
-API_URLS: dict[str, Callable[[Settings], str]] = {
+API_URLS: dict[str, Callable[[AppSettings], str]] = {
     "x": lambda settings: settings.x_api_url,
     "slack": lambda settings: settings.slack_api_url,
     "telegram": lambda settings: settings.telegram_api_url,

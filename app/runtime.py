@@ -58,7 +58,7 @@ REDIS_START_RETRY_S = 0.5
 
 @dataclass
 class Runtime:
-    settings: Settings
+    settings: registry.AppSettings
     config: Config
     roles: Iterable[str] = ROLES
     redis_factory: Callable[[], aioredis.Redis] | None = None

@@ -1,24 +1,18 @@
 """Secrets and environment, from ``REACHABLE_*`` variables or a ``.env`` file.
 
 Everything that is not a secret or a property of the machine lives in the YAML file instead.
+These are the core's; each platform's own (its credentials, API address and limits) are in its
+adapter (``adapters/*/settings.py``), and ``app/registry.py`` composes them all into one.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bridge.domain.platform_time import PlatformTime
-
-
-class XAccountToken(BaseModel):
-    """OAuth 1.0a user keys of one institutional account, for posting as it."""
-
-    access_token: SecretStr
-    access_token_secret: SecretStr
 
 
 class Settings(BaseSettings):
@@ -47,54 +41,17 @@ class Settings(BaseSettings):
     # is set (the container image sets it, so one HEALTHCHECK fits every role).
     health_port: int | None = None
 
-    x_api_url: str = "https://api.twitter.com"
-    x_bearer_token: SecretStr | None = None
-    # The X app's OAuth 1.0a consumer keys, and per institutional account (by its key in the
-    # config) the user keys to post as it, as JSON: {"humas": {"access_token": ..., ...}}.
-    x_consumer_key: SecretStr | None = None
-    x_consumer_secret: SecretStr | None = None
-    x_account_tokens: dict[str, XAccountToken] = {}
-
     # Personal accounts: staff link their own X account to reply as themselves. Their tokens are
     # sealed with this Fernet key (`reachable keygen` makes one); required while enabled.
     personal_accounts: bool = True
     token_key: SecretStr | None = None
     # The address people's browsers reach this bridge's web app at (https://reachable.example.org).
     # With an X OAuth 2.0 client it enables one-click linking at <public_url>/link/x/callback;
-    # without it, people link with a PIN instead (needs the consumer keys above).
+    # without it, people link with a PIN instead (needs X's consumer keys).
     public_url: str | None = None
-    x_oauth_client_id: str | None = None
-    x_oauth_client_secret: SecretStr | None = None
     # How often linked personal accounts' own replies are read, to count answers staff post
     # directly on X (one read call per linked person each time).
     linked_poll_s: float = 300.0
-
-    slack_api_url: str = "https://slack.com/api/"
-    slack_bot_token: SecretStr | None = None
-    # How Slack reaches the bridge. "http": Slack POSTs to <public address>/slack/events, signed
-    # with the signing secret. "socket": the bridge opens a websocket to Slack with the app-level
-    # token (xapp-…, scope connections:write), so no public address is needed.
-    slack_mode: Literal["http", "socket"] = "http"
-    slack_signing_secret: SecretStr | None = None
-    slack_app_token: SecretStr | None = None
-    # Seconds between Socket Mode pings; a connection silent for four of them is replaced.
-    slack_socket_ping_s: float = Field(10.0, gt=0)
-    # When set, events from any other workspace or app are ignored (and logged).
-    slack_team_id: str | None = None
-    slack_app_id: str | None = None
-    # Slack's guidance is about one message per second per channel.
-    slack_channel_interval_s: float = 1.0
-
-    telegram_api_url: str = "https://api.telegram.org"
-    telegram_bot_token: SecretStr | None = None
-    # Telegram allows a group 20 messages a minute (one every 3 s) and a private chat one a second.
-    telegram_group_interval_s: float = 3.0
-    telegram_private_interval_s: float = 1.0
-    telegram_messages_per_s: float = 30.0
-    # Webhook mode, for deployments with a public HTTPS address: Telegram pushes updates to this
-    # URL (ending in /telegram/webhook) with the secret in a header. Unset: long polling.
-    telegram_webhook_url: str | None = None
-    telegram_webhook_secret: SecretStr | None = None
 
     # A stage entry idle this long belongs to a crashed worker and is taken over (XAUTOCLAIM).
     # Keep it above the slowest legitimate handling of one entry.

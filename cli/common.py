@@ -16,7 +16,6 @@ from redis.exceptions import RedisError
 
 from bridge.config import Config, load_config
 from bridge.errors import ConfigError
-from bridge.settings import Settings
 from bridge.store.keys import Keys
 from bridge.store.redisconn import open_redis
 from bridge.store.store import Store
@@ -155,7 +154,9 @@ def speak_as_configured(config: Config | None) -> None:
 
 def load_or_exit(path: Path | None) -> Config:
     """The config, with the rest of the command in its language; or every problem, and exit 1."""
-    path = path or Settings().config
+    from app.registry import AppSettings
+
+    path = path or AppSettings().config
     try:
         config = load_config(path)
     except ConfigError as exc:
@@ -179,7 +180,9 @@ def _echo_problems(error: ConfigError) -> None:
 def read_redis(work: Callable[[Store], Awaitable[T]], *, what: str) -> T:
     """Run ``work`` against the deployment's Redis (REACHABLE_REDIS_URL, key prefix), or exit
     saying what could not be read."""
-    settings = Settings()
+    from app.registry import AppSettings
+
+    settings = AppSettings()
 
     async def main() -> T:
         redis = open_redis(settings)

@@ -22,6 +22,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from app.httpserver import EmbeddedServer, free_port
+from app.registry import AppSettings
 from app.runtime import Runtime, stop_on_signals
 from bridge.config import Config
 from bridge.errors import ReachableError
@@ -299,8 +300,8 @@ async def serve_emulators_forever(
         await server.stop()
 
 
-def demo_settings(*, emulators: Emulators, web_port: int) -> Settings:
-    return Settings(
+def demo_settings(*, emulators: Emulators, web_port: int) -> AppSettings:
+    return AppSettings(
         key_prefix=DEMO_PREFIX,
         web_port=web_port,
         x_api_url=emulators.x.url,
@@ -376,7 +377,7 @@ async def run_demo(config: Config, *, config_path: Path, seed: bool) -> None:
     ports = {name: _port_or_free(port) for name, port in PORTS.items()}
     bridge_url = f"http://127.0.0.1:{ports['web']}/slack/events"
     say(_("Reachable demo, with {path}", path=config_path))
-    store = await choose_redis(Settings())
+    store = await choose_redis(AppSettings())
     say(_("• State: {store}", store=store.description))
     redis = store.factory()
     await clear_prefix(redis, DEMO_PREFIX)

@@ -9,7 +9,6 @@ from pathlib import Path
 import click
 
 from bridge.ops.doctor import blocks_go_live, examine, render_table
-from bridge.settings import Settings
 from bridge.store.keys import Keys
 from bridge.store.redisconn import open_redis
 from bridge.store.store import Store
@@ -32,7 +31,7 @@ from cli.common import CONFIG_OPTION, LOCALE_OPTION, Command, load_or_exit
 def doctor_command(config_path: Path | None) -> None:
     from app import registry
 
-    settings = Settings()
+    settings = registry.AppSettings()
     config = load_or_exit(config_path)
     platforms = sorted(
         {a.network for a in config.accounts} | {d.chat for d in config.destinations.values()}

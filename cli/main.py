@@ -13,7 +13,6 @@ from pydantic import ValidationError
 from bridge.config import load_config
 from bridge.errors import ConfigError, ReachableError
 from bridge.ops.logsafety import redact_from_the_environment, redact_secrets_in_logs
-from bridge.settings import Settings
 from bridge.text import i18n
 from bridge.text.i18n import N_, _, ngettext
 from cli.common import (
@@ -47,7 +46,9 @@ def setup_logging(level: str) -> None:
     help=N_("Reachable: answer public mentions of your institution from Slack and Telegram."),
 )
 def cli() -> None:
-    redact_from_the_environment()
+    from app.registry import AppSettings
+
+    redact_from_the_environment(AppSettings)
 
 
 @cli.command(help=N_("Run the bridge."))
@@ -61,9 +62,10 @@ def cli() -> None:
     help=N_("Run only this role (repeatable). Default: all roles in one process."),
 )
 def run(config_path: Path | None, roles: tuple[str, ...]) -> None:
+    from app.registry import AppSettings
     from app.runtime import ROLES, Runtime, stop_on_signals
 
-    settings = Settings()
+    settings = AppSettings()
     setup_logging(settings.log_level)
     redact_secrets_in_logs(settings)
     path = config_path or settings.config
@@ -130,7 +132,9 @@ def audit(since: str, config_path: Path | None) -> None:
 def healthcheck() -> None:
     import httpx
 
-    settings = Settings()
+    from app.registry import AppSettings
+
+    settings = AppSettings()
     ports = dict.fromkeys(p for p in (settings.health_port, settings.web_port) if p is not None)
     problems = []
     for port in ports:
@@ -331,7 +335,9 @@ def main() -> None:
     try:
         cli()
     except ValidationError as exc:
-        if exc.title != Settings.__name__:
+        from app.registry import AppSettings
+
+        if exc.title != AppSettings.__name__:
             raise
         # A setting from the environment or .env that cannot be used: say which and why.
         for problem in exc.errors():

@@ -14,7 +14,6 @@ from bridge.domain.models import Author, Media, Mention
 from bridge.domain.routing import decide
 from bridge.domain.rules import unknown
 from bridge.ops.replay import Kept, replay, report, stored_mentions
-from bridge.settings import Settings
 from bridge.store.retention import lifetimes_for
 from bridge.text import messages
 from bridge.text.i18n import N_, _, ngettext
@@ -133,7 +132,9 @@ def rules_replay(config_path: Path | None, since: str, rules_path: Path | None) 
         period = parse_duration(since)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--since") from None
-    settings = Settings()
+    from app.registry import AppSettings
+
+    settings = AppSettings()
     now = datetime.now(UTC)
 
     mentions: list[Kept] = read_redis(
@@ -159,6 +160,8 @@ def rules_replay(config_path: Path | None, since: str, rules_path: Path | None) 
 def report_command(
     config_path: Path | None, since: str, png_path: Path | None, tz: str | None
 ) -> None:
+    from app.registry import AppSettings
+
     config = load_or_exit(config_path)
     try:
         period = parse_duration(since)
@@ -173,7 +176,7 @@ def report_command(
     )
     click.echo(text)
     kept = timedelta(
-        milliseconds=lifetimes_for(config.retention, Settings().retention_scale).threads_ms
+        milliseconds=lifetimes_for(config.retention, AppSettings().retention_scale).threads_ms
     )
     if period > kept:
         before = (until - kept).astimezone(zone).strftime("%Y-%m-%d %H:%M")

@@ -39,6 +39,7 @@ from adapters.slack.payloads import (
     team_of,
     user_of,
 )
+from adapters.slack.settings import slack_settings
 from adapters.slack.signing import quiet_bolt_signature_log, why_unsigned
 from adapters.slack.staff import DISMISS_MODAL, REPLY_MODAL, SlackStaff
 from bridge.actions import ActionDispatcher
@@ -92,32 +93,33 @@ class SlackChat:
         store: Store,
         actions: ActionDispatcher | None = None,
     ) -> None:
-        secret = (
-            settings.slack_app_token if socket_mode(settings) else settings.slack_signing_secret
-        )
-        if settings.slack_bot_token is None or secret is None:
+        """``settings``: the bridge's composed settings (the core's and Slack's)."""
+        slack = slack_settings(settings)
+        secret = slack.slack_app_token if socket_mode(slack) else slack.slack_signing_secret
+        if slack.slack_bot_token is None or secret is None:
             needed = (
                 "REACHABLE_SLACK_APP_TOKEN"
-                if socket_mode(settings)
+                if socket_mode(slack)
                 else ("REACHABLE_SLACK_SIGNING_SECRET")
             )
             raise ReachableError(
-                f"Slack is configured as a destination in {settings.slack_mode} mode, but "
+                f"Slack is configured as a destination in {slack.slack_mode} mode, but "
                 f"REACHABLE_SLACK_BOT_TOKEN and {needed} are not both set"
             )
-        self.settings = settings
+        self.settings = slack
+        self.platform_time = settings.platform_time
         self._config = config
         self._store = store
-        base_url = settings.slack_api_url.rstrip("/") + "/"
+        base_url = slack.slack_api_url.rstrip("/") + "/"
         self.client = AsyncWebClient(
-            token=settings.slack_bot_token.get_secret_value(),
+            token=slack.slack_bot_token.get_secret_value(),
             base_url=base_url,
             timeout=SLACK_TIMEOUT_S,
             session=_kept_alive_session(),
         )
         # Socket Mode envelopes come over the bridge's own authenticated websocket: bolt checks
         # signatures only on HTTP requests, which this mode does not accept.
-        signing_secret = settings.slack_signing_secret
+        signing_secret = slack.slack_signing_secret
         self.app = AsyncApp(
             client=self.client,
             signing_secret=signing_secret.get_secret_value() if signing_secret else "",
@@ -129,7 +131,8 @@ class SlackChat:
         self._staff = SlackStaff(
             chat=self.chat,
             client=self.client,
-            settings=settings,
+            settings=slack,
+            platform_time=settings.platform_time,
             config=config,
             store=store,
             actions=actions or ActionDispatcher(store, config=config),
@@ -285,7 +288,7 @@ class SlackChat:
 
     def channel_interval_s(self, destination: Destination) -> float:
         """Slack's guidance: about one message a second in a channel."""
-        return self.settings.platform_time.seconds(self.settings.slack_channel_interval_s)
+        return self.platform_time.seconds(self.settings.slack_channel_interval_s)
 
     def overall_interval_s(self) -> float:
         """Slack sets no limit on the bot's messages across channels."""
@@ -368,7 +371,7 @@ class SlackChat:
             if not isinstance(problem, TransientError | RateLimited):
                 raise problem
             if isinstance(problem, RateLimited):
-                pause = max(pause, self.settings.platform_time.seconds(problem.retry_after))
+                pause = max(pause, self.platform_time.seconds(problem.retry_after))
             log.warning(
                 "Slack: cannot open a Socket Mode connection yet (%s); retrying in %.0f s",
                 problem,

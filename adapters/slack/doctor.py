@@ -9,6 +9,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.errors import rate_limit_wait
+from adapters.slack.settings import slack_settings
 from bridge.config import SlackDestination
 from bridge.ops.findings import DoctorContext, Finding, fail, ok, warn
 from bridge.text.i18n import _
@@ -22,7 +23,7 @@ AREA = "Slack"
 
 
 async def examine_slack(context: DoctorContext) -> list[Finding]:
-    settings, check = context.settings, _("bot token")
+    settings, check = slack_settings(context.settings), _("bot token")
     if settings.slack_bot_token is None:
         return [
             fail(
@@ -64,7 +65,7 @@ async def examine_slack(context: DoctorContext) -> list[Finding]:
 
 def _workspace(context: DoctorContext, data: dict[str, object]) -> Finding:
     team, user = str(data.get("team_id", "")), str(data.get("user", _("the bot")))
-    expected, check = context.settings.slack_team_id, _("bot token")
+    expected, check = slack_settings(context.settings).slack_team_id, _("bot token")
     if expected and team != expected:
         return fail(
             AREA,
@@ -157,7 +158,7 @@ async def _bot_name(client: AsyncWebClient) -> str:
 
 
 async def _way_in(context: DoctorContext, client: AsyncWebClient) -> Finding:
-    settings = context.settings
+    settings = slack_settings(context.settings)
     if settings.slack_mode == "socket":
         return await _socket_mode(context, client)
     check = _("http mode")
@@ -176,7 +177,7 @@ async def _way_in(context: DoctorContext, client: AsyncWebClient) -> Finding:
 
 
 async def _socket_mode(context: DoctorContext, client: AsyncWebClient) -> Finding:
-    settings, check = context.settings, _("socket mode")
+    settings, check = slack_settings(context.settings), _("socket mode")
     if settings.slack_app_token is None:
         return fail(
             AREA,

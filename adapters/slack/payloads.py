@@ -9,7 +9,7 @@ import json
 from typing import Any
 from urllib.parse import parse_qs
 
-from bridge.settings import Settings
+from adapters.slack.settings import SlackSettings
 
 # Requests that carry what a person did (the rest are events).
 INTERACTIVE_TYPES = {"block_actions", "view_submission", "shortcut", "message_action"}
@@ -62,7 +62,7 @@ def asked_for(body: dict[str, Any]) -> str:
     return str(name or (body.get("view") or {}).get("callback_id") or body.get("type"))
 
 
-def socket_mode(settings: Settings) -> bool:
+def socket_mode(settings: SlackSettings) -> bool:
     return settings.slack_mode == "socket"
 
 

@@ -22,6 +22,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from adapters.slack import render
 from adapters.slack.errors import wrap_slack_error
+from adapters.slack.settings import SlackSettings
 from adapters.slack.signing import slack_owns
 from bridge.actions import (
     STAFF_VERBS,
@@ -46,8 +47,8 @@ from bridge.desks.claims import DISMISS_REASONS
 from bridge.desks.replies import ReplyRefused
 from bridge.desks.unanswered import LinkOf
 from bridge.domain.models import Identity
+from bridge.domain.platform_time import PlatformTime
 from bridge.errors import RateLimited, TransientError
-from bridge.settings import Settings
 from bridge.store.store import Store
 from bridge.text import messages
 
@@ -82,7 +83,8 @@ class SlackStaff:
         *,
         chat: str,
         client: AsyncWebClient,
-        settings: Settings,
+        settings: SlackSettings,
+        platform_time: PlatformTime,
         config: Callable[[], Config],
         store: Store,
         actions: ActionDispatcher,
@@ -92,6 +94,7 @@ class SlackStaff:
         self.chat = chat
         self.client = client
         self.settings = settings
+        self.platform_time = platform_time
         self._config = config
         self._store = store
         self._actions = actions
@@ -330,7 +333,7 @@ class SlackStaff:
             except Exception as exc:
                 problem = wrap_slack_error(exc)
             wait = (
-                self.settings.platform_time.seconds(problem.retry_after)
+                self.platform_time.seconds(problem.retry_after)
                 if isinstance(problem, RateLimited)
                 else pause
             )

@@ -46,6 +46,7 @@ from telegram.ext import (
 from adapters.telegram import render
 from adapters.telegram.answers import Answers, call_of
 from adapters.telegram.errors import wrap_telegram_error
+from adapters.telegram.settings import telegram_settings
 from adapters.telegram.staff import (
     ACTION_KEEP_S,
     StaffHandlers,
@@ -86,17 +87,20 @@ class TelegramChat:
         store: Store,
         actions: ActionDispatcher | None = None,
     ) -> None:
-        if settings.telegram_bot_token is None:
+        """``settings``: the bridge's composed settings (the core's and Telegram's)."""
+        telegram = telegram_settings(settings)
+        if telegram.telegram_bot_token is None:
             raise ReachableError(
                 "Telegram is configured as a destination, but REACHABLE_TELEGRAM_BOT_TOKEN is "
                 "not set"
             )
-        if settings.telegram_webhook_url and settings.telegram_webhook_secret is None:
+        if telegram.telegram_webhook_url and telegram.telegram_webhook_secret is None:
             raise ReachableError(
                 "REACHABLE_TELEGRAM_WEBHOOK_URL is set but REACHABLE_TELEGRAM_WEBHOOK_SECRET is "
                 "not: Telegram's calls could not be told from forged ones"
             )
-        self.settings = settings
+        self.settings = telegram
+        self.platform_time = settings.platform_time
         self._config = config
         self._store = store
         self._answers = AnswerQueue(
@@ -116,10 +120,10 @@ class TelegramChat:
             person=self._person,
             answers=self.answers,
         )
-        api = settings.telegram_api_url.rstrip("/")
+        api = telegram.telegram_api_url.rstrip("/")
         self.application: Application[Any, Any, Any, Any, Any, Any] = (
             ApplicationBuilder()
-            .token(settings.telegram_bot_token.get_secret_value())
+            .token(telegram.telegram_bot_token.get_secret_value())
             .base_url(f"{api}/bot")
             .base_file_url(f"{api}/file/bot")
             .updater(None)
@@ -307,7 +311,7 @@ class TelegramChat:
         chat_id = int(channel)
         return Pace(
             channel=await self._paced_as(chat_id),
-            interval_s=self._chat_interval(chat_id),
+            interval_s=self.platform_time.seconds(self.settings.chat_interval_s(chat_id)),
             overall_interval_s=self.overall_interval_s(),
         )
 
@@ -336,24 +340,14 @@ class TelegramChat:
         a crash cut off: the parts of a long post recorded before it are not)."""
         return None
 
-    # -- listening -------------------------------------------------------------------------------
-
     def channel_interval_s(self, destination: Destination) -> float:
-        """A group (a negative chat id) gets one message every 3 s, a private chat one a
-        second."""
-        return self._chat_interval(int(destination.address))
+        return self.platform_time.seconds(self.settings.chat_interval_s(int(destination.address)))
 
     def overall_interval_s(self) -> float:
         """Telegram allows a bot about 30 messages a second overall."""
-        return self.settings.platform_time.seconds(1 / self.settings.telegram_messages_per_s)
+        return self.platform_time.seconds(1 / self.settings.telegram_messages_per_s)
 
-    def _chat_interval(self, chat_id: int) -> float:
-        interval = (
-            self.settings.telegram_group_interval_s
-            if chat_id < 0
-            else self.settings.telegram_private_interval_s
-        )
-        return self.settings.platform_time.seconds(interval)
+    # -- listening -------------------------------------------------------------------------------
 
     def web_routes(self) -> Sequence[Route]:
         if self.settings.telegram_webhook_url is None:

@@ -7,6 +7,7 @@ from telegram import Bot, ChatMember
 from telegram.constants import ChatMemberStatus
 from telegram.error import Forbidden, InvalidToken, TelegramError
 
+from adapters.telegram.settings import telegram_settings
 from bridge.config import TelegramDestination
 from bridge.ops.findings import DoctorContext, Finding, fail, ok, warn
 from bridge.text.i18n import _
@@ -15,7 +16,7 @@ AREA = "Telegram"
 
 
 async def examine_telegram(context: DoctorContext) -> list[Finding]:
-    settings, check = context.settings, _("bot token")
+    settings, check = telegram_settings(context.settings), _("bot token")
     if settings.telegram_bot_token is None:
         return [
             fail(
@@ -132,7 +133,7 @@ def _member_status(status: str) -> str:
 
 
 async def _way_in(context: DoctorContext, bot: Bot) -> Finding:
-    settings = context.settings
+    settings = telegram_settings(context.settings)
     info = await bot.get_webhook_info()
     wanted = settings.telegram_webhook_url
     if wanted is None:

@@ -32,6 +32,7 @@ from starlette.responses import JSONResponse, Response
 from telegram import Update
 from telegram.error import NetworkError, TelegramError, TimedOut
 
+from adapters.telegram.settings import telegram_settings
 from bridge.errors import Deferred
 from bridge.failpoints import TELEGRAM_BEFORE_HANDLING, crash_point
 from bridge.ops.refusals import note_refused
@@ -68,8 +69,10 @@ class TelegramUpdates:
     def __init__(
         self, *, bot: Any, store: Store, settings: Settings, chat: str, process: Process
     ) -> None:
+        """``settings``: the bridge's composed settings (the core's and Telegram's)."""
         self.bot = bot
-        self.settings = settings
+        self.settings = telegram_settings(settings)
+        self.claim_idle_s = settings.claim_idle_s
         self._store = store
         self._process = process
         self.inbound = Inbound(store, chat=chat)
@@ -188,7 +191,7 @@ class TelegramUpdates:
         runner = self.inbound.runner(
             consumer=consumer_name("telegram-listener"),
             handler=self._handle_stored,
-            claim_idle_ms=int(self.settings.claim_idle_s * 1000),
+            claim_idle_ms=int(self.claim_idle_s * 1000),
         )
         await self.inbound.consume(runner, stop)
 

@@ -4,6 +4,7 @@ and how much of the mentions rate limit is left."""
 from __future__ import annotations
 
 from adapters.x.client import XClient
+from adapters.x.settings import x_settings
 from bridge.config import AccountConfig
 from bridge.errors import CredentialsRejected, PlatformError, RateLimited
 from bridge.ops.findings import DoctorContext, Finding, fail, ok, warn
@@ -15,7 +16,7 @@ SAMPLE_POSTS = 5
 
 
 async def examine_x(context: DoctorContext) -> list[Finding]:
-    settings = context.settings
+    settings = x_settings(context.settings)
     if settings.x_bearer_token is None:
         return [
             fail(
@@ -95,7 +96,7 @@ async def _identity(
 
 
 async def _posting(context: DoctorContext, area: str, account: AccountConfig) -> Finding:
-    settings, check = context.settings, _("posting")
+    settings, check = x_settings(context.settings), _("posting")
     keys = settings.x_account_tokens.get(account.key)
     if keys is None or settings.x_consumer_key is None or settings.x_consumer_secret is None:
         tokens = f'{{"{account.key}": {{"access_token": ..., "access_token_secret": ...}}}}'

@@ -20,6 +20,7 @@ from oauthlib.oauth1 import Client as OAuth1Signer
 from pydantic import SecretStr
 
 from adapters.x.client import X_API_URL, XClient
+from adapters.x.settings import XSettings, x_settings
 from bridge.desks.linking import LinkGrant, PinRequest
 from bridge.errors import CredentialsRejected, PermanentError, RateLimited, TransientError
 from bridge.settings import Settings
@@ -37,7 +38,7 @@ TIMEOUT = aiohttp.ClientTimeout(total=30)
 class XLinker:
     network = NETWORK
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: XSettings) -> None:
         self.api_url = settings.x_api_url.rstrip("/")
         # Browsers approve on x.com; an emulator serves both pages and API on one address.
         self.web_url = X_WEB_URL if self.api_url == X_API_URL else self.api_url
@@ -49,6 +50,11 @@ class XLinker:
         )
         bearer = settings.x_bearer_token
         self.app_bearer = bearer.get_secret_value() if bearer else ""
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> XLinker:
+        """From the bridge's composed settings (the core's and X's)."""
+        return cls(x_settings(settings))
 
     def can_link_on_web(self) -> bool:
         return self.client_id is not None

@@ -9,12 +9,12 @@ from twitter_text import parse_tweet
 
 from adapters.x.client import XClient
 from adapters.x.oauth import XLinker
+from adapters.x.settings import XSettings, x_settings
 from bridge.config import AccountConfig
 from bridge.desks.replies import DuplicatePost
 from bridge.domain.models import PostedReply
 from bridge.errors import CredentialsRejected, PermanentError
 from bridge.ports import AdapterContext
-from bridge.settings import Settings
 from bridge.store.store import Store
 from bridge.store.vault import Credentials, LinkedAccount, TokenVault
 from bridge.text import messages
@@ -28,7 +28,7 @@ class XPublisher:
     network = "x"
 
     def __init__(
-        self, settings: Settings, store: Store, *, vault: TokenVault | None = None
+        self, settings: XSettings, store: Store, *, vault: TokenVault | None = None
     ) -> None:
         self.settings = settings
         self._store = store
@@ -38,7 +38,7 @@ class XPublisher:
 
     @classmethod
     async def from_context(cls, context: AdapterContext) -> XPublisher:
-        return cls(context.settings, context.store, vault=context.vault)
+        return cls(x_settings(context.settings), context.store, vault=context.vault)
 
     def measure(self, text: str) -> tuple[int, int]:
         """X's weighted length: 280, where a link counts 23 and CJK characters and emoji 2."""

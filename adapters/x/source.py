@@ -6,6 +6,7 @@ import logging
 import time
 
 from adapters.x.client import XClient
+from adapters.x.settings import x_settings
 from bridge.config import AccountConfig
 from bridge.domain.models import Mention
 from bridge.errors import RateLimited, ReachableError
@@ -33,12 +34,13 @@ class XSource:
 
     @classmethod
     async def from_context(cls, context: AdapterContext) -> XSource:
-        token = context.settings.x_bearer_token
+        settings = x_settings(context.settings)
+        token = settings.x_bearer_token
         if token is None:
             raise ReachableError(
                 "an X account is configured, but REACHABLE_X_BEARER_TOKEN is not set"
             )
-        client = XClient(bearer_token=token.get_secret_value(), api_url=context.settings.x_api_url)
+        client = XClient(bearer_token=token.get_secret_value(), api_url=settings.x_api_url)
         return cls(client, context.store)
 
     async def _user_id(self, account: AccountConfig) -> str:

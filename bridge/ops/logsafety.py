@@ -15,11 +15,14 @@ import json
 import logging
 import os
 import sys
+import types
+import typing
 from collections.abc import Iterable, Mapping
-from typing import TextIO
+from typing import Any, TextIO
 from urllib.parse import quote, quote_plus, urlsplit
 
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
+from pydantic_settings import BaseSettings
 
 from bridge.settings import Settings
 
@@ -40,25 +43,48 @@ def secret_values(settings: Settings) -> list[str]:
     return _printed_forms(found)
 
 
-def secret_values_in_environment(environ: Mapping[str, str]) -> list[str]:
+def secret_values_in_environment(
+    environ: Mapping[str, str], settings_class: type[BaseSettings]
+) -> list[str]:
     """The values of the secret settings as the environment gives them, before the settings
     are parsed: a process that fails to start (settings it cannot parse, a token refused at
-    once) prints its error before any settings object exists."""
-    secret_fields = {
-        f"REACHABLE_{name}".upper()
-        for name, field in Settings.model_fields.items()
-        if field.annotation is not None and "SecretStr" in str(field.annotation)
-    }
+    once) prints its error before any settings object exists. ``settings_class``: the settings
+    the process will read (the composed ones hold every platform's secrets too)."""
+    secret_fields: set[str] = set()
+    holding_secrets: set[str] = set()
+    for name, field in settings_class.model_fields.items():
+        variable = f"REACHABLE_{name}".upper()
+        if _is_secret(field.annotation):
+            secret_fields.add(variable)
+        elif _holds_secrets(field.annotation):
+            holding_secrets.add(variable)
     found = {value for name, value in environ.items() if name.upper() in secret_fields}
     for name in ("REACHABLE_REDIS_URL",):
         password = urlsplit(environ.get(name, "")).password
         if password:
             found.add(password)
-    tokens = environ.get("REACHABLE_X_ACCOUNT_TOKENS")
-    if tokens:
-        # Any string inside the JSON may be a token; the keys are account names, not secrets.
-        found.update(_strings_in_json(tokens))
+    for name, value in environ.items():
+        if name.upper() in holding_secrets and value:
+            # Any string inside the JSON may be a secret; the keys are names, not secrets.
+            found.update(_strings_in_json(value))
     return _printed_forms(found)
+
+
+def _is_secret(annotation: Any) -> bool:
+    """A secret itself (``SecretStr``, optional or not)."""
+    return annotation is SecretStr or (
+        typing.get_origin(annotation) in (typing.Union, types.UnionType)
+        and SecretStr in typing.get_args(annotation)
+    )
+
+
+def _holds_secrets(annotation: Any) -> bool:
+    """A value with secrets inside it (a model or a mapping of them), given as JSON."""
+    if annotation is SecretStr:
+        return True
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return any(_holds_secrets(f.annotation) for f in annotation.model_fields.values())
+    return any(_holds_secrets(arg) for arg in typing.get_args(annotation))
 
 
 def _strings_in_json(raw: str) -> Iterable[str]:
@@ -173,10 +199,11 @@ def redact_process_output(secrets: list[str]) -> None:
             setattr(sys, name, RedactingStream(stream, secrets))
 
 
-def redact_from_the_environment() -> None:
-    """The process's output, redacted of the secrets the environment holds (the settings are
-    read from it and from .env later; ``redact_secrets_in_logs`` adds theirs)."""
-    redact_process_output(secret_values_in_environment(os.environ))
+def redact_from_the_environment(settings_class: type[BaseSettings]) -> None:
+    """The process's output, redacted of the secrets the environment holds for
+    ``settings_class`` (the settings are read from it and from .env later;
+    ``redact_secrets_in_logs`` adds theirs)."""
+    redact_process_output(secret_values_in_environment(os.environ, settings_class))
 
 
 def redact_secrets_in_logs(settings: Settings) -> None:

@@ -30,9 +30,9 @@ from starlette.routing import Route
 
 from adapters.slack.chat import SlackChat
 from app.httpserver import ThreadedServer
+from app.registry import AppSettings
 from bridge.config import parse_config
 from bridge.errors import RateLimited
-from bridge.settings import Settings
 from bridge.store.store import Store
 from emulators.slack import SlackEmulator
 from tests.contract.contracts import (
@@ -270,7 +270,7 @@ async def test_answering_a_person_answers_like_slack(slack: httpx.Client) -> Non
 
 @pytest.fixture
 async def chat(slack: httpx.Client, store: Store) -> AsyncIterator[SlackChat]:
-    settings = Settings(
+    settings = AppSettings(
         slack_api_url=f"{slack.base_url}/api/", slack_bot_token=TOKEN, slack_signing_secret=SECRET
     )
     instance = SlackChat(settings=settings, config=lambda: CONFIG, store=store)

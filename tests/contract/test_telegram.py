@@ -36,8 +36,8 @@ from telegram.request import HTTPXRequest
 
 from adapters.telegram.chat import ALLOWED_UPDATES, TelegramChat
 from app.httpserver import ThreadedServer
+from app.registry import AppSettings
 from bridge.config import parse_config
-from bridge.settings import Settings
 from bridge.store.store import Store
 from emulators.telegram import TelegramEmulator
 from tests.contract.contracts import (
@@ -290,7 +290,7 @@ async def test_a_wrong_token_is_answered_like_telegram(telegram: httpx.Client) -
 
 @pytest.fixture
 async def chat(telegram: httpx.Client, store: Store) -> AsyncIterator[TelegramChat]:
-    settings = Settings(
+    settings = AppSettings(
         telegram_api_url=str(telegram.base_url),
         telegram_bot_token=TOKEN,
         telegram_group_interval_s=0.0,

@@ -35,7 +35,7 @@ from adapters.x.client import (
 )
 from adapters.x.oauth import XLinker
 from app.httpserver import ThreadedServer
-from bridge.settings import Settings
+from app.registry import AppSettings
 from emulators.x import XEmulator
 from tests.contract.contracts import (
     contract,
@@ -297,7 +297,7 @@ def test_linking_an_account_answers_like_x(x: Linking) -> None:
 async def test_what_reachable_sends_to_x_is_what_x_documents(x: Linking) -> None:
     """Every call of the product's XClient and XLinker, as the emulator received it."""
     x.http.post("/_emulator/posts", json={"author": "warga_budi", "text": "@humas_demo halo"})
-    settings = Settings(
+    settings = AppSettings(
         x_api_url=x.url,
         x_bearer_token=APP_TOKEN,
         x_consumer_key=CONSUMER[0],

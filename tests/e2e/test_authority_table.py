@@ -25,11 +25,11 @@ from typing import Any
 
 import pytest
 
+from app.registry import AppSettings
 from bridge.config import parse_config
 from bridge.desks.authority import TABLE, Action, Role, Rule, verdict
 from bridge.desks.claims import short_reference
 from bridge.domain.models import THREAD_ACTIONS, ThreadStatus, thread_id_for
-from bridge.settings import Settings
 from bridge.store.keys import Keys
 from bridge.store.store import Store, connect
 from bridge.store.threads import change_state
@@ -447,7 +447,7 @@ async def walk_the_table(walk: Walk) -> None:
     deployment = walk.deployment
     deployment.config.write_text(WALK_CONFIG)
     emulators = deployment.emulators
-    settings = Settings(
+    settings = AppSettings(
         _env_file=None,
         x_api_url=emulators.x_server.url,
         x_bearer_token=X_TOKEN,

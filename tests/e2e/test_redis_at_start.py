@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from app import runtime as runtime_module
+from app.registry import AppSettings
 from app.runtime import Runtime
 from bridge.config import load_config
 from bridge.pipeline.supervise import backfill_open_threads
-from bridge.settings import Settings
 from bridge.store.store import Store
 from cli.redisproc import RedisProcess
 from tests.e2e.conftest import BridgeProcess, Deployment, wait_for
@@ -41,7 +41,9 @@ async def test_redis_restarting_mid_start_does_not_end_the_process(
         return await backfill_open_threads(store)
 
     monkeypatch.setattr(runtime_module, "backfill_open_threads", backfill_while_redis_restarts)
-    runtime = Runtime(settings=Settings(), config=load_config(deployment.config), roles={"worker"})
+    runtime = Runtime(
+        settings=AppSettings(), config=load_config(deployment.config), roles={"worker"}
+    )
     stop = asyncio.Event()
     running = asyncio.create_task(runtime.run(stop))
     try:

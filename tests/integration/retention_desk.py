@@ -16,12 +16,12 @@ import pytest
 from adapters.slack.chat import SlackChat
 from adapters.telegram.chat import TelegramChat
 from app.httpserver import ThreadedServer
+from app.registry import AppSettings
 from bridge.config import Config, Destination, RetentionConfig, parse_config
 from bridge.domain.models import Author, Mention, PostedReply, ThreadStatus, thread_id_for
 from bridge.pipeline.mirror import MirrorStage
 from bridge.pipeline.route import RouterStage
 from bridge.pipeline.runner import StageRunner
-from bridge.settings import Settings
 from bridge.store.retention import Lifetimes
 from bridge.store.store import Store, utcnow
 from bridge.store.threads import change_state
@@ -127,7 +127,7 @@ class Desk:
         self.store = store
         self.emulators = emulators
         self.config = config
-        self.settings = Settings(
+        self.settings = AppSettings(
             slack_api_url=f"{emulators.servers[0].url}/api/",
             slack_bot_token=SLACK_TOKEN,
             slack_signing_secret=SLACK_SECRET,

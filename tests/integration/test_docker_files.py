@@ -18,8 +18,8 @@ import pytest
 import yaml
 from dotenv import dotenv_values
 
+from app.registry import AppSettings
 from app.runtime import ROLES
-from bridge.settings import Settings
 from cli.main import cli
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,7 +49,7 @@ def compose() -> dict[str, Any]:
 
 
 def setting_names() -> set[str]:
-    return {f"REACHABLE_{name.upper()}" for name in Settings.model_fields}
+    return {f"REACHABLE_{name.upper()}" for name in AppSettings.model_fields}
 
 
 def test_the_image_is_slim_runs_as_a_user_and_checks_its_health() -> None:
@@ -119,7 +119,7 @@ def test_the_env_example_names_only_real_settings_and_loads() -> None:
     example = DOCKER / "reachable.env.example"
     values = dotenv_values(example)
     assert set(values) <= setting_names(), set(values) - setting_names()
-    settings = Settings(_env_file=example)  # type: ignore[call-arg]
+    settings = AppSettings(_env_file=example)  # type: ignore[call-arg]
     assert settings.slack_mode == "socket"
     assert "humas" in settings.x_account_tokens
 

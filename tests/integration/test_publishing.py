@@ -9,13 +9,13 @@ import pytest
 
 from adapters.x.publisher import XPublisher
 from app.httpserver import ThreadedServer
+from app.registry import AppSettings
 from bridge.config import parse_config
 from bridge.desks import audit
 from bridge.desks.replies import ReplyDesk, ReplyRefused
 from bridge.domain.models import Identity, Mention, Thread, ThreadStatus, thread_id_for
 from bridge.pipeline.publish import PublishStage
 from bridge.pipeline.runner import StageRunner
-from bridge.settings import Settings
 from bridge.store.store import Store
 from emulators.x import PostSpec, XEmulator
 
@@ -45,7 +45,7 @@ def x() -> Iterator[tuple[XEmulator, str]]:
 
 @pytest.fixture
 async def publisher(x: tuple[XEmulator, str], store: Store) -> AsyncIterator[XPublisher]:
-    settings = Settings.model_validate(
+    settings = AppSettings.model_validate(
         {
             "x_api_url": x[1],
             "x_bearer_token": "bearer",

@@ -15,13 +15,13 @@ import redis
 
 from adapters.telegram.chat import TelegramChat
 from app.httpserver import ThreadedServer
+from app.registry import AppSettings
 from bridge.config import parse_config
 from bridge.domain.models import Mention, thread_id_for
 from bridge.pipeline.mirror import MirrorStage
 from bridge.pipeline.route import RouterStage
 from bridge.pipeline.runner import StageRunner
 from bridge.ports import AdapterContext
-from bridge.settings import Settings
 from bridge.store.keys import Keys
 from bridge.store.store import Store, connect
 from cli.redisproc import RedisProcess
@@ -195,7 +195,7 @@ async def test_a_message_posted_as_redis_is_demoted_is_recorded_once_not_posted_
     emulator, url = telegram
     sink = await TelegramChat.from_context(
         AdapterContext(
-            settings=Settings(telegram_api_url=url, telegram_bot_token=TOKEN),
+            settings=AppSettings(telegram_api_url=url, telegram_bot_token=TOKEN),
             config=lambda: CONFIG,
             store=store,
         )

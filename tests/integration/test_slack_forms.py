@@ -21,12 +21,12 @@ from starlette.applications import Starlette
 
 from adapters.slack.chat import SlackChat
 from app.httpserver import EmbeddedServer, ThreadedServer, free_port
+from app.registry import AppSettings
 from bridge.actions import ActionDispatcher
 from bridge.config import parse_config
 from bridge.desks.claims import ThreadDesk
 from bridge.desks.replies import ReplyDesk
 from bridge.domain.models import Author, Mention, ThreadStatus
-from bridge.settings import Settings
 from bridge.store.store import Store
 from bridge.store.threads import change_state
 from bridge.store.vault import Credentials, LinkedAccount, Sealer, TokenVault
@@ -127,7 +127,7 @@ async def desk(slack: tuple[SlackEmulator, str], store: Store) -> AsyncIterator[
         ),
         Credentials(method="oauth2", access_token=SecretStr("sari-access")),
     )
-    settings = Settings(
+    settings = AppSettings(
         slack_api_url=f"{url}/api/", slack_bot_token=TOKEN, slack_signing_secret=SECRET
     )
     chat = SlackChat(

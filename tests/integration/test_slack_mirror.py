@@ -13,13 +13,13 @@ import pytest
 from adapters.slack.chat import SlackChat
 from adapters.slack.errors import RATE_LIMIT_DEFAULT_WAIT_S
 from app.httpserver import ThreadedServer
+from app.registry import AppSettings
 from bridge.config import BurstConfig, Config, parse_config
 from bridge.domain.models import Author, Mention, ThreadStatus, thread_id_for
 from bridge.errors import Deferred
 from bridge.pipeline.mirror import MirrorStage
 from bridge.pipeline.route import RouterStage
 from bridge.pipeline.runner import Entry, StageRunner
-from bridge.settings import Settings
 from bridge.store.bursts import FoldedMention
 from bridge.store.progress import MirrorProgress
 from bridge.store.store import RoundTrips, Store
@@ -60,7 +60,7 @@ def slack() -> Iterator[tuple[SlackEmulator, str]]:
 
 @pytest.fixture
 async def chat(slack: tuple[SlackEmulator, str], store: Store) -> AsyncIterator[SlackChat]:
-    settings = Settings(
+    settings = AppSettings(
         slack_api_url=f"{slack[1]}/api/", slack_bot_token=TOKEN, slack_signing_secret=SECRET
     )
     instance = SlackChat(settings=settings, config=lambda: CONFIG, store=store)

@@ -16,9 +16,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from adapters.telegram.chat import TelegramChat
 from app.httpserver import ThreadedServer
+from app.registry import AppSettings
 from bridge.config import parse_config
 from bridge.ports import AdapterContext
-from bridge.settings import Settings
 from bridge.store.keys import Keys
 from bridge.store.store import Store, connect
 from cli.redisproc import RedisProcess
@@ -39,7 +39,7 @@ async def telegram_chat(url: str, store: Store) -> TelegramChat:
     """The Telegram adapter against the emulator at ``url``, keeping its state in ``store``."""
     return await TelegramChat.from_context(
         AdapterContext(
-            settings=Settings(telegram_api_url=url, telegram_bot_token=TOKEN),
+            settings=AppSettings(telegram_api_url=url, telegram_bot_token=TOKEN),
             config=lambda: CONFIG,
             store=store,
         )
@@ -177,7 +177,7 @@ async def test_words_queued_by_a_process_that_does_not_send_are_sent_in_order_an
     order, one a second (Telegram's pace in a private chat)."""
     emulator, url = telegram
     elsewhere = TelegramChat(
-        settings=Settings(telegram_api_url=url, telegram_bot_token=TOKEN),
+        settings=AppSettings(telegram_api_url=url, telegram_bot_token=TOKEN),
         config=lambda: CONFIG,
         store=store,
     )

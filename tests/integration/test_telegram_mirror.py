@@ -17,12 +17,12 @@ import pytest
 
 from adapters.telegram.chat import TelegramChat
 from app.httpserver import ThreadedServer
+from app.registry import AppSettings
 from bridge.config import Config, Destination, parse_config
 from bridge.domain.models import Author, Mention, ThreadStatus, thread_id_for
 from bridge.pipeline.mirror import MirrorStage
 from bridge.pipeline.route import RouterStage
 from bridge.pipeline.runner import Entry, StageRunner
-from bridge.settings import Settings
 from bridge.store.store import RoundTrips, Store
 from bridge.store.threads import change_state
 from emulators.telegram import TelegramEmulator
@@ -66,12 +66,12 @@ def telegram() -> Iterator[tuple[TelegramEmulator, str]]:
 
 
 @pytest.fixture
-def settings(telegram: tuple[TelegramEmulator, str]) -> Settings:
-    return Settings(telegram_api_url=telegram[1], telegram_bot_token=TOKEN)
+def settings(telegram: tuple[TelegramEmulator, str]) -> AppSettings:
+    return AppSettings(telegram_api_url=telegram[1], telegram_bot_token=TOKEN)
 
 
 @pytest.fixture
-async def chat(settings: Settings, store: Store) -> AsyncIterator[TelegramChat]:
+async def chat(settings: AppSettings, store: Store) -> AsyncIterator[TelegramChat]:
     instance = TelegramChat(settings=settings, config=lambda: config_to(GROUP), store=store)
     await instance.application.initialize()
     yield instance
@@ -99,7 +99,7 @@ def mention(n: int, text: str = LONG_TEXT) -> Mention:
 def mirror_stage(
     store: Store,
     chat: TelegramChat,
-    settings: Settings,
+    settings: AppSettings,
     config: Config,
     time_budget_s: float = 60.0,
 ) -> MirrorStage:
@@ -158,7 +158,7 @@ async def nothing_pending(store: Store, *stages: RouterStage | MirrorStage) -> b
 async def mirror_all(
     store: Store,
     chat: TelegramChat,
-    settings: Settings,
+    settings: AppSettings,
     config: Config,
     time_budget_s: float = 60.0,
 ) -> None:
@@ -206,7 +206,7 @@ def assert_whole_post_once(parts: list[dict[str, Any]], text: str = LONG_TEXT) -
 
 
 async def test_a_long_mention_goes_out_once_part_by_part_at_the_groups_pace(
-    chat: TelegramChat, settings: Settings, store: Store, control: httpx.AsyncClient
+    chat: TelegramChat, settings: AppSettings, store: Store, control: httpx.AsyncClient
 ) -> None:
     """The bot has just answered someone in the group (not a mirror, so not in the mirror's
     pace); a 10,000-character mention arrives. Sent back to back, its third part met
@@ -230,7 +230,7 @@ async def test_a_long_mention_goes_out_once_part_by_part_at_the_groups_pace(
 
 
 async def test_a_429_and_an_error_midway_post_no_part_twice(
-    chat: TelegramChat, settings: Settings, store: Store, control: httpx.AsyncClient
+    chat: TelegramChat, settings: AppSettings, store: Store, control: httpx.AsyncClient
 ) -> None:
     """Telegram refuses part 2 with a 429 (retry after 2 s) and part 3 with a 502: each is
     tried again in its turn; the parts before it stay posted once. (To a private chat, paced
@@ -250,7 +250,7 @@ async def test_a_429_and_an_error_midway_post_no_part_twice(
 
 
 async def test_a_429_longer_than_the_handling_may_wait_defers_and_resumes_at_its_part(
-    chat: TelegramChat, settings: Settings, store: Store, control: httpx.AsyncClient
+    chat: TelegramChat, settings: AppSettings, store: Store, control: httpx.AsyncClient
 ) -> None:
     """The worker may hold the entry 1.5 s, Telegram asks for 3 s after part 1: the entry is
     left pending, tried again once the wait is over, and goes on with part 2."""
@@ -268,7 +268,7 @@ async def test_a_429_longer_than_the_handling_may_wait_defers_and_resumes_at_its
 
 
 async def test_a_worker_killed_midway_leaves_the_rest_to_the_next_who_posts_only_that(
-    chat: TelegramChat, settings: Settings, store: Store, control: httpx.AsyncClient
+    chat: TelegramChat, settings: AppSettings, store: Store, control: httpx.AsyncClient
 ) -> None:
     """The worker dies once part 2 is recorded, waiting for part 3's turn (should it get
     there first, part 3's call hangs and is cut off with it): its task is cancelled, and no
@@ -312,7 +312,7 @@ async def test_a_worker_killed_midway_leaves_the_rest_to_the_next_who_posts_only
 
 
 async def test_a_claim_redraws_the_first_part_only(
-    chat: TelegramChat, settings: Settings, store: Store, control: httpx.AsyncClient
+    chat: TelegramChat, settings: AppSettings, store: Store, control: httpx.AsyncClient
 ) -> None:
     """The status line and buttons live on the first part: the others stay as they were,
     and the post still reads whole, once."""
@@ -339,7 +339,7 @@ async def test_a_claim_redraws_the_first_part_only(
 
 
 async def test_a_short_mention_costs_telegram_no_more_round_trips_than_before(
-    chat: TelegramChat, settings: Settings, store: Store, control: httpx.AsyncClient
+    chat: TelegramChat, settings: AppSettings, store: Store, control: httpx.AsyncClient
 ) -> None:
     """One part, one step: the read that reserves its slot, the chat's migration lookup and
     the record; the step's own record travels with the mirror's."""

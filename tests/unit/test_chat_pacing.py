@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from adapters.slack.chat import SlackChat
 from adapters.telegram.chat import TelegramChat
+from app.registry import AppSettings
 from bridge.config import SlackDestination, TelegramDestination, parse_config
-from bridge.settings import Settings
 
 CONFIG = parse_config("""
 accounts: [{key: humas, handle: humas_demo}]
@@ -17,7 +17,7 @@ routes: [{name: all, to: [desk]}]
 def test_slack_paces_a_channel_at_its_interval_and_the_bot_not_at_all() -> None:
     for scale, expected in ((1.0, 1.5), (10.0, 0.15)):
         chat = SlackChat(
-            settings=Settings(
+            settings=AppSettings(
                 slack_bot_token="xoxb-1",
                 slack_signing_secret="s",
                 slack_channel_interval_s=1.5,
@@ -34,7 +34,7 @@ def test_slack_paces_a_channel_at_its_interval_and_the_bot_not_at_all() -> None:
 def test_telegram_paces_groups_private_chats_and_the_bot_overall() -> None:
     for scale in (1.0, 2.0):
         chat = TelegramChat(
-            settings=Settings(
+            settings=AppSettings(
                 telegram_bot_token="1:t",
                 telegram_group_interval_s=3.0,
                 telegram_private_interval_s=1.0,

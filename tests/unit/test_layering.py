@@ -154,3 +154,14 @@ KNOWN_CIRCLES = []
 
 def test_no_circle_of_imports_anywhere() -> None:
     assert _circles(_import_graph()) == KNOWN_CIRCLES
+
+
+def test_the_core_settings_name_no_platform() -> None:
+    """Each platform's settings are its adapter's (``adapters/*/settings.py``); the core's hold
+    none of them, and ``app/registry.py`` composes them all."""
+    from bridge.settings import Settings
+
+    platform_fields = [
+        name for name in Settings.model_fields if name.startswith(("x_", "slack_", "telegram_"))
+    ]
+    assert platform_fields == []

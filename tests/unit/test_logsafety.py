@@ -7,6 +7,7 @@ import logging
 
 import pytest
 
+from app.registry import AppSettings
 from bridge.ops.logsafety import (
     REDACTED,
     RedactingStream,
@@ -14,9 +15,8 @@ from bridge.ops.logsafety import (
     secret_values,
     secret_values_in_environment,
 )
-from bridge.settings import Settings
 
-SETTINGS = Settings.model_validate(
+SETTINGS = AppSettings.model_validate(
     {
         "redis_url": "redis://:redis-password@127.0.0.1:6379/0",
         "telegram_bot_token": "424242:telegram-secret",
@@ -53,7 +53,7 @@ def test_messages_arguments_and_tracebacks_are_redacted(caplog: pytest.LogCaptur
 
 def test_output_is_redacted_even_when_a_secret_is_written_in_pieces_or_url_encoded() -> None:
     target = io.StringIO()
-    stream = RedactingStream(target, secret_values_in_environment(ENVIRONMENT))
+    stream = RedactingStream(target, secret_values_in_environment(ENVIRONMENT, AppSettings))
     stream.write("token: 424242:tele")
     stream.write("gram-secret\nurl: /bot424242:telegram-secret%20/getMe\n")
     stream.write("unfinished at-123456")
@@ -69,3 +69,47 @@ ENVIRONMENT = {
     "REACHABLE_X_ACCOUNT_TOKENS": '{"humas": {"access_token": "at-123456"}}',
     "REACHABLE_LOG_LEVEL": "DEBUG",
 }
+
+
+def test_every_platforms_secrets_are_redacted_from_the_composed_settings() -> None:
+    """The platforms' secrets live in their adapters' settings: the composed settings bring them
+    all, from the object and from the environment alike."""
+    settings = AppSettings(
+        slack_bot_token="xoxb-slack-secret",
+        slack_signing_secret="slack-signing-secret",
+        telegram_webhook_secret="telegram-webhook-secret",
+        x_bearer_token="x-bearer-secret",
+        x_oauth_client_secret="x-oauth-secret",
+    )
+    environment = {
+        "REACHABLE_SLACK_APP_TOKEN": "xapp-slack-secret",
+        "REACHABLE_TELEGRAM_BOT_TOKEN": "424242:telegram-secret",
+        "REACHABLE_X_CONSUMER_SECRET": "x-consumer-secret",
+        "REACHABLE_X_ACCOUNT_TOKENS": '{"humas": {"access_token": "at-123456"}}',
+        "REACHABLE_SLACK_TEAM_ID": "T0PUBLIC",
+    }
+    for secrets, expected in (
+        (
+            secret_values(settings),
+            {
+                "xoxb-slack-secret",
+                "slack-signing-secret",
+                "telegram-webhook-secret",
+                "x-bearer-secret",
+                "x-oauth-secret",
+            },
+        ),
+        (
+            secret_values_in_environment(environment, AppSettings),
+            {"xapp-slack-secret", "424242:telegram-secret", "x-consumer-secret", "at-123456"},
+        ),
+    ):
+        assert expected <= set(secrets)
+        assert "T0PUBLIC" not in secrets
+        filter_ = RedactSecrets(secrets)
+        for secret in expected:
+            record = logging.LogRecord(
+                "lib", logging.INFO, __file__, 1, "token %s", (secret,), None
+            )
+            filter_.filter(record)
+            assert record.getMessage() == f"token {REDACTED}"

@@ -6,8 +6,8 @@ from telegram import Update
 
 from adapters.telegram.chat import TelegramChat
 from adapters.telegram.staff import action_identity, stranger_action
+from app.registry import AppSettings
 from bridge.config import parse_config
-from bridge.settings import Settings
 
 CONFIG = parse_config("""
 accounts: [{key: humas, handle: humas_demo}]
@@ -21,7 +21,7 @@ routes: [{name: all, to: [desk]}]
 
 def test_an_update_without_a_sender_is_nobody_not_a_slack_only_person() -> None:
     chat = TelegramChat(
-        settings=Settings(telegram_bot_token="1:t"),
+        settings=AppSettings(telegram_bot_token="1:t"),
         config=lambda: CONFIG,
         store=None,  # type: ignore[arg-type]  # looking people up needs no storage
     )

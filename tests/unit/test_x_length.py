@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from adapters.x.publisher import XPublisher
-from bridge.settings import Settings
+from app.registry import AppSettings
 
-PUBLISHER = XPublisher(Settings(), store=None)  # type: ignore[arg-type]  # measuring needs no I/O
+PUBLISHER = XPublisher(AppSettings(), store=None)  # type: ignore[arg-type]  # measuring needs no I/O
 
 
 def test_281_plain_characters_are_one_too_many() -> None:
