@@ -6,25 +6,15 @@ from collections.abc import Callable
 
 from adapters.slack.chat import SlackChat
 from adapters.slack.doctor import examine_slack
-from adapters.slack.settings import SlackSettings
 from adapters.telegram.chat import TelegramChat
 from adapters.telegram.doctor import examine_telegram
-from adapters.telegram.settings import TelegramSettings
 from adapters.x.doctor import examine_x
 from adapters.x.oauth import XLinker
 from adapters.x.publisher import XPublisher
-from adapters.x.settings import XSettings
 from adapters.x.source import XSource
+from app.settings import AppSettings
 from bridge.ops.findings import PlatformDoctor
 from bridge.ports import LinkerFactory, PublisherFactory, SinkFactory, SourceFactory
-from bridge.settings import Settings
-
-
-class AppSettings(XSettings, SlackSettings, TelegramSettings, Settings):
-    """Every setting of the bridge: the core's and each platform's, read together from the
-    ``REACHABLE_*`` variables and ``.env`` (the core sees a ``Settings``, each adapter its own
-    part)."""
-
 
 SOURCES: dict[str, SourceFactory] = {"x": XSource.from_context}
 SINKS: dict[str, SinkFactory] = {

@@ -24,6 +24,7 @@ from redis.exceptions import RedisError
 from app import registry
 from app.httpserver import EmbeddedServer
 from app.linking_web import link_web_routes
+from app.settings import AppSettings
 from app.web import create_web_app
 from bridge.actions import ActionDispatcher
 from bridge.config import Config, Destination
@@ -58,7 +59,7 @@ REDIS_START_RETRY_S = 0.5
 
 @dataclass
 class Runtime:
-    settings: registry.AppSettings
+    settings: AppSettings
     config: Config
     roles: Iterable[str] = ROLES
     redis_factory: Callable[[], aioredis.Redis] | None = None

@@ -154,7 +154,7 @@ def speak_as_configured(config: Config | None) -> None:
 
 def load_or_exit(path: Path | None) -> Config:
     """The config, with the rest of the command in its language; or every problem, and exit 1."""
-    from app.registry import AppSettings
+    from app.settings import AppSettings
 
     path = path or AppSettings().config
     try:
@@ -180,7 +180,7 @@ def _echo_problems(error: ConfigError) -> None:
 def read_redis(work: Callable[[Store], Awaitable[T]], *, what: str) -> T:
     """Run ``work`` against the deployment's Redis (REACHABLE_REDIS_URL, key prefix), or exit
     saying what could not be read."""
-    from app.registry import AppSettings
+    from app.settings import AppSettings
 
     settings = AppSettings()
 

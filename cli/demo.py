@@ -22,8 +22,8 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from app.httpserver import EmbeddedServer, free_port
-from app.registry import AppSettings
 from app.runtime import Runtime, stop_on_signals
+from app.settings import AppSettings
 from bridge.config import Config
 from bridge.errors import ReachableError
 from bridge.settings import Settings

@@ -30,8 +30,9 @@ from cli.common import CONFIG_OPTION, LOCALE_OPTION, Command, load_or_exit
 @LOCALE_OPTION
 def doctor_command(config_path: Path | None) -> None:
     from app import registry
+    from app.settings import AppSettings
 
-    settings = registry.AppSettings()
+    settings = AppSettings()
     config = load_or_exit(config_path)
     platforms = sorted(
         {a.network for a in config.accounts} | {d.chat for d in config.destinations.values()}

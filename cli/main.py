@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from bridge.config import load_config
 from bridge.errors import ConfigError, ReachableError
 from bridge.ops.logsafety import redact_from_the_environment, redact_secrets_in_logs
+from bridge.settings import Settings
 from bridge.text import i18n
 from bridge.text.i18n import N_, _, ngettext
 from cli.common import (
@@ -46,7 +47,7 @@ def setup_logging(level: str) -> None:
     help=N_("Reachable: answer public mentions of your institution from Slack and Telegram."),
 )
 def cli() -> None:
-    from app.registry import AppSettings
+    from app.settings import AppSettings
 
     redact_from_the_environment(AppSettings)
 
@@ -62,8 +63,8 @@ def cli() -> None:
     help=N_("Run only this role (repeatable). Default: all roles in one process."),
 )
 def run(config_path: Path | None, roles: tuple[str, ...]) -> None:
-    from app.registry import AppSettings
     from app.runtime import ROLES, Runtime, stop_on_signals
+    from app.settings import AppSettings
 
     settings = AppSettings()
     setup_logging(settings.log_level)
@@ -132,9 +133,8 @@ def audit(since: str, config_path: Path | None) -> None:
 def healthcheck() -> None:
     import httpx
 
-    from app.registry import AppSettings
-
-    settings = AppSettings()
+    # The core's settings are enough (ports only), and loading no platform keeps it quick.
+    settings = Settings()
     ports = dict.fromkeys(p for p in (settings.health_port, settings.web_port) if p is not None)
     problems = []
     for port in ports:
@@ -335,7 +335,7 @@ def main() -> None:
     try:
         cli()
     except ValidationError as exc:
-        from app.registry import AppSettings
+        from app.settings import AppSettings
 
         if exc.title != AppSettings.__name__:
             raise

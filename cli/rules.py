@@ -132,7 +132,7 @@ def rules_replay(config_path: Path | None, since: str, rules_path: Path | None) 
         period = parse_duration(since)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--since") from None
-    from app.registry import AppSettings
+    from app.settings import AppSettings
 
     settings = AppSettings()
     now = datetime.now(UTC)
@@ -160,7 +160,7 @@ def rules_replay(config_path: Path | None, since: str, rules_path: Path | None) 
 def report_command(
     config_path: Path | None, since: str, png_path: Path | None, tz: str | None
 ) -> None:
-    from app.registry import AppSettings
+    from app.settings import AppSettings
 
     config = load_or_exit(config_path)
     try:

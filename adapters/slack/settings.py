@@ -35,6 +35,6 @@ def slack_settings(settings: object) -> SlackSettings:
     if not isinstance(settings, SlackSettings):
         raise TypeError(
             f"Slack needs its settings, but was given {type(settings).__name__}: build the "
-            "composed settings (app.registry.AppSettings), not the core's alone"
+            "composed settings (app.settings.AppSettings), not the core's alone"
         )
     return settings

@@ -33,6 +33,6 @@ def telegram_settings(settings: object) -> TelegramSettings:
     if not isinstance(settings, TelegramSettings):
         raise TypeError(
             f"Telegram needs its settings, but was given {type(settings).__name__}: build the "
-            "composed settings (app.registry.AppSettings), not the core's alone"
+            "composed settings (app.settings.AppSettings), not the core's alone"
         )
     return settings

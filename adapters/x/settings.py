@@ -38,6 +38,6 @@ def x_settings(settings: object) -> XSettings:
     if not isinstance(settings, XSettings):
         raise TypeError(
             f"X needs its settings, but was given {type(settings).__name__}: build the "
-            "composed settings (app.registry.AppSettings), not the core's alone"
+            "composed settings (app.settings.AppSettings), not the core's alone"
         )
     return settings

@@ -30,7 +30,7 @@ from starlette.routing import Route
 
 from adapters.slack.chat import SlackChat
 from app.httpserver import ThreadedServer
-from app.registry import AppSettings
+from app.settings import AppSettings
 from bridge.config import parse_config
 from bridge.errors import RateLimited
 from bridge.store.store import Store

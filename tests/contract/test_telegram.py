@@ -36,7 +36,7 @@ from telegram.request import HTTPXRequest
 
 from adapters.telegram.chat import ALLOWED_UPDATES, TelegramChat
 from app.httpserver import ThreadedServer
-from app.registry import AppSettings
+from app.settings import AppSettings
 from bridge.config import parse_config
 from bridge.store.store import Store
 from emulators.telegram import TelegramEmulator

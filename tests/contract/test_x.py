@@ -35,7 +35,7 @@ from adapters.x.client import (
 )
 from adapters.x.oauth import XLinker
 from app.httpserver import ThreadedServer
-from app.registry import AppSettings
+from app.settings import AppSettings
 from emulators.x import XEmulator
 from tests.contract.contracts import (
     contract,

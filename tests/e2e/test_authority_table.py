@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from app.registry import AppSettings
+from app.settings import AppSettings
 from bridge.config import parse_config
 from bridge.desks.authority import TABLE, Action, Role, Rule, verdict
 from bridge.desks.claims import short_reference

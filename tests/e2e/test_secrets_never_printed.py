@@ -76,7 +76,7 @@ def test_a_secret_in_an_uncaught_traceback_is_redacted_too() -> None:
     """Python prints an uncaught exception straight to stderr, past every logging handler."""
     code = (
         "import os\n"
-        "from app.registry import AppSettings\n"
+        "from app.settings import AppSettings\n"
         "from bridge.ops.logsafety import redact_from_the_environment\n"
         "redact_from_the_environment(AppSettings)\n"
         "raise RuntimeError('refused: ' + os.environ['REACHABLE_TELEGRAM_BOT_TOKEN'])\n"

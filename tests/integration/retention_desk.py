@@ -16,7 +16,7 @@ import pytest
 from adapters.slack.chat import SlackChat
 from adapters.telegram.chat import TelegramChat
 from app.httpserver import ThreadedServer
-from app.registry import AppSettings
+from app.settings import AppSettings
 from bridge.config import Config, Destination, RetentionConfig, parse_config
 from bridge.domain.models import Author, Mention, PostedReply, ThreadStatus, thread_id_for
 from bridge.pipeline.mirror import MirrorStage

@@ -18,8 +18,8 @@ import pytest
 import yaml
 from dotenv import dotenv_values
 
-from app.registry import AppSettings
 from app.runtime import ROLES
+from app.settings import AppSettings
 from cli.main import cli
 
 ROOT = Path(__file__).resolve().parents[2]

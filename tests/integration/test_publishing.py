@@ -9,7 +9,7 @@ import pytest
 
 from adapters.x.publisher import XPublisher
 from app.httpserver import ThreadedServer
-from app.registry import AppSettings
+from app.settings import AppSettings
 from bridge.config import parse_config
 from bridge.desks import audit
 from bridge.desks.replies import ReplyDesk, ReplyRefused

@@ -15,7 +15,7 @@ import redis
 
 from adapters.telegram.chat import TelegramChat
 from app.httpserver import ThreadedServer
-from app.registry import AppSettings
+from app.settings import AppSettings
 from bridge.config import parse_config
 from bridge.domain.models import Mention, thread_id_for
 from bridge.pipeline.mirror import MirrorStage

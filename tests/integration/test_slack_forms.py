@@ -21,7 +21,7 @@ from starlette.applications import Starlette
 
 from adapters.slack.chat import SlackChat
 from app.httpserver import EmbeddedServer, ThreadedServer, free_port
-from app.registry import AppSettings
+from app.settings import AppSettings
 from bridge.actions import ActionDispatcher
 from bridge.config import parse_config
 from bridge.desks.claims import ThreadDesk

@@ -13,7 +13,7 @@ import pytest
 from adapters.slack.chat import SlackChat
 from adapters.slack.errors import RATE_LIMIT_DEFAULT_WAIT_S
 from app.httpserver import ThreadedServer
-from app.registry import AppSettings
+from app.settings import AppSettings
 from bridge.config import BurstConfig, Config, parse_config
 from bridge.domain.models import Author, Mention, ThreadStatus, thread_id_for
 from bridge.errors import Deferred

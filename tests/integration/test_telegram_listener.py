@@ -16,7 +16,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from adapters.telegram.chat import TelegramChat
 from app.httpserver import ThreadedServer
-from app.registry import AppSettings
+from app.settings import AppSettings
 from bridge.config import parse_config
 from bridge.ports import AdapterContext
 from bridge.store.keys import Keys

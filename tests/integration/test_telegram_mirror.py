@@ -17,7 +17,7 @@ import pytest
 
 from adapters.telegram.chat import TelegramChat
 from app.httpserver import ThreadedServer
-from app.registry import AppSettings
+from app.settings import AppSettings
 from bridge.config import Config, Destination, parse_config
 from bridge.domain.models import Author, Mention, ThreadStatus, thread_id_for
 from bridge.pipeline.mirror import MirrorStage

@@ -10,7 +10,7 @@ import pytest
 from adapters.slack.settings import SlackSettings
 from adapters.telegram.settings import TelegramSettings
 from adapters.x.settings import XSettings
-from app.registry import AppSettings
+from app.settings import AppSettings
 from bridge.settings import Settings
 
 VARIABLES = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from adapters.slack.chat import SlackChat
 from adapters.telegram.chat import TelegramChat
-from app.registry import AppSettings
+from app.settings import AppSettings
 from bridge.config import SlackDestination, TelegramDestination, parse_config
 
 CONFIG = parse_config("""

@@ -165,3 +165,15 @@ def test_the_core_settings_name_no_platform() -> None:
         name for name in Settings.model_fields if name.startswith(("x_", "slack_", "telegram_"))
     ]
     assert platform_fields == []
+
+
+def test_reading_the_settings_loads_no_platform_library() -> None:
+    """Every command reads the composed settings first (the health check too): quickly."""
+    code = (
+        "import sys\nimport app.settings\n"
+        f"print([m for m in sys.modules if m.split('.')[0] in {PLATFORM_MODULES!r}])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    assert out.stdout.strip() == "[]"

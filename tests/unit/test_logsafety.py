@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from app.registry import AppSettings
+from app.settings import AppSettings
 from bridge.ops.logsafety import (
     REDACTED,
     RedactingStream,

@@ -6,7 +6,7 @@ from telegram import Update
 
 from adapters.telegram.chat import TelegramChat
 from adapters.telegram.staff import action_identity, stranger_action
-from app.registry import AppSettings
+from app.settings import AppSettings
 from bridge.config import parse_config
 
 CONFIG = parse_config("""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from adapters.x.publisher import XPublisher
-from app.registry import AppSettings
+from app.settings import AppSettings
 
 PUBLISHER = XPublisher(AppSettings(), store=None)  # type: ignore[arg-type]  # measuring needs no I/O
 
