@@ -2,17 +2,20 @@
 
 Everything that is not a secret or a property of the machine lives in the YAML file instead.
 These are the core's; each platform's own (its credentials, API address and limits) are in its
-adapter (``adapters/*/settings.py``), and ``app/registry.py`` composes them all into one.
+adapter (``adapters/*/settings.py``), and ``app/settings.py`` composes them all into one.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypeVar
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bridge.domain.platform_time import PlatformTime
+
+Part = TypeVar("Part", bound=BaseSettings)
 
 
 class Settings(BaseSettings):
@@ -93,3 +96,14 @@ class Settings(BaseSettings):
 
 def _listed(value: str) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def platform_part(settings: object, part: type[Part], platform: str) -> Part:
+    """A platform's part of the settings the bridge was given: the composed settings
+    (``app.settings.AppSettings``) are every platform's at once; the core's alone are none."""
+    if not isinstance(settings, part):
+        raise TypeError(
+            f"{platform} needs its settings, but was given {type(settings).__name__}: build the "
+            "composed settings (app.settings.AppSettings), not the core's alone"
+        )
+    return settings

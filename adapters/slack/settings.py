@@ -7,6 +7,8 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bridge.settings import platform_part
+
 
 class SlackSettings(BaseSettings):
     model_config = SettingsConfigDict(
@@ -31,10 +33,5 @@ class SlackSettings(BaseSettings):
 
 
 def slack_settings(settings: object) -> SlackSettings:
-    """The Slack part of the settings the bridge was given (composed in app/registry.py)."""
-    if not isinstance(settings, SlackSettings):
-        raise TypeError(
-            f"Slack needs its settings, but was given {type(settings).__name__}: build the "
-            "composed settings (app.settings.AppSettings), not the core's alone"
-        )
-    return settings
+    """The Slack part of the settings the bridge was given."""
+    return platform_part(settings, SlackSettings, "Slack")

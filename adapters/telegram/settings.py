@@ -5,6 +5,8 @@ from __future__ import annotations
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bridge.settings import platform_part
+
 
 class TelegramSettings(BaseSettings):
     model_config = SettingsConfigDict(
@@ -29,10 +31,5 @@ class TelegramSettings(BaseSettings):
 
 
 def telegram_settings(settings: object) -> TelegramSettings:
-    """The Telegram part of the settings the bridge was given (composed in app/registry.py)."""
-    if not isinstance(settings, TelegramSettings):
-        raise TypeError(
-            f"Telegram needs its settings, but was given {type(settings).__name__}: build the "
-            "composed settings (app.settings.AppSettings), not the core's alone"
-        )
-    return settings
+    """The Telegram part of the settings the bridge was given."""
+    return platform_part(settings, TelegramSettings, "Telegram")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pydantic import BaseModel, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bridge.settings import platform_part
+
 
 class XAccountToken(BaseModel):
     """OAuth 1.0a user keys of one institutional account, for posting as it."""
@@ -34,10 +36,5 @@ class XSettings(BaseSettings):
 
 
 def x_settings(settings: object) -> XSettings:
-    """The X part of the settings the bridge was given (they are composed in app/registry.py)."""
-    if not isinstance(settings, XSettings):
-        raise TypeError(
-            f"X needs its settings, but was given {type(settings).__name__}: build the "
-            "composed settings (app.settings.AppSettings), not the core's alone"
-        )
-    return settings
+    """The X part of the settings the bridge was given."""
+    return platform_part(settings, XSettings, "X")
