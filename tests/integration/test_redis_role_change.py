@@ -178,6 +178,12 @@ async def test_the_router_waits_out_a_demotion_and_routes_the_mentions_after_it(
     await until(routed, what="the mention routed after the promotion", stage=stage)
     thread = await store.thread(thread_id_for(network="x", account="humas", conversation_id="1001"))
     assert thread is not None and thread.mention_count == 1
+    # The router says Redis answers again once its pass (the routing included) is through.
+    await until(
+        lambda: any("Redis answers again" in line for line in outage_lines(caplog)),
+        what="the router saying the outage is over",
+        stage=stage,
+    )
     lines = outage_lines(caplog)
     assert len(lines) == 2, lines  # once when it began, once when it ended: not per retry
     assert "Redis unavailable" in lines[0] and "UNBLOCKED" in lines[0]
