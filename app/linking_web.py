@@ -41,7 +41,7 @@ def link_web_routes(desk: LinkDesk) -> Sequence[BaseRoute]:
         shown = await desk.start_page(request.path_params["token"])
         if shown is None:
             with i18n.speaking(_browser_locale(request)):
-                return _failed(messages.link_web_expired(), status=410)
+                return _failed(desk.expired(), status=410)
         with i18n.speaking(shown.locale):
             return _start_page(shown)
 
@@ -121,7 +121,7 @@ def _browser_locale(request: Request) -> str | None:
 
 def _start_page(shown: StartPage) -> HTMLResponse:
     whom = messages.link_start_whom(
-        person=shown.person_name, chat=messages.chat_name(shown.chat), user_id=shown.user_id
+        person=shown.person_name, chat=shown.chat, user_id=shown.user_id
     )
     button = (
         '<form method="post">'

@@ -248,7 +248,9 @@ class Runtime:
         linkers: dict[str, AccountLinker] = {
             network: registry.LINKERS[network](self.settings) for network in networks
         }
-        linking = LinkDesk(vault, linkers, public_url=self.settings.public_url)
+        linking = LinkDesk(
+            vault, linkers, public_url=self.settings.public_url, chats=self.config.chat_platforms
+        )
         return dataclasses.replace(context, vault=vault), linking
 
     def _stage_tasks(

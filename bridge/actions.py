@@ -213,6 +213,7 @@ class Admin(ChatAction[tuple[str, bool]]):
     actor: Actor
     verb: str
     argument: str = ""
+    style: ChatStyle = field(default_factory=ChatStyle)
 
 
 @dataclass(frozen=True)
@@ -251,7 +252,7 @@ def parse_command(
     if verb == "show":
         return Show(actor, argument, style)
     if verb in ADMIN_VERBS:
-        return Admin(actor, verb, argument)
+        return Admin(actor, verb, argument, style)
     return Help(actor, style)
 
 
@@ -353,7 +354,7 @@ class ActionDispatcher:
         if identity is None:
             choices = [(i, handles[i] or "") for i in await desk.identities_for(person, account)]
             if not choices:
-                link = messages.link_command(action.actor.chat)
+                link = self.config().chat_platform(action.actor.chat).link_command()
                 return messages.reply_no_identity(handle=account.handle, link_command=link)
             identity = choices[0][0]
         return ReplyForm(
@@ -368,7 +369,7 @@ class ActionDispatcher:
         account = self.config().account(thread.account)
         identities = await desk.identities_for(person, account)
         if not identities:
-            link = messages.link_command(action.actor.chat)
+            link = self.config().chat_platform(action.actor.chat).link_command()
             return messages.reply_no_identity(handle=account.handle, link_command=link)
         personal = await desk.linked_handle(person, thread.network)
         handles = {Identity.INSTITUTION: account.handle, Identity.PERSONAL: personal or ""}
@@ -422,7 +423,12 @@ class ActionDispatcher:
     async def _admin_command(self, action: Admin) -> tuple[str, bool]:
         actor = action.actor
         return await answer_admin_command(
-            self._desk(self._admin), actor.person, action.verb, action.argument, chat=actor.chat
+            self._desk(self._admin),
+            actor.person,
+            action.verb,
+            action.argument,
+            chat=actor.chat,
+            route_command=action.style.command("route"),
         )
 
     async def _unanswered(self, action: Unanswered) -> str:
@@ -451,6 +457,4 @@ class ActionDispatcher:
         )
 
     async def _help(self, action: Help) -> str:
-        if action.actor.chat == "slack":
-            return messages.slash_help(action.style.prefix.strip())
-        return messages.telegram_help()
+        return self.config().chat_platform(action.actor.chat).help(action.style.prefix)

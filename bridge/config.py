@@ -7,16 +7,25 @@ path inside the file (``routes[1].to[0]: unknown destination 'humas-slak' (known
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
 from zoneinfo import ZoneInfo
 
 import yaml
-from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, field_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    create_model,
+    field_validator,
+)
 
+from bridge.chats import BurstConfig, ChatDestination, ChatPlatform, Locale, Zone
 from bridge.domain.durations import format_duration
 from bridge.domain.rules import (
     DEFAULT_SLA,
@@ -37,11 +46,20 @@ from bridge.text import i18n
 from bridge.text.i18n import _, ngettext
 from bridge.text.messages import priority_name
 
-__all__ = ["Config", "ConfigError", "RouteConfig", "RouteMatch", "load_config", "parse_config"]
+__all__ = [
+    "BurstConfig",
+    "ChatDestination",
+    "Config",
+    "ConfigError",
+    "Destination",
+    "RouteConfig",
+    "RouteMatch",
+    "load_config",
+    "parse_config",
+]
 
 
 NETWORKS = ("x",)
-CHATS = ("slack", "telegram")
 ROLES = ("staff", "supervisor", "admin")
 # As long as Slack lets a display name be.
 PERSON_NAME_LIMIT = 80
@@ -49,12 +67,6 @@ PERSON_NAME_LIMIT = 80
 
 def _strip_at(value: object) -> object:
     return value.lstrip("@") if isinstance(value, str) else value
-
-
-# A language Reachable speaks: en, id, or any with a catalogue in bridge/text/locale.
-Locale = Annotated[str, AfterValidator(i18n.known_locale)]
-# An IANA time zone: Asia/Jakarta (WIB), Asia/Makassar (WITA), Asia/Jayapura (WIT).
-Zone = Annotated[str, AfterValidator(known_zone)]
 
 
 class AccountConfig(Strict):
@@ -68,77 +80,17 @@ class AccountConfig(Strict):
     backfill: Annotated[int, Field(ge=0, le=100)] = 10
 
 
-class BurstConfig(Strict):
-    """What happens when mentions come faster than a destination can show them one by one
-    (a viral post): new ones are folded into digest messages instead of waiting in a queue
-    for an hour. Folded mentions keep their threads: listed, answerable, counted."""
-
-    # false: never fold; every mention is queued and posted singly, however long that takes.
-    fold: bool = True
-    # Mentions a minute above which new ones are folded; null: half of what the platform lets
-    # Reachable post there in a minute (a Slack channel 30, a Telegram group 10).
-    fold_above: Annotated[int, Field(ge=1)] | None = None
-    # How often a digest of the folded mentions is posted while a burst lasts.
-    digest_every: Duration = timedelta(seconds=20)
-    # How many folded mentions each digest quotes (the most urgent first, then the oldest).
-    sample: Annotated[int, Field(ge=0, le=10)] = 3
-
-    @field_validator("digest_every")
-    @classmethod
-    def _digest_pace(cls, value: timedelta) -> timedelta:
-        if value < timedelta(seconds=5):
-            raise ValueError(_("a digest interval of at least 5s"))
-        return value
-
-
-class SlackDestination(Strict):
-    chat: Literal["slack"]
-    channel: Annotated[str, Field(pattern=r"^[CGD][A-Z0-9]{2,}$")]
-    # The language and time zone of what is posted there (default: the config's).
-    locale: Locale | None = None
-    timezone: Zone | None = None
-    # Burst folding there (default: the config's `bursts`).
-    bursts: BurstConfig | None = None
-
-    @property
-    def address(self) -> str:
-        """The chat-side target that platform rate limits count against."""
-        return self.channel
-
-    def describe(self) -> str:
-        """Where it is, in the reader's language: "Slack channel C0HUMAS"."""
-        return _("Slack channel {channel}", channel=self.channel)
-
-
-class TelegramDestination(Strict):
-    chat: Literal["telegram"]
-    # Group ids are negative; supergroups start with -100 and exceed 32 bits.
-    chat_id: int
-    topic: Annotated[int, Field(gt=0)] | None = None
-    locale: Locale | None = None
-    timezone: Zone | None = None
-    bursts: BurstConfig | None = None
-
-    @property
-    def address(self) -> str:
-        return str(self.chat_id)
-
-    def describe(self) -> str:
-        if self.topic:
-            return _("Telegram chat {chat}, topic {topic}", chat=self.chat_id, topic=self.topic)
-        return _("Telegram chat {chat}", chat=self.chat_id)
-
-
-Destination = Annotated[SlackDestination | TelegramDestination, Field(discriminator="chat")]
+# Where mentions are mirrored; each chat's adapter gives its own kind (bridge/chats.py).
+Destination = ChatDestination
 
 
 class PersonConfig(Strict):
-    """A staff member, known by chat user ids; never by display name."""
+    """A staff member, known by chat user ids; never by display name. The config that is
+    parsed has a field per chat for the person's user id there (``slack: U0RINA``), which
+    :meth:`chat_user` reads."""
 
     key: Key
     name: str | None = None
-    slack: Annotated[str, Field(pattern=r"^[UW][A-Z0-9]{2,}$")] | None = None
-    telegram: Annotated[int, Field(gt=0)] | None = None
     roles: list[Literal["staff", "supervisor", "admin"]] = ["staff"]
     speaks_for: list[str] = []
     # The language and time zone of what only this person sees: answers to their buttons and
@@ -154,6 +106,11 @@ class PersonConfig(Strict):
         if value is not None and (not value.strip() or len(value) > PERSON_NAME_LIMIT):
             raise ValueError(_("a name of 1 to {limit} characters", limit=PERSON_NAME_LIMIT))
         return value
+
+    def chat_user(self, chat: str) -> str | None:
+        """The person's user id in ``chat``, if the config gives one."""
+        user = getattr(self, chat, None)
+        return None if user is None else str(user)
 
 
 class ReportsConfig(Strict):
@@ -244,7 +201,7 @@ class DemoConfig(Strict):
 
 class Config(Strict):
     accounts: Annotated[list[AccountConfig], Field(min_length=1)]
-    destinations: Annotated[dict[str, Destination], Field(min_length=1)]
+    destinations: Annotated[dict[str, ChatDestination], Field(min_length=1)]
     people: list[PersonConfig] = []
     routes: Annotated[list[RouteConfig], Field(min_length=1)]
     # Named lists of X handles for `author_in` / `author_not_in` (VIPs, blocked accounts).
@@ -262,6 +219,16 @@ class Config(Strict):
     # The language and time zone used where a destination or a person names none.
     locale: Locale = i18n.SOURCE_LOCALE
     timezone: Zone | None = None
+    _chats: dict[str, ChatPlatform] = PrivateAttr(default_factory=dict)
+
+    @property
+    def chat_platforms(self) -> tuple[ChatPlatform, ...]:
+        """The chats this config was read with (each chat's own destinations and user ids)."""
+        return tuple(self._chats.values())
+
+    def chat_platform(self, chat: str) -> ChatPlatform:
+        """What the core knows of ``chat``: its command style, its help, its name."""
+        return self._chats[chat]
 
     def person_name(self, key: str | None, *, unknown: str = "someone") -> str:
         """How chat calls a person: their name, else their key; ``unknown`` for nobody."""
@@ -277,7 +244,7 @@ class Config(Strict):
         return zones.pop() if len(zones) == 1 else "UTC"
 
     def speaking_to(
-        self, destination: SlackDestination | TelegramDestination | str | None
+        self, destination: ChatDestination | str | None
     ) -> AbstractContextManager[None]:
         """Say what is posted into a destination (given by key or itself) in its language."""
         if isinstance(destination, str):
@@ -290,7 +257,7 @@ class Config(Strict):
         self,
         person: PersonConfig | None,
         *,
-        where: SlackDestination | TelegramDestination | None = None,
+        where: ChatDestination | None = None,
     ) -> AbstractContextManager[None]:
         """Say what only this person sees in their language; without one of their own, in the
         language of the destination ``where`` they are acting."""
@@ -298,12 +265,12 @@ class Config(Strict):
         zone = (person.timezone if person else None) or (where.timezone if where else None)
         return i18n.speaking(locale or self.locale, zone or self.display_zone())
 
-    def bursts_for(self, destination: SlackDestination | TelegramDestination) -> BurstConfig:
+    def bursts_for(self, destination: ChatDestination) -> BurstConfig:
         return destination.bursts or self.bursts
 
     def destination_at(
         self, chat: str, address: str | None, topic: int | None = None
-    ) -> SlackDestination | TelegramDestination | None:
+    ) -> ChatDestination | None:
         """The destination behind a chat's channel or group id, if any."""
         key = self.destination_key_at(chat, address, topic)
         return self.destinations[key] if key is not None else None
@@ -407,7 +374,7 @@ def _yaml_lines(
             yield from _yaml_lines(item, (*path, index))
 
 
-def _humanise(error: Any) -> str:
+def _humanise(error: Any, chats: Sequence[ChatPlatform]) -> str:
     """Our explanation of a pydantic error where we have one, else pydantic's own words (our
     validators' messages arrive as "Value error, ..." and are already in the reader's language)."""
     kind, message = error["type"], error["msg"]
@@ -416,32 +383,35 @@ def _humanise(error: Any) -> str:
     if kind == "missing":
         return _("required setting is missing")
     if kind == "union_tag_invalid":
-        return unknown("chat", error["ctx"]["tag"], CHATS)
+        return unknown("chat", error["ctx"]["tag"], [chat.name for chat in chats])
     if kind == "union_tag_not_found":
-        return _("`chat` is missing (one of: {known})", known=known_names(CHATS))
+        known = known_names([chat.name for chat in chats])
+        return _("`chat` is missing (one of: {known})", known=known)
     if kind == "literal_error" and error["loc"] and error["loc"][-1] == "network":
         return unknown("network", error["input"], NETWORKS)
     if kind == "string_pattern_mismatch":
         return _(
             "'{value}' is not valid here ({hint})",
             value=error["input"],
-            hint=_pattern_hint(error["loc"]),
+            hint=_pattern_hint(error["loc"], chats),
         )
     if message.startswith("Value error, "):
         return str(message.removeprefix("Value error, "))
     return str(message)
 
 
-def _pattern_hint(loc: tuple[int | str, ...]) -> str:
+def _pattern_hint(loc: tuple[int | str, ...], chats: Sequence[ChatPlatform]) -> str:
     last = str(loc[-1]) if loc else ""
     hints = {
         "key": _("lower-case letters, digits, '-' and '_'"),
         "name": _("lower-case letters, digits, '-' and '_'"),
         "handle": _("an X handle: letters, digits and '_', at most 15"),
         "user_id": _("digits only"),
-        "channel": _("a Slack channel id such as C0HUMAS, not its #name"),
-        "slack": _("a Slack user id such as U0RINA, not a display name"),
     }
+    if loc and loc[0] in ("destinations", "people"):
+        for chat in chats:
+            if hint := chat.format_hints.get(last):
+                return hint()
     return hints.get(last, _("unexpected format"))
 
 
@@ -450,6 +420,7 @@ def _cross_check(config: Config) -> list[tuple[tuple[int | str, ...], str]]:
     problems: list[tuple[tuple[int | str, ...], str]] = []
     accounts = [a.key for a in config.accounts]
     destinations = list(config.destinations)
+    chats = [chat.name for chat in config.chat_platforms]
     for section, keys in (
         ("accounts", accounts),
         ("people", [p.key for p in config.people]),
@@ -466,10 +437,9 @@ def _cross_check(config: Config) -> list[tuple[tuple[int | str, ...], str]]:
             if account not in accounts:
                 where = ("people", index, "speaks_for", j)
                 problems.append((where, unknown("account", account, accounts)))
-        if person.slack is None and person.telegram is None:
-            problems.append(
-                (("people", index), _("a person needs a chat user id (slack or telegram)"))
-            )
+        if not any(person.chat_user(chat) for chat in chats):
+            wanted = _("a person needs a chat user id (one of: {chats})", chats=known_names(chats))
+            problems.append((("people", index), wanted))
     problems += rule_problems(
         config.routes,
         accounts=accounts,
@@ -510,15 +480,18 @@ def _duplicate(field: str, value: str) -> str:
     return _("duplicate key '{value}'", value=value)
 
 
-def _without_union_tag(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
+def _without_union_tag(
+    loc: tuple[int | str, ...], chats: Sequence[ChatPlatform]
+) -> tuple[int | str, ...]:
     """pydantic puts the chosen chat in the path (destinations.x.slack.channel); admins don't."""
-    if len(loc) > 2 and loc[0] == "destinations" and loc[2] in CHATS:
+    if len(loc) > 2 and loc[0] == "destinations" and loc[2] in {chat.name for chat in chats}:
         return loc[:2] + loc[3:]
     return loc
 
 
-def parse_config(text: str, *, source: str = "<config>") -> Config:
-    """Parse and check a configuration text; raise ConfigError naming every problem."""
+def parse_config(text: str, *, chats: Sequence[ChatPlatform], source: str = "<config>") -> Config:
+    """Parse and check a configuration text, whose destinations and people are in ``chats``;
+    raise ConfigError naming every problem."""
     try:
         root = yaml.compose(text)
         data = yaml.safe_load(text)
@@ -551,19 +524,21 @@ def parse_config(text: str, *, source: str = "<config>") -> Config:
         )
 
     try:
-        config = Config.model_validate(data)
+        config = config_model(tuple(chats)).model_validate(data)
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
-            problems.append((located(_without_union_tag(tuple(error["loc"]))), _humanise(error)))
+            where = located(_without_union_tag(tuple(error["loc"]), chats))
+            problems.append((where, _humanise(error, chats)))
         raise ConfigError(source, problems) from None
+    config._chats = {chat.name: chat for chat in chats}
     cross = _cross_check(config)
     if cross:
         raise ConfigError(source, [(located(loc), detail) for loc, detail in cross])
     return config
 
 
-def load_config(path: str | Path) -> Config:
+def load_config(path: str | Path, *, chats: Sequence[ChatPlatform]) -> Config:
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -573,4 +548,29 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(
             str(path), [("", _("cannot read the file: {error}", error=exc))]
         ) from None
-    return parse_config(text, source=str(path))
+    return parse_config(text, chats=chats, source=str(path))
+
+
+@functools.cache
+def config_model(chats: tuple[ChatPlatform, ...]) -> type[Config]:
+    """The config with ``chats``: their destinations under ``destinations:``, a field per chat
+    for a person's user id there."""
+    person: Any = person_model(chats)
+    kinds: Any = Union[tuple(chat.destination for chat in chats)]  # noqa: UP007
+    if len(chats) > 1:
+        kinds = Annotated[kinds, Field(discriminator="chat")]
+    model: type[Config] = create_model(
+        "Config",
+        __base__=Config,
+        destinations=(Annotated[dict[str, kinds], Field(min_length=1)], ...),
+        people=(list[person], []),
+    )
+    return model
+
+
+@functools.cache
+def person_model(chats: tuple[ChatPlatform, ...]) -> type[PersonConfig]:
+    """A person with a field per chat in ``chats`` for their user id there."""
+    fields: Any = {chat.name: (chat.user_id | None, None) for chat in chats}
+    model: type[PersonConfig] = create_model("PersonConfig", __base__=PersonConfig, **fields)
+    return model

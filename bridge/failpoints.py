@@ -17,9 +17,6 @@ REPLY_BEFORE_SEND = "reply-before-send"
 REPLY_AFTER_SEND = "reply-after-send"
 REPLY_AFTER_RECORD = "reply-after-record"
 POINTS = (REPLY_BEFORE_SEND, REPLY_AFTER_SEND, REPLY_AFTER_RECORD)
-# A Telegram update received (Telegram was told, or will be), not yet acted on; keyed by its
-# update_id.
-TELEGRAM_BEFORE_HANDLING = "telegram-before-handling"
 
 
 def crash_point(name: str, key: str) -> None:

@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import click
 from redis.exceptions import RedisError
 
-from bridge.config import Config, load_config
+from app.config import load_config
+from bridge.config import Config
 from bridge.errors import ConfigError
 from bridge.store.keys import Keys
 from bridge.store.redisconn import open_redis

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 from pydantic import ValidationError
 
-from bridge.config import load_config
+from app.config import load_config
 from bridge.errors import ConfigError, ReachableError
 from bridge.ops.logsafety import redact_from_the_environment, redact_secrets_in_logs
 from bridge.settings import Settings

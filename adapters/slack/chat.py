@@ -469,7 +469,7 @@ class SlackChat:
         task.add_done_callback(self._background.discard)
 
     def _person(self, user_id: str) -> PersonConfig | None:
-        return next((p for p in self._config().people if p.slack == user_id), None)
+        return next((p for p in self._config().people if p.chat_user(self.chat) == user_id), None)
 
     async def tell_privately(self, *, user_id: str, where: str, text: str) -> None:
         """A word for one person (a link made to their name), in the channel they asked in."""

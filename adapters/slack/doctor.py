@@ -8,9 +8,9 @@ import math
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack.config import SlackDestination
 from adapters.slack.errors import rate_limit_wait
 from adapters.slack.settings import slack_settings
-from bridge.config import SlackDestination
 from bridge.ops.findings import DoctorContext, Finding, fail, ok, warn
 from bridge.text.i18n import _
 

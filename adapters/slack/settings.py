@@ -9,6 +9,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bridge.settings import platform_part
 
+# The real Slack API's host (the emulator's is anything else).
+SLACK_HOSTS = ("slack.com",)
+
 
 class SlackSettings(BaseSettings):
     model_config = SettingsConfigDict(

@@ -20,7 +20,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from adapters.slack import render
+from adapters.slack import render, texts
 from adapters.slack.errors import wrap_slack_error
 from adapters.slack.settings import SlackSettings
 from adapters.slack.signing import slack_owns
@@ -182,7 +182,7 @@ class SlackStaff:
             identity=form.identity,
             as_handle=form.as_handle,
             choices=form.choices,
-            link_command=messages.link_command(self.chat),
+            link_command=texts.link_command(),
             callback_id=REPLY_MODAL,
             metadata=json.dumps(metadata),
         )
@@ -218,9 +218,9 @@ class SlackStaff:
         user = str(body["user"]["id"])
         if isinstance(problem, RateLimited):
             seconds = max(1, math.ceil(problem.retry_after))
-            await self.tell(channel, user, messages.form_busy(seconds=seconds))
+            await self.tell(channel, user, texts.form_busy(seconds=seconds))
         elif isinstance(problem, TransientError):
-            await self.tell(channel, user, messages.form_not_opened())
+            await self.tell(channel, user, texts.form_not_opened())
 
     async def on_dismiss_submit(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
         metadata = json.loads(view.get("private_metadata") or "{}")
@@ -286,7 +286,7 @@ class SlackStaff:
         if person is None:
             verb, _ = command_verb(text)
             staff = verb in STAFF_VERBS and (verb != "assign" or self._actions.handles(Assign))
-            await ack(text=messages.unknown_person() if staff else messages.slash_help(name))
+            await ack(text=messages.unknown_person() if staff else texts.help_text(name))
             return
         style = ChatStyle(prefix=f"{name} ", link_of=self._link_of, escape=_inert, code=_code)
         actor = self._actor(person, user, str(command.get("channel_id", "")))

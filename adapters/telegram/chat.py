@@ -43,7 +43,7 @@ from telegram.ext import (
     filters,
 )
 
-from adapters.telegram import render
+from adapters.telegram import render, texts
 from adapters.telegram.answers import Answers, call_of
 from adapters.telegram.errors import wrap_telegram_error
 from adapters.telegram.settings import telegram_settings
@@ -362,7 +362,7 @@ class TelegramChat:
             with i18n.speaking(locale or default):
                 commands = [
                     BotCommand(name, description)
-                    for name, description in messages.telegram_command_descriptions().items()
+                    for name, description in texts.command_descriptions().items()
                 ]
             with contextlib.suppress(TelegramError):
                 await self.bot.set_my_commands(commands, language_code=locale)
@@ -462,9 +462,8 @@ class TelegramChat:
     def _person(self, user_id: int | None) -> PersonConfig | None:
         """The staff member with this Telegram id; nobody for an update without a sender (a
         Slack-only person has no Telegram id, and must not match one that is missing)."""
-        if user_id is None:
-            return None
-        return next((p for p in self._config().people if p.telegram == user_id), None)
+        people = self._config().people if user_id is not None else []
+        return next((p for p in people if p.chat_user(self.chat) == str(user_id)), None)
 
     def _voice_of(self, update: Update) -> AbstractContextManager[None]:
         """The language of the answer: the person's for a button press or a private chat

@@ -7,8 +7,8 @@ from telegram import Bot, ChatMember
 from telegram.constants import ChatMemberStatus
 from telegram.error import Forbidden, InvalidToken, TelegramError
 
+from adapters.telegram.config import TelegramDestination
 from adapters.telegram.settings import telegram_settings
-from bridge.config import TelegramDestination
 from bridge.ops.findings import DoctorContext, Finding, fail, ok, warn
 from bridge.text.i18n import _
 

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from adapters.telegram import texts
 from bridge.domain.models import THREAD_ACTIONS, Mention, MentionCard
 from bridge.domain.textsplit import safe_cut, split_text, utf16_len
 from bridge.text import i18n, messages
@@ -138,9 +139,9 @@ def reply_preview(*, text: str, length: int, limit: int, mention: Mention | None
     answers quoted after it, and the draft itself shortened if the whole would not fit (a
     draft that long is far too long for X anyway, and the preview says so)."""
     answers = quote(mention) if mention is not None else None
-    preview = messages.telegram_preview(text=text, length=length, limit=limit, quote=answers)
+    preview = texts.preview(text=text, length=length, limit=limit, quote=answers)
     excess = utf16_len(preview) - MESSAGE_LIMIT
     if excess > 0:
         kept = text[: safe_cut(text, max(utf16_len(text) - excess - 1, 0))] + "…"
-        preview = messages.telegram_preview(text=kept, length=length, limit=limit, quote=answers)
+        preview = texts.preview(text=kept, length=length, limit=limit, quote=answers)
     return preview

@@ -7,6 +7,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bridge.settings import platform_part
 
+# The real Bot API's host (the emulator's is anything else).
+TELEGRAM_HOSTS = ("telegram.org",)
+
 
 class TelegramSettings(BaseSettings):
     model_config = SettingsConfigDict(

@@ -31,7 +31,7 @@ from telegram.constants import ChatType, ParseMode
 from telegram.error import RetryAfter, TelegramError
 from telegram.ext import ContextTypes
 
-from adapters.telegram import render
+from adapters.telegram import render, texts
 from adapters.telegram.answers import Answers
 from adapters.telegram.errors import retry_after_s
 from bridge.actions import (
@@ -209,7 +209,7 @@ class StaffHandlers:
         rows = [
             buttons[:2],
             buttons[2:],
-            [InlineKeyboardButton(messages.telegram_cancel(), callback_data="dreason:cancel")],
+            [InlineKeyboardButton(texts.cancel(), callback_data="dreason:cancel")],
         ]
         await self._answers.reply(
             mirror,
@@ -229,7 +229,7 @@ class StaffHandlers:
             return messages.reply_thread_gone()
         await self._answers.reply(
             message,
-            messages.telegram_write_reply(name=person.name or person.key),
+            texts.write_reply(name=person.name or person.key),
             markup=ForceReply(selective=True),
             shows=shown,
         )
@@ -282,15 +282,13 @@ class StaffHandlers:
             if preview.length > preview.limit
             else [
                 InlineKeyboardButton(
-                    messages.telegram_send_as(identity.value, handle=handle),
+                    texts.send_as(identity.value, handle=handle),
                     callback_data=f"send_{identity.value}:{draft_id}",
                 )
                 for identity, handle in preview.identities
             ]
         )
-        buttons.append(
-            InlineKeyboardButton(messages.telegram_cancel(), callback_data=f"cancel:{draft_id}")
-        )
+        buttons.append(InlineKeyboardButton(texts.cancel(), callback_data=f"cancel:{draft_id}"))
         await self._answers.reply(
             message,
             render.reply_preview(
@@ -309,15 +307,15 @@ class StaffHandlers:
         draft = await self._store.draft(draft_id)
         preview = query.message if isinstance(query.message, Message) else None
         if not draft:
-            return messages.telegram_draft_gone()
+            return texts.draft_gone()
         if draft["person"] != person.key:
-            return messages.telegram_not_your_draft()
+            return texts.not_your_draft()
         # Taking the draft is atomic: of two quick presses, only one sends.
         if not await self._store.take_draft(draft_id):
-            return messages.telegram_draft_gone()
+            return texts.draft_gone()
         if action == "cancel":
             if preview is not None:
-                await self._answers.edit(preview, messages.telegram_cancelled())
+                await self._answers.edit(preview, texts.cancelled())
             return None
         identity = Identity(action.removeprefix("send_"))
         reply = SubmitReply(
@@ -338,7 +336,7 @@ class StaffHandlers:
 
     async def on_help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if update.effective_message is not None:
-            await self._answers.reply(update.effective_message, messages.telegram_help())
+            await self._answers.reply(update.effective_message, texts.help_text())
 
     async def on_link_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/link, /pin <PIN>, /unlink: only in a private chat, where links and PINs stay private."""

@@ -34,7 +34,7 @@ from telegram.error import NetworkError, TelegramError, TimedOut
 
 from adapters.telegram.settings import telegram_settings
 from bridge.errors import Deferred
-from bridge.failpoints import TELEGRAM_BEFORE_HANDLING, crash_point
+from bridge.failpoints import crash_point
 from bridge.ops.refusals import note_refused
 from bridge.pipeline.inbound import Inbound, InboundEvent
 from bridge.pipeline.runner import Entry, consumer_name
@@ -46,6 +46,9 @@ log = logging.getLogger(__name__)
 
 POLL_TIMEOUT_S = 25
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+# A crash point (bridge/failpoints.py): an update received (Telegram was told, or will be), not
+# yet acted on; keyed by its update_id.
+TELEGRAM_BEFORE_HANDLING = "telegram-before-handling"
 
 
 @dataclass

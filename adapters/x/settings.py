@@ -7,6 +7,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bridge.settings import platform_part
 
+# The real X API's hosts (the emulator's are anything else).
+X_HOSTS = ("twitter.com", "x.com")
+
 
 class XAccountToken(BaseModel):
     """OAuth 1.0a user keys of one institutional account, for posting as it."""

@@ -69,7 +69,13 @@ class AdminDesk:
 
 
 async def answer_admin_command(
-    desk: AdminDesk, person: PersonConfig, verb: str, argument: str, *, chat: str
+    desk: AdminDesk,
+    person: PersonConfig,
+    verb: str,
+    argument: str,
+    *,
+    chat: str,
+    route_command: str,
 ) -> tuple[str, bool]:
     """(answer, whether it is a monospaced report) for ``rules``, ``route <text>``, ``reload``.
     Someone not in ``people`` never gets here: :mod:`bridge.desks.strangers` answers them."""
@@ -82,6 +88,6 @@ async def answer_admin_command(
         return desk.rules(), True
     if verb == "route":
         if not argument.strip():
-            return messages.admin_route_usage(chat), False
+            return messages.admin_route_usage(route_command), False
         return desk.route(argument.strip()), True
     return await desk.reload(person), False

@@ -25,9 +25,11 @@ import hmac
 import logging
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from bridge.chats import ChatPlatform
 from bridge.config import PersonConfig
 from bridge.desks import audit
 from bridge.errors import PlatformError, ReachableError
@@ -127,6 +129,7 @@ class StartPage:
     """What the start page shows: whom the account will be linked to, in their language."""
 
     person_name: str
+    # The chat's name as its users know it: "Slack".
     chat: str
     user_id: str
     locale: str | None
@@ -158,8 +161,10 @@ class LinkDesk:
         linkers: dict[str, AccountLinker],
         *,
         public_url: str | None,
+        chats: Sequence[ChatPlatform] = (),
     ) -> None:
         self.vault = vault
+        self.chats = {chat.name: chat for chat in chats}
         self.store = vault.store
         self.linkers = linkers
         self.public_url = public_url.rstrip("/") if public_url else None
@@ -174,6 +179,11 @@ class LinkDesk:
         if linker is None:
             raise LinkFailed(messages.link_not_set_up())
         return linker
+
+    def expired(self) -> str:
+        """What a spent or expired link's page says: how to ask for a new one, in each chat."""
+        ways = [(chat.command("link"), chat.label) for chat in self.chats.values()]
+        return messages.link_web_expired(ways=ways)
 
     def callback_url(self, network: str) -> str | None:
         return f"{self.public_url}/link/{network}/callback" if self.public_url else None
@@ -227,7 +237,7 @@ class LinkDesk:
             return None
         return StartPage(
             person_name=start["person_name"],
-            chat=start["chat"],
+            chat=self.chats[start["chat"]].label if start["chat"] in self.chats else start["chat"],
             user_id=start["user_id"],
             locale=start.get("locale"),
         )
@@ -237,7 +247,7 @@ class LinkDesk:
         OAuth attempt that only a browser showing ``browser_secret`` can finish."""
         start = await self.vault.take(f"start:{token}") if token else None
         if start is None:
-            raise LinkFailed(messages.link_web_expired())
+            raise LinkFailed(self.expired())
         network = start["network"]
         linker = self.linkers.get(network)
         redirect_uri = self.callback_url(network)
@@ -280,7 +290,7 @@ class LinkDesk:
         the link was asked from."""
         attempt = await self.vault.take(f"web:{network}:{state}") if state else None
         if attempt is None:
-            raise LinkFailed(messages.link_web_expired())
+            raise LinkFailed(self.expired())
         locale = attempt.get("locale")
         with i18n.speaking(locale):
             if browser_secret is None or not hmac.compare_digest(
@@ -292,7 +302,7 @@ class LinkDesk:
             await self._tell(
                 attempt,
                 messages.link_notice(
-                    handle=account.handle, unlink_command=messages.unlink_command(attempt["chat"])
+                    handle=account.handle, unlink_command=self._unlink_command(attempt["chat"])
                 ),
             )
         return account, locale
@@ -378,6 +388,10 @@ class LinkDesk:
             chat=attempt["chat"],
             detail=detail,
         )
+
+    def _unlink_command(self, chat: str) -> str:
+        known = self.chats.get(chat)
+        return known.unlink_command() if known else "unlink"
 
     async def _tell(self, attempt: dict[str, Any], text: str) -> None:
         """A private word in the chat the link was asked from; its failure is logged, never

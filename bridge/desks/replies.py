@@ -120,11 +120,7 @@ class ReplyDesk:
         return None
 
     def person_by(self, *, chat: str, user_id: str) -> PersonConfig | None:
-        for person in self.config().people:
-            known = person.slack if chat == "slack" else str(person.telegram)
-            if known is not None and known == user_id:
-                return person
-        return None
+        return next((p for p in self.config().people if p.chat_user(chat) == user_id), None)
 
     async def request(
         self,
@@ -214,7 +210,9 @@ class ReplyDesk:
             raise ReplyRefused(messages.reply_thread_gone())
         if identity is Identity.PERSONAL and not await self.linked_handle(person, thread.network):
             raise ReplyRefused(
-                messages.reply_personal_not_linked(link_command=messages.link_command(chat))
+                messages.reply_personal_not_linked(
+                    link_command=self.config().chat_platform(chat).link_command()
+                )
             )
         if identity is Identity.INSTITUTION and not publisher.can_post_as(account):
             raise ReplyRefused(messages.reply_no_credentials(handle=account.handle))

@@ -15,11 +15,9 @@ failures, and every instant people see; those follow the business clock, which i
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
-
-# The real platforms' hosts: a scale other than 1 against them breaks their limits.
-PLATFORM_HOSTS = ("twitter.com", "x.com", "slack.com", "telegram.org")
 
 
 @dataclass(frozen=True)
@@ -50,7 +48,8 @@ class PlatformTime:
 REAL_TIME = PlatformTime()  # the real platforms' own clock
 
 
-def is_real_platform(url: str) -> bool:
-    """Whether ``url`` is one of the real platforms' (not an emulator's)."""
+def is_real_platform(url: str, hosts: Iterable[str]) -> bool:
+    """Whether ``url`` is on one of a real platform's ``hosts`` or under them (not an
+    emulator's): a scale other than 1 against it breaks its limits."""
     host = (urlsplit(url).hostname or "").lower()
-    return any(host == known or host.endswith("." + known) for known in PLATFORM_HOSTS)
+    return any(host == known or host.endswith("." + known) for known in hosts)

@@ -15,8 +15,9 @@ import email.utils
 import re
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar, cast
+from typing import Any, Generic, TypeVar, cast
 
 import httpx
 from redis.asyncio import Redis
@@ -46,16 +47,23 @@ ROOM_WARN_DAYS = 30
 SettingsT = TypeVar("SettingsT", bound=Settings)
 
 
+@dataclass(frozen=True)
+class PlatformAddress(Generic[SettingsT]):
+    """Where a platform's API is, as its settings give it (its clock is read there), and the
+    hosts of the real platform, which its adapter knows."""
+
+    url: Callable[[SettingsT], str]
+    real_hosts: tuple[str, ...]
+
+
 async def examine(
     settings: SettingsT,
     config: Config,
     store: Store,
     doctors: Mapping[str, PlatformDoctor],
-    api_urls: Mapping[str, Callable[[SettingsT], str]],
+    addresses: Mapping[str, PlatformAddress[SettingsT]],
 ) -> list[Finding]:
-    """Every finding, in a stable order: Redis, key, clocks, then each platform in use.
-    ``api_urls``: each platform's API address as its settings give it (its clock is read
-    there)."""
+    """Every finding, in a stable order: Redis, key, clocks, then each platform in use."""
     findings = await check_redis(store, redis_location(settings), scale=settings.retention_scale)
     if settings.sentinel_addresses:
         findings += await check_sentinels(settings)
@@ -63,9 +71,10 @@ async def examine(
     networks: list[str] = sorted({a.network for a in config.accounts})
     platforms = networks + sorted({d.chat for d in config.destinations.values()})
     findings += await check_key(settings, store if reachable else None, networks)
-    addresses = {p: api_urls[p](settings) for p in platforms if p in api_urls}
-    findings += await check_clocks(addresses)
-    findings += check_platform_time(settings.platform_time_scale, addresses)
+    urls = {p: addresses[p].url(settings) for p in platforms if p in addresses}
+    real = [p for p, url in urls.items() if is_real_platform(url, addresses[p].real_hosts)]
+    findings += await check_clocks(urls)
+    findings += check_platform_time(settings.platform_time_scale, real)
     context = DoctorContext(settings, config, store if reachable else None)
     for platform in platforms:
         doctor = doctors.get(platform)
@@ -478,20 +487,20 @@ def clock_finding(platform: str, skew_s: float) -> Finding:
     return ok(area, check, _("within {seconds} s", seconds=least))
 
 
-def check_platform_time(scale: float, urls: dict[str, str]) -> list[Finding]:
-    """A platform time scale is for emulators: against a real platform the bridge would send
-    that many times faster than the platform allows, and read its waits as that much shorter."""
+def check_platform_time(scale: float, real: list[str]) -> list[Finding]:
+    """A platform time scale is for emulators: against a real platform (of ``real``, the ones
+    whose API address is the real one) the bridge would send that many times faster than the
+    platform allows, and read its waits as that much shorter."""
     if scale == 1:
         return []
     area, check = _("Clock"), "REACHABLE_PLATFORM_TIME_SCALE"
     shown = f"{scale:g}"
-    real = sorted(platform for platform, url in urls.items() if is_real_platform(url))
     if real:
         said = _(
             "{scale}: against {platforms} the bridge would send {scale} times faster than they "
             "allow",
             scale=shown,
-            platforms=", ".join(real),
+            platforms=", ".join(sorted(real)),
         )
         return [fail(area, check, said, _("unset it: a time scale is for the emulators only"))]
     said = _(

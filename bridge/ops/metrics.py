@@ -44,7 +44,7 @@ LABELLED_COUNTERS = (
         "refused:",
         "door",
         "Requests refused at the web app (unsigned, stale, wrong secret, malformed, oversized), "
-        "by door: slack, telegram, link.",
+        "by door: a chat's callbacks (by its name), link.",
     ),
 )
 
@@ -117,8 +117,13 @@ async def _stream_lag(store: Store) -> Metric:
         "outbox": keys.outbox_stream,
         "actions": keys.actions_stream,
         "timers": keys.timers_stream,
-        "inbound:telegram": keys.inbound_stream("telegram"),
     }
+    # Each chat that stores its updates before handling them has an inbound stream.
+    inbound = keys.inbound_stream("")
+    async for found in store.redis.scan_iter(match=keys.inbound_stream("*"), _type="STREAM"):
+        chat = str(found).removeprefix(inbound)
+        if ":" not in chat:  # not its dead letters
+            streams[f"inbound:{chat}"] = str(found)
     for name, key in streams.items():
         try:
             groups: Any = await store.redis.xinfo_groups(key)

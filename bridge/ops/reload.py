@@ -87,6 +87,10 @@ class ConfigWatcher:
         self._digest = self._baseline()
         self._hangup = asyncio.Event()
 
+    def _parse(self, text: str) -> Config:
+        """The file's text as a config, read with the chats of the one now live."""
+        return parse_config(text, chats=self.current().chat_platforms, source=str(self.path))
+
     def _read_digest(self) -> str | None:
         try:
             return hashlib.sha256(self.path.read_bytes()).hexdigest()
@@ -98,7 +102,7 @@ class ConfigWatcher:
         (a change to pick up at the first look) if it was edited since the process loaded it."""
         try:
             raw = self.path.read_bytes()
-            matches = parse_config(raw.decode("utf-8"), source=str(self.path)) == self.current()
+            matches = self._parse(raw.decode("utf-8")) == self.current()
         except (OSError, UnicodeDecodeError, ConfigError):
             return None
         return hashlib.sha256(raw).hexdigest() if matches else None
@@ -109,7 +113,7 @@ class ConfigWatcher:
         old = self.current()
         try:
             text = self.path.read_text(encoding="utf-8")
-            new = parse_config(text, source=str(self.path))
+            new = self._parse(text)
         except (OSError, UnicodeDecodeError) as exc:
             return await self._refuse([f"cannot read {self.path}: {exc}"], reason)
         except ConfigError as exc:
@@ -155,7 +159,7 @@ class ConfigWatcher:
     def _problems_of(self, text: str) -> list[str]:
         """The file's problems worded anew, in the language of whoever is told."""
         try:
-            parse_config(text, source=str(self.path))
+            self._parse(text)
         except ConfigError as exc:
             return _listed(exc)
         return []

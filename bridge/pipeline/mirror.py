@@ -342,7 +342,7 @@ class MirrorStage:
                 count=len(folded),
                 since=min(datetime.fromisoformat(item.at) for item in folded),
                 sample=[(short_reference(i.thread), i.author, i.quoted()) for i in quoted],
-                chat=destination.chat,
+                command=self.config().chat_platform(destination.chat).command,
             )
         await self._wait_for_slot(sink, destination, deadline, doing=effect_key)
         try:

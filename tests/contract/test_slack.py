@@ -29,9 +29,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from adapters.slack.chat import SlackChat
+from app.config import parse_config
 from app.httpserver import ThreadedServer
 from app.settings import AppSettings
-from bridge.config import parse_config
 from bridge.errors import RateLimited
 from bridge.store.store import Store
 from emulators.slack import SlackEmulator

@@ -35,9 +35,9 @@ from telegram.error import TelegramError
 from telegram.request import HTTPXRequest
 
 from adapters.telegram.chat import ALLOWED_UPDATES, TelegramChat
+from app.config import parse_config
 from app.httpserver import ThreadedServer
 from app.settings import AppSettings
-from bridge.config import parse_config
 from bridge.store.store import Store
 from emulators.telegram import TelegramEmulator
 from tests.contract.contracts import (

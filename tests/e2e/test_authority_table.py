@@ -25,8 +25,8 @@ from typing import Any
 
 import pytest
 
+from app.config import parse_config
 from app.settings import AppSettings
-from bridge.config import parse_config
 from bridge.desks.authority import TABLE, Action, Role, Rule, verdict
 from bridge.desks.claims import short_reference
 from bridge.domain.models import THREAD_ACTIONS, ThreadStatus, thread_id_for

@@ -7,6 +7,7 @@ import re
 from datetime import timedelta
 from typing import Any
 
+from adapters.telegram import texts as telegram_texts
 from bridge.text import messages
 from bridge.text.i18n import speaking
 from tests.e2e.conftest import CONFIG, GROUP, Deployment, wait_for
@@ -73,7 +74,7 @@ def test_each_destination_and_person_reads_their_own_language(deployment: Deploy
         return [m for m in emulators.telegram_messages() if m["from"]["is_bot"]]
 
     emulators.press(1001, GROUP, telegram["message_id"], "reply_institution")
-    ask = in_indonesian(messages.telegram_write_reply, name="Rina")
+    ask = in_indonesian(telegram_texts.write_reply, name="Rina")
     prompt = wait_for(lambda: [m for m in bot_messages() if ask in m["text"]], what="the prompt")
     emulators.telegram_control(
         "send",
@@ -84,9 +85,7 @@ def test_each_destination_and_person_reads_their_own_language(deployment: Deploy
             "reply_to_message_id": prompt[0]["message_id"],
         },
     )
-    preview_heading = in_indonesian(
-        messages.telegram_preview, text="", length=len(REPLY), limit=280
-    )
+    preview_heading = in_indonesian(telegram_texts.preview, text="", length=len(REPLY), limit=280)
     preview = wait_for(
         lambda: [m for m in bot_messages() if m["text"].startswith(preview_heading.strip())],
         what="the preview",

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from app import runtime as runtime_module
+from app.config import load_config
 from app.runtime import Runtime
 from app.settings import AppSettings
-from bridge.config import load_config
 from bridge.pipeline.supervise import backfill_open_threads
 from bridge.store.store import Store
 from cli.redisproc import RedisProcess

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import redis
 
-from bridge.failpoints import TELEGRAM_BEFORE_HANDLING
+from adapters.telegram.updates import TELEGRAM_BEFORE_HANDLING
 from cli.redisproc import RedisProcess
 from tests.e2e.conftest import GROUP, TELEGRAM_TOKEN, Deployment, Emulators, wait_for
 

@@ -15,9 +15,10 @@ import pytest
 
 from adapters.slack.chat import SlackChat
 from adapters.telegram.chat import TelegramChat
+from app.config import parse_config
 from app.httpserver import ThreadedServer
 from app.settings import AppSettings
-from bridge.config import Config, Destination, RetentionConfig, parse_config
+from bridge.config import Config, Destination, RetentionConfig
 from bridge.domain.models import Author, Mention, PostedReply, ThreadStatus, thread_id_for
 from bridge.pipeline.mirror import MirrorStage
 from bridge.pipeline.route import RouterStage

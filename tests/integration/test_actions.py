@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from adapters.slack.config import SLACK
+from app.config import parse_config
 from bridge.actions import (
     ActionDispatcher,
     Actor,
@@ -26,7 +28,7 @@ from bridge.actions import (
     SubmitReply,
     Unanswered,
 )
-from bridge.config import AccountConfig, parse_config
+from bridge.config import AccountConfig
 from bridge.desks.admin import AdminDesk
 from bridge.desks.claims import ThreadDesk, short_reference
 from bridge.desks.replies import ReplyDesk, ReplyRefused
@@ -141,8 +143,8 @@ async def test_admin_commands_reach_the_admin_desk(actions: ActionDispatcher) ->
     assert refused == (messages.admin_only("rules"), False)
     text, report = await actions.dispatch(Admin(as_(ADI), "rules"))
     assert report and text
-    usage = await actions.dispatch(Admin(as_(ADI), "route", " "))
-    assert usage == (messages.admin_route_usage("slack"), False)
+    usage = await actions.dispatch(Admin(as_(ADI), "route", " ", STYLE))
+    assert usage == (messages.admin_route_usage(STYLE.command("route")), False)
 
 
 async def test_unanswered_and_show_read_the_store(store: Store, actions: ActionDispatcher) -> None:
@@ -164,7 +166,7 @@ async def test_a_reply_is_opened_previewed_and_queued_through_the_reply_desk(
     assert form.identity is Identity.INSTITUTION
     assert form.choices == [(Identity.INSTITUTION, "humas_demo")]
     nothing = await actions.dispatch(OpenReply(as_(BUDI), thread_id, mention_id))
-    link = messages.link_command("slack")
+    link = SLACK.link_command()
     assert nothing == messages.reply_no_identity(handle="humas_demo", link_command=link)
     preview = await actions.dispatch(PreviewReply(as_(RINA), thread_id, mention_id, "Kami cek."))
     assert isinstance(preview, ReplyPreview)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bridge.config import parse_config
+from app.config import parse_config
 from bridge.desks.claims import short_reference
 from bridge.desks.unanswered import answer_show, answer_unanswered
 from bridge.domain.models import Author, Media, Mention, MirrorRef, Thread, thread_id_for

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from bridge.config import parse_config
+from app.config import parse_config
 from bridge.desks import audit
 from bridge.desks.claims import Ambiguous, ThreadDesk, find_open_thread, short_reference
 from bridge.desks.unanswered import answer_show

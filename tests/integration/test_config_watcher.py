@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from bridge.config import Config, load_config
+from app.config import load_config
+from bridge.config import Config
 from bridge.ops.reload import ConfigWatcher
 from bridge.store.store import Store
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from app.config import load_config
 from app.httpserver import free_port
 from app.registry import API_URLS, DOCTORS
-from bridge.config import load_config
 from bridge.ops.doctor import blocks_go_live, examine, render_table
 from bridge.ops.findings import Status
 from bridge.store.keys import Keys

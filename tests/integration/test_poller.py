@@ -11,8 +11,9 @@ import pytest
 
 from adapters.x.client import XClient
 from adapters.x.source import XSource
+from app.config import parse_config
 from app.httpserver import ThreadedServer
-from bridge.config import AccountConfig, parse_config
+from bridge.config import AccountConfig
 from bridge.domain.models import Mention, PostedReply, Thread, ThreadStatus, thread_id_for
 from bridge.pipeline.poll import Poller
 from bridge.ports import FetchResult, OwnReply

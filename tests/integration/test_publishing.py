@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from adapters.x.publisher import XPublisher
+from app.config import parse_config
 from app.httpserver import ThreadedServer
 from app.settings import AppSettings
-from bridge.config import parse_config
 from bridge.desks import audit
 from bridge.desks.replies import ReplyDesk, ReplyRefused
 from bridge.domain.models import Identity, Mention, Thread, ThreadStatus, thread_id_for

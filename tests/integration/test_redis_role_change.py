@@ -14,9 +14,9 @@ import pytest
 import redis
 
 from adapters.telegram.chat import TelegramChat
+from app.config import parse_config
 from app.httpserver import ThreadedServer
 from app.settings import AppSettings
-from bridge.config import parse_config
 from bridge.domain.models import Mention, thread_id_for
 from bridge.pipeline.mirror import MirrorStage
 from bridge.pipeline.route import RouterStage

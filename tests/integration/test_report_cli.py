@@ -28,7 +28,7 @@ async def answered_one_of_two(
     store: Store, monkeypatch: pytest.MonkeyPatch, redis_url: str
 ) -> Store:
     import tests.integration.test_stages as stages
-    from bridge.config import parse_config
+    from app.config import parse_config
 
     monkeypatch.setattr(stages, "CONFIG", parse_config(CONFIG))
     await store.append_mentions(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bridge.config import parse_config
+from app.config import parse_config
 from bridge.desks.claims import short_reference
 from bridge.desks.unanswered import answer_show
 from bridge.domain.models import Thread, ThreadStatus

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bridge.config import parse_config
+from app.config import parse_config
 from bridge.domain.models import Author, Mention
 from bridge.store.store import Store
 from cli.main import cli

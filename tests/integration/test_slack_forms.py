@@ -20,10 +20,10 @@ from pydantic import SecretStr
 from starlette.applications import Starlette
 
 from adapters.slack.chat import SlackChat
+from app.config import parse_config
 from app.httpserver import EmbeddedServer, ThreadedServer, free_port
 from app.settings import AppSettings
 from bridge.actions import ActionDispatcher
-from bridge.config import parse_config
 from bridge.desks.claims import ThreadDesk
 from bridge.desks.replies import ReplyDesk
 from bridge.domain.models import Author, Mention, ThreadStatus

@@ -12,9 +12,10 @@ import pytest
 
 from adapters.slack.chat import SlackChat
 from adapters.slack.errors import RATE_LIMIT_DEFAULT_WAIT_S
+from app.config import parse_config
 from app.httpserver import ThreadedServer
 from app.settings import AppSettings
-from bridge.config import BurstConfig, Config, parse_config
+from bridge.config import BurstConfig, Config
 from bridge.domain.models import Author, Mention, ThreadStatus, thread_id_for
 from bridge.errors import Deferred
 from bridge.pipeline.mirror import MirrorStage

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
-from bridge.config import parse_config
+from app.config import parse_config
 from bridge.domain.models import Mention, thread_id_for
 from bridge.errors import Deferred
 from bridge.pipeline.route import RouterStage

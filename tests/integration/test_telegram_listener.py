@@ -15,9 +15,9 @@ import redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from adapters.telegram.chat import TelegramChat
+from app.config import parse_config
 from app.httpserver import ThreadedServer
 from app.settings import AppSettings
-from bridge.config import parse_config
 from bridge.ports import AdapterContext
 from bridge.store.keys import Keys
 from bridge.store.store import Store, connect

@@ -16,9 +16,10 @@ import httpx
 import pytest
 
 from adapters.telegram.chat import TelegramChat
+from app.config import parse_config
 from app.httpserver import ThreadedServer
 from app.settings import AppSettings
-from bridge.config import Config, Destination, parse_config
+from bridge.config import Config, Destination
 from bridge.domain.models import Author, Mention, ThreadStatus, thread_id_for
 from bridge.pipeline.mirror import MirrorStage
 from bridge.pipeline.route import RouterStage

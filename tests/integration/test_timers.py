@@ -38,7 +38,7 @@ async def test_a_reopened_thread_gets_a_new_sla_and_the_old_one_stops(
 ) -> None:
     """Answered, then a new question in the conversation: a new deadline from now, a timer of
     the new round, and the old round's reminders do nothing."""
-    from bridge.config import parse_config
+    from app.config import parse_config
     from bridge.domain.models import Mention, PostedReply, ThreadStatus, thread_id_for
     from bridge.pipeline.runner import Entry
     from bridge.pipeline.supervise import SupervisionStage

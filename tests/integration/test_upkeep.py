@@ -8,7 +8,8 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
-from bridge.config import RetentionConfig, parse_config
+from app.config import parse_config
+from bridge.config import RetentionConfig
 from bridge.domain.models import ThreadStatus
 from bridge.ops.maintenance import Maintenance
 from bridge.store.store import Store, now_ms, utcnow

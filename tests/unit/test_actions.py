@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from adapters.slack import texts as slack_texts
+from adapters.telegram import texts as telegram_texts
+from app.config import parse_config
 from bridge.actions import (
     ActionDispatcher,
     Actor,
@@ -20,7 +23,6 @@ from bridge.actions import (
     command_verb,
     parse_command,
 )
-from bridge.config import parse_config
 from bridge.desks.claims import ThreadDesk
 from bridge.store.store import Store
 from bridge.text import messages
@@ -90,8 +92,8 @@ def test_an_unknown_verb_or_none_at_all_is_answered_with_help() -> None:
 async def test_help_is_each_chats_own() -> None:
     desk = dispatcher()
     slack = await desk.dispatch(Help(SLACK, SLACK_STYLE))
-    assert slack == messages.slash_help("/reachable")
-    assert await desk.dispatch(Help(TELEGRAM, TELEGRAM_STYLE)) == messages.telegram_help()
+    assert slack == slack_texts.help_text("/reachable")
+    assert await desk.dispatch(Help(TELEGRAM, TELEGRAM_STYLE)) == telegram_texts.help_text()
 
 
 @pytest.mark.parametrize(

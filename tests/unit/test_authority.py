@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bridge.config import PersonConfig
+from app.config import CHATS
+from bridge.config import PersonConfig, person_model
 from bridge.desks.authority import (
     ACTION_LABELS,
     TABLE,
@@ -34,10 +35,12 @@ RULES_IN_INDONESIAN: dict[str, Rule] = {
     "ya": Rule.YES,
     "diberi tahu bahwa utas itu sudah miliknya; tidak ada yang berubah": Rule.ALREADY,
 }
-RINA = PersonConfig(key="rina", slack="U0RINA", speaks_for=["humas"])
-BUDI = PersonConfig(key="budi", slack="U0BUDI")
-SARI = PersonConfig(key="sari", slack="U0SARI", roles=["staff", "supervisor"])
-ADI = PersonConfig(key="adi", slack="U0ADI", roles=["staff", "admin"])
+# A person as the config with its chats reads one (with a Slack user id).
+Person = person_model(CHATS)
+RINA = Person(key="rina", slack="U0RINA", speaks_for=["humas"])
+BUDI = Person(key="budi", slack="U0BUDI")
+SARI = Person(key="sari", slack="U0SARI", roles=["staff", "supervisor"])
+ADI = Person(key="adi", slack="U0ADI", roles=["staff", "admin"])
 
 
 def thread(status: ThreadStatus, by: str | None = None) -> Thread:
@@ -108,7 +111,7 @@ def test_an_admin_who_is_not_a_supervisor_configures_but_does_not_oversee() -> N
     assert not verdict(Action.DISMISS_HELD, ADI, thread=held).allowed
     assert not verdict(Action.ASSIGN, ADI).allowed
     assert not verdict(Action.ADMIN, SARI).allowed
-    both = PersonConfig(key="ida", slack="U0IDA", roles=["staff", "supervisor", "admin"])
+    both = Person(key="ida", slack="U0IDA", roles=["staff", "supervisor", "admin"])
     assert verdict(Action.ASSIGN, both).allowed and verdict(Action.ADMIN, both).allowed
 
 

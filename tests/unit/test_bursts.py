@@ -6,7 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bridge.config import BurstConfig, ConfigError, parse_config
+from adapters.slack.config import SLACK
+from adapters.telegram.config import TELEGRAM
+from app.config import parse_config
+from bridge.config import BurstConfig, ConfigError
 from bridge.desks.report import ThreadFacts, build, render
 from bridge.domain.models import Author, Media, Mention
 from bridge.store.bursts import FoldedMention, digest_timer, digest_window, fold_threshold, sample
@@ -67,7 +70,7 @@ def test_a_digest_reads_in_its_destinations_language(
             count=1234,
             since=AT,
             sample=[("0000000001"[:6], "warga1", repr("keluhan 1"))],
-            chat="telegram",
+            command=TELEGRAM.command,
         )
     assert text.startswith(heading), text
     assert "• [000000] @warga1: 'keluhan 1'" in text
@@ -123,7 +126,7 @@ def test_a_folded_post_of_only_photos_is_quoted_by_what_it_holds() -> None:
     stored = FoldedMention.from_json(item.to_json())
     assert stored == item
     quoted = [("aaaaaa", stored.author, stored.quoted()), ("bbbbbb", "warga1", folded(1).quoted())]
-    text = messages.burst_digest(count=2, since=AT, sample=quoted, chat="slack")
+    text = messages.burst_digest(count=2, since=AT, sample=quoted, command=SLACK.command)
     assert "• [aaaaaa] @warga_foto: (no text, 2 photos)" in text
     assert "• [bbbbbb] @warga1: 'keluhan 1'" in text
     with speaking("id"):

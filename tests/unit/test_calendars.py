@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bridge.config import Config, parse_config
+from app.config import parse_config
+from bridge.config import Config
 from bridge.domain.models import Author, Mention
 from bridge.domain.routing import decide
 from bridge.errors import ConfigError

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from adapters.slack.chat import SlackChat
+from adapters.slack.config import SlackDestination
 from adapters.telegram.chat import TelegramChat
+from adapters.telegram.config import TelegramDestination
+from app.config import parse_config
 from app.settings import AppSettings
-from bridge.config import SlackDestination, TelegramDestination, parse_config
 
 CONFIG = parse_config("""
 accounts: [{key: humas, handle: humas_demo}]

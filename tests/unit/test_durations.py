@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from bridge.config import parse_config
+from app.config import parse_config
 from bridge.domain.durations import format_duration, parse_duration
 from bridge.errors import ConfigError
 

@@ -5,7 +5,10 @@ from datetime import timedelta
 import pytest
 from pydantic import ValidationError
 
+from adapters.slack.settings import SLACK_HOSTS
+from adapters.telegram.settings import TELEGRAM_HOSTS
 from adapters.x.client import wait_after_refusal
+from adapters.x.settings import X_HOSTS
 from bridge.domain.durations import format_duration, parse_duration
 from bridge.domain.platform_time import PlatformTime, is_real_platform
 from bridge.pipeline.poll import pause_after_poll
@@ -106,4 +109,9 @@ def test_x_refusals_wait_for_the_budget_that_ran_out() -> None:
     ],
 )
 def test_the_real_platforms_are_known_by_their_hosts(url: str, real: bool) -> None:
-    assert is_real_platform(url) is real
+    assert is_real_platform(url, X_HOSTS + SLACK_HOSTS + TELEGRAM_HOSTS) is real
+
+
+def test_a_platform_is_real_only_on_its_own_hosts() -> None:
+    assert is_real_platform("https://slack.com/api/", SLACK_HOSTS)
+    assert not is_real_platform("https://slack.com/api/", TELEGRAM_HOSTS)

@@ -215,7 +215,8 @@ def test_indonesian_words_plurals_numbers_times_and_zones() -> None:
 
 
 def test_an_unknown_locale_in_the_config_is_refused_with_the_known_ones() -> None:
-    from bridge.config import ConfigError, parse_config
+    from app.config import parse_config
+    from bridge.config import ConfigError
 
     with pytest.raises(ConfigError) as refused:
         parse_config(
@@ -307,10 +308,12 @@ async def test_the_linking_page_speaks_the_browsers_language_when_the_link_is_un
     import httpx
     from starlette.applications import Starlette
 
+    from app.config import CHATS
     from app.linking_web import link_web_routes
     from bridge.desks.linking import LinkDesk
 
-    desk = LinkDesk(SimpleNamespace(store=None), {}, public_url=None)  # type: ignore[arg-type]
+    nowhere: Any = SimpleNamespace(store=None)
+    desk = LinkDesk(nowhere, {}, public_url=None, chats=CHATS)
     app = Starlette(routes=list(link_web_routes(desk)))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://bridge") as browser:
@@ -319,14 +322,16 @@ async def test_the_linking_page_speaks_the_browsers_language_when_the_link_is_un
         )
         english = await browser.get("/link/x/callback", headers={"Accept-Language": "fr,en;q=0.5"})
     with speaking("id"):
-        expired = html.escape(messages.link_web_expired())
+        expired = html.escape(desk.expired())
     assert indonesian.status_code == 400 and expired in indonesian.text
-    assert html.escape(messages.link_web_expired()) in english.text
+    assert html.escape(desk.expired()) in english.text
+    assert "(/reachable link in Slack, /link in Telegram)" in english.text
 
 
 @pytest.mark.skipif("id" not in OTHER_LOCALES, reason="no Indonesian catalogue")
 def test_a_destination_is_described_in_the_readers_language() -> None:
-    from bridge.config import SlackDestination, TelegramDestination
+    from adapters.slack.config import SlackDestination
+    from adapters.telegram.config import TelegramDestination
 
     slack = SlackDestination(chat="slack", channel="C0HUMAS")
     topic = TelegramDestination(chat="telegram", chat_id=-1001, topic=7)

@@ -4,6 +4,7 @@ and the CLI on top; the emulators beside the house, importing none of it. No cir
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -168,6 +169,57 @@ def test_reading_the_settings_loads_no_platform_library() -> None:
     """Every command reads the composed settings first (the health check too): quickly."""
     code = (
         "import sys\nimport app.settings\n"
+        f"print([m for m in sys.modules if m.split('.')[0] in {PLATFORM_MODULES!r}])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    assert out.stdout.strip() == "[]"
+
+
+def _docstrings(tree: ast.AST) -> set[int]:
+    """The ids of the docstring nodes of a module and of its classes and functions."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            first = node.body[0] if node.body else None
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                found.add(id(first.value))
+    return found
+
+
+def _code_strings(tree: ast.AST) -> list[str]:
+    """The string constants of the code, docstrings left out."""
+    docstrings = _docstrings(tree)
+    return [
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+        if id(node) not in docstrings
+    ]
+
+
+def test_the_core_names_no_chat() -> None:
+    """A chat describes itself to the core (``adapters/<chat>/config.py``, a ``ChatPlatform``):
+    its destinations, its people's user ids, its commands and help. No string of the core's
+    code names one, so a new chat needs no change here. Docstrings and comments may use them
+    as examples."""
+    chats = re.compile(r"\b(slack|telegram)\b", re.IGNORECASE)
+    for source in _sources("bridge"):
+        for text in _code_strings(ast.parse(source.read_text())):
+            assert not chats.search(text), (str(source), text)
+
+
+def test_code_strings_leave_docstrings_out() -> None:
+    tree = ast.parse('"""Slack, as an example."""\nCHAT = "telegram"\n')
+    assert _code_strings(tree) == ["telegram"]
+
+
+def test_reading_the_config_loads_no_platform_library() -> None:
+    """``reachable config check`` reads the config with every chat's description: quickly."""
+    code = (
+        "import sys\nfrom app.config import load_config\n"
+        "load_config('config/reachable.example.yaml')\n"
         f"print([m for m in sys.modules if m.split('.')[0] in {PLATFORM_MODULES!r}])"
     )
     out = subprocess.run(

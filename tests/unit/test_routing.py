@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bridge.config import Config, parse_config
+from app.config import parse_config
+from bridge.config import Config
 from bridge.domain.models import Author, Media, Mention
 from bridge.domain.routing import Decision, decide
 from bridge.errors import ConfigError

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bridge.config import parse_config
+from app.config import parse_config
 from bridge.errors import ConfigError
 from tests.unit.test_routing import config
 

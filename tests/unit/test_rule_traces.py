@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from bridge.config import parse_config
+from app.config import parse_config
 from bridge.domain.models import Mention
 from bridge.domain.routing import decide
 from tests.unit.test_routing import BASE, NOW, config, mention, one_rule

@@ -6,8 +6,8 @@ from telegram import Update
 
 from adapters.telegram.chat import TelegramChat
 from adapters.telegram.staff import action_identity, stranger_action
+from app.config import parse_config
 from app.settings import AppSettings
-from bridge.config import parse_config
 
 CONFIG = parse_config("""
 accounts: [{key: humas, handle: humas_demo}]

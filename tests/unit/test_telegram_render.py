@@ -10,9 +10,9 @@ from html.parser import HTMLParser
 import pytest
 
 from adapters.telegram import render
+from adapters.telegram import texts as telegram_texts
 from adapters.telegram.staff import REPLY_ACTIONS
 from bridge.domain.models import THREAD_ACTIONS, Author, Media, Mention, MentionCard, ThreadStatus
-from bridge.text import messages as texts
 from bridge.text.i18n import speaking
 from tests.unit.cards import mention_card
 
@@ -459,7 +459,7 @@ def test_a_reply_preview_with_no_mention_to_quote_is_the_draft_under_its_length(
 
 def _preview_room(quoted: str) -> int:
     """What a 5,000-character draft's preview leaves for the draft in one message."""
-    frame = texts.telegram_preview(text="", length=5000, limit=280, quote=quoted)
+    frame = telegram_texts.preview(text="", length=5000, limit=280, quote=quoted)
     return render.MESSAGE_LIMIT - render.utf16_len(frame)
 
 
@@ -469,7 +469,7 @@ def test_a_reply_preview_of_exactly_one_message_keeps_its_whole_draft() -> None:
     preview = render.reply_preview(
         text=draft, length=5000, limit=280, mention=mention_card().mention
     )
-    assert preview == texts.telegram_preview(text=draft, length=5000, limit=280, quote=quoted)
+    assert preview == telegram_texts.preview(text=draft, length=5000, limit=280, quote=quoted)
     assert render.utf16_len(preview) == render.MESSAGE_LIMIT
 
 
@@ -480,5 +480,5 @@ def test_a_reply_preview_one_unit_too_long_shortens_its_draft_to_fit_exactly() -
         text="a" * (room + 1), length=5000, limit=280, mention=mention_card().mention
     )
     kept = "a" * (room - 1) + "…"
-    assert preview == texts.telegram_preview(text=kept, length=5000, limit=280, quote=quoted)
+    assert preview == telegram_texts.preview(text=kept, length=5000, limit=280, quote=quoted)
     assert render.utf16_len(preview) == render.MESSAGE_LIMIT

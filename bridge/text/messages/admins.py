@@ -61,8 +61,8 @@ def admin_only(verb: str) -> str:
     )
 
 
-def admin_route_usage(chat: str) -> str:
-    command = "/reachable route" if chat == "slack" else "/route"
+def admin_route_usage(command: str) -> str:
+    """``command``: the route command as the chat writes it (``/reachable route``)."""
     return _(
         "Write the text to test after the command, like: {command} @humas_demo jalan rusak",
         command=command,

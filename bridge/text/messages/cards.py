@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from bridge.domain.durations import format_duration
 from bridge.domain.models import Mention, MentionCard
 from bridge.text.i18n import _, clock, duration, ngettext
-from bridge.text.messages.common import chat_command
 
 
 def action_label(action_id: str, *, handle: str, status: str = "open") -> str:
@@ -183,10 +182,11 @@ def burst_digest(
     count: int,
     since: datetime,
     sample: list[tuple[str, str, str]],
-    chat: str,
+    command: Callable[[str], str],
 ) -> str:
     """A digest of folded mentions: ``sample`` holds (reference, author handle, text) of a few;
-    the text is already inert (shown through ``repr``)."""
+    the text is already inert (shown through ``repr``). ``command`` writes a verb as a command
+    of the chat it is posted in."""
     lines = [
         ngettext(
             "📥 Burst: {count} more mention since {since} is folded here instead of posted on "
@@ -204,8 +204,8 @@ def burst_digest(
         _(
             "Each one is an open thread: {list_command} lists them; {show_command} <ref> posts "
             "one here with its buttons, to answer it.",
-            list_command=chat_command(chat, "unanswered"),
-            show_command=chat_command(chat, "show"),
+            list_command=command("unanswered"),
+            show_command=command("show"),
         )
     )
     return "\n".join(lines)

@@ -64,14 +64,3 @@ def reference_line(*, reference: str, author: str, age: str) -> str:
 
 def try_again() -> str:
     return _("The thread changed just now; have a look and try again.")
-
-
-def chat_command(chat: str, verb: str) -> str:
-    """How a person writes a command in this chat: ``/reachable show`` in Slack, ``/show`` in
-    Telegram."""
-    return f"/reachable {verb}" if chat == "slack" else f"/{verb}"
-
-
-def chat_name(chat: str) -> str:
-    """A chat platform's own name, as its users know it."""
-    return {"slack": "Slack", "telegram": "Telegram"}.get(chat, chat)

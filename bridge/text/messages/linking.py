@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from bridge.text.i18n import _
-
-
-def link_command(chat: str) -> str:
-    return "`/reachable link`" if chat == "slack" else _("/link in a private chat with me")
 
 
 def link_offer(
@@ -46,10 +44,6 @@ def link_offer(
         )
     )
     return "\n\n".join(lines)
-
-
-def unlink_command(chat: str) -> str:
-    return "`/reachable unlink`" if chat == "slack" else "/unlink"
 
 
 def link_start_title() -> str:
@@ -147,10 +141,14 @@ def link_network_refused(detail: str) -> str:
     )
 
 
-def link_web_expired() -> str:
+def link_web_expired(*, ways: Sequence[tuple[str, str]] = ()) -> str:
+    """``ways``: how to ask the bot again, as (its link command, the chat's name) per chat."""
+    if not ways:
+        return _("This link has expired or was already used. Ask the bot for a new one.")
+    listed = ", ".join(_("{command} in {chat}", command=c, chat=chat) for c, chat in ways)
     return _(
-        "This link has expired or was already used. Ask the bot for a new one (/reachable link "
-        "in Slack, /link in Telegram)."
+        "This link has expired or was already used. Ask the bot for a new one ({ways}).",
+        ways=listed,
     )
 
 

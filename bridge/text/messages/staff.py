@@ -210,22 +210,6 @@ def dismiss_modal_submit() -> str:
     return _("Dismiss")
 
 
-def form_busy(*, seconds: int) -> str:
-    """A button's form did not open because Slack asked us to slow down."""
-    return ngettext(
-        "Slack is busy right now and did not open the form. Press the button again in "
-        "{count} second.",
-        "Slack is busy right now and did not open the form. Press the button again in "
-        "{count} seconds.",
-        seconds,
-    )
-
-
-def form_not_opened() -> str:
-    """A button's form did not open because Slack did not answer in time."""
-    return _("Slack did not answer in time and the form did not open. Press the button again.")
-
-
 def reply_modal_label() -> str:
     return _("Your reply (public, on X)")
 
@@ -272,96 +256,6 @@ def reply_queued(*, handle: str | None) -> str:
         return _("Posting your reply. The mirrors will show it once it is out.")
     return _(
         "Posting your reply as @{handle}. The mirrors will show it once it is out.", handle=handle
-    )
-
-
-def telegram_write_reply(*, name: str) -> str:
-    return _("{name}, write your reply to this mention as an answer to this message.", name=name)
-
-
-def telegram_preview(*, text: str, length: int, limit: int, quote: str | None = None) -> str:
-    """The draft as it would go out, under its length on X; ``quote`` (what it answers) last."""
-    if length > limit:
-        too_long = reply_too_long(length=length, limit=limit)
-        preview = too_long + " " + _("Shorten it and send it again.") + f"\n\n{text}"
-    else:
-        heading = _("Preview ({length}/{limit} characters on X):", length=length, limit=limit)
-        preview = f"{heading}\n\n{text}"
-    return f"{preview}\n\n{quote}" if quote else preview
-
-
-def telegram_send_as(identity: str, *, handle: str) -> str:
-    if identity == "institution":
-        return _("Send as @{handle}", handle=handle)
-    return _("Send as me (@{handle})", handle=handle)
-
-
-def telegram_cancel() -> str:
-    return _("Cancel")
-
-
-def telegram_cancelled() -> str:
-    return _("Cancelled: nothing was posted.")
-
-
-def telegram_draft_gone() -> str:
-    return _("This preview has expired or was already sent; write the reply again.")
-
-
-def telegram_not_your_draft() -> str:
-    return _("Only the person who wrote this reply can send or cancel it.")
-
-
-def telegram_help() -> str:
-    return _(
-        "Reachable mirrors public mentions of your institution into this group. Each mirrored "
-        "mention has buttons: reply as the institution or as yourself, claim, release, dismiss. "
-        "You can also answer a mirrored mention with your text; I show a preview with the send "
-        "buttons.\n\n"
-        "In a private chat with me:\n"
-        "/link: connect your own X account, to reply as yourself\n"
-        "/pin 1234567: finish linking with the PIN X shows you\n"
-        "/unlink: disconnect it\n\n"
-        "/unanswered: open threads, oldest first\n"
-        "/show <ref>: post a thread here with its buttons (one folded into a burst digest, say)\n"
-        "/assign <ref> <person>: for supervisors, hand a thread to someone (or answer a mirrored "
-        "mention with /assign <person>)\n"
-        "For admins: /rules (the routing rules), /route <text> (where it would go), /reload "
-        "(reload the config)"
-    )
-
-
-def telegram_command_descriptions() -> dict[str, str]:
-    """What Telegram shows next to each command in the menu."""
-    return {
-        "help": _("What Reachable does and how to use it"),
-        "link": _("Connect your own X account (private chat)"),
-        "unlink": _("Disconnect your X account (private chat)"),
-        "unanswered": _("Open threads, oldest first"),
-        "show": _("Post a thread here by its reference, to answer it"),
-        "assign": _("Supervisors: hand a thread to someone"),
-        "rules": _("Admins: the routing rules"),
-        "route": _("Admins: where a text would be routed"),
-        "reload": _("Admins: reload the config file"),
-    }
-
-
-def slash_help(command: str) -> str:
-    return _(
-        "*Reachable* mirrors public mentions of your institution into this chat.\n"
-        "• `{command} link`: connect your own X account, to reply as yourself\n"
-        "• `{command} pin 1234567`: finish linking with the PIN X shows you\n"
-        "• `{command} unlink`: disconnect it\n"
-        "• `{command} unanswered [page]`: open threads, oldest first\n"
-        "• `{command} show <ref>`: post a thread here with its buttons (one folded into a burst "
-        "digest, say)\n"
-        "• `{command} assign <ref> <person>`: for supervisors, hand a thread to someone\n"
-        "• `{command} rules`, `{command} route <text>`, `{command} reload`: for admins, the "
-        "routing rules, where a text would go, and reloading the config\n"
-        "• `{command} help`: this help\n"
-        "Buttons on each mirrored mention: reply as the institution or as yourself, claim (or "
-        "take over), release, dismiss.",
-        command=command,
     )
 
 
