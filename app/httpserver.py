@@ -7,6 +7,7 @@ left to the caller instead of to each uvicorn server.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import os
 import random
@@ -29,17 +30,26 @@ class _QuietServer(uvicorn.Server):
 FREE_PORTS = (20000, 32768)
 
 
+# The ports this process handed out lately: a server may bind its port only seconds later
+# (a process still starting), and until then the port looks free to the next caller.
+_HANDED_OUT: collections.deque[int] = collections.deque(maxlen=500)
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """A port nothing listens on now, for a server started soon after. ``REACHABLE_FREE_PORTS``
-    ("low-high") narrows the range, so that parallel test processes never pick the same one."""
+    """A port nothing listens on now, for a server started soon after, and none this process
+    handed out lately. ``REACHABLE_FREE_PORTS`` ("low-high") narrows the range, so that
+    parallel test processes never pick the same one."""
     low, high = _free_port_range()
     for _ in range(100):
         port = random.randrange(low, high)
+        if port in _HANDED_OUT:
+            continue
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
             try:
                 sock.bind((host, port))
             except OSError:
                 continue
+            _HANDED_OUT.append(port)
             return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
