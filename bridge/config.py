@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, TypeVar, Union
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -191,15 +191,9 @@ class RetentionConfig(Strict):
         return value
 
 
-class DemoConfig(Strict):
-    """Only for `reachable demo`: what the demo sets up on the emulators before it starts."""
-
-    # person key -> the X handle the demo links as that person's own account (by the real
-    # PIN flow against the X emulator), so both identities can be tried at once.
-    linked_accounts: dict[Key, Annotated[str, Field(pattern=r"^[A-Za-z0-9_]{1,15}$")]] = {}
-
-
 class Config(Strict):
+    """The whole file. :func:`parse_config` reads it, with the chats' own parts."""
+
     accounts: Annotated[list[AccountConfig], Field(min_length=1)]
     destinations: Annotated[dict[str, ChatDestination], Field(min_length=1)]
     people: list[PersonConfig] = []
@@ -215,11 +209,11 @@ class Config(Strict):
     # Burst folding, for every destination that sets none of its own.
     bursts: BurstConfig = BurstConfig()
     retention: RetentionConfig = RetentionConfig()
-    demo: DemoConfig | None = None
     # The language and time zone used where a destination or a person names none.
     locale: Locale = i18n.SOURCE_LOCALE
     timezone: Zone | None = None
     _chats: dict[str, ChatPlatform] = PrivateAttr(default_factory=dict)
+    _base: type[Config] | None = PrivateAttr(default=None)
 
     @property
     def chat_platforms(self) -> tuple[ChatPlatform, ...]:
@@ -229,6 +223,16 @@ class Config(Strict):
     def chat_platform(self, chat: str) -> ChatPlatform:
         """What the core knows of ``chat``: its command style, its help, its name."""
         return self._chats[chat]
+
+    def parse_like(self, text: str, *, source: str) -> Config:
+        """A new text read as this config was: with the same chats, into the same model."""
+        base = self._base or type(self)
+        return parse_config(text, chats=self.chat_platforms, source=source, base=base)
+
+    def own_problems(self) -> list[tuple[tuple[int | str, ...], str]]:
+        """Problems a config that adds sections of its own finds in them, with their place in
+        the file (``("demo", "linked_accounts", "rina")``); checked with the core's."""
+        return []
 
     def person_name(self, key: str | None, *, unknown: str = "someone") -> str:
         """How chat calls a person: their name, else their key; ``unknown`` for nobody."""
@@ -328,6 +332,9 @@ class Config(Strict):
         if self.escalation:
             lines.append(_("escalation: -> {destination}", destination=self.escalation.to))
         return "\n".join(lines)
+
+
+ConfigT = TypeVar("ConfigT", bound=Config)
 
 
 def _person_summary(person: PersonConfig) -> str:
@@ -447,12 +454,6 @@ def _cross_check(config: Config) -> list[tuple[tuple[int | str, ...], str]]:
         lists=config.lists,
         calendars=config.calendars,
     )
-    people = [p.key for p in config.people]
-    for linked in config.demo.linked_accounts if config.demo else {}:
-        if linked not in people:
-            problems.append(
-                (("demo", "linked_accounts", linked), unknown("person", linked, people))
-            )
     if config.reports and config.reports.to not in destinations:
         problems.append(
             (("reports", "to"), unknown("destination", config.reports.to, destinations))
@@ -471,7 +472,7 @@ def _cross_check(config: Config) -> list[tuple[tuple[int | str, ...], str]]:
                 ),
             )
         )
-    return problems
+    return problems + config.own_problems()
 
 
 def _duplicate(field: str, value: str) -> str:
@@ -489,9 +490,12 @@ def _without_union_tag(
     return loc
 
 
-def parse_config(text: str, *, chats: Sequence[ChatPlatform], source: str = "<config>") -> Config:
-    """Parse and check a configuration text, whose destinations and people are in ``chats``;
-    raise ConfigError naming every problem."""
+def parse_config(
+    text: str, *, chats: Sequence[ChatPlatform], base: type[ConfigT], source: str = "<config>"
+) -> ConfigT:
+    """Parse and check a configuration text, whose destinations and people are in ``chats``,
+    into ``base`` (``Config``, or one adding sections of its own); raise ConfigError naming
+    every problem."""
     try:
         root = yaml.compose(text)
         data = yaml.safe_load(text)
@@ -524,7 +528,8 @@ def parse_config(text: str, *, chats: Sequence[ChatPlatform], source: str = "<co
         )
 
     try:
-        config = config_model(tuple(chats)).model_validate(data)
+        model: type[ConfigT] = config_model(tuple(chats), base)
+        config = model.model_validate(data)
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
@@ -532,13 +537,14 @@ def parse_config(text: str, *, chats: Sequence[ChatPlatform], source: str = "<co
             problems.append((where, _humanise(error, chats)))
         raise ConfigError(source, problems) from None
     config._chats = {chat.name: chat for chat in chats}
+    config._base = base
     cross = _cross_check(config)
     if cross:
         raise ConfigError(source, [(located(loc), detail) for loc, detail in cross])
     return config
 
 
-def load_config(path: str | Path, *, chats: Sequence[ChatPlatform]) -> Config:
+def load_config(path: str | Path, *, chats: Sequence[ChatPlatform], base: type[ConfigT]) -> ConfigT:
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -548,20 +554,20 @@ def load_config(path: str | Path, *, chats: Sequence[ChatPlatform]) -> Config:
         raise ConfigError(
             str(path), [("", _("cannot read the file: {error}", error=exc))]
         ) from None
-    return parse_config(text, chats=chats, source=str(path))
+    return parse_config(text, chats=chats, base=base, source=str(path))
 
 
 @functools.cache
-def config_model(chats: tuple[ChatPlatform, ...]) -> type[Config]:
-    """The config with ``chats``: their destinations under ``destinations:``, a field per chat
+def config_model(chats: tuple[ChatPlatform, ...], base: type[ConfigT]) -> type[ConfigT]:
+    """``base`` with ``chats``: their destinations under ``destinations:``, a field per chat
     for a person's user id there."""
     person: Any = person_model(chats)
     kinds: Any = Union[tuple(chat.destination for chat in chats)]  # noqa: UP007
     if len(chats) > 1:
         kinds = Annotated[kinds, Field(discriminator="chat")]
-    model: type[Config] = create_model(
-        "Config",
-        __base__=Config,
+    model: type[ConfigT] = create_model(
+        base.__name__,
+        __base__=base,
         destinations=(Annotated[dict[str, kinds], Field(min_length=1)], ...),
         people=(list[person], []),
     )

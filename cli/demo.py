@@ -21,10 +21,10 @@ import httpx
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from app.config import AppConfig
 from app.httpserver import EmbeddedServer, free_port
 from app.runtime import Runtime, stop_on_signals
 from app.settings import AppSettings
-from bridge.config import Config
 from bridge.errors import ReachableError
 from bridge.settings import Settings
 from bridge.store.keys import Keys
@@ -336,7 +336,7 @@ def _port_or_free(port: int) -> int:
     return port
 
 
-def chat_views(config: Config, emulators: Emulators) -> list[ChatView]:
+def chat_views(config: AppConfig, emulators: Emulators) -> list[ChatView]:
     """The chats that routes send mentions to."""
     routed = {key for route in config.routes for key in route.to}
     views = []
@@ -371,7 +371,7 @@ def chat_views(config: Config, emulators: Emulators) -> list[ChatView]:
     return views
 
 
-async def run_demo(config: Config, *, config_path: Path, seed: bool) -> None:
+async def run_demo(config: AppConfig, *, config_path: Path, seed: bool) -> None:
     """Narrate in the current language; the bridge itself starts from no reader's language,
     as in production (the demo's chats have their own)."""
     ports = {name: _port_or_free(port) for name, port in PORTS.items()}
@@ -429,7 +429,7 @@ async def run_demo(config: Config, *, config_path: Path, seed: bool) -> None:
         say(_("Demo stopped."))
 
 
-async def _link_personal_accounts(settings: Settings, config: Config, redis: Any) -> None:
+async def _link_personal_accounts(settings: Settings, config: AppConfig, redis: Any) -> None:
     try:
         linked = await link_demo_accounts(settings, config, Store(redis, Keys(DEMO_PREFIX)))
     finally:
@@ -447,7 +447,7 @@ async def _wait_ready(runtime: Any, bridge: asyncio.Task[None]) -> None:
         raise ReachableError("the bridge stopped during start-up")
 
 
-async def _seed(http: httpx.AsyncClient, x_url: str, config: Config) -> None:
+async def _seed(http: httpx.AsyncClient, x_url: str, config: AppConfig) -> None:
     say("")
     say(_("Members of the public post on X:"))
     ids: list[str] = []

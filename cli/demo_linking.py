@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from app import registry
-from bridge.config import Config
+from app.config import AppConfig
 from bridge.desks.linking import ChatUser, LinkDesk
 from bridge.errors import ReachableError
 from bridge.settings import Settings
@@ -23,7 +23,7 @@ from bridge.store.vault import Sealer, TokenVault
 PIN_ON_PAGE = re.compile(r'<code id="pin">(\d+)</code>')
 
 
-async def link_demo_accounts(settings: Settings, config: Config, store: Store) -> list[str]:
+async def link_demo_accounts(settings: Settings, config: AppConfig, store: Store) -> list[str]:
     """Link every pre-linked account; returns "person → @handle" lines to show."""
     wanted = config.demo.linked_accounts if config.demo else {}
     if not wanted:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from redis.exceptions import RedisError
 
-from bridge.config import Config, parse_config
+from bridge.config import Config
 from bridge.desks.alerts import alert_admins
 from bridge.errors import ConfigError
 from bridge.store.redis_outage import Outage, is_outage
@@ -89,7 +89,7 @@ class ConfigWatcher:
 
     def _parse(self, text: str) -> Config:
         """The file's text as a config, read with the chats of the one now live."""
-        return parse_config(text, chats=self.current().chat_platforms, source=str(self.path))
+        return self.current().parse_like(text, source=str(self.path))
 
     def _read_digest(self) -> str | None:
         try:

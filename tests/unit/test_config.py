@@ -80,6 +80,30 @@ def test_cross_reference_problems() -> None:
     assert found == ["line 8: people[0].speaks_for[0]: unknown account 'humsa' (known: humas)"]
 
 
+def test_a_person_needs_a_user_id_in_one_of_the_chats() -> None:
+    found = problems_of(VALID.replace("{key: rina, slack: U0RINA,", "{key: rina,"))
+    assert found == ["line 8: people[0]: a person needs a chat user id (one of: slack, telegram)"]
+
+
+def test_a_chats_user_id_and_address_are_checked_by_its_own_form() -> None:
+    found = problems_of(
+        VALID.replace("slack: U0RINA", "slack: rina").replace("C0SUPER", "supervisors")
+    )
+    assert found == [
+        "line 6: destinations.supervisors.channel: 'supervisors' is not valid here "
+        "(a Slack channel id such as C0HUMAS, not its #name)",
+        "line 8: people[0].slack: 'rina' is not valid here "
+        "(a Slack user id such as U0RINA, not a display name)",
+    ]
+
+
+def test_the_demos_linked_accounts_name_people_of_the_config() -> None:
+    demo = VALID + "demo:\n  linked_accounts: {rina: rina_x, ghost: ghost_x}\n"
+    found = problems_of(demo)
+    assert found == ["line 17: demo.linked_accounts.ghost: unknown person 'ghost' (known: rina)"]
+    assert parse_config(VALID + "demo:\n  linked_accounts: {rina: rina_x}\n").demo
+
+
 def test_typo_in_a_setting_name_is_an_error() -> None:
     found = problems_of(VALID.replace("sla: 30m", "slaa: 30m"))
     assert found == ["line 13: routes[0].slaa: unknown setting (check the spelling)"]
