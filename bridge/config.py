@@ -226,8 +226,9 @@ class Config(Strict):
 
     def parse_like(self, text: str, *, source: str) -> Config:
         """A new text read as this config was: with the same chats, into the same model."""
-        base = self._base or type(self)
-        return parse_config(text, chats=self.chat_platforms, source=source, base=base)
+        if self._base is None:
+            raise ValueError("only a config read by parse_config knows how it was read")
+        return parse_config(text, chats=self.chat_platforms, source=source, base=self._base)
 
     def own_problems(self) -> list[tuple[tuple[int | str, ...], str]]:
         """Problems a config that adds sections of its own finds in them, with their place in
@@ -394,6 +395,10 @@ def _humanise(error: Any, chats: Sequence[ChatPlatform]) -> str:
     if kind == "union_tag_not_found":
         known = known_names([chat.name for chat in chats])
         return _("`chat` is missing (one of: {known})", known=known)
+    loc = tuple(error["loc"])
+    if kind == "literal_error" and loc[:1] == ("destinations",) and loc[-1] == "chat":
+        # With one chat there is no choice to tag: its literal is what refuses another.
+        return unknown("chat", error["input"], [chat.name for chat in chats])
     if kind == "literal_error" and error["loc"] and error["loc"][-1] == "network":
         return unknown("network", error["input"], NETWORKS)
     if kind == "string_pattern_mismatch":
@@ -415,10 +420,17 @@ def _pattern_hint(loc: tuple[int | str, ...], chats: Sequence[ChatPlatform]) -> 
         "handle": _("an X handle: letters, digits and '_', at most 15"),
         "user_id": _("digits only"),
     }
-    if loc and loc[0] in ("destinations", "people"):
-        for chat in chats:
-            if hint := chat.format_hints.get(last):
-                return hint()
+    # A destination's field (destinations.<key>.<chat>.<field>) or a person's user id in a
+    # chat (people[i].<chat>): the chat says what it should look like.
+    named = {chat.name: chat for chat in chats}
+    chat = None
+    if loc and loc[0] == "destinations":
+        alone = chats[0] if len(chats) == 1 else None  # no tag in the path with one chat
+        chat = named.get(str(loc[2])) if len(loc) > 3 else alone
+    elif loc and loc[0] == "people":
+        chat = named.get(last)
+    if chat is not None and (hint := chat.format_hints.get(last)):
+        return hint()
     return hints.get(last, _("unexpected format"))
 
 
@@ -496,6 +508,8 @@ def parse_config(
     """Parse and check a configuration text, whose destinations and people are in ``chats``,
     into ``base`` (``Config``, or one adding sections of its own); raise ConfigError naming
     every problem."""
+    if not chats:
+        raise ValueError("a config is read with at least one chat (app/config.py lists them)")
     try:
         root = yaml.compose(text)
         data = yaml.safe_load(text)
@@ -577,6 +591,9 @@ def config_model(chats: tuple[ChatPlatform, ...], base: type[ConfigT]) -> type[C
 @functools.cache
 def person_model(chats: tuple[ChatPlatform, ...]) -> type[PersonConfig]:
     """A person with a field per chat in ``chats`` for their user id there."""
+    for chat in chats:
+        if chat.name in PersonConfig.model_fields or hasattr(PersonConfig, chat.name):
+            raise ValueError(f"a chat cannot be named {chat.name!r}: a person has that already")
     fields: Any = {chat.name: (chat.user_id | None, None) for chat in chats}
     model: type[PersonConfig] = create_model("PersonConfig", __base__=PersonConfig, **fields)
     return model

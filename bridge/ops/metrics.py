@@ -120,7 +120,8 @@ async def _stream_lag(store: Store) -> Metric:
     }
     # Each chat that stores its updates before handling them has an inbound stream.
     inbound = keys.inbound_stream("")
-    async for found in store.redis.scan_iter(match=keys.inbound_stream("*"), _type="STREAM"):
+    pattern = keys.inbound_stream("*")
+    async for found in store.redis.scan_iter(match=pattern, count=500, _type="STREAM"):
         chat = str(found).removeprefix(inbound)
         if ":" not in chat:  # not its dead letters
             streams[f"inbound:{chat}"] = str(found)

@@ -7,7 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from adapters.slack.config import SLACK
 from app.config import load_config, parse_config
+from bridge import config as core
+from bridge.chats import ChatPlatform
+from bridge.config import Config
 from bridge.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -95,6 +99,30 @@ def test_a_chats_user_id_and_address_are_checked_by_its_own_form() -> None:
         "line 8: people[0].slack: 'rina' is not valid here "
         "(a Slack user id such as U0RINA, not a display name)",
     ]
+
+
+def test_with_one_chat_another_is_unknown_and_its_fields_are_explained() -> None:
+    text = VALID.replace("C0SUPER}", "supervisors}").replace(
+        "{chat: slack, channel: C0HUMAS}", "{chat: telegram, chat_id: 1}"
+    )
+    with pytest.raises(ConfigError) as caught:
+        core.parse_config(text, chats=[SLACK], base=Config, source="one.yaml")
+    found = [f"{path}: {detail}" for path, detail in caught.value.problems]
+    assert found == [
+        "line 5: destinations.humas-slack.chat: unknown chat 'telegram' (known: slack)",
+        "line 5: destinations.humas-slack.channel: required setting is missing",
+        "line 5: destinations.humas-slack.chat_id: unknown setting (check the spelling)",
+        "line 6: destinations.supervisors.channel: 'supervisors' is not valid here "
+        "(a Slack channel id such as C0HUMAS, not its #name)",
+    ]
+
+
+def test_a_chat_is_not_named_like_a_persons_own_setting() -> None:
+    roles = ChatPlatform(**{**vars(SLACK), "name": "roles"})
+    with pytest.raises(ValueError, match="cannot be named 'roles'"):
+        core.parse_config(VALID, chats=[roles], base=Config)
+    with pytest.raises(ValueError, match="at least one chat"):
+        core.parse_config(VALID, chats=[], base=Config)
 
 
 def test_the_demos_linked_accounts_name_people_of_the_config() -> None:
