@@ -1,7 +1,7 @@
-"""The config file as this build reads it: the core's format, the chats it runs (a new chat
-adds its description to ``CHATS``, beside its rows in ``registry.py``) and the demo's own
-section. Like ``settings.py`` it imports only the chats' config modules, so checking a config
-loads no platform library."""
+"""The config file as this build reads it: the core's format, the chats and networks it runs
+(a new one adds its description to ``CHATS`` or ``NETWORKS``, beside its rows in
+``registry.py``) and the demo's own section. Like ``settings.py`` it imports only the
+platforms' config modules, so checking a config loads no platform library."""
 
 from __future__ import annotations
 
@@ -12,11 +12,13 @@ from pydantic import Field
 
 from adapters.slack.config import SLACK
 from adapters.telegram.config import TELEGRAM
+from adapters.x.config import X
 from bridge import config as core
 from bridge.config import Config
 from bridge.domain.rules import Key, Strict, unknown
 
 CHATS = (SLACK, TELEGRAM)
+NETWORKS = (X,)
 
 
 class DemoConfig(Strict):
@@ -43,9 +45,9 @@ class AppConfig(Config):
 
 def parse_config(text: str, *, source: str = "<config>") -> AppConfig:
     """Parse and check a configuration text; raise ConfigError naming every problem."""
-    return core.parse_config(text, chats=CHATS, base=AppConfig, source=source)
+    return core.parse_config(text, chats=CHATS, networks=NETWORKS, base=AppConfig, source=source)
 
 
 def load_config(path: str | Path) -> AppConfig:
     """Read and check a configuration file; raise ConfigError naming every problem."""
-    return core.load_config(path, chats=CHATS, base=AppConfig)
+    return core.load_config(path, chats=CHATS, networks=NETWORKS, base=AppConfig)

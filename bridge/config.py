@@ -8,7 +8,8 @@ path inside the file (``routes[1].to[0]: unknown destination 'humas-slak' (known
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Sequence
+import re
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -21,11 +22,13 @@ from pydantic import (
     Field,
     PrivateAttr,
     ValidationError,
+    ValidationInfo,
     create_model,
     field_validator,
 )
 
 from bridge.chats import BurstConfig, ChatDestination, ChatPlatform, Locale, Zone
+from bridge.config_wording import format_loc, humanise, without_union_tag, yaml_lines
 from bridge.domain.durations import format_duration
 from bridge.domain.rules import (
     DEFAULT_SLA,
@@ -42,6 +45,7 @@ from bridge.domain.rules import (
     unknown,
 )
 from bridge.errors import ConfigError
+from bridge.networks import NetworkPlatform
 from bridge.text import i18n
 from bridge.text.i18n import _, ngettext
 from bridge.text.messages import priority_name
@@ -59,7 +63,6 @@ __all__ = [
 ]
 
 
-NETWORKS = ("x",)
 ROLES = ("staff", "supervisor", "admin")
 # As long as Slack lets a display name be.
 PERSON_NAME_LIMIT = 80
@@ -70,11 +73,13 @@ def _strip_at(value: object) -> object:
 
 
 class AccountConfig(Strict):
-    """An institutional account whose mentions we watch."""
+    """An institutional account whose mentions we watch. In the config that is parsed,
+    ``network`` is one of the networks it was read with (the first when it names none), and the
+    handle has that network's form."""
 
     key: Key
-    network: Literal["x"] = "x"
-    handle: Annotated[str, BeforeValidator(_strip_at), Field(pattern=r"^[A-Za-z0-9_]{1,15}$")]
+    network: str
+    handle: Annotated[str, BeforeValidator(_strip_at)]
     user_id: Annotated[str, Field(pattern=r"^\d+$")] | None = None
     poll_every: Duration = timedelta(seconds=60)
     backfill: Annotated[int, Field(ge=0, le=100)] = 10
@@ -213,6 +218,7 @@ class Config(Strict):
     locale: Locale = i18n.SOURCE_LOCALE
     timezone: Zone | None = None
     _chats: dict[str, ChatPlatform] = PrivateAttr(default_factory=dict)
+    _networks: dict[str, NetworkPlatform] = PrivateAttr(default_factory=dict)
     _base: type[Config] | None = PrivateAttr(default=None)
 
     @property
@@ -224,11 +230,22 @@ class Config(Strict):
         """What the core knows of ``chat``: its command style, its help, its name."""
         return self._chats[chat]
 
+    def network_platform(self, network: str) -> NetworkPlatform:
+        """What the core knows of ``network``: its name as people know it."""
+        return self._networks[network]
+
     def parse_like(self, text: str, *, source: str) -> Config:
-        """A new text read as this config was: with the same chats, into the same model."""
+        """A new text read as this config was: with the same chats and networks, into the
+        same model."""
         if self._base is None:
             raise ValueError("only a config read by parse_config knows how it was read")
-        return parse_config(text, chats=self.chat_platforms, source=source, base=self._base)
+        return parse_config(
+            text,
+            chats=self.chat_platforms,
+            networks=tuple(self._networks.values()),
+            source=source,
+            base=self._base,
+        )
 
     def own_problems(self) -> list[tuple[tuple[int | str, ...], str]]:
         """Problems a config that adds sections of its own finds in them, with their place in
@@ -359,81 +376,6 @@ def _route_summary(route: RouteConfig) -> str:
 # -- loading -------------------------------------------------------------------------------------
 
 
-def format_loc(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out
-
-
-def _yaml_lines(
-    node: yaml.Node, path: tuple[int | str, ...] = ()
-) -> Iterator[tuple[tuple[int | str, ...], int]]:
-    """Yield (path, 1-based line) for every node, so errors can point into the file."""
-    yield path, node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            yield from _yaml_lines(value_node, (*path, str(key_node.value)))
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            yield from _yaml_lines(item, (*path, index))
-
-
-def _humanise(error: Any, chats: Sequence[ChatPlatform]) -> str:
-    """Our explanation of a pydantic error where we have one, else pydantic's own words (our
-    validators' messages arrive as "Value error, ..." and are already in the reader's language)."""
-    kind, message = error["type"], error["msg"]
-    if kind == "extra_forbidden":
-        return _("unknown setting (check the spelling)")
-    if kind == "missing":
-        return _("required setting is missing")
-    if kind == "union_tag_invalid":
-        return unknown("chat", error["ctx"]["tag"], [chat.name for chat in chats])
-    if kind == "union_tag_not_found":
-        known = known_names([chat.name for chat in chats])
-        return _("`chat` is missing (one of: {known})", known=known)
-    loc = tuple(error["loc"])
-    if kind == "literal_error" and loc[:1] == ("destinations",) and loc[-1] == "chat":
-        # With one chat there is no choice to tag: its literal is what refuses another.
-        return unknown("chat", error["input"], [chat.name for chat in chats])
-    if kind == "literal_error" and error["loc"] and error["loc"][-1] == "network":
-        return unknown("network", error["input"], NETWORKS)
-    if kind == "string_pattern_mismatch":
-        return _(
-            "'{value}' is not valid here ({hint})",
-            value=error["input"],
-            hint=_pattern_hint(error["loc"], chats),
-        )
-    if message.startswith("Value error, "):
-        return str(message.removeprefix("Value error, "))
-    return str(message)
-
-
-def _pattern_hint(loc: tuple[int | str, ...], chats: Sequence[ChatPlatform]) -> str:
-    last = str(loc[-1]) if loc else ""
-    hints = {
-        "key": _("lower-case letters, digits, '-' and '_'"),
-        "name": _("lower-case letters, digits, '-' and '_'"),
-        "handle": _("an X handle: letters, digits and '_', at most 15"),
-        "user_id": _("digits only"),
-    }
-    # A destination's field (destinations.<key>.<chat>.<field>) or a person's user id in a
-    # chat (people[i].<chat>): the chat says what it should look like.
-    named = {chat.name: chat for chat in chats}
-    chat = None
-    if loc and loc[0] == "destinations":
-        alone = chats[0] if len(chats) == 1 else None  # no tag in the path with one chat
-        chat = named.get(str(loc[2])) if len(loc) > 3 else alone
-    elif loc and loc[0] == "people":
-        chat = named.get(last)
-    if chat is not None and (hint := chat.format_hints.get(last)):
-        return hint()
-    return hints.get(last, _("unexpected format"))
-
-
 def _cross_check(config: Config) -> list[tuple[tuple[int | str, ...], str]]:
     """Problems that only show when the parts are looked at together."""
     problems: list[tuple[tuple[int | str, ...], str]] = []
@@ -493,23 +435,19 @@ def _duplicate(field: str, value: str) -> str:
     return _("duplicate key '{value}'", value=value)
 
 
-def _without_union_tag(
-    loc: tuple[int | str, ...], chats: Sequence[ChatPlatform]
-) -> tuple[int | str, ...]:
-    """pydantic puts the chosen chat in the path (destinations.x.slack.channel); admins don't."""
-    if len(loc) > 2 and loc[0] == "destinations" and loc[2] in {chat.name for chat in chats}:
-        return loc[:2] + loc[3:]
-    return loc
-
-
 def parse_config(
-    text: str, *, chats: Sequence[ChatPlatform], base: type[ConfigT], source: str = "<config>"
+    text: str,
+    *,
+    chats: Sequence[ChatPlatform],
+    networks: Sequence[NetworkPlatform],
+    base: type[ConfigT],
+    source: str = "<config>",
 ) -> ConfigT:
-    """Parse and check a configuration text, whose destinations and people are in ``chats``,
-    into ``base`` (``Config``, or one adding sections of its own); raise ConfigError naming
-    every problem."""
-    if not chats:
-        raise ValueError("a config is read with at least one chat (app/config.py lists them)")
+    """Parse and check a configuration text, whose destinations and people are in ``chats``
+    and accounts on ``networks``, into ``base`` (``Config``, or one adding sections of its
+    own); raise ConfigError naming every problem."""
+    if not chats or not networks:
+        raise ValueError("a config is read with a chat and a network at least (app/config.py)")
     try:
         root = yaml.compose(text)
         data = yaml.safe_load(text)
@@ -530,7 +468,7 @@ def parse_config(
             source,
             [("", _("the file must be a mapping with accounts, destinations, people and routes"))],
         )
-    lines = dict(_yaml_lines(root)) if root is not None else {}
+    lines = dict(yaml_lines(root)) if root is not None else {}
 
     def located(loc: tuple[int | str, ...]) -> str:
         probe = loc
@@ -542,15 +480,16 @@ def parse_config(
         )
 
     try:
-        model: type[ConfigT] = config_model(tuple(chats), base)
+        model: type[ConfigT] = config_model(tuple(chats), tuple(networks), base)
         config = model.model_validate(data)
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
-            where = located(_without_union_tag(tuple(error["loc"]), chats))
-            problems.append((where, _humanise(error, chats)))
+            where = located(without_union_tag(tuple(error["loc"]), chats))
+            problems.append((where, humanise(error, chats, networks)))
         raise ConfigError(source, problems) from None
     config._chats = {chat.name: chat for chat in chats}
+    config._networks = {network.name: network for network in networks}
     config._base = base
     cross = _cross_check(config)
     if cross:
@@ -558,7 +497,13 @@ def parse_config(
     return config
 
 
-def load_config(path: str | Path, *, chats: Sequence[ChatPlatform], base: type[ConfigT]) -> ConfigT:
+def load_config(
+    path: str | Path,
+    *,
+    chats: Sequence[ChatPlatform],
+    networks: Sequence[NetworkPlatform],
+    base: type[ConfigT],
+) -> ConfigT:
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -568,14 +513,18 @@ def load_config(path: str | Path, *, chats: Sequence[ChatPlatform], base: type[C
         raise ConfigError(
             str(path), [("", _("cannot read the file: {error}", error=exc))]
         ) from None
-    return parse_config(text, chats=chats, base=base, source=str(path))
+    return parse_config(text, chats=chats, networks=networks, base=base, source=str(path))
 
 
 @functools.cache
-def config_model(chats: tuple[ChatPlatform, ...], base: type[ConfigT]) -> type[ConfigT]:
-    """``base`` with ``chats``: their destinations under ``destinations:``, a field per chat
-    for a person's user id there."""
+def config_model(
+    chats: tuple[ChatPlatform, ...], networks: tuple[NetworkPlatform, ...], base: type[ConfigT]
+) -> type[ConfigT]:
+    """``base`` with ``chats`` and ``networks``: the chats' destinations under
+    ``destinations:``, a field per chat for a person's user id there, accounts on the
+    networks."""
     person: Any = person_model(chats)
+    account: Any = account_model(networks)
     kinds: Any = Union[tuple(chat.destination for chat in chats)]  # noqa: UP007
     if len(chats) > 1:
         kinds = Annotated[kinds, Field(discriminator="chat")]
@@ -584,6 +533,30 @@ def config_model(chats: tuple[ChatPlatform, ...], base: type[ConfigT]) -> type[C
         __base__=base,
         destinations=(Annotated[dict[str, kinds], Field(min_length=1)], ...),
         people=(list[person], []),
+        accounts=(Annotated[list[account], Field(min_length=1)], ...),
+    )
+    return model
+
+
+@functools.cache
+def account_model(networks: tuple[NetworkPlatform, ...]) -> type[AccountConfig]:
+    """An account on one of ``networks`` (the first by default), its handle in that network's
+    form."""
+    known = {network.name: network for network in networks}
+
+    def handle_form(cls: type[AccountConfig], handle: str, info: ValidationInfo) -> str:
+        network = known.get(info.data.get("network", ""))
+        if network is not None and not re.fullmatch(network.handle_pattern, handle):
+            hint = network.handle_hint()
+            raise ValueError(_("'{value}' is not valid here ({hint})", value=handle, hint=hint))
+        return handle
+
+    names: Any = Literal[tuple(known)]
+    model: type[AccountConfig] = create_model(
+        "AccountConfig",
+        __base__=AccountConfig,
+        __validators__={"handle_form": field_validator("handle")(handle_form)},
+        network=(names, networks[0].name),
     )
     return model
 

@@ -47,7 +47,7 @@ class AdminDesk:
         now = datetime.now(UTC)
         zone = ZoneInfo(i18n.current_zone())
         mention = Mention(
-            network="x",
+            network=config.accounts[0].network,
             id="2",
             account=config.accounts[0].key,
             text=text,

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from adapters.slack.config import SLACK
+from adapters.x.config import X
 from app.config import load_config, parse_config
 from bridge import config as core
 from bridge.chats import ChatPlatform
@@ -106,7 +107,7 @@ def test_with_one_chat_another_is_unknown_and_its_fields_are_explained() -> None
         "{chat: slack, channel: C0HUMAS}", "{chat: telegram, chat_id: 1}"
     )
     with pytest.raises(ConfigError) as caught:
-        core.parse_config(text, chats=[SLACK], base=Config, source="one.yaml")
+        core.parse_config(text, chats=[SLACK], networks=[X], base=Config, source="one.yaml")
     found = [f"{path}: {detail}" for path, detail in caught.value.problems]
     assert found == [
         "line 5: destinations.humas-slack.chat: unknown chat 'telegram' (known: slack)",
@@ -120,9 +121,11 @@ def test_with_one_chat_another_is_unknown_and_its_fields_are_explained() -> None
 def test_a_chat_is_not_named_like_a_persons_own_setting() -> None:
     roles = ChatPlatform(**{**vars(SLACK), "name": "roles"})
     with pytest.raises(ValueError, match="cannot be named 'roles'"):
-        core.parse_config(VALID, chats=[roles], base=Config)
-    with pytest.raises(ValueError, match="at least one chat"):
-        core.parse_config(VALID, chats=[], base=Config)
+        core.parse_config(VALID, chats=[roles], networks=[X], base=Config)
+    with pytest.raises(ValueError, match="a chat and a network at least"):
+        core.parse_config(VALID, chats=[], networks=[X], base=Config)
+    with pytest.raises(ValueError, match="a chat and a network at least"):
+        core.parse_config(VALID, chats=[SLACK], networks=[], base=Config)
 
 
 def test_the_demos_linked_accounts_name_people_of_the_config() -> None:
@@ -130,6 +133,21 @@ def test_the_demos_linked_accounts_name_people_of_the_config() -> None:
     found = problems_of(demo)
     assert found == ["line 17: demo.linked_accounts.ghost: unknown person 'ghost' (known: rina)"]
     assert parse_config(VALID + "demo:\n  linked_accounts: {rina: rina_x}\n").demo
+
+
+def test_an_account_is_on_a_known_network_with_a_handle_of_its_form() -> None:
+    found = problems_of(
+        VALID.replace("{key: humas, handle: humas_demo}", "{key: humas, handle: humas demo}")
+    )
+    assert found == [
+        "line 3: accounts[0].handle: 'humas demo' is not valid here "
+        "(an X handle: letters, digits and '_', at most 15)"
+    ]
+    found = problems_of(
+        VALID.replace("handle: humas_demo}", "handle: humas_demo, network: mastodon}")
+    )
+    assert found == ["line 3: accounts[0].network: unknown network 'mastodon' (known: x)"]
+    assert parse_config(VALID).accounts[0].network == "x"  # the first network, when none is named
 
 
 def test_typo_in_a_setting_name_is_an_error() -> None:
