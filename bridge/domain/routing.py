@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from bridge.config import Config, RouteConfig, RouteMatch
 from bridge.domain.language import language_of, normalise_lang
 from bridge.domain.models import Mention
-from bridge.domain.rules import DEFAULT_SLA, compiled
+from bridge.domain.rules import DEFAULT_SLA, Calendar, RouteConfig, RouteMatch, compiled
 from bridge.text.i18n import _, stamp
 
 PRIORITY_ORDER = ("low", "normal", "high", "urgent")
@@ -26,6 +25,22 @@ HASH_SIGNS = "#\uff03"  # X also takes the full-width sign
 _HASHTAG = re.compile(rf"(?<![\w&])[{HASH_SIGNS}](\w+)")
 
 __all__ = ["Decision", "decide", "normalise_lang"]
+
+
+class Rules(Protocol):
+    """What routing reads of the config (``bridge.config.Config`` is one)."""
+
+    @property
+    def routes(self) -> Sequence[RouteConfig]: ...
+
+    @property
+    def lists(self) -> Mapping[str, Sequence[str]]: ...
+
+    @property
+    def calendars(self) -> Mapping[str, Calendar]: ...
+
+    @property
+    def detect_languages(self) -> Sequence[str]: ...
 
 
 @dataclass(frozen=True)
@@ -99,7 +114,7 @@ def has_phrase(folded_text: str, phrase: str) -> bool:
     return re.search(pattern, folded_text) is not None
 
 
-def decide(config: Config, mention: Mention, *, now: datetime) -> Decision:
+def decide(config: Rules, mention: Mention, *, now: datetime) -> Decision:
     """Route ``mention``; total, since config checks require a final catch-all."""
     facts = _Facts(config, mention, now)
     matched: list[RouteConfig] = []
@@ -120,7 +135,7 @@ def decide(config: Config, mention: Mention, *, now: datetime) -> Decision:
 class _Facts:
     """What the conditions look at, worked out once per mention."""
 
-    def __init__(self, config: Config, mention: Mention, now: datetime) -> None:
+    def __init__(self, config: Rules, mention: Mention, now: datetime) -> None:
         self.config = config
         self.mention = mention
         self.moment = mention.created_at or now
