@@ -131,14 +131,17 @@ class OpenReply(ChatAction[ReplyForm | str]):
 
 @dataclass(frozen=True)
 class ReplyPreview:
-    """A written reply before it is sent: its length against the network's ``limit`` and
-    the identities (with their handles) it may go out as; ``again`` when the thread is
+    """A written reply before it is sent: its length against the network's ``limit`` (and
+    ``too_long``, the network's own words when it is over), the network as people call it,
+    and the identities (with their handles) it may go out as; ``again`` when the thread is
     answered already (a deliberate further reply)."""
 
     mention: Mention | None
     text: str
     length: int
     limit: int
+    too_long: str | None
+    network: str
     identities: list[tuple[Identity, str]]
     again: bool
 
@@ -382,6 +385,8 @@ class ActionDispatcher:
             text=action.text,
             length=length,
             limit=limit,
+            too_long=desk.over_length(thread.network, action.text),
+            network=self.config().network_platform(thread.network).label,
             identities=[(identity, handles[identity]) for identity in identities],
             again=thread.status is ThreadStatus.ANSWERED,
         )

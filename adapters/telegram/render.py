@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from adapters.telegram import texts
+from bridge.actions import ReplyPreview
 from bridge.domain.models import THREAD_ACTIONS, Mention, MentionCard
 from bridge.domain.textsplit import safe_cut, split_text, utf16_len
 from bridge.text import i18n, messages
@@ -134,14 +135,25 @@ def quote(mention: Mention) -> str:
     return messages.replying_to(author=author, text=text)
 
 
-def reply_preview(*, text: str, length: int, limit: int, mention: Mention | None) -> str:
+def reply_preview(draft: ReplyPreview) -> str:
     """The plain-text preview of a draft reply, within one Telegram message: the mention it
     answers quoted after it, and the draft itself shortened if the whole would not fit (a
-    draft that long is far too long for X anyway, and the preview says so)."""
-    answers = quote(mention) if mention is not None else None
-    preview = texts.preview(text=text, length=length, limit=limit, quote=answers)
+    draft that long is far too long for the network anyway, and the preview says so)."""
+    answers = quote(draft.mention) if draft.mention is not None else None
+
+    def preview_of(text: str) -> str:
+        return texts.preview(
+            text=text,
+            length=draft.length,
+            limit=draft.limit,
+            network=draft.network,
+            too_long=draft.too_long,
+            quote=answers,
+        )
+
+    preview = preview_of(draft.text)
     excess = utf16_len(preview) - MESSAGE_LIMIT
     if excess > 0:
-        kept = text[: safe_cut(text, max(utf16_len(text) - excess - 1, 0))] + "…"
-        preview = texts.preview(text=kept, length=length, limit=limit, quote=answers)
+        text = draft.text
+        preview = preview_of(text[: safe_cut(text, max(utf16_len(text) - excess - 1, 0))] + "…")
     return preview

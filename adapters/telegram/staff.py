@@ -291,12 +291,7 @@ class StaffHandlers:
         buttons.append(InlineKeyboardButton(texts.cancel(), callback_data=f"cancel:{draft_id}"))
         await self._answers.reply(
             message,
-            render.reply_preview(
-                text=preview.text,
-                length=preview.length,
-                limit=preview.limit,
-                mention=preview.mention,
-            ),
+            render.reply_preview(preview),
             markup=InlineKeyboardMarkup([buttons]),
         )
 

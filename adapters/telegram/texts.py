@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from bridge.text import messages
 from bridge.text.i18n import _
 
 
@@ -18,13 +17,26 @@ def write_reply(*, name: str) -> str:
     return _("{name}, write your reply to this mention as an answer to this message.", name=name)
 
 
-def preview(*, text: str, length: int, limit: int, quote: str | None = None) -> str:
-    """The draft as it would go out, under its length on X; ``quote`` (what it answers) last."""
-    if length > limit:
-        too_long = messages.reply_too_long(length=length, limit=limit)
+def preview(
+    *,
+    text: str,
+    length: int,
+    limit: int,
+    network: str,
+    too_long: str | None,
+    quote: str | None = None,
+) -> str:
+    """The draft as it would go out, under its length on the ``network``, or the network's
+    words on why it is too long (``too_long``); ``quote`` (what it answers) last."""
+    if too_long is not None:
         preview = too_long + " " + _("Shorten it and send it again.") + f"\n\n{text}"
     else:
-        heading = _("Preview ({length}/{limit} characters on X):", length=length, limit=limit)
+        heading = _(
+            "Preview ({length}/{limit} characters on {network}):",
+            length=length,
+            limit=limit,
+            network=network,
+        )
         preview = f"{heading}\n\n{text}"
     return f"{preview}\n\n{quote}" if quote else preview
 

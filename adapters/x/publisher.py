@@ -7,6 +7,7 @@ import logging
 
 from twitter_text import parse_tweet
 
+from adapters.x import texts
 from adapters.x.client import XClient
 from adapters.x.oauth import XLinker
 from adapters.x.settings import XSettings, x_settings
@@ -47,7 +48,7 @@ class XPublisher:
     def check_text(self, text: str) -> str | None:
         length, _ = self.measure(text)
         if length > MAX_WEIGHTED_LENGTH:
-            return messages.reply_too_long(length=length, limit=MAX_WEIGHTED_LENGTH)
+            return texts.reply_too_long(length=length, limit=MAX_WEIGHTED_LENGTH)
         return None
 
     def can_post_as(self, account: AccountConfig) -> bool:
@@ -89,7 +90,7 @@ class XPublisher:
             post_id = await self._client(account).create_post(text=text, in_reply_to=in_reply_to)
         except CredentialsRejected as exc:
             raise PermanentError(
-                "x", messages.reply_institution_rejected(handle=account.handle, detail=exc.detail)
+                "x", texts.reply_institution_rejected(handle=account.handle, detail=exc.detail)
             ) from None
         except PermanentError as exc:
             raise _duplicate_or(exc) from None
@@ -107,9 +108,7 @@ class XPublisher:
                     raise
                 post_id = await self._create(refreshed, in_reply_to=in_reply_to, text=text)
         except CredentialsRejected as exc:
-            raise PermanentError(
-                "x", messages.reply_personal_rejected(handle=linked.handle)
-            ) from exc
+            raise PermanentError("x", texts.reply_personal_rejected(handle=linked.handle)) from exc
         except PermanentError as exc:
             raise _duplicate_or(exc) from None
         return self._posted(linked.handle, post_id)
@@ -122,7 +121,7 @@ class XPublisher:
         linked = await self._vault.linked(person, "x") if self._vault else None
         credentials = await self._usable(person) if linked else None
         if linked is None or credentials is None:
-            raise PermanentError("x", messages.reply_personal_unlinked_since())
+            raise PermanentError("x", texts.reply_personal_unlinked_since())
         return linked, credentials
 
     async def _usable(

@@ -97,6 +97,11 @@ class ReplyDesk:
         publisher = self.publishers.get(network)
         return publisher.measure(text.strip()) if publisher else None
 
+    def over_length(self, network: str, text: str) -> str | None:
+        """The network's own words on why ``text`` cannot go out there (too long), if so."""
+        publisher = self.publishers.get(network)
+        return publisher.check_text(text.strip()) if publisher else None
+
     async def identities_for(self, person: PersonConfig, account: AccountConfig) -> list[Identity]:
         """The identities this person can reply as today (personal ones need linking first)."""
         speaks = verdict(Action.REPLY_AS_INSTITUTION, person, account=account.key).allowed

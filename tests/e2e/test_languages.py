@@ -85,7 +85,9 @@ def test_each_destination_and_person_reads_their_own_language(deployment: Deploy
             "reply_to_message_id": prompt[0]["message_id"],
         },
     )
-    preview_heading = in_indonesian(telegram_texts.preview, text="", length=len(REPLY), limit=280)
+    preview_heading = in_indonesian(
+        telegram_texts.preview, text="", length=len(REPLY), limit=280, network="X", too_long=None
+    )
     preview = wait_for(
         lambda: [m for m in bot_messages() if m["text"].startswith(preview_heading.strip())],
         what="the preview",

@@ -12,9 +12,26 @@ import pytest
 from adapters.telegram import render
 from adapters.telegram import texts as telegram_texts
 from adapters.telegram.staff import REPLY_ACTIONS
+from adapters.x import texts as x_texts
+from bridge.actions import ReplyPreview
 from bridge.domain.models import THREAD_ACTIONS, Author, Media, Mention, MentionCard, ThreadStatus
 from bridge.text.i18n import speaking
 from tests.unit.cards import mention_card
+
+
+def draft(text: str, *, length: int, mention: Mention | None, limit: int = 280) -> ReplyPreview:
+    """A draft as the reply desk previews it, on X."""
+    too_long = x_texts.reply_too_long(length=length, limit=limit) if length > limit else None
+    return ReplyPreview(
+        mention=mention,
+        text=text,
+        length=length,
+        limit=limit,
+        too_long=too_long,
+        network="X",
+        identities=[],
+        again=False,
+    )
 
 
 def card(text: str, *, first: bool = True) -> MentionCard:
@@ -159,7 +176,7 @@ def test_a_post_of_only_photos_says_so_in_each_language() -> None:
 
 def test_a_reply_preview_quotes_the_start_of_a_long_mention_and_where_to_read_it() -> None:
     mention = card("kata " * 5000).mention
-    preview = render.reply_preview(text="Terima kasih", length=12, limit=280, mention=mention)
+    preview = render.reply_preview(draft("Terima kasih", length=12, mention=mention))
     assert preview.startswith("Preview (12/280 characters on X):\n\nTerima kasih\n\n")
     quoted = preview.split("\n\n")[2]
     assert quoted.startswith('In answer to @warga_budi: "kata kata')
@@ -171,13 +188,13 @@ def test_a_reply_preview_quotes_the_start_of_a_long_mention_and_where_to_read_it
 
 def test_a_reply_preview_of_a_post_of_only_photos_and_a_draft_of_4096_characters_fits() -> None:
     mention = card("").mention.model_copy(update={"media": (Media(kind="photo"),) * 2})
-    draft = "😀" * 2048  # 4,096 UTF-16 units: the most a Telegram message holds
-    preview = render.reply_preview(text=draft, length=4096, limit=280, mention=mention)
+    long_draft = "😀" * 2048  # 4,096 UTF-16 units: the most a Telegram message holds
+    preview = render.reply_preview(draft(long_draft, length=4096, mention=mention))
     assert render.utf16_len(preview) <= render.MESSAGE_LIMIT
     assert preview.startswith("3,816 characters too long for X (4096 of 280;")
     assert preview.endswith('In answer to @warga_budi: "(no text, 2 photos)"')
     with speaking("id"):
-        short = render.reply_preview(text="Baik", length=4, limit=280, mention=mention)
+        short = render.reply_preview(draft("Baik", length=4, mention=mention))
         assert short.endswith('Menjawab @warga_budi: "(tanpa teks, 2 foto)"')
 
 
@@ -453,23 +470,28 @@ def test_a_mention_without_an_author_is_quoted_as_by_an_unknown_author() -> None
 
 
 def test_a_reply_preview_with_no_mention_to_quote_is_the_draft_under_its_length() -> None:
-    preview = render.reply_preview(text="Baik", length=4, limit=280, mention=None)
+    preview = render.reply_preview(draft("Baik", length=4, mention=None))
     assert preview == "Preview (4/280 characters on X):\n\nBaik"
+
+
+TOO_LONG = x_texts.reply_too_long(length=5000, limit=280)
 
 
 def _preview_room(quoted: str) -> int:
     """What a 5,000-character draft's preview leaves for the draft in one message."""
-    frame = telegram_texts.preview(text="", length=5000, limit=280, quote=quoted)
+    frame = telegram_texts.preview(
+        text="", length=5000, limit=280, network="X", too_long=TOO_LONG, quote=quoted
+    )
     return render.MESSAGE_LIMIT - render.utf16_len(frame)
 
 
 def test_a_reply_preview_of_exactly_one_message_keeps_its_whole_draft() -> None:
     quoted = 'In answer to @warga_budi: "jalan rusak"'
-    draft = "a" * _preview_room(quoted)
-    preview = render.reply_preview(
-        text=draft, length=5000, limit=280, mention=mention_card().mention
+    whole = "a" * _preview_room(quoted)
+    preview = render.reply_preview(draft(whole, length=5000, mention=mention_card().mention))
+    assert preview == telegram_texts.preview(
+        text=whole, length=5000, limit=280, network="X", too_long=TOO_LONG, quote=quoted
     )
-    assert preview == telegram_texts.preview(text=draft, length=5000, limit=280, quote=quoted)
     assert render.utf16_len(preview) == render.MESSAGE_LIMIT
 
 
@@ -477,8 +499,10 @@ def test_a_reply_preview_one_unit_too_long_shortens_its_draft_to_fit_exactly() -
     quoted = 'In answer to @warga_budi: "jalan rusak"'
     room = _preview_room(quoted)
     preview = render.reply_preview(
-        text="a" * (room + 1), length=5000, limit=280, mention=mention_card().mention
+        draft("a" * (room + 1), length=5000, mention=mention_card().mention)
     )
     kept = "a" * (room - 1) + "…"
-    assert preview == telegram_texts.preview(text=kept, length=5000, limit=280, quote=quoted)
+    assert preview == telegram_texts.preview(
+        text=kept, length=5000, limit=280, network="X", too_long=TOO_LONG, quote=quoted
+    )
     assert render.utf16_len(preview) == render.MESSAGE_LIMIT

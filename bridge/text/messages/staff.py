@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bridge.text.i18n import _, ngettext
+from bridge.text.i18n import _
 from bridge.text.messages.cards import dismissal_note
 
 
@@ -113,27 +113,6 @@ def reply_personal_not_linked(*, link_command: str) -> str:
     )
 
 
-def reply_institution_rejected(*, handle: str, detail: str) -> str:
-    return _(
-        "X no longer accepts Reachable's credentials for @{handle} ({detail}); an admin must "
-        "renew them (REACHABLE_X_ACCOUNT_TOKENS)",
-        handle=handle,
-        detail=detail,
-    )
-
-
-def reply_personal_rejected(*, handle: str) -> str:
-    return _(
-        "X no longer accepts the link to your account @{handle} (access revoked or expired). "
-        "Link it again, then send the reply again",
-        handle=handle,
-    )
-
-
-def reply_personal_unlinked_since() -> str:
-    return _("your personal X account was unlinked before the reply could go out")
-
-
 def reply_no_credentials(*, handle: str) -> str:
     return _(
         "Reachable has no posting credentials for @{handle}; an admin must set them "
@@ -150,18 +129,6 @@ def reply_unpostable_characters() -> str:
     return _(
         "The reply holds characters that cannot be posted (broken Unicode, often from a bad "
         "copy and paste): type it again, or paste it as plain text."
-    )
-
-
-def reply_too_long(*, length: int, limit: int) -> str:
-    return ngettext(
-        "{count} character too long for X ({length} of {limit}; links count 23, CJK characters "
-        "and emoji 2).",
-        "{count} characters too long for X ({length} of {limit}; links count 23, CJK characters "
-        "and emoji 2).",
-        length - limit,
-        length=length,
-        limit=limit,
     )
 
 
