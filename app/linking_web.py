@@ -88,9 +88,8 @@ def link_web_routes(desk: LinkDesk) -> Sequence[BaseRoute]:
                 response = _failed(failed.reason, status=400)
             else:
                 with i18n.speaking(locale):
-                    response = _page(
-                        messages.link_page_done_title(), [messages.link_done(handle=account.handle)]
-                    )
+                    done = messages.link_done(network=desk.named(network), handle=account.handle)
+                    response = _page(messages.link_page_done_title(), [done])
         response.delete_cookie(BROWSER_COOKIE, path=COOKIE_PATH)
         return response
 
@@ -120,17 +119,15 @@ def _browser_locale(request: Request) -> str | None:
 
 
 def _start_page(shown: StartPage) -> HTMLResponse:
+    network = shown.network
     whom = messages.link_start_whom(
-        person=shown.person_name, chat=shown.chat, user_id=shown.user_id
+        network=network, person=shown.person_name, chat=shown.chat, user_id=shown.user_id
     )
-    button = (
-        '<form method="post">'
-        f'<button type="submit" id="continue">{html.escape(messages.link_start_continue())}'
-        "</button></form>"
-    )
+    go = html.escape(messages.link_start_continue(network=network))
+    button = f'<form method="post"><button type="submit" id="continue">{go}</button></form>'
     return _page(
-        messages.link_start_title(),
-        [whom, messages.link_start_warning(person=shown.person_name)],
+        messages.link_start_title(network=network),
+        [whom, messages.link_start_warning(network=network, person=shown.person_name)],
         extra=button,
     )
 

@@ -249,7 +249,11 @@ class Runtime:
             network: registry.LINKERS[network](self.settings) for network in networks
         }
         linking = LinkDesk(
-            vault, linkers, public_url=self.settings.public_url, chats=self.config.chat_platforms
+            vault,
+            linkers,
+            public_url=self.settings.public_url,
+            chats=self.config.chat_platforms,
+            networks=self.config.network_platforms,
         )
         return dataclasses.replace(context, vault=vault), linking
 

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, cast
 
-from bridge.config import Config, PersonConfig
+from bridge.config import AccountConfig, Config, PersonConfig
 from bridge.desks.admin import ADMIN_VERBS, AdminDesk, answer_admin_command
 from bridge.desks.claims import ThreadDesk, short_reference
 from bridge.desks.linking import ChatUser, LinkDesk, answer_link_command
@@ -357,11 +357,19 @@ class ActionDispatcher:
         if identity is None:
             choices = [(i, handles[i] or "") for i in await desk.identities_for(person, account)]
             if not choices:
-                link = self.config().chat_platform(action.actor.chat).link_command()
-                return messages.reply_no_identity(handle=account.handle, link_command=link)
+                return self._no_identity(action.actor, account, thread.network)
             identity = choices[0][0]
         return ReplyForm(
             mention=mention, identity=identity, as_handle=handles[identity], choices=choices
+        )
+
+    def _no_identity(self, actor: Actor, account: AccountConfig, network: str) -> str:
+        """Neither the institution's voice nor a linked account of the person's own."""
+        config = self.config()
+        return messages.reply_no_identity(
+            network=config.network_label(network),
+            handle=account.handle,
+            link_command=config.chat_platform(actor.chat).link_command(),
         )
 
     async def _preview_reply(self, action: PreviewReply) -> ReplyPreview | str | None:
@@ -372,8 +380,7 @@ class ActionDispatcher:
         account = self.config().account(thread.account)
         identities = await desk.identities_for(person, account)
         if not identities:
-            link = self.config().chat_platform(action.actor.chat).link_command()
-            return messages.reply_no_identity(handle=account.handle, link_command=link)
+            return self._no_identity(action.actor, account, thread.network)
         personal = await desk.linked_handle(person, thread.network)
         handles = {Identity.INSTITUTION: account.handle, Identity.PERSONAL: personal or ""}
         unpostable = desk.unpostable(action.text)
@@ -414,7 +421,11 @@ class ActionDispatcher:
     async def _link(self, action: Link) -> str:
         actor = action.actor
         if self._linking is None:
-            return messages.link_not_set_up()
+            config = self.config()
+            network = config.network_platform(config.accounts[0].network)
+            return messages.link_not_set_up(
+                network=network.label, setting=network.linking_setting()
+            )
         asker = ChatUser(chat=actor.chat, user_id=actor.user_id, where=actor.where)
         return await answer_link_command(
             self._linking,

@@ -230,9 +230,20 @@ class Config(Strict):
         """What the core knows of ``chat``: its command style, its help, its name."""
         return self._chats[chat]
 
+    @property
+    def network_platforms(self) -> tuple[NetworkPlatform, ...]:
+        """The networks this config was read with."""
+        return tuple(self._networks.values())
+
     def network_platform(self, network: str) -> NetworkPlatform:
-        """What the core knows of ``network``: its name as people know it."""
+        """What the core knows of ``network``: its name as people know it, its settings."""
         return self._networks[network]
+
+    def network_label(self, network: str) -> str:
+        """``network`` as people call it ("X"); its own name when this config does not know
+        it (a thread of a network no longer run)."""
+        known = self._networks.get(network)
+        return known.label if known else network
 
     def parse_like(self, text: str, *, source: str) -> Config:
         """A new text read as this config was: with the same chats and networks, into the

@@ -18,3 +18,8 @@ class NetworkPlatform:
     # what to tell an admin whose handle does not, in the reader's language.
     handle_pattern: str
     handle_hint: Callable[[], str]
+    # The settings an admin gives for Reachable to post as an institutional account there,
+    # and for people to link their own account (in the reader's language), as staff are told
+    # when they are missing.
+    posting_setting: str
+    linking_setting: Callable[[], str]

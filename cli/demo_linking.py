@@ -29,7 +29,8 @@ async def link_demo_accounts(settings: Settings, config: AppConfig, store: Store
     if not wanted:
         return []
     linker = registry.LINKERS["x"](settings)
-    desk = LinkDesk(TokenVault(store, Sealer(settings.token_key)), {"x": linker}, public_url=None)
+    vault = TokenVault(store, Sealer(settings.token_key))
+    desk = LinkDesk(vault, {"x": linker}, public_url=None, networks=config.network_platforms)
     people = {p.key: p for p in config.people}
     done = []
     async with httpx.AsyncClient(timeout=10) as http:

@@ -101,23 +101,26 @@ def text_length(blocks: list[dict[str, Any]]) -> int:
     return walk(blocks)
 
 
-def continues_block(mention: Mention) -> dict[str, Any]:
-    """Says the post goes on beyond what is shown, with the way to read the rest."""
+def continues_block(mention: Mention, *, network: str) -> dict[str, Any]:
+    """Says the post goes on beyond what is shown, with the way to read the rest on the
+    ``network`` (as people call it)."""
     line = escape_mrkdwn(messages.post_continues())
     if mention.url:
-        label = escape_mrkdwn(messages.open_on_network(mention.network))
+        label = escape_mrkdwn(messages.open_on_network(network))
         line += f" <{escape_mrkdwn(mention.url)}|{label}>"
     return {"type": "context", "elements": [mrkdwn(line)]}
 
 
-def text_blocks(mention: Mention, *, room: int, max_blocks: int) -> list[dict[str, Any]]:
+def text_blocks(
+    mention: Mention, *, network: str, room: int, max_blocks: int
+) -> list[dict[str, Any]]:
     """The post's text in sections of at most 3,000 characters, as much of it as ``room``
     characters and ``max_blocks`` blocks hold; a line that the post continues after a cut.
     Cuts fall between words where they can, never inside a character or an emoji."""
     text = messages.post_text(mention)
     sections = split_text(text, SECTION_TEXT_LIMIT)
     if utf16_len(text) > room or len(sections) > max_blocks:
-        tail = continues_block(mention)
+        tail = continues_block(mention, network=network)
         room -= text_length([tail])
         shown = text[: safe_cut(text, max(room, 1))]
         sections = split_text(shown, SECTION_TEXT_LIMIT)[: max_blocks - 1]
@@ -134,9 +137,9 @@ def text_blocks(mention: Mention, *, room: int, max_blocks: int) -> list[dict[st
     return blocks + ([tail] if tail else [])
 
 
-def quote_blocks(mention: Mention) -> list[dict[str, Any]]:
+def quote_blocks(mention: Mention, *, network: str) -> list[dict[str, Any]]:
     """The mention quoted in a form: its start, one section's worth, and a link to the rest."""
-    return text_blocks(mention, room=SECTION_TEXT_LIMIT, max_blocks=2)
+    return text_blocks(mention, network=network, room=SECTION_TEXT_LIMIT, max_blocks=2)
 
 
 def _label(*candidates: str) -> dict[str, Any]:
@@ -196,7 +199,8 @@ def details_block(card: MentionCard) -> dict[str, Any] | None:
         posted = slack_date(mention.created_at, "{date_short_pretty} {time}")
         parts.append(messages.posted_at(posted))
     if mention.url:
-        parts.append(f"<{escape_mrkdwn(mention.url)}|{messages.open_on_network(mention.network)}>")
+        link = messages.open_on_network(card.network_name)
+        parts.append(f"<{escape_mrkdwn(mention.url)}|{link}>")
     if not parts:
         return None
     return {"type": "context", "elements": [mrkdwn(" · ".join(parts))]}
@@ -275,6 +279,7 @@ def mention_messages(card: MentionCard) -> list[SlackMessage]:
     if len(parts) == 1:
         text = text_blocks(
             card.mention,
+            network=card.network_name,
             room=MESSAGE_TEXT_BUDGET - text_length(frame),
             max_blocks=MESSAGE_BLOCK_LIMIT - len(frame),
         )
@@ -305,6 +310,7 @@ IDENTITY_INPUT = "as"
 def reply_modal(
     mention: Mention,
     *,
+    network: str,
     identity: Identity,
     as_handle: str | None,
     choices: list[tuple[Identity, str]],
@@ -313,16 +319,17 @@ def reply_modal(
     metadata: str,
 ) -> dict[str, Any]:
     """The reply form. ``as_handle`` is who it goes out as (None: personal, not linked yet);
-    with two or more ``choices`` (identity, handle) the person picks, starting at ``identity``."""
+    with two or more ``choices`` (identity, handle) the person picks, starting at ``identity``.
+    ``network``: the mention's, as people call it."""
     author = mention.author
     who = f"{author.name} (@{author.handle})" if author else messages.unknown_author()
     blocks: list[dict[str, Any]] = [
         {"type": "context", "elements": [plain(messages.quote_intro(who=who))]},
-        *quote_blocks(mention),
+        *quote_blocks(mention, network=network),
         {
             "type": "input",
             "block_id": REPLY_BLOCK,
-            "label": plain(messages.reply_modal_label()),
+            "label": plain(messages.reply_modal_label(network=network)),
             "element": {"type": "plain_text_input", "action_id": REPLY_INPUT, "multiline": True},
         },
     ]
@@ -348,7 +355,7 @@ def reply_modal(
         )
     else:
         note = messages.reply_modal_note(
-            handle=as_handle, identity=identity.value, link_command=link_command
+            network=network, handle=as_handle, identity=identity.value, link_command=link_command
         )
         blocks.append({"type": "context", "elements": [plain(note)]})
     title = (
@@ -380,7 +387,7 @@ NOTE_BLOCK, NOTE_INPUT = "note", "note"
 
 
 def dismiss_modal(
-    mention: Mention, *, reasons: list[str], callback_id: str, metadata: str
+    mention: Mention, *, network: str, reasons: list[str], callback_id: str, metadata: str
 ) -> dict[str, Any]:
     """Why dismiss: a reason (required) and an optional note, the mention quoted."""
     author = mention.author
@@ -397,7 +404,7 @@ def dismiss_modal(
         "close": _label(messages.form_cancel()),
         "blocks": [
             {"type": "context", "elements": [plain(messages.quote_intro(who=who))]},
-            *quote_blocks(mention),
+            *quote_blocks(mention, network=network),
             {
                 "type": "input",
                 "block_id": DISMISS_BLOCK,

@@ -179,6 +179,7 @@ class SlackStaff:
         }
         view = render.reply_modal(
             form.mention,
+            network=self._config().network_label(form.mention.network),
             identity=form.identity,
             as_handle=form.as_handle,
             choices=form.choices,
@@ -198,6 +199,7 @@ class SlackStaff:
             return
         view = render.dismiss_modal(
             mention,
+            network=self._config().network_label(mention.network),
             reasons=list(DISMISS_REASONS),
             callback_id=DISMISS_MODAL,
             metadata=json.dumps({"thread": thread_id, "channel": channel}),

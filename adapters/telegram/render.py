@@ -66,7 +66,7 @@ def _footer(card: MentionCard) -> str:
     link = ""
     if mention.url:
         href = html.escape(mention.url, quote=True)
-        link = f'<a href="{href}">{escape(messages.open_on_network(mention.network))}</a>'
+        link = f'<a href="{href}">{escape(messages.open_on_network(card.network_name))}</a>'
     lines.append(" · ".join([escape(p) for p in posted] + ([link] if link else [])))
     if card.escalation:
         lines.append(f"<b>{escape(card.escalation)}</b>")

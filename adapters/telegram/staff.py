@@ -419,7 +419,7 @@ class StaffHandlers:
         if person is None:
             answer = messages.unknown_person()
         elif message.chat.type != ChatType.PRIVATE:
-            answer = messages.link_private_only()
+            answer = texts.link_private_only()
         else:
             actor = self._actor(person, user, message)
             action = (

@@ -13,6 +13,10 @@ def unlink_command() -> str:
     return "/unlink"
 
 
+def link_private_only() -> str:
+    return _("Send /link to me in a private chat: links to your account are not for a group.")
+
+
 def write_reply(*, name: str) -> str:
     return _("{name}, write your reply to this mention as an answer to this message.", name=name)
 

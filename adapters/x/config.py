@@ -10,4 +10,8 @@ X = NetworkPlatform(
     label="X",
     handle_pattern=r"[A-Za-z0-9_]{1,15}",
     handle_hint=lambda: _("an X handle: letters, digits and '_', at most 15"),
+    posting_setting="REACHABLE_X_ACCOUNT_TOKENS",
+    linking_setting=lambda: _(
+        "REACHABLE_X_OAUTH_CLIENT_ID with REACHABLE_PUBLIC_URL, or the consumer keys"
+    ),
 )

@@ -9,6 +9,7 @@ from twitter_text import parse_tweet
 
 from adapters.x import texts
 from adapters.x.client import XClient
+from adapters.x.config import X
 from adapters.x.oauth import XLinker
 from adapters.x.settings import XSettings, x_settings
 from bridge.config import AccountConfig
@@ -61,7 +62,10 @@ class XPublisher:
     def _client(self, account: AccountConfig) -> XClient:
         if account.key not in self._clients:
             if not self.can_post_as(account):
-                raise PermanentError("x", messages.reply_no_credentials(handle=account.handle))
+                said = messages.reply_no_credentials(
+                    handle=account.handle, setting=X.posting_setting
+                )
+                raise PermanentError("x", said)
             token = self.settings.x_account_tokens[account.key]
             assert self.settings.x_consumer_key and self.settings.x_consumer_secret
             bearer = self.settings.x_bearer_token

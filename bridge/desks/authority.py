@@ -101,7 +101,7 @@ ACTION_LABELS: dict[Action, str] = {
     Action.UNANSWERED: "List what is unanswered (`unanswered`)",
     Action.SHOW: "Show a thread here (`show`)",
     Action.ADMIN: "Admin commands (`rules`, `route`, `reload`)",
-    Action.LINK: "Link or unlink one's own X account (`link`, `pin`, `unlink`)",
+    Action.LINK: "Link or unlink one's own account on the network (`link`, `pin`, `unlink`)",
 }
 RULE_LABELS: dict[Rule, str] = {
     Rule.NOT_APPLICABLE: "-",

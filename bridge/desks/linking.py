@@ -33,6 +33,7 @@ from bridge.chats import ChatPlatform
 from bridge.config import PersonConfig
 from bridge.desks import audit
 from bridge.errors import PlatformError, ReachableError
+from bridge.networks import NetworkPlatform
 from bridge.store.vault import (
     AccountTaken,
     Credentials,
@@ -128,6 +129,8 @@ class LinkOffer:
 class StartPage:
     """What the start page shows: whom the account will be linked to, in their language."""
 
+    # The network as people call it: "X".
+    network: str
     person_name: str
     # The chat's name as its users know it: "Slack".
     chat: str
@@ -162,9 +165,11 @@ class LinkDesk:
         *,
         public_url: str | None,
         chats: Sequence[ChatPlatform] = (),
+        networks: Sequence[NetworkPlatform] = (),
     ) -> None:
         self.vault = vault
         self.chats = {chat.name: chat for chat in chats}
+        self.networks = {network.name: network for network in networks}
         self.store = vault.store
         self.linkers = linkers
         self.public_url = public_url.rstrip("/") if public_url else None
@@ -174,10 +179,25 @@ class LinkDesk:
         """The chats' ways to reach one person privately, once the chats exist."""
         self.tellers = dict(tellers)
 
+    @property
+    def network(self) -> str:
+        """The network people link on when they name none: the first this desk links on."""
+        return next(iter(self.linkers), next(iter(self.networks), ""))
+
+    def named(self, network: str) -> str:
+        """``network`` as people call it ("X")."""
+        known = self.networks.get(network)
+        return known.label if known else network
+
+    def _not_set_up(self, network: str) -> LinkFailed:
+        known = self.networks.get(network)
+        setting = known.linking_setting() if known else network
+        return LinkFailed(messages.link_not_set_up(network=self.named(network), setting=setting))
+
     def _linker(self, network: str) -> AccountLinker:
         linker = self.linkers.get(network)
         if linker is None:
-            raise LinkFailed(messages.link_not_set_up())
+            raise self._not_set_up(network)
         return linker
 
     def expired(self) -> str:
@@ -189,9 +209,10 @@ class LinkDesk:
         return f"{self.public_url}/link/{network}/callback" if self.public_url else None
 
     async def offer(
-        self, person: PersonConfig, *, asker: ChatUser, network: str = "x"
+        self, person: PersonConfig, *, asker: ChatUser, network: str | None = None
     ) -> LinkOffer:
         """Start both flows the deployment supports; the person picks one."""
+        network = network or self.network
         linker = self._linker(network)
         current = await self.vault.linked(person.key, network)
         start_url = pin_url = None
@@ -215,7 +236,8 @@ class LinkDesk:
                 pin = await linker.request_pin()
             except PlatformError as exc:
                 if start_url is None:
-                    raise LinkFailed(messages.link_network_refused(exc.detail)) from None
+                    said = messages.link_network_refused(exc.detail, network=self.named(network))
+                    raise LinkFailed(said) from None
                 log.warning("no PIN link offered to %s: %s", person.key, exc)
             else:
                 # Kept under the person who asked: only a PIN they send finishes it.
@@ -226,7 +248,7 @@ class LinkDesk:
                 )
                 pin_url = pin.url
         if start_url is None and pin_url is None:
-            raise LinkFailed(messages.link_not_set_up())
+            raise self._not_set_up(network)
         await audit.record(self.store, outcome="link-offered", person=person.key, chat=asker.chat)
         return LinkOffer(start_url=start_url, pin_url=pin_url, current=current)
 
@@ -236,6 +258,7 @@ class LinkDesk:
         if start is None:
             return None
         return StartPage(
+            network=self.named(start["network"]),
             person_name=start["person_name"],
             chat=self.chats[start["chat"]].label if start["chat"] in self.chats else start["chat"],
             user_id=start["user_id"],
@@ -253,7 +276,7 @@ class LinkDesk:
         redirect_uri = self.callback_url(network)
         if linker is None or redirect_uri is None or not linker.can_link_on_web():
             with i18n.speaking(start.get("locale")):
-                raise LinkFailed(messages.link_not_set_up())
+                raise self._not_set_up(network)
         state = secrets.token_urlsafe(24)
         verifier, challenge = pkce_pair()
         browser_secret = secrets.token_urlsafe(32)
@@ -297,12 +320,14 @@ class LinkDesk:
                 _fingerprint(browser_secret), str(attempt.get("browser", ""))
             ):
                 await self._refused(attempt, "finished in a browser that did not start it")
-                raise LinkFailed(messages.link_other_browser())
+                raise LinkFailed(messages.link_other_browser(network=self.named(network)))
             account = await self._finish_attempt(network, attempt, code=code, error=error)
             await self._tell(
                 attempt,
                 messages.link_notice(
-                    handle=account.handle, unlink_command=self._unlink_command(attempt["chat"])
+                    network=self.named(network),
+                    handle=account.handle,
+                    unlink_command=self._unlink_command(attempt["chat"]),
                 ),
             )
         return account, locale
@@ -312,7 +337,7 @@ class LinkDesk:
     ) -> LinkedAccount:
         if error or not code:
             await self._refused(attempt, error or "")
-            raise LinkFailed(messages.link_web_declined())
+            raise LinkFailed(messages.link_web_declined(network=self.named(network)))
         linker = self._linker(network)
         redirect_uri = self.callback_url(network) or ""
         try:
@@ -320,7 +345,8 @@ class LinkDesk:
                 code=code, code_verifier=attempt["verifier"], redirect_uri=redirect_uri
             )
         except PlatformError as exc:
-            raise LinkFailed(messages.link_network_refused(exc.detail)) from None
+            said = messages.link_network_refused(exc.detail, network=self.named(network))
+            raise LinkFailed(said) from None
         try:
             return await self._save(attempt["person"], network, grant, chat=attempt["chat"])
         except LinkFailed as failed:
@@ -328,11 +354,12 @@ class LinkDesk:
             raise
 
     async def finish_with_pin(
-        self, person: PersonConfig, text: str, *, chat: str, network: str = "x"
+        self, person: PersonConfig, text: str, *, chat: str, network: str | None = None
     ) -> LinkedAccount:
+        network = network or self.network
         match = PIN_RE.match(text)
         if match is None:
-            raise LinkFailed(messages.link_pin_malformed())
+            raise LinkFailed(messages.link_pin_malformed(network=self.named(network)))
         attempt = await self.vault.take(f"pin:{network}:{person.key}")
         if attempt is None:
             raise LinkFailed(messages.link_pin_expired())
@@ -346,7 +373,8 @@ class LinkDesk:
             await audit.record(
                 self.store, outcome="link-refused", person=person.key, chat=chat, detail=exc.detail
             )
-            raise LinkFailed(messages.link_pin_refused(exc.detail)) from None
+            said = messages.link_pin_refused(exc.detail, network=self.named(network))
+            raise LinkFailed(said) from None
         return await self._save(person.key, network, grant, chat=chat)
 
     async def _save(
@@ -369,7 +397,8 @@ class LinkDesk:
                 chat=chat,
                 detail=f"@{grant.handle} is linked to {taken.owner}",
             )
-            raise LinkFailed(messages.link_account_taken(handle=grant.handle)) from None
+            said = messages.link_account_taken(network=self.named(network), handle=grant.handle)
+            raise LinkFailed(said) from None
         await audit.record(
             self.store,
             outcome="linked",
@@ -406,9 +435,9 @@ class LinkDesk:
             log.exception("could not tell %s in %s", attempt["person"], attempt["chat"])
 
     async def unlink(
-        self, person: PersonConfig, *, chat: str, network: str = "x"
+        self, person: PersonConfig, *, chat: str, network: str | None = None
     ) -> LinkedAccount | None:
-        removed = await self.vault.remove(person.key, network)
+        removed = await self.vault.remove(person.key, network or self.network)
         if removed is not None:
             await audit.record(
                 self.store,
@@ -434,10 +463,12 @@ async def answer_link_command(
     pin_command: str,
 ) -> str:
     """What the bot says to ``link``, ``pin <PIN>`` and ``unlink``, the same in every chat."""
+    network = desk.named(desk.network)
     try:
         if verb == "link":
             offer = await desk.offer(person, asker=asker)
             return messages.link_offer(
+                network=network,
                 start_url=offer.start_url,
                 pin_url=offer.pin_url,
                 pin_command=pin_command,
@@ -445,10 +476,12 @@ async def answer_link_command(
             )
         if verb == "pin":
             account = await desk.finish_with_pin(person, argument, chat=asker.chat)
-            return messages.link_done_in_chat(handle=account.handle)
+            return messages.link_done_in_chat(network=network, handle=account.handle)
         removed = await desk.unlink(person, chat=asker.chat)
-        return messages.unlinked(handle=removed.handle) if removed else messages.nothing_to_unlink()
+        if removed is None:
+            return messages.nothing_to_unlink(network=network)
+        return messages.unlinked(network=network, handle=removed.handle)
     except LinkFailed as failed:
         return failed.reason
     except PlatformError as exc:
-        return messages.link_network_refused(exc.detail)
+        return messages.link_network_refused(exc.detail, network=network)

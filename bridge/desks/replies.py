@@ -216,11 +216,15 @@ class ReplyDesk:
         if identity is Identity.PERSONAL and not await self.linked_handle(person, thread.network):
             raise ReplyRefused(
                 messages.reply_personal_not_linked(
-                    link_command=self.config().chat_platform(chat).link_command()
+                    network=self.config().network_label(thread.network),
+                    link_command=self.config().chat_platform(chat).link_command(),
                 )
             )
         if identity is Identity.INSTITUTION and not publisher.can_post_as(account):
-            raise ReplyRefused(messages.reply_no_credentials(handle=account.handle))
+            setting = self.config().network_platform(thread.network).posting_setting
+            raise ReplyRefused(
+                messages.reply_no_credentials(handle=account.handle, setting=setting)
+            )
         text = text.strip()
         if not text:
             raise ReplyRefused(messages.reply_empty())

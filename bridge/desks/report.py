@@ -160,7 +160,9 @@ def _duration(seconds: float | None) -> str:
     )
 
 
-def render(report: Report, *, names: dict[str, str], zone: ZoneInfo) -> str:
+def render(report: Report, *, names: dict[str, str], networks: str, zone: ZoneInfo) -> str:
+    """The report as it reads: ``names`` of people by key, ``networks`` as people call them
+    (where a thread answered directly, not through Reachable, was answered)."""
     exact = report.since.second or report.until.second  # a period not on whole minutes
     clock = "%Y-%m-%d %H:%M:%S" if exact else "%Y-%m-%d %H:%M"
     start = report.since.astimezone(zone).strftime(clock)
@@ -182,7 +184,7 @@ def render(report: Report, *, names: dict[str, str], zone: ZoneInfo) -> str:
     ]
 
     def named(key: str) -> str:
-        return names.get(key, key) or messages.report_directly_on_x()
+        return names.get(key, key) or messages.report_directly_on(network=networks)
 
     sections: list[tuple[str, dict[str, Group], Callable[[str], str]]] = [
         (messages.report_by_account(), report.by_account, str),
@@ -230,4 +232,5 @@ async def report_text(
     facts = await collect(store, config, since=since, until=until)
     built = build(facts, since=since, until=until, zone=zone)
     names = {p.key: p.name or p.key for p in config.people}
-    return built, render(built, names=names, zone=zone)
+    networks = " / ".join(sorted({config.network_label(a.network) for a in config.accounts}))
+    return built, render(built, names=names, networks=networks, zone=zone)

@@ -158,6 +158,8 @@ class MentionCard(Frozen):
     """Everything a chat needs to show one mirrored mention; each adapter renders it its own way."""
 
     mention: Mention
+    # The mention's network as people call it ("X").
+    network_name: str
     thread_id: str
     account_handle: str
     route: str

@@ -450,6 +450,7 @@ class MirrorStage:
             handle = thread.account
         return MentionCard(
             mention=mention,
+            network_name=config.network_label(mention.network),
             thread_id=thread.id,
             account_handle=handle,
             route=thread.route,

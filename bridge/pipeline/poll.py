@@ -212,6 +212,7 @@ class Poller:
                 subject=f"truncated:{account.network}:{account.key}:{time.time() // 3600:.0f}",
                 say=functools.partial(
                     messages.mentions_maybe_missed,
+                    network=self.config().network_label(account.network),
                     handle=account.handle,
                     count=len(result.mentions),
                     since=oldest,

@@ -98,7 +98,8 @@ class PublishStage:
             )
             if found is not None:
                 return found
-            await self._fail(entry, request, effect_key, messages.reply_duplicate())
+            network = self.config().network_label(request.network)
+            await self._fail(entry, request, effect_key, messages.reply_duplicate(network=network))
         except (RateLimited, TransientError) as exc:
             await self.store.count_failure(exc)
             raise Deferred(f"reply {request.id}: {exc}") from exc

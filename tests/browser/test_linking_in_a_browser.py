@@ -20,8 +20,8 @@ def test_a_link_in_a_real_browser_names_the_person_and_keeps_its_cookie_from_scr
 
     chromium.get(start_url)
     page = chromium.find_element(By.TAG_NAME, "body").text
-    assert chromium.title == "Link an X account to Reachable"
-    assert "You are linking an X account to rina (Slack U0RINA)." in page
+    assert chromium.title == "Link an account on X to Reachable"
+    assert "You are linking an account on X to rina (Slack U0RINA)." in page
     assert "If you are not rina, or someone sent you this link, close this page." in page
 
     chromium.find_element(By.ID, "continue").click()

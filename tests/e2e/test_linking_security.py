@@ -111,7 +111,7 @@ def test_a_link_finished_in_someone_elses_browser_links_nothing(
 
     # Eve forwards a start link itself: before anything happens, it says whom it is for.
     forwarded = rina.open(start_url_in(link_offer_in_slack(emulators, "U0EVE")))
-    assert "You are linking an X account to Eve (Slack U0EVE)." in forwarded.text
+    assert "You are linking an account on X to Eve (Slack U0EVE)." in forwarded.text
     assert "If you are not Eve, or someone sent you this link, close this page." in forwarded.text
 
     # Nothing is linked to Eve: "Reply as myself" tells her to link, and nothing is posted.
@@ -292,7 +292,7 @@ def test_a_link_made_to_your_name_is_told_to_you_privately(
     # Rina's start link ends up in Eve's browser, and Eve finishes it with her own X account.
     eve = browsers()
     start_url = start_url_in(link_offer_in_slack(emulators, "U0RINA"))
-    assert "You are linking an X account to rina (Slack U0RINA)." in eve.open(start_url).text
+    assert "You are linking an account on X to rina (Slack U0RINA)." in eve.open(start_url).text
     page = eve.open(eve.approve_on_x(eve.continue_to_x(start_url), "eve_x"))
     assert page.status_code == 200
     notice = wait_for(

@@ -172,7 +172,7 @@ def test_slack_link_on_the_web_then_reply_as_myself(
     start_url = start_url_in(offer)
     start = browser.open(start_url)
     assert start.status_code == 200
-    assert "You are linking an X account to rina (Slack U0RINA)." in start.text
+    assert "You are linking an account on X to rina (Slack U0RINA)." in start.text
     consent_url = browser.continue_to_x(start_url)
     assert consent_url.startswith(f"{emulators.x_server.url}/i/oauth2/authorize?")
     assert "scope=tweet.read%20tweet.write%20users.read%20offline.access" in consent_url

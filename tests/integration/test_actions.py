@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from adapters.slack.config import SLACK
+from adapters.x.config import X
 from app.config import parse_config
 from bridge.actions import (
     ActionDispatcher,
@@ -167,7 +168,9 @@ async def test_a_reply_is_opened_previewed_and_queued_through_the_reply_desk(
     assert form.choices == [(Identity.INSTITUTION, "humas_demo")]
     nothing = await actions.dispatch(OpenReply(as_(BUDI), thread_id, mention_id))
     link = SLACK.link_command()
-    assert nothing == messages.reply_no_identity(handle="humas_demo", link_command=link)
+    assert nothing == messages.reply_no_identity(
+        network="X", handle="humas_demo", link_command=link
+    )
     preview = await actions.dispatch(PreviewReply(as_(RINA), thread_id, mention_id, "Kami cek."))
     assert isinstance(preview, ReplyPreview)
     assert (preview.length, preview.limit, preview.again) == (9, 280, False)
@@ -189,4 +192,6 @@ async def test_a_reply_is_opened_previewed_and_queued_through_the_reply_desk(
 
 async def test_linking_without_personal_accounts_is_not_set_up(actions: ActionDispatcher) -> None:
     assert not actions.handles(Link)
-    assert await actions.dispatch(Link(as_(RINA), "link")) == messages.link_not_set_up()
+    assert await actions.dispatch(Link(as_(RINA), "link")) == messages.link_not_set_up(
+        network="X", setting=X.linking_setting()
+    )

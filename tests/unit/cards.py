@@ -39,6 +39,7 @@ def mention_card(
     return MentionCard(
         **{
             "mention": posted,
+            "network_name": "X",
             "thread_id": f"x-humas-{post_id}",
             "account_handle": "humas_demo",
             "route": "complaints",

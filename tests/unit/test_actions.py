@@ -7,6 +7,7 @@ import pytest
 
 from adapters.slack import texts as slack_texts
 from adapters.telegram import texts as telegram_texts
+from adapters.x.config import X
 from app.config import parse_config
 from bridge.actions import (
     ActionDispatcher,
@@ -118,7 +119,7 @@ async def test_linking_without_its_desk_says_it_is_not_set_up() -> None:
     desk = dispatcher()
     assert not desk.handles(Link)
     answer = await desk.dispatch(parse_command("link", SLACK, style=SLACK_STYLE))
-    assert answer == messages.link_not_set_up()
+    assert answer == messages.link_not_set_up(network="X", setting=X.linking_setting())
 
 
 def test_a_desk_left_out_leaves_its_actions_unhandled() -> None:

@@ -109,7 +109,9 @@ def test_the_report_counts_threads_that_came_in_bursts() -> None:
         for n in range(3)
     ]
     report = build(facts, since=AT - timedelta(hours=1), until=AT, zone=UTC)
-    assert "Came in bursts, folded into digests: 2 threads" in render(report, names={}, zone=UTC)
+    assert "Came in bursts, folded into digests: 2 threads" in render(
+        report, names={}, networks="X", zone=UTC
+    )
 
 
 def test_a_folded_post_of_only_photos_is_quoted_by_what_it_holds() -> None:

@@ -199,15 +199,18 @@ def _code_strings(tree: ast.AST) -> list[str]:
     ]
 
 
-def test_the_core_names_no_chat() -> None:
-    """A chat describes itself to the core (``adapters/<chat>/config.py``, a ``ChatPlatform``):
-    its destinations, its people's user ids, its commands and help. No string of the core's
-    code names one, so a new chat needs no change here. Docstrings and comments may use them
-    as examples."""
-    chats = re.compile(r"\b(slack|telegram)\b", re.IGNORECASE)
+def test_the_core_names_no_chat_and_no_network() -> None:
+    """A platform describes itself to the core (``adapters/<platform>/config.py``): a chat its
+    destinations, its people's user ids, its commands and help (a ``ChatPlatform``); a network
+    its name as people call it, its handles and settings (a ``NetworkPlatform``), and speaks
+    its own refusals. No string of the core's code names one, so a new platform needs no change
+    here. Docstrings and comments may use them as examples."""
+    chats = re.compile(r"\b(slack|telegram|twitter|tweets?)\b", re.IGNORECASE)
+    networks = re.compile(r"\bX\b")
     for source in _sources("bridge"):
         for text in _code_strings(ast.parse(source.read_text())):
             assert not chats.search(text), (str(source), text)
+            assert not networks.search(text), (str(source), text)
 
 
 def test_code_strings_leave_docstrings_out() -> None:

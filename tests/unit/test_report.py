@@ -68,7 +68,7 @@ def test_figures_match_the_hand_computed_ones() -> None:
 
 def test_the_text_names_people_and_answers_made_on_x() -> None:
     report = build(FIXTURE, since=DAY1, until=DAY2, zone=JAKARTA)
-    text = render(report, names={"rina": "Rina", "sari": "Sari"}, zone=JAKARTA)
+    text = render(report, names={"rina": "Rina", "sari": "Sari"}, networks="X", zone=JAKARTA)
     assert "Mentions: 7 in 5 threads" in text
     assert "Answered: 4 of 5 (80%)" in text
     assert "Time to first response: median 6 min, p90 50 min" in text
@@ -83,7 +83,7 @@ def test_the_report_reads_in_the_destinations_language_with_aligned_columns() ->
 
     report = build(FIXTURE, since=DAY1, until=DAY2, zone=JAKARTA)
     with speaking("id"):
-        text = render(report, names={"rina": "Rina", "sari": "Sari"}, zone=JAKARTA)
+        text = render(report, names={"rina": "Rina", "sari": "Sari"}, networks="X", zone=JAKARTA)
         heading, columns = messages.report_by_route(), messages.report_columns()
     assert heading != "By route" and heading in text and "By route" not in text
     assert "6 mnt" in text and "80%" in text

@@ -266,7 +266,8 @@ def test_the_link_to_a_post_is_escaped_and_named_after_its_network() -> None:
     card = without(mention_card(is_first_in_thread=False), url="https://e.example/?a=1&b=<2>")
     assert details(card).endswith("<https://e.example/?a=1&amp;b=&lt;2&gt;|Open on X>")
     other = without(mention_card(is_first_in_thread=False), network="mastodon")
-    assert details(other).endswith(f"<{URL}|Open the post>")
+    other = other.model_copy(update={"network_name": "Mastodon"})
+    assert details(other).endswith(f"<{URL}|Open on Mastodon>")
 
 
 # The buttons
@@ -414,16 +415,16 @@ def test_the_status_elements_come_in_reading_order() -> None:
 
 
 def test_the_line_after_a_cut_post_links_to_the_rest() -> None:
-    assert render.continues_block(mention_card().mention) == {
+    assert render.continues_block(mention_card().mention, network="X") == {
         "type": "context",
         "elements": [mrkdwn(f"… the post continues. <{URL}|Open on X>")],
     }
     other = without(mention_card(), network="mastodon", url="https://m.example/@a?b&c").mention
-    assert render.continues_block(other)["elements"][0]["text"] == (
-        "… the post continues. <https://m.example/@a?b&amp;c|Open the post>"
+    assert render.continues_block(other, network="Mastodon")["elements"][0]["text"] == (
+        "… the post continues. <https://m.example/@a?b&amp;c|Open on Mastodon>"
     )
     no_link = without(mention_card(), url=None).mention
-    assert render.continues_block(no_link) == {
+    assert render.continues_block(no_link, network="X") == {
         "type": "context",
         "elements": [mrkdwn("… the post continues.")],
     }
@@ -431,7 +432,7 @@ def test_the_line_after_a_cut_post_links_to_the_rest() -> None:
 
 def test_sections_are_numbered_after_the_first_for_unique_block_ids() -> None:
     text = "x" * 7000
-    blocks = render.text_blocks(mention_card(text).mention, room=11_000, max_blocks=10)
+    blocks = render.text_blocks(mention_card(text).mention, network="X", room=11_000, max_blocks=10)
     assert block_ids(blocks) == [f"text:{POST_ID}", f"text:{POST_ID}:2", f"text:{POST_ID}:3"]
     assert sections(blocks) == ["x" * 3000, "x" * 3000, "x" * 1000]
     assert all(b["text"] == plain(b["text"]["text"]) for b in blocks)
@@ -439,10 +440,10 @@ def test_sections_are_numbered_after_the_first_for_unique_block_ids() -> None:
 
 def test_a_text_exactly_as_long_as_the_room_is_shown_whole() -> None:
     mention = mention_card("x" * 500).mention
-    assert sections(render.text_blocks(mention, room=500, max_blocks=1)) == ["x" * 500]
-    assert sections(render.text_blocks(mention, room=499, max_blocks=2)) != ["x" * 500]
-    cut = render.text_blocks(mention_card("x" * 501).mention, room=500, max_blocks=2)
-    assert cut[-1] == render.continues_block(mention)
+    assert sections(render.text_blocks(mention, network="X", room=500, max_blocks=1)) == ["x" * 500]
+    assert sections(render.text_blocks(mention, network="X", room=499, max_blocks=2)) != ["x" * 500]
+    cut = render.text_blocks(mention_card("x" * 501).mention, network="X", room=500, max_blocks=2)
+    assert cut[-1] == render.continues_block(mention, network="X")
     # The line that says so takes its share of the room.
     assert render.text_length(cut) <= 500
     assert sections(cut) == ["x" * (500 - render.text_length([cut[-1]]))]
@@ -450,35 +451,37 @@ def test_a_text_exactly_as_long_as_the_room_is_shown_whole() -> None:
 
 def test_a_text_in_more_sections_than_blocks_allowed_keeps_one_for_the_line_after_it() -> None:
     mention = mention_card("x" * 7000).mention
-    assert len(render.text_blocks(mention, room=11_000, max_blocks=3)) == 3
-    blocks = render.text_blocks(mention, room=11_000, max_blocks=2)
+    assert len(render.text_blocks(mention, network="X", room=11_000, max_blocks=3)) == 3
+    blocks = render.text_blocks(mention, network="X", room=11_000, max_blocks=2)
     assert sections(blocks) == ["x" * 3000]
-    assert blocks[-1] == render.continues_block(mention)
+    assert blocks[-1] == render.continues_block(mention, network="X")
 
 
 def test_even_no_room_shows_the_first_character_of_a_post() -> None:
-    blocks = render.text_blocks(mention_card("abcdef").mention, room=1, max_blocks=5)
+    blocks = render.text_blocks(mention_card("abcdef").mention, network="X", room=1, max_blocks=5)
     assert sections(blocks) == ["a"]
     assert blocks[-1]["type"] == "context"
 
 
 def test_a_blank_stretch_of_a_post_makes_no_empty_section() -> None:
     # A section of only spaces would show as an empty box: the stretch is left out.
-    blocks = render.text_blocks(mention_card(" " * 3000 + "x").mention, room=11_000, max_blocks=5)
+    blocks = render.text_blocks(
+        mention_card(" " * 3000 + "x").mention, network="X", room=11_000, max_blocks=5
+    )
     assert [(b["block_id"], b["text"]["text"]) for b in blocks] == [(f"text:{POST_ID}", "x")]
 
 
 def test_a_form_quotes_one_section_of_a_post_and_links_to_the_rest() -> None:
     whole = mention_card("x" * 3000).mention
-    assert sections(render.quote_blocks(whole)) == ["x" * 3000]
-    assert render.quote_blocks(whole)[-1]["type"] == "section"
+    assert sections(render.quote_blocks(whole, network="X")) == ["x" * 3000]
+    assert render.quote_blocks(whole, network="X")[-1]["type"] == "section"
     longer = mention_card("x" * 3001).mention
-    quoted = render.quote_blocks(longer)
+    quoted = render.quote_blocks(longer, network="X")
     assert [b["type"] for b in quoted] == ["section", "context"]
     assert render.text_length(quoted) <= render.SECTION_TEXT_LIMIT
     assert sections(quoted) == ["x" * (3000 - render.text_length([quoted[-1]]))]
     many = mention_card("x" * 2000 + " " + "y" * 2000).mention
-    assert [b["type"] for b in render.quote_blocks(many)] == ["section", "context"]
+    assert [b["type"] for b in render.quote_blocks(many, network="X")] == ["section", "context"]
 
 
 # A long post across messages
@@ -577,7 +580,7 @@ def test_a_frame_larger_than_its_room_still_leaves_the_message_within_slacks_tex
     (message,) = render.mention_messages(card)
     fits_one_message(message.blocks)
     assert render.text_length(message.blocks) <= render.MESSAGE_TEXT_BUDGET
-    assert render.continues_block(card.mention) in message.blocks
+    assert render.continues_block(card.mention, network="X") in message.blocks
     shown = "".join(sections(message.blocks))
     assert shown and shown != "x" * 9000 and shown + "x" * (9000 - len(shown)) == "x" * 9000
 
@@ -594,7 +597,7 @@ def test_a_letter_under_thousands_of_combining_marks_is_cut_at_the_limits() -> N
         fits_one_message(message.blocks)
     assert [len(s) for s in sections(posted[0].blocks)] == [3000, 3000, 3000]
     assert "".join("".join(sections(m.blocks)) for m in posted) == text
-    quoted = render.quote_blocks(card.mention)
+    quoted = render.quote_blocks(card.mention, network="X")
     assert [b["type"] for b in quoted] == ["section", "context"]
     assert text.startswith(sections(quoted)[0]) and len(sections(quoted)[0]) > 2900
 

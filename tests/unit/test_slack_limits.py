@@ -124,6 +124,7 @@ def test_every_reply_form_fits_slack(
     with speaking(locale):
         view = render.reply_modal(
             mention,
+            network="X",
             identity=identity,
             as_handle=handles[identity],
             choices=choices,
@@ -151,6 +152,7 @@ def test_a_dismiss_form_fits_slack_with_any_number_of_reasons(
     with speaking(locale):
         view = render.dismiss_modal(
             mention,
+            network="X",
             reasons=reasons,
             callback_id="dismiss_modal",
             metadata=json.dumps({"thread": "x-humas-" + "9" * 19, "channel": "C0HUMAS"}),
@@ -164,10 +166,11 @@ def test_the_forms_speak_the_persons_language_down_to_their_buttons() -> None:
     mention = mention_card().mention
     with speaking("id"):
         dismiss = render.dismiss_modal(
-            mention, reasons=list(DISMISS_REASONS), callback_id="d", metadata="{}"
+            mention, network="X", reasons=list(DISMISS_REASONS), callback_id="d", metadata="{}"
         )
         reply = render.reply_modal(
             mention,
+            network="X",
             identity=Identity.INSTITUTION,
             as_handle="humas_demo",
             choices=[],

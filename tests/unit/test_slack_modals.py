@@ -47,6 +47,7 @@ def reply_form(
 ) -> dict[str, Any]:
     view = render.reply_modal(
         mention or a_mention(),
+        network="X",
         identity=identity,
         as_handle=as_handle,
         choices=choices or [],
@@ -63,6 +64,7 @@ def dismiss_form(
 ) -> dict[str, Any]:
     view = render.dismiss_modal(
         mention or a_mention(),
+        network="X",
         reasons=list(DISMISS_REASONS) if reasons is None else reasons,
         callback_id="dismiss_modal",
         metadata=json.dumps({"thread": METADATA["thread"], "channel": "C0HUMAS"}),

@@ -39,6 +39,7 @@ def card(text: str = HOSTILE, *, name: str = "Budi <!here>", first: bool = True)
     )
     return MentionCard(
         mention=mention,
+        network_name="X",
         thread_id="x-humas-abc",
         account_handle="humas_demo",
         route="complaints",
@@ -206,6 +207,7 @@ def test_a_post_of_only_photos_says_so_in_each_language() -> None:
 def reply_form(mention: Mention) -> dict[str, Any]:
     return render.reply_modal(
         mention,
+        network="X",
         identity=Identity.INSTITUTION,
         as_handle="humas_demo",
         choices=[],
@@ -223,7 +225,11 @@ def test_the_reply_form_quotes_the_start_of_a_long_post_and_links_to_the_rest() 
     assert text.startswith(quote) and 2_500 < len(quote) <= render.SECTION_TEXT_LIMIT
     assert any("Open on X" in str(b) for b in form["blocks"] if b["type"] == "context")
     dismiss = render.dismiss_modal(
-        card(text).mention, reasons=["spam"], callback_id="dismiss_modal", metadata="{}"
+        card(text).mention,
+        network="X",
+        reasons=["spam"],
+        callback_id="dismiss_modal",
+        metadata="{}",
     )
     assert validate_view(dismiss) == []
 
@@ -275,7 +281,9 @@ def test_durations_read_like_a_person_says_them() -> None:
 
 def test_the_forms_say_who_wrote_the_quoted_post_in_the_readers_language() -> None:
     mention = card("jalan rusak").mention
-    dismiss = render.dismiss_modal(mention, reasons=["spam"], callback_id="d", metadata="{}")
+    dismiss = render.dismiss_modal(
+        mention, network="X", reasons=["spam"], callback_id="d", metadata="{}"
+    )
     with speaking("id"):
         reply = reply_form(mention)
     assert reply["blocks"][0]["elements"][0]["text"].endswith(" menulis:")

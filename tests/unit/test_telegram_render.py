@@ -49,6 +49,7 @@ def card(text: str, *, first: bool = True) -> MentionCard:
     )
     return MentionCard(
         mention=mention,
+        network_name="X",
         thread_id="x-humas-abc",
         account_handle="humas_demo",
         route="complaints",
@@ -401,11 +402,11 @@ def test_a_hostile_handle_can_neither_break_its_link_nor_add_markup() -> None:
 def test_a_handle_on_a_network_without_profile_links_is_plain_escaped_text() -> None:
     elsewhere = mention_card(
         mention={"network": "mastodon", "author": Author(id="42", handle="budi<b>&")}
-    )
+    ).model_copy(update={"network_name": "Mastodon"})
     message = only_message(elsewhere)
     assert shown(message.html).splitlines()[0] == "budi<b>& · @budi<b>& · followers unknown"
     assert "@budi&lt;b&gt;&amp; · " in message.html
-    assert [text for _, text in links(message.html)] == ["Open the post"]
+    assert [text for _, text in links(message.html)] == ["Open on Mastodon"]
 
 
 # The buttons: what the button handler parses back from each.

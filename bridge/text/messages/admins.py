@@ -21,17 +21,19 @@ def destination_unavailable(*, name: str, where: str, detail: str) -> str:
     )
 
 
-def mentions_maybe_missed(*, handle: str, count: int, since: datetime | None) -> str:
-    """A backlog larger than X lets the bridge read (its timeline reaches back 800 posts)."""
+def mentions_maybe_missed(*, network: str, handle: str, count: int, since: datetime | None) -> str:
+    """A backlog larger than the network lets the bridge read (X's timeline reaches back 800
+    posts)."""
     oldest = moment(since) if since else "?"
     return ngettext(
-        "⚠️ @{handle} received more mentions since the last poll than X lets Reachable read "
-        "back: {count} were mirrored, the oldest from {oldest}; older ones may be missing. "
-        "Search X for @{handle} to find them.",
-        "⚠️ @{handle} received more mentions since the last poll than X lets Reachable read "
-        "back: {count} were mirrored, the oldest from {oldest}; older ones may be missing. "
-        "Search X for @{handle} to find them.",
+        "⚠️ @{handle} received more mentions since the last poll than {network} lets Reachable "
+        "read back: {count} were mirrored, the oldest from {oldest}; older ones may be missing. "
+        "Search {network} for @{handle} to find them.",
+        "⚠️ @{handle} received more mentions since the last poll than {network} lets Reachable "
+        "read back: {count} were mirrored, the oldest from {oldest}; older ones may be missing. "
+        "Search {network} for @{handle} to find them.",
         count,
+        network=network,
         handle=handle,
         oldest=oldest,
     )

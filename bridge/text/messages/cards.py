@@ -41,7 +41,7 @@ def status_line(card: MentionCard, *, since: str | None = None) -> str | None:
         return line + (_(" · since {time}", time=since) if since else "")
     if card.status == "answered":
         if card.status_by is None:
-            line = _("✅ Answered directly on X")
+            line = _("✅ Answered directly on {network}", network=card.network_name)
         else:
             line = _("✅ Answered by {person}", person=who)
         if card.answered_as:
@@ -125,7 +125,8 @@ def priority_name(priority: str) -> str:
 
 
 def open_on_network(network: str) -> str:
-    return _("Open on X") if network == "x" else _("Open the post")
+    """``network``: as people call it ("X")."""
+    return _("Open on {network}", network=network)
 
 
 def post_continues() -> str:

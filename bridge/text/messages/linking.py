@@ -8,18 +8,29 @@ from bridge.text.i18n import _
 
 
 def link_offer(
-    *, start_url: str | None, pin_url: str | None, pin_command: str, current: str | None
+    *,
+    network: str,
+    start_url: str | None,
+    pin_url: str | None,
+    pin_command: str,
+    current: str | None,
 ) -> str:
     lines = []
     if current:
         lines.append(
-            _("Your X account @{handle} is linked now; linking again replaces it.", handle=current)
+            _(
+                "Your {network} account @{handle} is linked now; linking again replaces it.",
+                network=network,
+                handle=current,
+            )
         )
     if start_url:
         lines.append(
             _(
-                "Open this link to connect your own X account (valid 10 minutes, once). It is "
-                "yours alone: do not forward it, whoever finishes it gives you their account:"
+                "Open this link to connect your own {network} account (valid 10 minutes, once). "
+                "It is yours alone: do not forward it, whoever finishes it gives you their "
+                "account:",
+                network=network,
             )
             + f"\n{start_url}"
         )
@@ -27,13 +38,15 @@ def link_offer(
         if start_url:
             lead = _(
                 "No access to that page? Or: open this link, approve Reachable, and send me the "
-                "PIN X shows you as {pin_command} (valid 15 minutes):",
+                "PIN {network} shows you as {pin_command} (valid 15 minutes):",
+                network=network,
                 pin_command=pin_command,
             )
         else:
             lead = _(
-                "Open this link, approve Reachable, and send me the PIN X shows you as "
+                "Open this link, approve Reachable, and send me the PIN {network} shows you as "
                 "{pin_command} (valid 15 minutes):",
+                network=network,
                 pin_command=pin_command,
             )
         lines.append(f"{lead}\n{pin_url}")
@@ -46,30 +59,32 @@ def link_offer(
     return "\n\n".join(lines)
 
 
-def link_start_title() -> str:
-    return _("Link an X account to Reachable")
+def link_start_title(*, network: str) -> str:
+    return _("Link an account on {network} to Reachable", network=network)
 
 
-def link_start_whom(*, person: str, chat: str, user_id: str) -> str:
+def link_start_whom(*, network: str, person: str, chat: str, user_id: str) -> str:
     return _(
-        "You are linking an X account to {person} ({chat} {user_id}).",
+        "You are linking an account on {network} to {person} ({chat} {user_id}).",
+        network=network,
         person=person,
         chat=chat,
         user_id=user_id,
     )
 
 
-def link_start_warning(*, person: str) -> str:
+def link_start_warning(*, network: str, person: str) -> str:
     return _(
-        "Whichever X account approves Reachable on the next page, {person} can then post from it "
-        "through Reachable. If you are not {person}, or someone sent you this link, close this "
-        "page.",
+        "Whichever {network} account approves Reachable on the next page, {person} can then post "
+        "from it through Reachable. If you are not {person}, or someone sent you this link, "
+        "close this page.",
+        network=network,
         person=person,
     )
 
 
-def link_start_continue() -> str:
-    return _("Continue to X")
+def link_start_continue(*, network: str) -> str:
+    return _("Continue to {network}", network=network)
 
 
 def link_start_foreign() -> str:
@@ -79,28 +94,31 @@ def link_start_foreign() -> str:
     )
 
 
-def link_other_browser() -> str:
+def link_other_browser(*, network: str) -> str:
     return _(
         "This link was finished in a different browser from the one it was started in, so "
         "nothing was linked. If you asked for it, ask the bot for a new link and finish it in "
-        "one browser. If someone sent it to you, do not use it: it would give them your X "
-        "account."
+        "one browser. If someone sent it to you, do not use it: it would give them your "
+        "{network} account.",
+        network=network,
     )
 
 
-def link_account_taken(*, handle: str) -> str:
+def link_account_taken(*, network: str, handle: str) -> str:
     return _(
-        "@{handle} is already linked to another person in Reachable, so nothing was linked. An X "
-        "account can be linked to one person only: they must unlink it first.",
+        "@{handle} is already linked to another person in Reachable, so nothing was linked. An "
+        "account on {network} can be linked to one person only: they must unlink it first.",
+        network=network,
         handle=handle,
     )
 
 
-def link_notice(*, handle: str, unlink_command: str) -> str:
+def link_notice(*, network: str, handle: str, unlink_command: str) -> str:
     return _(
-        "🔗 The X account @{handle} is now linked to you in Reachable: “Reply as myself” posts "
-        "from it. If you did not do this, unlink it at once with {unlink_command} and tell an "
-        "admin.",
+        "🔗 The {network} account @{handle} is now linked to you in Reachable: “Reply as myself” "
+        "posts from it. If you did not do this, unlink it at once with {unlink_command} and tell "
+        "an admin.",
+        network=network,
         handle=handle,
         unlink_command=unlink_command,
     )
@@ -110,33 +128,38 @@ def link_working() -> str:
     return _("One moment…")
 
 
-def link_done(*, handle: str) -> str:
+def link_done(*, network: str, handle: str) -> str:
     return _(
-        "Your X account @{handle} is linked. You can now reply to mentions as yourself with the "
-        "“Reply as myself” buttons. You can close this page.",
+        "Your {network} account @{handle} is linked. You can now reply to mentions as yourself "
+        "with the “Reply as myself” buttons. You can close this page.",
+        network=network,
         handle=handle,
     )
 
 
-def link_done_in_chat(*, handle: str) -> str:
+def link_done_in_chat(*, network: str, handle: str) -> str:
     return _(
-        "✅ Your X account @{handle} is linked. Use “Reply as myself” on a mention to answer from "
-        "it.",
+        "✅ Your {network} account @{handle} is linked. Use “Reply as myself” on a mention to "
+        "answer from it.",
+        network=network,
         handle=handle,
     )
 
 
-def link_not_set_up() -> str:
+def link_not_set_up(*, network: str, setting: str) -> str:
+    """``setting``: what an admin gives the network's linking (its settings, by name)."""
     return _(
-        "Linking personal accounts is not set up on this Reachable: an admin must give it X app "
-        "credentials (REACHABLE_X_OAUTH_CLIENT_ID with REACHABLE_PUBLIC_URL, or the consumer "
-        "keys)."
+        "Linking personal accounts is not set up on this Reachable: an admin must give it "
+        "{network} app credentials ({setting}).",
+        network=network,
+        setting=setting,
     )
 
 
-def link_network_refused(detail: str) -> str:
+def link_network_refused(detail: str, *, network: str) -> str:
     return _(
-        "X did not accept the link ({detail}). Try again in a minute; nothing was changed.",
+        "{network} did not accept the link ({detail}). Try again in a minute; nothing was changed.",
+        network=network,
         detail=detail,
     )
 
@@ -152,12 +175,12 @@ def link_web_expired(*, ways: Sequence[tuple[str, str]] = ()) -> str:
     )
 
 
-def link_web_declined() -> str:
-    return _("You did not approve Reachable on X, so nothing was linked.")
+def link_web_declined(*, network: str) -> str:
+    return _("You did not approve Reachable on {network}, so nothing was linked.", network=network)
 
 
-def link_pin_malformed() -> str:
-    return _("A PIN is the digits X showed you, like `/pin 1234567`.")
+def link_pin_malformed(*, network: str) -> str:
+    return _("A PIN is the digits {network} showed you, like `/pin 1234567`.", network=network)
 
 
 def link_pin_expired() -> str:
@@ -167,10 +190,11 @@ def link_pin_expired() -> str:
     )
 
 
-def link_pin_refused(detail: str) -> str:
+def link_pin_refused(detail: str, *, network: str) -> str:
     return _(
-        "X did not accept that PIN ({detail}). Ask for a new link and try again; each PIN works "
-        "once.",
+        "{network} did not accept that PIN ({detail}). Ask for a new link and try again; each "
+        "PIN works once.",
+        network=network,
         detail=detail,
     )
 
@@ -181,7 +205,3 @@ def link_page_done_title() -> str:
 
 def link_page_failed_title() -> str:
     return _("Linking did not work")
-
-
-def link_private_only() -> str:
-    return _("Send /link to me in a private chat: links to your account are not for a group.")

@@ -67,8 +67,8 @@ def report_identities(counts: dict[str, int]) -> str:
     return _("Replies as: {identities}", identities=shown or _("none"))
 
 
-def report_directly_on_x() -> str:
-    return _("directly on X")
+def report_directly_on(*, network: str) -> str:
+    return _("directly on {network}", network=network)
 
 
 def report_by_account() -> str:

@@ -105,19 +105,22 @@ def reply_not_allowed(*, handle: str) -> str:
     )
 
 
-def reply_personal_not_linked(*, link_command: str) -> str:
+def reply_personal_not_linked(*, network: str, link_command: str) -> str:
     return _(
-        "Your personal X account is not linked to Reachable yet, so you cannot reply as "
+        "Your personal {network} account is not linked to Reachable yet, so you cannot reply as "
         "yourself. Link it with {link_command} (it takes a minute), then reply again.",
+        network=network,
         link_command=link_command,
     )
 
 
-def reply_no_credentials(*, handle: str) -> str:
+def reply_no_credentials(*, handle: str, setting: str) -> str:
+    """``setting``: where an admin gives the network's posting credentials."""
     return _(
         "Reachable has no posting credentials for @{handle}; an admin must set them "
-        "(REACHABLE_X_ACCOUNT_TOKENS). Nothing was posted.",
+        "({setting}). Nothing was posted.",
         handle=handle,
+        setting=setting,
     )
 
 
@@ -150,8 +153,11 @@ def reply_posted(*, person: str, handle: str, text: str) -> str:
     return _("↪️ {person} replied as @{handle}:", person=person, handle=handle) + f"\n{text}"
 
 
-def reply_duplicate() -> str:
-    return _("X refused the reply as a duplicate of an earlier post, and it could not be found.")
+def reply_duplicate(*, network: str) -> str:
+    return _(
+        "{network} refused the reply as a duplicate of an earlier post, and it could not be found.",
+        network=network,
+    )
 
 
 def reply_modal_title(*, handle: str | None) -> str:
@@ -177,8 +183,8 @@ def dismiss_modal_submit() -> str:
     return _("Dismiss")
 
 
-def reply_modal_label() -> str:
-    return _("Your reply (public, on X)")
+def reply_modal_label(*, network: str) -> str:
+    return _("Your reply (public, on {network})", network=network)
 
 
 def reply_modal_submit() -> str:
@@ -195,24 +201,32 @@ def identity_choice(identity: str, *, handle: str) -> str:
     return _("@{handle} (yourself)", handle=handle)
 
 
-def reply_modal_note(*, handle: str | None, identity: str, link_command: str) -> str:
+def reply_modal_note(*, network: str, handle: str | None, identity: str, link_command: str) -> str:
     if handle is None:
         return _(
-            "Your personal X account is not linked yet. Link it with {link_command}, then reply "
-            "again.",
+            "Your personal {network} account is not linked yet. Link it with {link_command}, "
+            "then reply again.",
+            network=network,
             link_command=link_command,
         )
     if identity == "institution":
         return _(
-            "The reply is posted publicly on X as @{handle}, under the post above.", handle=handle
+            "The reply is posted publicly on {network} as @{handle}, under the post above.",
+            network=network,
+            handle=handle,
         )
-    return _("The reply is posted publicly on X from your own account @{handle}.", handle=handle)
-
-
-def reply_no_identity(*, handle: str, link_command: str) -> str:
     return _(
-        "You may not reply as @{handle}, and no X account of yours is linked. Link yours with "
-        "{link_command} to reply as yourself.",
+        "The reply is posted publicly on {network} from your own account @{handle}.",
+        network=network,
+        handle=handle,
+    )
+
+
+def reply_no_identity(*, network: str, handle: str, link_command: str) -> str:
+    return _(
+        "You may not reply as @{handle}, and no {network} account of yours is linked. Link "
+        "yours with {link_command} to reply as yourself.",
+        network=network,
         handle=handle,
         link_command=link_command,
     )
@@ -259,13 +273,16 @@ def show_already_here(*, link: str | None) -> str:
     return _("That thread is already shown in this chat.")
 
 
-def unlinked(*, handle: str) -> str:
+def unlinked(*, network: str, handle: str) -> str:
     return _(
-        "Your X account @{handle} is unlinked; its tokens are deleted from Reachable. You can "
-        "also remove Reachable under Connected apps in your X settings.",
+        "Your {network} account @{handle} is unlinked; its tokens are deleted from Reachable. "
+        "You can also remove Reachable under Connected apps in your {network} settings.",
+        network=network,
         handle=handle,
     )
 
 
-def nothing_to_unlink() -> str:
-    return _("No X account of yours is linked, so there is nothing to unlink.")
+def nothing_to_unlink(*, network: str) -> str:
+    return _(
+        "No {network} account of yours is linked, so there is nothing to unlink.", network=network
+    )
