@@ -32,9 +32,9 @@ from bridge.config_wording import format_loc, humanise, without_union_tag, yaml_
 from bridge.domain.durations import format_duration
 from bridge.domain.rules import (
     DEFAULT_SLA,
-    HANDLE_PATTERN,
     Calendar,
     Duration,
+    Handles,
     Key,
     RouteConfig,
     RouteMatch,
@@ -45,7 +45,7 @@ from bridge.domain.rules import (
     unknown,
 )
 from bridge.errors import ConfigError
-from bridge.networks import NetworkPlatform
+from bridge.networks import NetworkPlatform, handle_problems
 from bridge.text import i18n
 from bridge.text.i18n import _, ngettext
 from bridge.text.messages import priority_name
@@ -204,7 +204,7 @@ class Config(Strict):
     people: list[PersonConfig] = []
     routes: Annotated[list[RouteConfig], Field(min_length=1)]
     # Named lists of X handles for `author_in` / `author_not_in` (VIPs, blocked accounts).
-    lists: dict[Key, list[Annotated[str, Field(pattern=HANDLE_PATTERN)]]] = {}
+    lists: dict[Key, Handles] = {}
     # Named calendars (office hours) for `within` / `outside`.
     calendars: dict[Key, Calendar] = {}
     # When X gives a post no language, it is detected among these (all known ones if empty).
@@ -437,6 +437,7 @@ def _cross_check(config: Config) -> list[tuple[tuple[int | str, ...], str]]:
                 ),
             )
         )
+    problems += handle_problems(config.lists, config.routes, config.network_platforms)
     return problems + config.own_problems()
 
 

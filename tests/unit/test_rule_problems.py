@@ -116,3 +116,19 @@ routes: [{name: rest, to: [desk]}]
 """)
     [problem] = str(raised.value).splitlines()
     assert problem.startswith("<config>: line 4: lists.vip[2]: 'sixteen_chars_xx' is not valid")
+
+
+def test_an_author_in_a_rule_is_checked_against_the_networks_handle_form() -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_config("""
+accounts: [{key: humas, handle: humas_demo}]
+destinations: {desk: {chat: slack, channel: C0DESK}}
+routes:
+  - {name: vip, match: {author_in: ["@menteri_x", "pak menteri"]}, to: [desk]}
+  - {name: rest, to: [desk]}
+""")
+    [problem] = str(raised.value).splitlines()
+    assert problem == (
+        "<config>: line 5: routes[0].match.author_in[1]: 'pak menteri' is not valid here "
+        "(an X handle: letters, digits and '_', at most 15)"
+    )
