@@ -28,6 +28,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from adapters.slack import render
+from adapters.slack.config import SLACK
 from adapters.slack.errors import rate_limit_wait, wrap_slack_error
 from adapters.slack.lookup import find_tagged
 from adapters.slack.payloads import (
@@ -83,7 +84,7 @@ _REFUSED_TOKEN = {
 
 
 class SlackChat:
-    chat = "slack"
+    chat = SLACK.name
 
     def __init__(
         self,

@@ -45,6 +45,7 @@ from telegram.ext import (
 
 from adapters.telegram import render, texts
 from adapters.telegram.answers import Answers, call_of
+from adapters.telegram.config import TELEGRAM
 from adapters.telegram.errors import wrap_telegram_error
 from adapters.telegram.settings import telegram_settings
 from adapters.telegram.staff import (
@@ -77,7 +78,7 @@ WEBHOOK_PATH = "/telegram/webhook"
 
 
 class TelegramChat:
-    chat = "telegram"
+    chat = TELEGRAM.name
 
     def __init__(
         self,
