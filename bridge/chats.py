@@ -9,6 +9,7 @@ person's user id there, how its users type a command. The app lists the chats it
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -62,13 +63,13 @@ class ChatDestination(Strict):
     bursts: BurstConfig | None = None
 
     @property
+    @abstractmethod
     def address(self) -> str:
         """The chat-side target that platform rate limits count against."""
-        raise NotImplementedError
 
+    @abstractmethod
     def describe(self) -> str:
         """Where it is, in the reader's language: "Slack channel C0HUMAS"."""
-        raise NotImplementedError
 
 
 @dataclass(frozen=True, eq=False)

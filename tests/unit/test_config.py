@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -11,7 +12,7 @@ from adapters.slack.config import SLACK
 from adapters.x.config import X
 from app.config import load_config, parse_config
 from bridge import config as core
-from bridge.chats import ChatPlatform
+from bridge.chats import ChatDestination, ChatPlatform
 from bridge.config import Config
 from bridge.errors import ConfigError
 
@@ -126,6 +127,15 @@ def test_a_chat_is_not_named_like_a_persons_own_setting() -> None:
         core.parse_config(VALID, chats=[], networks=[X], base=Config)
     with pytest.raises(ValueError, match="a chat and a network at least"):
         core.parse_config(VALID, chats=[SLACK], networks=[], base=Config)
+
+
+def test_a_chats_destination_must_say_where_it_is_and_how_to_name_it() -> None:
+    class Room(ChatDestination):
+        chat: Literal["matrix"]
+        room: str
+
+    with pytest.raises(TypeError, match="address, describe"):
+        Room(chat="matrix", room="!humas:example.org")
 
 
 def test_the_demos_linked_accounts_name_people_of_the_config() -> None:
